@@ -1,0 +1,44 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { ActivityJobRef } from '../workflows/activity-contracts';
+import { PROGRESS_REPORT_BUDGET, shouldReport } from '../workflows/engine/progress';
+import { stepProgressSignal } from '../workflows/contracts';
+
+/** Minimum time between two reports of one activity, so a burst of items costs one signal. */
+export const MIN_REPORT_INTERVAL_MS = 500;
+
+/**
+ * Reports an activity's progress: heartbeats on every call (cheap, and how cancellation reaches
+ * the activity) and signals the job only within the step's report budget, so history stays bounded.
+ */
+export class ProgressReporter {
+  private lastReported: number | null = null;
+  private lastAt = 0;
+
+  constructor(
+    private readonly client: Client,
+    private readonly job: ActivityJobRef,
+  ) {}
+
+  /** `percent` of this activity's work is done; `message` describes it. */
+  async report(percent: number, message?: string): Promise<void> {
+    Context.current().heartbeat({ percent });
+    if (!this.job.reportProgress) return;
+    const now = Date.now();
+    if (!shouldReport(this.lastReported, percent, PROGRESS_REPORT_BUDGET)) return;
+    if (now - this.lastAt < MIN_REPORT_INTERVAL_MS && percent < 100) return;
+    this.lastReported = Math.floor(percent);
+    this.lastAt = now;
+    try {
+      await this.client.workflow.getHandle(this.job.jobId).signal(stepProgressSignal, {
+        stepKey: this.job.stepKey,
+        attempt: this.job.attempt,
+        progress: percent,
+        message,
+      });
+    } catch (err) {
+      // Progress is advisory: a job that cannot take it must not fail the work.
+      Context.current().log.warn('progress report failed', { error: String(err) });
+    }
+  }
+}

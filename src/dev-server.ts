@@ -1,0 +1,202 @@
+/**
+ * Launches the real Temporal CLI dev server (`temporal server start-dev`): SQLite file under the
+ * data folder (or in memory), fixed ports, custom search attributes registered on every start.
+ * Waits for health with a deadline and stops cleanly; the child is killed if this process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { ensureSearchAttributes } from './search-attributes';
+
+export interface DevServerOptions {
+  /** SQLite file; omitted → in-memory (tests). */
+  dbFile?: string;
+  ip?: string;
+  port: number;
+  uiPort: number;
+  headless?: boolean;
+  namespace?: string;
+  startTimeoutMs?: number;
+  /** Explicit CLI binary; default: TEMPORAL_CLI_PATH, then what `npm run temporal:install` recorded. */
+  cliPath?: string;
+  /** Receives the server's output lines. */
+  onOutput?: (line: string) => void;
+}
+
+const PROJECT_ROOT = resolve(
+  __dirname,
+  '..',
+  existsSync(resolve(__dirname, '..', 'package.json')) ? '' : '..',
+);
+
+/** The Temporal CLI to run: TEMPORAL_CLI_PATH, else the binary recorded by the install script. */
+export function resolveCliPath(explicit?: string): string {
+  const fromEnv = explicit ?? process.env.TEMPORAL_CLI_PATH;
+  if (fromEnv) return fromEnv;
+  const record = join(PROJECT_ROOT, '.tools', 'temporal-cli.json');
+  if (!existsSync(record)) {
+    throw new Error(
+      `Temporal CLI not installed (${record} is missing). Run "npm run temporal:install" (needs Go), ` +
+        'or set TEMPORAL_CLI_PATH to a temporal binary >= 1.5.1.',
+    );
+  }
+  const { path } = JSON.parse(readFileSync(record, 'utf8')) as { path: string };
+  if (!existsSync(path))
+    throw new Error(`Temporal CLI recorded at ${path} is gone; run "npm run temporal:install"`);
+  return path;
+}
+
+export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = createConnection({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      res(true);
+    });
+    socket.once('error', () => res(false));
+  });
+}
+
+export class DevServer {
+  private exited = false;
+  private exitCode: number | null = null;
+  private readonly onProcessExit = (): void => {
+    this.child.kill('SIGKILL');
+  };
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly address: string,
+    readonly uiUrl: string | null,
+  ) {
+    child.once('exit', (code) => {
+      this.exited = true;
+      this.exitCode = code;
+    });
+    process.once('exit', this.onProcessExit);
+  }
+
+  /**
+   * Starts the server. The CLI picks random free ports for its HTTP API and metrics; another
+   * process can take one before the CLI binds it, so that one failure is retried (twice).
+   */
+  static async start(opts: DevServerOptions): Promise<DevServer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await DevServer.startOnce(opts);
+      } catch (err) {
+        const raced = err instanceof Error && /address already in use/.test(err.message);
+        if (!raced || attempt >= 3) throw err;
+        opts.onOutput?.(`dev server lost a race for a random port; starting again (attempt ${attempt + 1})`);
+      }
+    }
+  }
+
+  private static async startOnce(opts: DevServerOptions): Promise<DevServer> {
+    const ip = opts.ip ?? '127.0.0.1';
+    const namespace = opts.namespace ?? 'default';
+    for (const p of opts.headless ? [opts.port] : [opts.port, opts.uiPort]) {
+      if (await portInUse(p, ip)) {
+        throw new Error(
+          `Port ${p} on ${ip} is already in use. Stop whatever holds it (another dev server?), ` +
+            'choose other ports with TEMPORAL_DEV_PORT / TEMPORAL_UI_PORT, or set TEMPORAL_ADDRESS to use a running server.',
+        );
+      }
+    }
+    const cli = resolveCliPath(opts.cliPath);
+    const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
+    if (opts.headless) args.push('--headless');
+    else args.push('--ui-port', String(opts.uiPort));
+    if (opts.dbFile) {
+      mkdirSync(dirname(opts.dbFile), { recursive: true });
+      args.push('--db-filename', opts.dbFile);
+    }
+    if (namespace !== 'default') args.push('--namespace', namespace);
+    const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    const onLine = (line: string): void => {
+      output.push(line);
+      if (output.length > 50) output.shift();
+      opts.onOutput?.(line);
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let buf = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+    }
+    const server = new DevServer(
+      child,
+      `${ip}:${opts.port}`,
+      opts.headless ? null : `http://${ip}:${opts.uiPort}`,
+    );
+    try {
+      await server.waitHealthy(namespace, opts.startTimeoutMs ?? 60_000, output);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return server;
+  }
+
+  private async waitHealthy(namespace: string, timeoutMs: number, output: string[]): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown = null;
+    while (Date.now() < deadline) {
+      if (this.exited) {
+        throw new Error(
+          `Temporal dev server exited with code ${this.exitCode} during start:\n${output.join('\n')}`,
+        );
+      }
+      try {
+        const connection = await Connection.connect({ address: this.address, connectTimeout: 2000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace });
+          const added = await ensureSearchAttributes(connection, namespace);
+          if (added.length > 0) await this.waitForSearchAttributes(connection, namespace, added, deadline);
+          return;
+        } finally {
+          await connection.close();
+        }
+      } catch (err) {
+        lastError = err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    throw new Error(`Temporal dev server not healthy within ${timeoutMs} ms: ${String(lastError)}`);
+  }
+
+  /** Added attributes become usable asynchronously; wait until the namespace lists them. */
+  private async waitForSearchAttributes(
+    connection: Connection,
+    namespace: string,
+    names: string[],
+    deadline: number,
+  ): Promise<void> {
+    while (Date.now() < deadline) {
+      const res = await connection.operatorService.listSearchAttributes({ namespace });
+      if (names.every((n) => n in (res.customAttributes ?? {}))) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`search attributes ${names.join(', ')} not visible before the deadline`);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 10_000): Promise<void> {
+    process.removeListener('exit', this.onProcessExit);
+    if (this.exited) return;
+    const gone = new Promise<void>((res) => this.child.once('exit', () => res()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}

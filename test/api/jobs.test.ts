@@ -1,0 +1,135 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import type { JobState } from '../../workflows/contracts';
+import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
+
+let env: TestEnv;
+let app: NestFastifyApplication;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  env = await connectTestEnv();
+  const w = await createTestWorker(env);
+  worker = w.worker;
+  running = worker.run();
+  app = await createApp(
+    loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }),
+    env.client,
+  );
+});
+
+afterAll(async () => {
+  await app?.close();
+  worker?.shutdown();
+  await running;
+  await env?.close();
+});
+
+const post = (url: string, payload: unknown) =>
+  app.inject({ method: 'POST', url, payload: payload as object });
+const get = (url: string) => app.inject({ method: 'GET', url });
+
+async function expectNotStarted(jobId: string): Promise<void> {
+  await expect(env.client.workflow.getHandle(jobId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+}
+
+describe('GET /health', () => {
+  it('is 200 with Temporal reachable', async () => {
+    const res = await get('/health');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok', temporal: 'ok' });
+  });
+});
+
+describe('GET /docs', () => {
+  it('describes the routes and each job type with its input schema', async () => {
+    const res = await get('/docs');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body).toContain('/api/jobs/:jobId');
+    expect(res.body).toContain('<code>example</code>');
+    expect(res.body).toContain('&quot;durationMs&quot;');
+  });
+});
+
+describe('POST /api/jobs and GET /api/jobs/:jobId', () => {
+  it('starts an example job (201) whose state soon shows completed, step 2/2, progress 100', async () => {
+    const res = await post('/api/jobs', { type: 'example', input: { durationMs: 50 } });
+    expect(res.statusCode).toBe(201);
+    const body = res.json<{ jobId: string; runId: string; type: string; status: string }>();
+    expect(body).toMatchObject({ type: 'example', status: 'running' });
+    expect(body.jobId).toMatch(/^example-/);
+    const state = await waitFor(
+      async () => (await get(`/api/jobs/${body.jobId}`)).json<JobState>(),
+      (s) => s.status === 'completed',
+    );
+    expect(state).toMatchObject({
+      jobId: body.jobId,
+      runId: body.runId,
+      currentStep: 2,
+      totalSteps: 2,
+      progress: 100,
+    });
+  });
+
+  it('is idempotent for a running jobId (200, same run) and 409 once that job has closed', async () => {
+    const jobId = uniqueId('api-idem');
+    const first = await post('/api/jobs', { type: 'example', jobId, input: { durationMs: 400 } });
+    expect(first.statusCode).toBe(201);
+    const again = await post('/api/jobs', { type: 'example', jobId, input: { durationMs: 400 } });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(first.json());
+    await env.client.workflow.getHandle(jobId).result();
+    const closed = await post('/api/jobs', { type: 'example', jobId, input: {} });
+    expect(closed.statusCode).toBe(409);
+    expect(closed.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    expect(closed.json<{ message: string }>().message).toMatch(/closed.*use retry/);
+  });
+
+  it('rejects invalid input with 400 and the zod issue paths, starting nothing', async () => {
+    const jobId = uniqueId('api-bad');
+    const res = await post('/api/jobs', {
+      type: 'example',
+      jobId,
+      input: { durationMs: -5, failAttempts: 'x' },
+    });
+    expect(res.statusCode).toBe(400);
+    const body = res.json<{ statusCode: number; error: string; issues: { path: unknown[] }[] }>();
+    expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(body.issues.map((i) => i.path)).toEqual([
+      ['input', 'durationMs'],
+      ['input', 'failAttempts'],
+    ]);
+    await expectNotStarted(jobId);
+  });
+
+  it('rejects a malformed body (unknown keys, missing type) with 400 and paths', async () => {
+    const res = await post('/api/jobs', { input: {}, extra: true });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ issues: { path: unknown[] }[] }>().issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining([['type'], ['extra']]),
+    );
+  });
+
+  it('answers 404 for an unknown job type, starting nothing', async () => {
+    const jobId = uniqueId('api-unknown');
+    const res = await post('/api/jobs', { type: 'noSuchType', jobId, input: {} });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Unknown job type "noSuchType"',
+    });
+    await expectNotStarted(jobId);
+  });
+
+  it('answers 404 for an unknown job id', async () => {
+    const res = await get(`/api/jobs/${uniqueId('nobody')}`);
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * One real Temporal dev server (the CLI installed by scripts/install-temporal-cli.mjs) and one
+ * workflow bundle for the whole test run; tests reach them through environment variables.
+ */
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { DefaultLogger } from '@temporalio/worker';
+import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
+import { DevServer } from '../src/dev-server';
+
+export const TMP = resolve(__dirname, '.tmp');
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const port = await freePort();
+  const [server] = await Promise.all([
+    DevServer.start({ port, uiPort: port + 1000, headless: true, startTimeoutMs: 90_000 }),
+    buildWorkflowBundle(join(TMP, 'workflow-bundle.js'), new DefaultLogger('WARN')),
+  ]);
+  (globalThis as { __devServer?: DevServer }).__devServer = server;
+  process.env.STEPWISE_TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.STEPWISE_TEST_BUNDLE = join(TMP, 'workflow-bundle.js');
+  // The e2e tests run the compiled processes exactly as `npm start` does.
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: resolve(__dirname, '..'),
+    stdio: 'inherit',
+  });
+  console.log(
+    `\n[global-setup] dev server ${server.address}, bundle and build ready in ${Date.now() - started} ms`,
+  );
+}

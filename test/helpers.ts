@@ -1,0 +1,93 @@
+/** Shared test wiring: a real client and worker against the run's dev server. */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createStepwiseWorker, type StepwiseWorkerOptions } from '../src/worker-factory';
+import { jobStateQuery, type JobParams, type JobState } from '../workflows/contracts';
+
+export interface TestEnv {
+  client: Client;
+  nativeConnection: NativeConnection;
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function connectTestEnv(): Promise<TestEnv> {
+  const address = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
+  if (!address)
+    throw new Error(
+      'STEPWISE_TEST_TEMPORAL_ADDRESS unset: run through jest (global setup starts the dev server)',
+    );
+  const connection = await Connection.connect({ address });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    client,
+    nativeConnection,
+    address,
+    close: async () => {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+/** A worker on a task queue of its own, so tests never pick up each other's tasks. */
+export async function createTestWorker(
+  env: TestEnv,
+  opts: Partial<StepwiseWorkerOptions> = {},
+): Promise<{ worker: Worker; taskQueue: string }> {
+  const taskQueue = opts.taskQueue ?? uniqueId('test-queue');
+  const worker = await createStepwiseWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    client: env.client,
+    workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
+    ...opts,
+    taskQueue,
+  });
+  return { worker, taskQueue };
+}
+
+export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** Starts a job type directly through the client (the API tests go through HTTP instead). */
+export async function startJob(
+  env: TestEnv,
+  taskQueue: string,
+  type: string,
+  input: unknown,
+  jobId = uniqueId(`test-${type}`),
+) {
+  const params: JobParams = { input };
+  return env.client.workflow.start(type, {
+    taskQueue,
+    workflowId: jobId,
+    args: [params],
+    searchAttributes: { JobType: [type], JobStatus: ['running'] },
+  });
+}
+
+/**
+ * Polls `read` until `done` holds or the deadline passes (then throws with the last value).
+ * For waiting on state through queries: never a fixed sleep.
+ */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await read();
+    if (done(last)) return last;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const queryState = (env: TestEnv, jobId: string): Promise<JobState> =>
+  env.client.workflow.getHandle(jobId).query(jobStateQuery);

@@ -1,0 +1,60 @@
+/**
+ * The activity interface workflows call through `proxyActivities`. Activities in `activities/`
+ * implement it; workflows depend on this file only, never on the implementations.
+ */
+import type { Json, JobLogLine, JobSummaryStats } from './contracts';
+
+/** Who is calling: every activity receives it so its logs and progress reports carry job context. */
+export interface ActivityJobRef {
+  jobId: string;
+  jobType: string;
+  parentJobId: string | null;
+  stepKey: string;
+  stepIndex: number;
+  attempt: number;
+  /** False for batch chunks: their coordinator reports the step's progress. */
+  reportProgress: boolean;
+}
+
+/**
+ * Optional fields a step result may carry; the engine folds them into the job's summary
+ * and log ring and keeps the rest as the step's result.
+ */
+export interface StepResultExtras {
+  stats?: Partial<JobSummaryStats>;
+  logs?: Omit<JobLogLine, 'at' | 'step'>[];
+}
+
+export interface SimulateWorkArgs {
+  /** Total simulated duration. */
+  durationMs?: number;
+  /** Items processed; progress is reported per item. */
+  items?: number;
+  /** Fail attempts 1..failAttempts, then succeed. */
+  failAttempts?: number;
+  /** Fail every attempt with a non-retryable error. */
+  failPermanently?: boolean;
+  /** Label echoed into the result. */
+  label?: string;
+}
+
+export interface SimulateWorkResult extends StepResultExtras {
+  label: string | null;
+  items: number;
+  attempt: number;
+}
+
+/** A batch step's per-chunk activity input. */
+export interface BatchChunkArgs {
+  items: Json[];
+  offset: number;
+}
+
+export interface StepActivities {
+  /** Simulated work for demos, tests and benchmarks: sleeps, reports progress, fails on demand. */
+  simulateWork(job: ActivityJobRef, args: SimulateWorkArgs): Promise<SimulateWorkResult>;
+  /** A cheap batch chunk: counts its items. */
+  countItems(job: ActivityJobRef, args: BatchChunkArgs): Promise<{ count: number } & StepResultExtras>;
+}
+
+export type ActivityName = keyof StepActivities;

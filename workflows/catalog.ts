@@ -1,0 +1,12 @@
+/**
+ * Every job type, as data. The API reads this to validate input and describe types; the
+ * workflow entry (`index.ts`) turns each into a workflow function of the same name.
+ */
+import type { JobDefinition } from './engine/definition';
+import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
+
+export const jobDefinitions: readonly JobDefinition[] = [exampleDefinition, exampleSubJobDefinition];
+
+export function findJobDefinition(type: string): JobDefinition | undefined {
+  return jobDefinitions.find((d) => d.name === type);
+}

@@ -1,0 +1,203 @@
+/**
+ * The contract shared by the workflows, the worker, the activities and the API: task queue,
+ * job state shapes, and the query/signal/update handles. Workflow-safe: it imports only
+ * `@temporalio/workflow` and `zod`.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+
+/** The default task queue Stepwise workers poll (TEMPORAL_TASK_QUEUE overrides it); sub-jobs inherit their job's queue. */
+export const TASK_QUEUE = 'stepwise';
+
+export const JOB_STATUSES = [
+  'running',
+  'pausing',
+  'paused',
+  'cancelling',
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = [
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+];
+export const isTerminal = (s: JobStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'retrying',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export type StepKind = 'activity' | 'job' | 'batch';
+
+/** Any JSON value: everything in a job's state is plain JSON. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export interface BatchCounts {
+  total: number;
+  completed: number;
+  failed: number;
+  running: number;
+}
+
+export interface StepError {
+  message: string;
+  type: string | null;
+  nonRetryable: boolean;
+}
+
+export interface StepState {
+  /** 1-based position in the declaration. */
+  index: number;
+  key: string;
+  name: string;
+  kind: StepKind;
+  weight: number;
+  dependsOn: string[];
+  status: StepStatus;
+  /** Current or last attempt, from 1; 0 while the step has not started. */
+  attempt: number;
+  maxAttempts: number;
+  /** Progress within the step, 0–100. */
+  progress: number;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  /** While `retrying`: when the next attempt starts. */
+  nextAttemptAt: string | null;
+  result: Json | null;
+  error: StepError | null;
+  subJobIds: string[];
+  batch: BatchCounts | null;
+  message: string | null;
+}
+
+export interface SubJobState {
+  id: string;
+  type: string;
+  status: JobStatus;
+  progress: number;
+  step: string;
+}
+
+export interface JobSummaryStats {
+  itemsProcessed: number;
+  itemsCreated: number;
+  itemsFailed: number;
+  totalErrors: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface JobLogLine {
+  at: string;
+  level: LogLevel;
+  /** 1-based step index, or null for job-level lines. */
+  step: number | null;
+  message: string;
+  entity?: { tag: string; route?: string };
+}
+
+export interface ControlAction {
+  action: 'pause' | 'resume' | 'cancel';
+  by: string | null;
+  reason: string | null;
+  at: string;
+}
+
+export interface JobState {
+  jobId: string;
+  runId: string;
+  type: string;
+  status: JobStatus;
+  progress: number;
+  /** 1-based index of the step the job is on (the last one once it completed); 0 before the first. */
+  currentStep: number;
+  totalSteps: number;
+  stepName: string | null;
+  message: string | null;
+  activeSubJobs: SubJobState[];
+  steps: StepState[];
+  summary: JobSummaryStats;
+  logs: JobLogLine[];
+  control: { paused: boolean; actions: ControlAction[] };
+  recovery: { attempt: number; max: number; fromStep: number | null };
+  /** Result of the last step that completed, in declaration order. */
+  output: Json | null;
+  error: (StepError & { step: string | null }) | null;
+  parentJobId: string | null;
+  startedAt: string;
+  closedAt: string | null;
+}
+
+/** The compact answer of the `progress` query. */
+export interface ProgressSnapshot {
+  status: JobStatus;
+  progress: number;
+  currentStep: number;
+  totalSteps: number;
+  stepName: string | null;
+  message: string | null;
+}
+
+/** Operator control payload for the signals and updates. */
+export const controlPayloadSchema = z
+  .object({
+    reason: z.string().max(1000).optional(),
+    by: z.string().max(200).optional(),
+  })
+  .strict();
+export type ControlPayload = z.infer<typeof controlPayloadSchema>;
+
+/** What every job workflow takes as its single argument. */
+export interface JobParams {
+  /** The job type's input, validated against its schema at the workflow entry. */
+  input: unknown;
+  /** Set by a parent job when this job runs as its sub-job. */
+  parent?: { jobId: string; stepKey: string; attempt: number; reportProgress: boolean };
+}
+
+/** Progress a running activity or sub-job reports to the job that runs it. */
+export interface StepProgressReport {
+  stepKey: string;
+  /** Identifies the reporting attempt so stale reports from an earlier attempt are ignored. */
+  attempt: number;
+  progress: number;
+  message?: string;
+  subJob?: SubJobState;
+  batch?: BatchCounts;
+}
+
+/** TSDoc'd handles: names and descriptions are what operators see in the Web UI. */
+export const jobStateQuery = defineQuery<JobState>('jobState');
+export const progressQuery = defineQuery<ProgressSnapshot>('progress');
+export const pauseSignal = defineSignal<[ControlPayload?]>('pause');
+export const resumeSignal = defineSignal<[ControlPayload?]>('resume');
+export const cancelSignal = defineSignal<[ControlPayload?]>('cancel');
+export const pauseJobUpdate = defineUpdate<JobState, [ControlPayload?]>('pauseJob');
+export const resumeJobUpdate = defineUpdate<JobState, [ControlPayload?]>('resumeJob');
+export const cancelJobUpdate = defineUpdate<JobState, [ControlPayload?]>('cancelJob');
+/** Internal: activities and sub-jobs report progress of the step they run. */
+export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');
+
+/** Custom search attributes, registered on the namespace by the launcher and docker-compose. */
+export const SEARCH_ATTRIBUTES = {
+  JobType: 'Keyword',
+  JobStatus: 'Keyword',
+  JobStep: 'Int',
+  JobProgress: 'Int',
+  JobRecoverable: 'Bool',
+  JobParentId: 'Keyword',
+} as const;
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;

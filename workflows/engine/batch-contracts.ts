@@ -1,0 +1,39 @@
+/** Shapes exchanged between a job and the batch coordinator that runs one of its batch steps. */
+import type { ActivityName } from '../activity-contracts';
+import type { BatchCounts, JobSummaryStats, Json } from '../contracts';
+import type { NormalizedRetry } from './definition';
+
+/** Workflow type of the coordinator child that runs a batch step's chunks with a window. */
+export const BATCH_COORDINATOR_TYPE = 'batchCoordinator';
+
+export interface BatchFailure {
+  chunk: number;
+  message: string;
+}
+
+export interface BatchCoordinatorParams {
+  parentJobId: string;
+  parentJobType: string;
+  stepKey: string;
+  attempt: number;
+  items: Json[];
+  chunkSize: number;
+  window: number;
+  run: { activity: ActivityName } | { jobType: string };
+  chunkRetry: NormalizedRetry;
+  chunkTimeoutMs: number;
+  /** Index of the next chunk to start; carried across continue-as-new. */
+  cursor: number;
+  counts: BatchCounts;
+  /** First failures, bounded. */
+  failures: BatchFailure[];
+  stats: JobSummaryStats;
+  /** Last progress reported to the parent, so the report budget spans runs. */
+  lastReported?: number | null;
+}
+
+export interface BatchOutcome {
+  counts: BatchCounts;
+  failures: BatchFailure[];
+  stats: JobSummaryStats;
+}

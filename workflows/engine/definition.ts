@@ -1,0 +1,155 @@
+/**
+ * Declaring job types: data plus pure functions. `defineJob` validates the definition when the
+ * module loads (in the worker, the API and the workflow sandbox alike), so a bad definition
+ * never reaches a running job.
+ */
+import type { z } from 'zod';
+import type { ActivityName } from '../activity-contracts';
+import type { Json } from '../contracts';
+import { JobDefinitionError, validateDag } from './dag';
+
+export interface RetrySpec {
+  /** Attempts including the first. Default 3. */
+  maxAttempts?: number;
+  /** Default 1000 ms. */
+  initialIntervalMs?: number;
+  /** Default 2. */
+  backoffCoefficient?: number;
+  /** Default 60 000 ms. */
+  maxIntervalMs?: number;
+}
+
+/** What pure step functions (`when`, `args`, `input`, `items`, `endJob`) see. */
+export interface StepContext<I> {
+  input: I;
+  jobId: string;
+  /** Results of the steps that completed so far, by key. */
+  results: Readonly<Record<string, Json>>;
+}
+
+interface StepBase<I> {
+  key: string;
+  name: string;
+  /** Share of overall progress, relative to the other steps. Default 1. */
+  weight?: number;
+  retry?: RetrySpec;
+  /** Per attempt. Default 10 minutes. */
+  timeoutMs?: number;
+  /** Keys of the steps this one waits for. Default: the previous step (none for the first). */
+  dependsOn?: string[];
+  /** `fail` (default) fails the job; `continue` ends it `completed_with_errors` and skips dependents. */
+  onFailure?: 'fail' | 'continue';
+  /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
+  when?(ctx: StepContext<I>): boolean;
+  /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */
+  endJob?(result: Json, ctx: StepContext<I>): string | null | undefined;
+}
+
+export interface ActivityStepDef<I> extends StepBase<I> {
+  kind: 'activity';
+  activity: ActivityName;
+  args?(ctx: StepContext<I>): Json;
+  /** Set for activities that heartbeat, so a lost worker is noticed quickly. */
+  heartbeatTimeoutMs?: number;
+}
+
+export interface JobStepDef<I> extends StepBase<I> {
+  kind: 'job';
+  /** Another job type's name; it runs as a child workflow. */
+  jobType: string;
+  input?(ctx: StepContext<I>): Json;
+}
+
+export interface BatchStepDef<I> extends StepBase<I> {
+  kind: 'batch';
+  items(ctx: StepContext<I>): Json[];
+  /** Items per activity call or child job. Default 1. */
+  chunkSize?: number;
+  /** Most chunks in flight at once. Default 10. */
+  window?: number;
+  /** What runs per chunk: an activity (gets `{items, offset}`) or a job type (gets `{items, offset}` as input). */
+  run: { activity: ActivityName } | { jobType: string };
+}
+
+export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I>;
+
+export interface JobTypeSpec<S extends z.ZodType> {
+  name: string;
+  description: string;
+  input: S;
+  steps: StepDef<z.infer<S>>[];
+  /** How many times a failed or cancelled job may be recovered. Default 3. */
+  recoveryLimit?: number;
+}
+
+export interface NormalizedRetry {
+  maxAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maxIntervalMs: number;
+}
+
+export type NormalizedStep<I> = StepDef<I> & {
+  index: number;
+  weight: number;
+  dependsOn: string[];
+  onFailure: 'fail' | 'continue';
+  timeoutMs: number;
+  retryPolicy: NormalizedRetry;
+};
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  input: S;
+  steps: NormalizedStep<z.infer<S>>[];
+  /** Keys in a valid execution order. */
+  order: string[];
+  recoveryLimit: number;
+}
+
+export const DEFAULT_RETRY: NormalizedRetry = {
+  maxAttempts: 3,
+  initialIntervalMs: 1000,
+  backoffCoefficient: 2,
+  maxIntervalMs: 60_000,
+};
+
+/** Declares a job type; throws {@link JobDefinitionError} on a cycle, unknown dependency or duplicate key. */
+export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinition<S> {
+  if (!/^[a-z][A-Za-z0-9]*$/.test(spec.name)) {
+    throw new JobDefinitionError(spec.name, 'the name must be camelCase letters and digits');
+  }
+  const steps = spec.steps.map((s, i): NormalizedStep<z.infer<S>> => {
+    const retryPolicy = { ...DEFAULT_RETRY, ...s.retry };
+    if (!Number.isInteger(retryPolicy.maxAttempts) || retryPolicy.maxAttempts < 1) {
+      throw new JobDefinitionError(spec.name, `step "${s.key}": retry.maxAttempts must be an integer >= 1`);
+    }
+    if (retryPolicy.backoffCoefficient < 1) {
+      throw new JobDefinitionError(spec.name, `step "${s.key}": retry.backoffCoefficient must be >= 1`);
+    }
+    const weight = s.weight ?? 1;
+    if (!(weight >= 0)) throw new JobDefinitionError(spec.name, `step "${s.key}": weight must be >= 0`);
+    if (s.kind === 'batch' && (s.window ?? 10) < 1) {
+      throw new JobDefinitionError(spec.name, `step "${s.key}": window must be >= 1`);
+    }
+    return {
+      ...s,
+      index: i + 1,
+      weight,
+      dependsOn: s.dependsOn ?? (i === 0 ? [] : [spec.steps[i - 1].key]),
+      onFailure: s.onFailure ?? 'fail',
+      timeoutMs: s.timeoutMs ?? 10 * 60_000,
+      retryPolicy,
+    };
+  });
+  const order = validateDag(spec.name, steps);
+  return {
+    name: spec.name,
+    description: spec.description,
+    input: spec.input,
+    steps,
+    order,
+    recoveryLimit: spec.recoveryLimit ?? 3,
+  };
+}

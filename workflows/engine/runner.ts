@@ -1,0 +1,668 @@
+/**
+ * The job engine: runs a {@link JobDefinition} as a Temporal workflow. The workflow's memory is
+ * the job's state; the `jobState` query returns it, and the workflow returns it when done.
+ */
+import * as wf from '@temporalio/workflow';
+import type { ActivityJobRef, StepActivities, StepResultExtras } from '../activity-contracts';
+import {
+  cancelSignal,
+  jobStateQuery,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  stepProgressSignal,
+  type ControlPayload,
+  type JobParams,
+  type JobState,
+  type JobStatus,
+  type Json,
+  type ProgressSnapshot,
+  type StepError,
+  type StepState,
+  type StepProgressReport,
+} from '../contracts';
+import type { JobDefinition, NormalizedStep, StepContext } from './definition';
+import { PROGRESS_REPORT_BUDGET, backoffMs, clampPercent, shouldReport, weightedProgress } from './progress';
+import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from './batch-contracts';
+
+/** Lines kept in the job's log ring. */
+export const MAX_LOG_LINES = 200;
+
+type Outcome = 'completed' | 'failed' | 'skipped_condition' | 'skipped_dependency' | 'cancelled' | 'ended';
+
+/** Turns a job definition into the workflow function registered under the job type's name. */
+export function jobWorkflow(def: JobDefinition): (params: JobParams) => Promise<JobState> {
+  const fn = async (params: JobParams): Promise<JobState> => new JobRun(def, params).run();
+  Object.defineProperty(fn, 'name', { value: def.name });
+  return fn;
+}
+
+const nowIso = (): string => new Date().toISOString();
+
+/** The innermost failure message and type: activity and child failures wrap the real cause. */
+export function toStepError(err: unknown): StepError {
+  let cur: unknown = err;
+  let best: StepError = { message: String(err), type: null, nonRetryable: false };
+  while (cur instanceof Error) {
+    if (cur instanceof wf.ApplicationFailure) {
+      best = { message: cur.message, type: cur.type ?? null, nonRetryable: cur.nonRetryable ?? false };
+    } else if (cur instanceof wf.TimeoutFailure) {
+      best = { message: `timed out (${cur.timeoutType})`, type: 'Timeout', nonRetryable: false };
+    } else if (!(cur instanceof wf.ActivityFailure) && !(cur instanceof wf.ChildWorkflowFailure)) {
+      best = { message: cur.message, type: cur.name, nonRetryable: false };
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return best;
+}
+
+class JobRun {
+  private readonly state: JobState;
+  private readonly input: unknown;
+  private readonly results: Record<string, Json> = {};
+  private readonly stepsScope = new wf.CancellationScope();
+  private readonly stepScopes = new Map<string, wf.CancellationScope>();
+  private failure: { step: NormalizedStep<unknown>; error: StepError } | null = null;
+  private endMessage: string | null = null;
+  private lastUpsert = { status: '', step: -1 };
+  private lastParentReport: number | null = null;
+
+  constructor(
+    private readonly def: JobDefinition,
+    private readonly params: JobParams,
+  ) {
+    const info = wf.workflowInfo();
+    this.input = params.input;
+    this.state = {
+      jobId: info.workflowId,
+      runId: info.runId,
+      type: def.name,
+      status: 'running',
+      progress: 0,
+      currentStep: 0,
+      totalSteps: def.steps.length,
+      stepName: null,
+      message: null,
+      activeSubJobs: [],
+      steps: def.steps.map((s): StepState => ({
+        index: s.index,
+        key: s.key,
+        name: s.name,
+        kind: s.kind,
+        weight: s.weight,
+        dependsOn: s.dependsOn,
+        status: 'pending',
+        attempt: 0,
+        maxAttempts: s.retryPolicy.maxAttempts,
+        progress: 0,
+        startedAt: null,
+        completedAt: null,
+        durationMs: null,
+        nextAttemptAt: null,
+        result: null,
+        error: null,
+        subJobIds: [],
+        batch: null,
+        message: null,
+      })),
+      summary: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
+      logs: [],
+      control: { paused: false, actions: [] },
+      recovery: { attempt: 0, max: def.recoveryLimit, fromStep: null },
+      output: null,
+      error: null,
+      parentJobId: params.parent?.jobId ?? null,
+      startedAt: nowIso(),
+      closedAt: null,
+    };
+  }
+
+  async run(): Promise<JobState> {
+    this.installHandlers();
+    const parsed = this.def.input.safeParse(this.params.input);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+      const message = `Invalid input for job type "${this.def.name}": ${issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`;
+      this.state.error = { message, type: 'InvalidJobInput', nonRetryable: true, step: null };
+      this.finish('failed', message);
+      throw wf.ApplicationFailure.create({
+        type: 'InvalidJobInput',
+        message,
+        nonRetryable: true,
+        details: [issues],
+      });
+    }
+    const ctx: StepContext<unknown> = { input: parsed.data, jobId: this.state.jobId, results: this.results };
+    this.log('info', null, `Job ${this.def.name} started with ${this.def.steps.length} steps`);
+    this.changed();
+
+    await this.stepsScope.run(() => this.runDag(ctx));
+
+    if (this.stepsScope.consideredCancelled) {
+      this.finish('cancelled', 'Job cancelled');
+      await wf.condition(wf.allHandlersFinished);
+      throw new wf.CancelledFailure('Job cancelled');
+    }
+    if (this.failure) {
+      const { step, error } = this.failure;
+      const message = `Step ${step.index} "${step.name}" failed: ${error.message}`;
+      this.state.error = { ...error, step: step.key };
+      this.finish('failed', message);
+      await wf.condition(wf.allHandlersFinished);
+      throw wf.ApplicationFailure.create({ type: 'JobFailed', message, nonRetryable: true });
+    }
+    const failedContinue = this.state.steps.filter((s) => s.status === 'failed');
+    if (failedContinue.length > 0) {
+      this.finish(
+        'completed_with_errors',
+        `Completed with errors in ${failedContinue.map((s) => `"${s.name}"`).join(', ')}`,
+      );
+    } else {
+      this.finish('completed', this.endMessage ?? 'Completed');
+    }
+    await wf.condition(wf.allHandlersFinished);
+    return this.state;
+  }
+
+  // ---- DAG scheduling -------------------------------------------------------------------------
+
+  private async runDag(ctx: StepContext<unknown>): Promise<void> {
+    const outcome = new Map<string, Outcome>();
+    const running = new Map<string, Promise<void>>();
+    const byKey = new Map(this.def.steps.map((s) => [s.key, s]));
+    for (;;) {
+      const stopping =
+        this.failure !== null || this.endMessage !== null || this.stepsScope.consideredCancelled;
+      for (const key of this.def.order) {
+        if (outcome.has(key) || running.has(key)) continue;
+        const step = byKey.get(key)!;
+        const deps = step.dependsOn.map((d) => outcome.get(d));
+        if (deps.some((d) => d === undefined)) continue;
+        if (stopping) {
+          // Steps that never started stay pending on failure/cancel; an early end skips them.
+          if (this.endMessage !== null) this.skip(step, outcome, 'skipped_dependency', 'Job ended early');
+          else outcome.set(key, 'cancelled');
+          continue;
+        }
+        if (
+          deps.some((d) => d === 'failed' || d === 'skipped_dependency' || d === 'cancelled' || d === 'ended')
+        ) {
+          this.skip(step, outcome, 'skipped_dependency', 'A step it depends on did not complete');
+          continue;
+        }
+        if (step.when && !step.when(ctx)) {
+          this.skip(step, outcome, 'skipped_condition', 'Condition not met');
+          continue;
+        }
+        running.set(
+          key,
+          this.runStepInScope(step, ctx).then((o) => {
+            outcome.set(key, o);
+            running.delete(key);
+          }),
+        );
+      }
+      if (running.size === 0) return;
+      await Promise.race(running.values());
+    }
+  }
+
+  private skip(
+    step: NormalizedStep<unknown>,
+    outcome: Map<string, Outcome>,
+    why: Outcome,
+    message: string,
+  ): void {
+    outcome.set(step.key, why);
+    const s = this.stepState(step.key);
+    s.status = 'skipped';
+    s.message = message;
+    this.log('info', step.index, `Step "${step.name}" skipped: ${message}`);
+    this.changed();
+  }
+
+  private async runStepInScope(step: NormalizedStep<unknown>, ctx: StepContext<unknown>): Promise<Outcome> {
+    const scope = new wf.CancellationScope();
+    this.stepScopes.set(step.key, scope);
+    try {
+      return await scope.run(() => this.runStep(step, ctx));
+    } catch (err) {
+      if (!wf.isCancellation(err)) throw err;
+      const s = this.stepState(step.key);
+      s.status = 'cancelled';
+      s.completedAt = nowIso();
+      s.durationMs = s.startedAt ? Date.parse(s.completedAt) - Date.parse(s.startedAt) : null;
+      this.log('warn', step.index, `Step "${step.name}" cancelled`);
+      this.changed();
+      return 'cancelled';
+    } finally {
+      this.stepScopes.delete(step.key);
+    }
+  }
+
+  private async runStep(step: NormalizedStep<unknown>, ctx: StepContext<unknown>): Promise<Outcome> {
+    const s = this.stepState(step.key);
+    for (let attempt = 1; ; attempt++) {
+      await wf.condition(() => !this.state.control.paused);
+      s.status = 'running';
+      s.attempt = attempt;
+      s.startedAt ??= nowIso();
+      s.nextAttemptAt = null;
+      s.progress = 0;
+      this.log(
+        'info',
+        step.index,
+        `Step "${step.name}" started (attempt ${attempt}/${step.retryPolicy.maxAttempts})`,
+      );
+      this.changed();
+      try {
+        const raw = await this.runAttempt(step, ctx, attempt);
+        return this.completeStep(step, ctx, raw);
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+        const error = toStepError(err);
+        s.error = error;
+        if (error.nonRetryable || attempt >= step.retryPolicy.maxAttempts) {
+          return this.failStep(step, error);
+        }
+        const delay = backoffMs(attempt + 1, step.retryPolicy);
+        s.status = 'retrying';
+        s.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+        this.state.summary.totalErrors += 1;
+        this.log(
+          'warn',
+          step.index,
+          `Attempt ${attempt} of "${step.name}" failed: ${error.message}; retrying in ${delay} ms`,
+        );
+        this.changed();
+        await wf.sleep(delay);
+      }
+    }
+  }
+
+  private async runAttempt(
+    step: NormalizedStep<unknown>,
+    ctx: StepContext<unknown>,
+    attempt: number,
+  ): Promise<Json> {
+    const ref: ActivityJobRef = {
+      jobId: this.state.jobId,
+      jobType: this.def.name,
+      parentJobId: this.state.parentJobId,
+      stepKey: step.key,
+      stepIndex: step.index,
+      attempt,
+      reportProgress: true,
+    };
+    switch (step.kind) {
+      case 'activity': {
+        const acts = wf.proxyActivities<StepActivities>({
+          startToCloseTimeout: step.timeoutMs,
+          heartbeatTimeout: step.heartbeatTimeoutMs,
+          retry: { maximumAttempts: 1 }, // the engine retries, so attempts are visible in the query
+          cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        });
+        const fn = acts[step.activity] as unknown as (ref: ActivityJobRef, args: Json) => Promise<Json>;
+        return fn(ref, step.args ? step.args(ctx) : {});
+      }
+      case 'job': {
+        const childId = this.childId(step.key, attempt);
+        const child = await this.startChild(step, childId, step.jobType, {
+          input: step.input ? step.input(ctx) : {},
+          parent: { jobId: this.state.jobId, stepKey: step.key, attempt, reportProgress: true },
+        });
+        const childState = (await child.result()) as JobState;
+        this.state.summary.itemsProcessed += childState.summary.itemsProcessed;
+        this.state.summary.itemsCreated += childState.summary.itemsCreated;
+        this.state.summary.itemsFailed += childState.summary.itemsFailed;
+        this.state.summary.totalErrors += childState.summary.totalErrors;
+        return {
+          jobId: childState.jobId,
+          status: childState.status,
+          output: childState.output,
+          summary: { ...childState.summary },
+        };
+      }
+      case 'batch': {
+        const items = step.items(ctx);
+        const chunkSize = Math.max(1, step.chunkSize ?? 1);
+        const total = Math.ceil(items.length / chunkSize);
+        this.stepState(step.key).batch = { total, completed: 0, failed: 0, running: 0 };
+        const params: BatchCoordinatorParams = {
+          parentJobId: this.state.jobId,
+          parentJobType: this.def.name,
+          stepKey: step.key,
+          attempt,
+          items,
+          chunkSize,
+          window: step.window ?? 10,
+          run: step.run,
+          chunkRetry: step.retryPolicy,
+          chunkTimeoutMs: step.timeoutMs,
+          cursor: 0,
+          counts: { total, completed: 0, failed: 0, running: 0 },
+          failures: [],
+          stats: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
+        };
+        const child = await this.startChild(
+          step,
+          this.childId(step.key, attempt),
+          BATCH_COORDINATOR_TYPE,
+          params,
+        );
+        const outcome = (await child.result()) as BatchOutcome;
+        this.stepState(step.key).batch = outcome.counts;
+        this.state.summary.itemsProcessed += outcome.stats.itemsProcessed;
+        this.state.summary.itemsCreated += outcome.stats.itemsCreated;
+        this.state.summary.itemsFailed += outcome.stats.itemsFailed;
+        this.state.summary.totalErrors += outcome.stats.totalErrors;
+        if (outcome.counts.failed > 0) {
+          throw wf.ApplicationFailure.create({
+            type: 'BatchItemsFailed',
+            message: `${outcome.counts.failed} of ${outcome.counts.total} batch chunks failed: ${outcome.failures
+              .slice(0, 3)
+              .map((f) => `#${f.chunk} ${f.message}`)
+              .join('; ')}`,
+            nonRetryable: true,
+          });
+        }
+        return { chunks: outcome.counts.total, completed: outcome.counts.completed };
+      }
+    }
+  }
+
+  private childId(stepKey: string, attempt: number): string {
+    const base = `${this.state.jobId}/${stepKey}`;
+    return attempt > 1 ? `${base}-a${attempt}` : base;
+  }
+
+  private async startChild(
+    step: NormalizedStep<unknown>,
+    childId: string,
+    workflowType: string,
+    arg: unknown,
+  ): Promise<wf.ChildWorkflowHandle<wf.Workflow>> {
+    const handle = await wf.startChild(workflowType, {
+      workflowId: childId, // the task queue is inherited from this job
+      args: [arg],
+      cancellationType: wf.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: 'REQUEST_CANCEL',
+      workflowExecutionTimeout: step.kind === 'job' ? step.timeoutMs : undefined,
+      searchAttributes: {
+        JobType: [workflowType],
+        JobStatus: ['running'],
+        JobParentId: [this.state.jobId],
+      },
+      staticSummary: `Step ${step.index} "${step.name}" of ${this.def.name} job ${this.state.jobId}`,
+    });
+    const s = this.stepState(step.key);
+    if (!s.subJobIds.includes(childId)) s.subJobIds.push(childId);
+    this.state.activeSubJobs.push({
+      id: childId,
+      type: workflowType,
+      status: 'running',
+      progress: 0,
+      step: step.key,
+    });
+    this.changed();
+    // Drop the sub-job from the active list when it closes, whatever the outcome.
+    handle.result().then(
+      () => this.dropSubJob(childId),
+      () => this.dropSubJob(childId),
+    );
+    return handle;
+  }
+
+  private dropSubJob(id: string): void {
+    this.state.activeSubJobs = this.state.activeSubJobs.filter((j) => j.id !== id);
+    this.changed();
+  }
+
+  private completeStep(step: NormalizedStep<unknown>, ctx: StepContext<unknown>, raw: Json): Outcome {
+    const s = this.stepState(step.key);
+    const result = this.absorbExtras(step, raw);
+    this.results[step.key] = result;
+    s.status = 'completed';
+    s.progress = 100;
+    s.result = result;
+    s.error = null;
+    s.completedAt = nowIso();
+    s.durationMs = Date.parse(s.completedAt) - Date.parse(s.startedAt ?? s.completedAt);
+    this.state.output = result;
+    this.log('info', step.index, `Step "${step.name}" completed in ${s.durationMs} ms`);
+    const end = step.endJob?.(result, ctx);
+    if (end) {
+      this.endMessage = end;
+      this.state.message = end;
+      this.log('info', step.index, `Job ends early: ${end}`);
+      this.changed();
+      return 'ended';
+    }
+    this.changed();
+    return 'completed';
+  }
+
+  private failStep(step: NormalizedStep<unknown>, error: StepError): Outcome {
+    const s = this.stepState(step.key);
+    s.status = 'failed';
+    s.completedAt = nowIso();
+    s.durationMs = Date.parse(s.completedAt) - Date.parse(s.startedAt ?? s.completedAt);
+    this.state.summary.totalErrors += 1;
+    this.log('error', step.index, `Step "${step.name}" failed: ${error.message}`);
+    if (step.onFailure === 'fail' && !this.failure) {
+      this.failure = { step, error };
+      // Stop the other running steps: the job has failed.
+      for (const [key, scope] of this.stepScopes) if (key !== step.key) scope.cancel();
+    }
+    this.changed();
+    return 'failed';
+  }
+
+  /** Folds `stats` and `logs` of a result into the job and returns the rest. */
+  private absorbExtras(step: NormalizedStep<unknown>, raw: Json): Json {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+    const { stats, logs, ...rest } = raw as Record<string, Json> & StepResultExtras;
+    if (stats) {
+      const sum = this.state.summary;
+      sum.itemsProcessed += stats.itemsProcessed ?? 0;
+      sum.itemsCreated += stats.itemsCreated ?? 0;
+      sum.itemsFailed += stats.itemsFailed ?? 0;
+      sum.totalErrors += stats.totalErrors ?? 0;
+    }
+    for (const line of logs ?? []) this.pushLog({ ...line, at: nowIso(), step: step.index });
+    return rest as Json;
+  }
+
+  // ---- handlers -------------------------------------------------------------------------------
+
+  private installHandlers(): void {
+    wf.setHandler(jobStateQuery, () => this.state, {
+      description: 'The full job state: status, progress, steps, sub-jobs, logs, control and recovery.',
+    });
+    wf.setHandler(progressQuery, (): ProgressSnapshot => this.progressSnapshot(), {
+      description: 'Compact progress: status, progress 0-100, current step and message.',
+    });
+    wf.setHandler(stepProgressSignal, (r: StepProgressReport) => this.onProgress(r), {
+      description: 'Internal: progress of a running step, sent by its activity or sub-job.',
+    });
+    wf.setHandler(pauseSignal, (p?: ControlPayload) => this.pause(p), {
+      description: 'Pause the job at its next step boundary. Payload: {"reason"?: string, "by"?: string}.',
+    });
+    wf.setHandler(resumeSignal, (p?: ControlPayload) => this.resume(p), {
+      description: 'Resume a paused job. Payload: {"reason"?: string, "by"?: string}.',
+    });
+    wf.setHandler(cancelSignal, (p?: ControlPayload) => this.cancel(p), {
+      description:
+        'Cancel the job; running sub-jobs are cancelled and waited for. Payload: {"reason"?, "by"?}.',
+    });
+  }
+
+  private progressSnapshot(): ProgressSnapshot {
+    const { status, progress, currentStep, totalSteps, stepName, message } = this.state;
+    return { status, progress, currentStep, totalSteps, stepName, message };
+  }
+
+  private onProgress(r: StepProgressReport): void {
+    const s = this.state.steps.find((x) => x.key === r.stepKey);
+    if (!s || s.attempt !== r.attempt || (s.status !== 'running' && s.status !== 'retrying')) return;
+    s.progress = Math.max(s.progress, Math.min(99, clampPercent(r.progress)));
+    if (r.message) s.message = r.message;
+    if (r.batch) s.batch = r.batch;
+    if (r.subJob) {
+      const sub = this.state.activeSubJobs.find((j) => j.id === r.subJob!.id);
+      if (sub) Object.assign(sub, { status: r.subJob.status, progress: r.subJob.progress });
+    }
+    this.changed();
+  }
+
+  private recordAction(action: 'pause' | 'resume' | 'cancel', p?: ControlPayload): void {
+    this.state.control.actions.push({ action, by: p?.by ?? null, reason: p?.reason ?? null, at: nowIso() });
+  }
+
+  private pause(p?: ControlPayload): void {
+    if (this.isClosed() || this.state.control.paused) return;
+    this.state.control.paused = true;
+    this.recordAction('pause', p);
+    this.log('info', null, `Pause requested${p?.by ? ` by ${p.by}` : ''}${p?.reason ? `: ${p.reason}` : ''}`);
+    this.changed();
+  }
+
+  private resume(p?: ControlPayload): void {
+    if (this.isClosed() || !this.state.control.paused) return;
+    this.state.control.paused = false;
+    this.recordAction('resume', p);
+    this.log('info', null, `Resumed${p?.by ? ` by ${p.by}` : ''}`);
+    this.changed();
+  }
+
+  private cancel(p?: ControlPayload): void {
+    if (this.isClosed() || this.stepsScope.consideredCancelled) return;
+    this.recordAction('cancel', p);
+    this.log(
+      'warn',
+      null,
+      `Cancel requested${p?.by ? ` by ${p.by}` : ''}${p?.reason ? `: ${p.reason}` : ''}`,
+    );
+    this.stepsScope.cancel();
+    this.changed();
+  }
+
+  private isClosed(): boolean {
+    return this.state.closedAt !== null;
+  }
+
+  // ---- state bookkeeping ----------------------------------------------------------------------
+
+  private stepState(key: string): StepState {
+    return this.state.steps.find((s) => s.key === key)!;
+  }
+
+  private finish(status: JobStatus, message: string): void {
+    const st = this.state;
+    st.status = status;
+    st.message = message;
+    st.closedAt = nowIso();
+    if (status === 'completed' || status === 'completed_with_errors') {
+      st.progress = 100;
+      st.currentStep = st.totalSteps;
+      st.stepName = this.def.steps[st.totalSteps - 1].name;
+    } else {
+      const failedAt = this.failure?.step.index;
+      if (failedAt) {
+        st.currentStep = failedAt;
+        st.stepName = this.failure!.step.name;
+      }
+    }
+    st.activeSubJobs = [];
+    this.log(status === 'failed' ? 'error' : 'info', null, `Job ${status}: ${message}`);
+    this.publish();
+  }
+
+  /** Recomputes derived fields after any change and publishes them where they are visible. */
+  private changed(): void {
+    if (this.isClosed()) return;
+    const st = this.state;
+    st.progress = Math.max(st.progress, weightedProgress(st.steps));
+    const active = st.steps.filter((s) => s.status === 'running' || s.status === 'retrying');
+    const current =
+      active[0] ??
+      [...st.steps].reverse().find((s) => s.status !== 'pending' && s.status !== 'skipped') ??
+      null;
+    if (current) {
+      st.currentStep = current.index;
+      st.stepName = current.name;
+    }
+    if (!this.endMessage) {
+      const msg = active.map((s) => s.message).find((m) => m);
+      if (msg) st.message = msg;
+    }
+    const anyRunning = active.some((s) => s.status === 'running') || st.activeSubJobs.length > 0;
+    if (this.stepsScope.consideredCancelled) st.status = 'cancelling';
+    else if (st.control.paused) st.status = anyRunning ? 'pausing' : 'paused';
+    else st.status = 'running';
+    this.publish();
+    this.reportToParent();
+  }
+
+  /** Web UI details line and search attributes (these only at status or step changes: they cost history). */
+  private publish(): void {
+    const st = this.state;
+    const stepPart = st.currentStep > 0 ? `Step ${st.currentStep}/${st.totalSteps} · ${st.stepName} · ` : '';
+    wf.setCurrentDetails(`${stepPart}${st.progress}% · ${st.status}${st.message ? `\n${st.message}` : ''}`);
+    if (st.status !== this.lastUpsert.status || st.currentStep !== this.lastUpsert.step) {
+      this.lastUpsert = { status: st.status, step: st.currentStep };
+      wf.upsertSearchAttributes({
+        JobType: [this.def.name],
+        JobStatus: [st.status],
+        JobStep: [st.currentStep],
+        JobProgress: [st.progress],
+        JobRecoverable: [
+          (st.status === 'failed' || st.status === 'cancelled') && st.recovery.attempt < st.recovery.max,
+        ],
+      });
+    }
+  }
+
+  private reportToParent(): void {
+    const parent = this.params.parent;
+    if (!parent?.reportProgress) return;
+    if (!shouldReport(this.lastParentReport, this.state.progress, PROGRESS_REPORT_BUDGET)) return;
+    this.lastParentReport = Math.floor(this.state.progress);
+    const report: StepProgressReport = {
+      stepKey: parent.stepKey,
+      attempt: parent.attempt,
+      progress: this.state.progress,
+      message: this.state.message ?? undefined,
+      subJob: {
+        id: this.state.jobId,
+        type: this.def.name,
+        status: this.state.status,
+        progress: this.state.progress,
+        step: parent.stepKey,
+      },
+    };
+    // A parent that already closed cannot take the report; that is not this job's failure.
+    wf.getExternalWorkflowHandle(parent.jobId)
+      .signal(stepProgressSignal, report)
+      .catch(() => undefined);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', step: number | null, message: string): void {
+    this.pushLog({ at: nowIso(), level, step, message });
+    const stepKey = step ? this.def.steps[step - 1].key : null;
+    wf.log[level](message, {
+      jobId: this.state.jobId,
+      jobType: this.def.name,
+      parentJobId: this.state.parentJobId,
+      step: stepKey,
+    });
+  }
+
+  private pushLog(line: JobState['logs'][number]): void {
+    this.state.logs.push(line);
+    if (this.state.logs.length > MAX_LOG_LINES)
+      this.state.logs.splice(0, this.state.logs.length - MAX_LOG_LINES);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Workflow bundle entry: every workflow the worker registers. Each job type is its own exported
+ * workflow function, so the Temporal Web UI shows the job type as the workflow type.
+ */
+import { jobWorkflow } from './engine/runner';
+import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
+
+export { batchCoordinator } from './engine/batch';
+
+/** {@inheritDoc exampleDefinition} */
+export const example = jobWorkflow(exampleDefinition);
+/** {@inheritDoc exampleSubJobDefinition} */
+export const exampleSubJob = jobWorkflow(exampleSubJobDefinition);

@@ -1,0 +1,67 @@
+/**
+ * `example`: the smallest real job — one activity step, then one sub-job step. Used by the
+ * quick start and the end-to-end tests.
+ */
+import { z } from 'zod';
+import { defineJob } from '../engine/definition';
+
+export const exampleSubJobInput = z
+  .object({
+    /** Simulated work duration of the sub-job's only step. */
+    durationMs: z.number().int().min(0).max(600_000).default(300),
+  })
+  .strict();
+
+export const exampleSubJobDefinition = defineJob({
+  name: 'exampleSubJob',
+  description: 'Sub-job of the example job: one simulated activity step.',
+  input: exampleSubJobInput,
+  steps: [
+    {
+      key: 'work',
+      name: 'Do the sub-job work',
+      kind: 'activity',
+      activity: 'simulateWork',
+      args: ({ input }) => ({ durationMs: input.durationMs, items: 5, label: 'sub-job work' }),
+    },
+  ],
+});
+
+export const exampleInput = z
+  .object({
+    /** Simulated duration of each step. */
+    durationMs: z.number().int().min(0).max(600_000).default(300),
+    /** Make the first step fail this many attempts before it succeeds (it has 3). */
+    failAttempts: z.number().int().min(0).max(10).default(0),
+  })
+  .strict();
+
+export const exampleDefinition = defineJob({
+  name: 'example',
+  description: 'Example job: one activity step, then one sub-job step.',
+  input: exampleInput,
+  steps: [
+    {
+      key: 'prepare',
+      name: 'Prepare',
+      kind: 'activity',
+      activity: 'simulateWork',
+      weight: 1,
+      retry: { maxAttempts: 3, initialIntervalMs: 200 },
+      args: ({ input }) => ({
+        durationMs: input.durationMs,
+        items: 5,
+        failAttempts: input.failAttempts,
+        label: 'prepare',
+      }),
+    },
+    {
+      key: 'subJob',
+      name: 'Run sub-job',
+      kind: 'job',
+      jobType: 'exampleSubJob',
+      weight: 1,
+      input: ({ input }) => ({ durationMs: input.durationMs }),
+    },
+  ],
+});
