@@ -4,8 +4,16 @@
  */
 import type { JobDefinition } from './engine/definition';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
+import { itemBatchDefinition } from './jobs/item-batch';
+import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
 
-export const jobDefinitions: readonly JobDefinition[] = [exampleDefinition, exampleSubJobDefinition];
+export const jobDefinitions: readonly JobDefinition[] = [
+  exampleDefinition,
+  exampleSubJobDefinition,
+  sceneProcessingDefinition,
+  sceneTaskDefinition,
+  itemBatchDefinition,
+];
 
 export function findJobDefinition(type: string): JobDefinition | undefined {
   return jobDefinitions.find((d) => d.name === type);

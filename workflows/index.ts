@@ -4,6 +4,8 @@
  */
 import { jobWorkflow } from './engine/runner';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
+import { itemBatchDefinition } from './jobs/item-batch';
+import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
 
 export { batchCoordinator } from './engine/batch';
 
@@ -11,3 +13,9 @@ export { batchCoordinator } from './engine/batch';
 export const example = jobWorkflow(exampleDefinition);
 /** {@inheritDoc exampleSubJobDefinition} */
 export const exampleSubJob = jobWorkflow(exampleSubJobDefinition);
+/** {@inheritDoc sceneProcessingDefinition} */
+export const sceneProcessing = jobWorkflow(sceneProcessingDefinition);
+/** {@inheritDoc sceneTaskDefinition} */
+export const sceneTask = jobWorkflow(sceneTaskDefinition);
+/** {@inheritDoc itemBatchDefinition} */
+export const itemBatch = jobWorkflow(itemBatchDefinition);

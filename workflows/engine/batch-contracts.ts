@@ -16,8 +16,11 @@ export interface BatchCoordinatorParams {
   parentJobType: string;
   stepKey: string;
   attempt: number;
-  items: Json[];
+  /** Each chunk's activity argument or sub-job input, computed by the job. */
+  chunks: Json[];
+  /** Items per chunk and in all, for item counts in stats. */
   chunkSize: number;
+  itemTotal: number;
   window: number;
   run: { activity: ActivityName } | { jobType: string };
   chunkRetry: NormalizedRetry;

@@ -5,7 +5,7 @@
  * every run's history bounded.
  */
 import * as wf from '@temporalio/workflow';
-import type { ActivityJobRef, BatchChunkArgs, StepActivities, StepResultExtras } from '../activity-contracts';
+import type { ActivityJobRef, StepActivities, StepResultExtras } from '../activity-contracts';
 import { stepProgressSignal, type JobParams, type JobState, type Json } from '../contracts';
 import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
 import { PROGRESS_REPORT_BUDGET, shouldReport } from './progress';
@@ -42,26 +42,26 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   };
 
   const runChunk = async (chunk: number): Promise<void> => {
-    const offset = chunk * p.chunkSize;
-    const args: BatchChunkArgs = { items: p.items.slice(offset, offset + p.chunkSize), offset };
+    const arg = p.chunks[chunk];
+    const itemCount = Math.min(p.chunkSize, Math.max(0, p.itemTotal - chunk * p.chunkSize));
     inFlight++;
     counts.running = inFlight;
     try {
-      const result = await runOne(p, chunk, args);
+      const result = await runOne(p, chunk, arg);
       counts.completed++;
       if (result && typeof result === 'object' && !Array.isArray(result)) {
         const extras = result as StepResultExtras;
-        stats.itemsProcessed += extras.stats?.itemsProcessed ?? args.items.length;
+        stats.itemsProcessed += extras.stats?.itemsProcessed ?? itemCount;
         stats.itemsCreated += extras.stats?.itemsCreated ?? 0;
         stats.itemsFailed += extras.stats?.itemsFailed ?? 0;
         stats.totalErrors += extras.stats?.totalErrors ?? 0;
       } else {
-        stats.itemsProcessed += args.items.length;
+        stats.itemsProcessed += itemCount;
       }
     } catch (err) {
       if (wf.isCancellation(err)) throw err;
       counts.failed++;
-      stats.itemsFailed += args.items.length;
+      stats.itemsFailed += itemCount;
       stats.totalErrors++;
       if (failures.length < MAX_RECORDED_FAILURES) {
         failures.push({ chunk, message: err instanceof Error ? (err.cause ?? err).toString() : String(err) });
@@ -96,7 +96,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   return { counts, failures, stats };
 }
 
-async function runOne(p: BatchCoordinatorParams, chunk: number, args: BatchChunkArgs): Promise<Json> {
+async function runOne(p: BatchCoordinatorParams, chunk: number, arg: Json): Promise<Json> {
   const retry = {
     maximumAttempts: p.chunkRetry.maxAttempts,
     initialInterval: p.chunkRetry.initialIntervalMs,
@@ -118,11 +118,11 @@ async function runOne(p: BatchCoordinatorParams, chunk: number, args: BatchChunk
       attempt: p.attempt,
       reportProgress: false,
     };
-    const fn = acts[p.run.activity] as unknown as (ref: ActivityJobRef, a: BatchChunkArgs) => Promise<Json>;
-    return fn(ref, args);
+    const fn = acts[p.run.activity] as unknown as (ref: ActivityJobRef, a: Json) => Promise<Json>;
+    return fn(ref, arg);
   }
   const childParams: JobParams = {
-    input: args,
+    input: arg,
     parent: { jobId: p.parentJobId, stepKey: p.stepKey, attempt: p.attempt, reportProgress: false },
   };
   const state = (await wf.executeChild(p.run.jobType, {

@@ -48,7 +48,8 @@ interface StepBase<I> {
 export interface ActivityStepDef<I> extends StepBase<I> {
   kind: 'activity';
   activity: ActivityName;
-  args?(ctx: StepContext<I>): Json;
+  /** The activity's argument; `attempt` is the step attempt it is for (from 1). */
+  args?(ctx: StepContext<I>, attempt: number): Json;
   /** Set for activities that heartbeat, so a lost worker is noticed quickly. */
   heartbeatTimeoutMs?: number;
 }
@@ -57,18 +58,21 @@ export interface JobStepDef<I> extends StepBase<I> {
   kind: 'job';
   /** Another job type's name; it runs as a child workflow. */
   jobType: string;
-  input?(ctx: StepContext<I>): Json;
+  /** The sub-job's input; `attempt` is the step attempt it is for (from 1). */
+  input?(ctx: StepContext<I>, attempt: number): Json;
 }
 
 export interface BatchStepDef<I> extends StepBase<I> {
   kind: 'batch';
   items(ctx: StepContext<I>): Json[];
   /** Items per activity call or child job. Default 1. */
-  chunkSize?: number;
+  chunkSize?: number | ((ctx: StepContext<I>) => number);
   /** Most chunks in flight at once. Default 10. */
-  window?: number;
-  /** What runs per chunk: an activity (gets `{items, offset}`) or a job type (gets `{items, offset}` as input). */
+  window?: number | ((ctx: StepContext<I>) => number);
+  /** What runs per chunk: an activity or a job type. */
   run: { activity: ActivityName } | { jobType: string };
+  /** The chunk's activity argument or sub-job input. Default `{items, offset}`. */
+  chunkInput?(chunk: { items: Json[]; offset: number }, ctx: StepContext<I>, attempt: number): Json;
 }
 
 export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I>;
@@ -130,9 +134,6 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     }
     const weight = s.weight ?? 1;
     if (!(weight >= 0)) throw new JobDefinitionError(spec.name, `step "${s.key}": weight must be >= 0`);
-    if (s.kind === 'batch' && (s.window ?? 10) < 1) {
-      throw new JobDefinitionError(spec.name, `step "${s.key}": window must be >= 1`);
-    }
     return {
       ...s,
       index: i + 1,

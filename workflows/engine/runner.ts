@@ -151,7 +151,18 @@ class JobRun {
       this.state.error = { ...error, step: step.key };
       this.finish('failed', message);
       await wf.condition(wf.allHandlersFinished);
-      throw wf.ApplicationFailure.create({ type: 'JobFailed', message, nonRetryable: true });
+      // The cause keeps the step's own error type and retryability, so a parent job running this
+      // one as a sub-job retries it exactly when the underlying error is retryable.
+      throw wf.ApplicationFailure.create({
+        type: 'JobFailed',
+        message,
+        nonRetryable: error.nonRetryable,
+        cause: wf.ApplicationFailure.create({
+          type: error.type ?? undefined,
+          message: error.message,
+          nonRetryable: error.nonRetryable,
+        }),
+      });
     }
     const failedContinue = this.state.steps.filter((s) => s.status === 'failed');
     if (failedContinue.length > 0) {
@@ -305,12 +316,12 @@ class JobRun {
           cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         });
         const fn = acts[step.activity] as unknown as (ref: ActivityJobRef, args: Json) => Promise<Json>;
-        return fn(ref, step.args ? step.args(ctx) : {});
+        return fn(ref, step.args ? step.args(ctx, attempt) : {});
       }
       case 'job': {
         const childId = this.childId(step.key, attempt);
         const child = await this.startChild(step, childId, step.jobType, {
-          input: step.input ? step.input(ctx) : {},
+          input: step.input ? step.input(ctx, attempt) : {},
           parent: { jobId: this.state.jobId, stepKey: step.key, attempt, reportProgress: true },
         });
         const childState = (await child.result()) as JobState;
@@ -327,17 +338,27 @@ class JobRun {
       }
       case 'batch': {
         const items = step.items(ctx);
-        const chunkSize = Math.max(1, step.chunkSize ?? 1);
-        const total = Math.ceil(items.length / chunkSize);
+        const resolve = (
+          v: number | ((c: StepContext<unknown>) => number) | undefined,
+          dflt: number,
+        ): number => Math.max(1, Math.floor(typeof v === 'function' ? v(ctx) : (v ?? dflt)));
+        const chunkSize = resolve(step.chunkSize, 1);
+        const chunks: Json[] = [];
+        for (let offset = 0; offset < items.length; offset += chunkSize) {
+          const chunk = { items: items.slice(offset, offset + chunkSize), offset };
+          chunks.push(step.chunkInput ? step.chunkInput(chunk, ctx, attempt) : chunk);
+        }
+        const total = chunks.length;
         this.stepState(step.key).batch = { total, completed: 0, failed: 0, running: 0 };
         const params: BatchCoordinatorParams = {
           parentJobId: this.state.jobId,
           parentJobType: this.def.name,
           stepKey: step.key,
           attempt,
-          items,
+          chunks,
           chunkSize,
-          window: step.window ?? 10,
+          itemTotal: items.length,
+          window: resolve(step.window, 10),
           run: step.run,
           chunkRetry: step.retryPolicy,
           chunkTimeoutMs: step.timeoutMs,

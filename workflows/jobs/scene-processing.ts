@@ -1,0 +1,153 @@
+/**
+ * DEMO job type `sceneProcessing`, modelled on a media library's "process new scenes" workflow.
+ * Every step is a sub-job doing simulated work whose durations, item counts and failures come
+ * from the input, so demos, tests and benchmarks can shape it:
+ *
+ *   processDownloads → scanMetadata ─┬─ incrementalSync ─┬─ applyChanges → generateMetadata → finalSync
+ *                                    └─ analyze (batch) ─┘
+ *
+ * `generateMetadata` may fail without failing the job (`continue`): the job then ends
+ * `completed_with_errors` and `finalSync`, which publishes that metadata, is skipped.
+ * No new scenes ends the job early after `processDownloads`.
+ */
+import { z } from 'zod';
+import { defineJob, type StepContext } from '../engine/definition';
+
+export const SCENE_STEP_KEYS = [
+  'processDownloads',
+  'scanMetadata',
+  'incrementalSync',
+  'analyze',
+  'applyChanges',
+  'generateMetadata',
+  'finalSync',
+] as const;
+export type SceneStepKey = (typeof SCENE_STEP_KEYS)[number];
+
+/** Input of `sceneTask`, the sub-job every step runs. */
+export const sceneTaskInput = z
+  .object({
+    label: z.string().default('scene task'),
+    durationMs: z.number().int().min(0).max(3_600_000).default(0),
+    items: z.number().int().min(1).max(1_000_000).default(1),
+    /** Fail this run with a retryable error (the parent decides per attempt). */
+    fail: z.boolean().default(false),
+    /** Fail this run with a non-retryable error. */
+    failPermanently: z.boolean().default(false),
+  })
+  .strict();
+
+export const sceneTaskDefinition = defineJob({
+  name: 'sceneTask',
+  description: 'Sub-job of sceneProcessing: one simulated unit of work (demo).',
+  input: sceneTaskInput,
+  steps: [
+    {
+      key: 'work',
+      name: 'Work',
+      kind: 'activity',
+      activity: 'simulateWork',
+      retry: { maxAttempts: 1 }, // the parent job's step retries the whole sub-job
+      heartbeatTimeoutMs: 30_000,
+      args: ({ input }) => ({
+        label: input.label,
+        durationMs: input.durationMs,
+        items: input.items,
+        failAttempts: input.fail ? 1 : 0,
+        failPermanently: input.failPermanently,
+      }),
+    },
+  ],
+});
+
+const stepShape = z
+  .object({
+    durationMs: z.number().int().min(0).max(3_600_000).optional(),
+    items: z.number().int().min(1).max(1_000_000).optional(),
+    /** Fail attempts 1..failAttempts of this step (each retried with backoff). */
+    failAttempts: z.number().int().min(0).max(20).optional(),
+    /** Fail this step permanently (non-retryable). */
+    failPermanently: z.boolean().optional(),
+  })
+  .strict();
+
+export const sceneProcessingInput = z
+  .object({
+    /** New scenes found in downloads; 0 ends the job early. */
+    newScenes: z.number().int().min(0).max(100_000).default(12),
+    /** Defaults for every step. */
+    durationMs: z.number().int().min(0).max(3_600_000).default(500),
+    /** Per-step overrides and failures. */
+    steps: z.partialRecord(z.enum(SCENE_STEP_KEYS), stepShape).default({}),
+    analyze: z
+      .object({
+        /** Scenes per analysis sub-job. */
+        chunkSize: z.number().int().min(1).max(10_000).default(3),
+        /** Analysis sub-jobs in flight at once. */
+        window: z.number().int().min(1).max(100).default(4),
+      })
+      .strict()
+      .default({ chunkSize: 3, window: 4 }),
+  })
+  .strict();
+type SceneInput = z.infer<typeof sceneProcessingInput>;
+
+/** The sceneTask input for step `key` on `attempt`, from the job input. */
+function taskInput(key: SceneStepKey, label: string) {
+  return ({ input }: StepContext<SceneInput>, attempt: number) => {
+    const s = input.steps[key] ?? {};
+    return {
+      label,
+      durationMs: s.durationMs ?? input.durationMs,
+      items: s.items ?? 10,
+      fail: attempt <= (s.failAttempts ?? 0),
+      failPermanently: s.failPermanently ?? false,
+    };
+  };
+}
+
+const sceneStep = (key: SceneStepKey, name: string, weight: number, dependsOn?: string[]) => ({
+  key,
+  name,
+  kind: 'job' as const,
+  jobType: 'sceneTask',
+  weight,
+  dependsOn,
+  input: taskInput(key, name),
+});
+
+export const sceneProcessingDefinition = defineJob({
+  name: 'sceneProcessing',
+  description:
+    'DEMO: process new scenes — downloads, metadata scan, incremental sync and batch analysis in parallel, ' +
+    'apply changes, generate metadata, final sync. Durations, item counts and failures come from the input.',
+  input: sceneProcessingInput,
+  recoveryLimit: 3,
+  steps: [
+    {
+      ...sceneStep('processDownloads', 'Process downloads', 1),
+      endJob: (_result, { input }) => (input.newScenes === 0 ? 'No new scenes to process' : null),
+    },
+    sceneStep('scanMetadata', 'Scan metadata', 1),
+    sceneStep('incrementalSync', 'Incremental sync', 2, ['scanMetadata']),
+    {
+      key: 'analyze',
+      name: 'Analyze scenes',
+      kind: 'batch',
+      weight: 3,
+      dependsOn: ['scanMetadata'],
+      items: ({ input }) => Array.from({ length: input.newScenes }, (_, i) => `scene-${i + 1}`),
+      chunkSize: ({ input }) => input.analyze.chunkSize,
+      window: ({ input }) => input.analyze.window,
+      run: { jobType: 'sceneTask' },
+      chunkInput: (chunk, { input }) => ({
+        label: `Analyze ${chunk.items.length} scenes from #${chunk.offset + 1}`,
+        durationMs: input.steps.analyze?.durationMs ?? input.durationMs,
+        items: chunk.items.length,
+      }),
+    },
+    sceneStep('applyChanges', 'Apply changes', 1, ['incrementalSync', 'analyze']),
+    { ...sceneStep('generateMetadata', 'Generate metadata', 1), onFailure: 'continue' },
+    sceneStep('finalSync', 'Final sync', 1),
+  ],
+});
