@@ -2,25 +2,14 @@
  * One real Temporal dev server (the CLI installed by scripts/install-temporal-cli.mjs) and one
  * workflow bundle for the whole test run; tests reach them through environment variables.
  */
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DefaultLogger } from '@temporalio/worker';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import { DevServer } from '../src/dev-server';
+import { freePort } from './helpers';
 
 export const TMP = resolve(__dirname, '.tmp');
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();

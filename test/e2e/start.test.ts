@@ -4,25 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { portInUse } from '../../src/dev-server';
 import type { JobState } from '../../workflows/contracts';
-import { uniqueId, waitFor } from '../helpers';
+import { freePort, uniqueId, waitFor } from '../helpers';
 
 const START = resolve(__dirname, '../../dist/src/start.js');
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
 
 interface Started {
   child: ChildProcess;

@@ -325,10 +325,7 @@ class JobRun {
           parent: { jobId: this.state.jobId, stepKey: step.key, attempt, reportProgress: true },
         });
         const childState = (await child.result()) as JobState;
-        this.state.summary.itemsProcessed += childState.summary.itemsProcessed;
-        this.state.summary.itemsCreated += childState.summary.itemsCreated;
-        this.state.summary.itemsFailed += childState.summary.itemsFailed;
-        this.state.summary.totalErrors += childState.summary.totalErrors;
+        this.addStats(childState.summary);
         return {
           jobId: childState.jobId,
           status: childState.status,
@@ -375,10 +372,7 @@ class JobRun {
         );
         const outcome = (await child.result()) as BatchOutcome;
         this.stepState(step.key).batch = outcome.counts;
-        this.state.summary.itemsProcessed += outcome.stats.itemsProcessed;
-        this.state.summary.itemsCreated += outcome.stats.itemsCreated;
-        this.state.summary.itemsFailed += outcome.stats.itemsFailed;
-        this.state.summary.totalErrors += outcome.stats.totalErrors;
+        this.addStats(outcome.stats);
         if (outcome.counts.failed > 0) {
           throw wf.ApplicationFailure.create({
             type: 'BatchItemsFailed',
@@ -481,17 +475,19 @@ class JobRun {
     return 'failed';
   }
 
+  private addStats(stats: StepResultExtras['stats']): void {
+    const sum = this.state.summary;
+    sum.itemsProcessed += stats?.itemsProcessed ?? 0;
+    sum.itemsCreated += stats?.itemsCreated ?? 0;
+    sum.itemsFailed += stats?.itemsFailed ?? 0;
+    sum.totalErrors += stats?.totalErrors ?? 0;
+  }
+
   /** Folds `stats` and `logs` of a result into the job and returns the rest. */
   private absorbExtras(step: NormalizedStep<unknown>, raw: Json): Json {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
     const { stats, logs, ...rest } = raw as Record<string, Json> & StepResultExtras;
-    if (stats) {
-      const sum = this.state.summary;
-      sum.itemsProcessed += stats.itemsProcessed ?? 0;
-      sum.itemsCreated += stats.itemsCreated ?? 0;
-      sum.itemsFailed += stats.itemsFailed ?? 0;
-      sum.totalErrors += stats.totalErrors ?? 0;
-    }
+    if (stats) this.addStats(stats);
     for (const line of logs ?? []) this.pushLog({ ...line, at: nowIso(), step: step.index });
     return rest as Json;
   }
