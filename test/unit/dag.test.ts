@@ -57,6 +57,22 @@ describe('defineJob', () => {
     expect(def.recoveryLimit).toBe(3);
   });
 
+  it('rejects a static batch window or chunk size below 1', () => {
+    const batch = (window: number) =>
+      defineJob({
+        name: 'batchy',
+        description: 'd',
+        input,
+        steps: [
+          { key: 'b', name: 'B', kind: 'batch', items: () => [], window, run: { activity: 'countItems' } },
+        ],
+      });
+    expect(() => batch(0)).toThrow(
+      'Invalid job definition "batchy": step "b": window must be an integer >= 1',
+    );
+    expect(() => batch(4)).not.toThrow();
+  });
+
   it('rejects a definition with a cycle when it is loaded', () => {
     expect(() =>
       defineJob({

@@ -1,4 +1,4 @@
-import { backoffMs, shouldReport, weightedProgress } from '../../workflows/engine/progress';
+import { addStats, backoffMs, shouldReport, weightedProgress } from '../../workflows/engine/progress';
 
 describe('weightedProgress', () => {
   it('weights steps and counts running ones by their own progress', () => {
@@ -55,5 +55,14 @@ describe('shouldReport', () => {
     expect(sent).toBeLessThanOrEqual(21);
     expect(shouldReport(40, 40, 20)).toBe(false);
     expect(shouldReport(40, 30, 20)).toBe(false);
+  });
+});
+
+describe('addStats', () => {
+  it('adds the fields given and treats missing ones as 0', () => {
+    const sum = { itemsProcessed: 1, itemsCreated: 2, itemsFailed: 3, totalErrors: 4 };
+    addStats(sum, { itemsProcessed: 10, totalErrors: 1 });
+    addStats(sum, undefined);
+    expect(sum).toEqual({ itemsProcessed: 11, itemsCreated: 2, itemsFailed: 3, totalErrors: 5 });
   });
 });

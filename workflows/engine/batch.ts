@@ -8,7 +8,7 @@ import * as wf from '@temporalio/workflow';
 import type { ActivityJobRef, StepActivities, StepResultExtras } from '../activity-contracts';
 import { stepProgressSignal, type JobParams, type JobState, type Json } from '../contracts';
 import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
-import { PROGRESS_REPORT_BUDGET, shouldReport } from './progress';
+import { PROGRESS_REPORT_BUDGET, addStats, shouldReport } from './progress';
 
 /** Continue as new once a run's history passes this many events (the hard limit we keep under is 10,240). */
 export const BATCH_HISTORY_SOFT_LIMIT = 4000;
@@ -49,20 +49,16 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     try {
       const result = await runOne(p, chunk, arg);
       counts.completed++;
-      if (result && typeof result === 'object' && !Array.isArray(result)) {
-        const extras = result as StepResultExtras;
-        stats.itemsProcessed += extras.stats?.itemsProcessed ?? itemCount;
-        stats.itemsCreated += extras.stats?.itemsCreated ?? 0;
-        stats.itemsFailed += extras.stats?.itemsFailed ?? 0;
-        stats.totalErrors += extras.stats?.totalErrors ?? 0;
-      } else {
-        stats.itemsProcessed += itemCount;
-      }
+      const reported =
+        result && typeof result === 'object' && !Array.isArray(result)
+          ? (result as StepResultExtras).stats
+          : undefined;
+      // A chunk that does not count its items processed all of them.
+      addStats(stats, { itemsProcessed: itemCount, ...reported });
     } catch (err) {
       if (wf.isCancellation(err)) throw err;
       counts.failed++;
-      stats.itemsFailed += itemCount;
-      stats.totalErrors++;
+      addStats(stats, { itemsFailed: itemCount, totalErrors: 1 });
       if (failures.length < MAX_RECORDED_FAILURES) {
         failures.push({ chunk, message: err instanceof Error ? (err.cause ?? err).toString() : String(err) });
       }

@@ -134,6 +134,17 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     }
     const weight = s.weight ?? 1;
     if (!(weight >= 0)) throw new JobDefinitionError(spec.name, `step "${s.key}": weight must be >= 0`);
+    if (s.kind === 'batch') {
+      // Values computed from the input are clamped to >= 1 when the step runs.
+      for (const [name, v] of [
+        ['window', s.window],
+        ['chunkSize', s.chunkSize],
+      ] as const) {
+        if (typeof v === 'number' && !(Number.isInteger(v) && v >= 1)) {
+          throw new JobDefinitionError(spec.name, `step "${s.key}": ${name} must be an integer >= 1`);
+        }
+      }
+    }
     return {
       ...s,
       index: i + 1,

@@ -1,5 +1,5 @@
 /** Pure progress math, shared by the engine and unit-tested directly. */
-import type { StepState } from '../contracts';
+import type { JobSummaryStats, StepState } from '../contracts';
 
 /**
  * Progress reports per step attempt that an activity or sub-job may send to its job. Each report
@@ -49,4 +49,12 @@ export function shouldReport(lastReported: number | null, next: number, budget: 
   if (lastReported === null) return n > 0;
   if (n <= lastReported) return false;
   return n === 100 || n - lastReported >= Math.ceil(100 / budget);
+}
+
+/** Adds `stats` (missing fields count 0) into `sum`, in place. */
+export function addStats(sum: JobSummaryStats, stats: Partial<JobSummaryStats> | undefined): void {
+  sum.itemsProcessed += stats?.itemsProcessed ?? 0;
+  sum.itemsCreated += stats?.itemsCreated ?? 0;
+  sum.itemsFailed += stats?.itemsFailed ?? 0;
+  sum.totalErrors += stats?.totalErrors ?? 0;
 }

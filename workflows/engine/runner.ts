@@ -22,7 +22,14 @@ import {
   type StepProgressReport,
 } from '../contracts';
 import type { JobDefinition, NormalizedStep, StepContext } from './definition';
-import { PROGRESS_REPORT_BUDGET, backoffMs, clampPercent, shouldReport, weightedProgress } from './progress';
+import {
+  PROGRESS_REPORT_BUDGET,
+  addStats,
+  backoffMs,
+  clampPercent,
+  shouldReport,
+  weightedProgress,
+} from './progress';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from './batch-contracts';
 
 /** Lines kept in the job's log ring. */
@@ -325,7 +332,7 @@ class JobRun {
           parent: { jobId: this.state.jobId, stepKey: step.key, attempt, reportProgress: true },
         });
         const childState = (await child.result()) as JobState;
-        this.addStats(childState.summary);
+        addStats(this.state.summary, childState.summary);
         return {
           jobId: childState.jobId,
           status: childState.status,
@@ -372,7 +379,7 @@ class JobRun {
         );
         const outcome = (await child.result()) as BatchOutcome;
         this.stepState(step.key).batch = outcome.counts;
-        this.addStats(outcome.stats);
+        addStats(this.state.summary, outcome.stats);
         if (outcome.counts.failed > 0) {
           throw wf.ApplicationFailure.create({
             type: 'BatchItemsFailed',
@@ -475,19 +482,11 @@ class JobRun {
     return 'failed';
   }
 
-  private addStats(stats: StepResultExtras['stats']): void {
-    const sum = this.state.summary;
-    sum.itemsProcessed += stats?.itemsProcessed ?? 0;
-    sum.itemsCreated += stats?.itemsCreated ?? 0;
-    sum.itemsFailed += stats?.itemsFailed ?? 0;
-    sum.totalErrors += stats?.totalErrors ?? 0;
-  }
-
   /** Folds `stats` and `logs` of a result into the job and returns the rest. */
   private absorbExtras(step: NormalizedStep<unknown>, raw: Json): Json {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
     const { stats, logs, ...rest } = raw as Record<string, Json> & StepResultExtras;
-    if (stats) this.addStats(stats);
+    if (stats) addStats(this.state.summary, stats);
     for (const line of logs ?? []) this.pushLog({ ...line, at: nowIso(), step: step.index });
     return rest as Json;
   }
