@@ -77,6 +77,17 @@ export interface BatchStepDef<I> extends StepBase<I> {
 
 export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I>;
 
+/**
+ * Per-type cleanup: an activity the engine runs exactly once when the job is cancelled, in a
+ * scope that cannot itself be cancelled, after its running steps and sub-jobs have stopped.
+ */
+export interface CleanupDef<I> {
+  activity: ActivityName;
+  args?(ctx: StepContext<I>): Json;
+  /** Default 60 000 ms. */
+  timeoutMs?: number;
+}
+
 export interface JobTypeSpec<S extends z.ZodType> {
   name: string;
   description: string;
@@ -84,6 +95,8 @@ export interface JobTypeSpec<S extends z.ZodType> {
   steps: StepDef<z.infer<S>>[];
   /** How many times a failed or cancelled job may be recovered. Default 3. */
   recoveryLimit?: number;
+  /** Runs once when the job is cancelled. */
+  onCancel?: CleanupDef<z.infer<S>>;
 }
 
 export interface NormalizedRetry {
@@ -110,6 +123,7 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   /** Keys in a valid execution order. */
   order: string[];
   recoveryLimit: number;
+  onCancel: CleanupDef<z.infer<S>> | null;
 }
 
 export const DEFAULT_RETRY: NormalizedRetry = {
@@ -163,5 +177,6 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     steps,
     order,
     recoveryLimit: spec.recoveryLimit ?? 3,
+    onCancel: spec.onCancel ?? null,
   };
 }
