@@ -15,5 +15,8 @@ export function createActivities(deps: ActivityDeps): StepActivities {
   return {
     simulateWork: (job, args) => simulateWork(deps.client, job, args),
     countItems: (job, args) => countItems(job, args),
+    requestCancellation: async (job, args) => {
+      await deps.client.workflow.getHandle(job.jobId, args.runId).cancel();
+    },
   };
 }

@@ -27,7 +27,7 @@ export async function simulateWork(
   const reporter = new ProgressReporter(client, job);
   log.info('simulated work started', { items, durationMs: args.durationMs ?? 0 });
   for (let i = 1; i <= items; i++) {
-    if (perItem > 0) await Context.current().sleep(perItem);
+    if (perItem > 0) await sleepHeartbeating(perItem);
     if (args.failAttempts && job.attempt <= args.failAttempts && i === Math.ceil(items / 2)) {
       throw ApplicationFailure.retryable(
         `${args.label ?? 'work'} failed on attempt ${job.attempt} (simulated)`,
@@ -49,4 +49,13 @@ export async function countItems(job: ActivityJobRef, args: BatchChunkArgs): Pro
   Context.current().heartbeat();
   jobLog(job).debug('counted chunk', { offset: args.offset, items: args.items.length });
   return { count: args.items.length };
+}
+
+/** Sleeps in slices of at most 500 ms with a heartbeat each, so a cancellation arrives promptly. */
+async function sleepHeartbeating(ms: number): Promise<void> {
+  const ctx = Context.current();
+  for (let left = ms; left > 0; left -= 500) {
+    await ctx.sleep(Math.min(500, left));
+    ctx.heartbeat();
+  }
 }

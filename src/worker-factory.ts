@@ -27,6 +27,10 @@ export async function createStepwiseWorker(opts: StepwiseWorkerOptions): Promise
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ client: opts.client }),
+    // Cancellation reaches an activity with the answer to a heartbeat: send them at least every
+    // second, so a cancelled job's activities stop within about a second.
+    defaultHeartbeatThrottleInterval: '1s',
+    maxHeartbeatThrottleInterval: '1s',
     ...opts.overrides,
   });
 }

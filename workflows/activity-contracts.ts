@@ -55,6 +55,12 @@ export interface StepActivities {
   simulateWork(job: ActivityJobRef, args: SimulateWorkArgs): Promise<SimulateWorkResult>;
   /** A cheap batch chunk: counts its items. */
   countItems(job: ActivityJobRef, args: BatchChunkArgs): Promise<{ count: number } & StepResultExtras>;
+  /**
+   * Engine internal: asks Temporal to cancel the calling job's own run. The server refuses a
+   * workflow's request to cancel itself, so the cancel signal and update go through this, and
+   * the job then closes as Canceled exactly as after a cancellation from the Web UI.
+   */
+  requestCancellation(job: ActivityJobRef, args: { runId: string }): Promise<void>;
 }
 
 export type ActivityName = keyof StepActivities;

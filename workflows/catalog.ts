@@ -3,6 +3,7 @@
  * workflow entry (`index.ts`) turns each into a workflow function of the same name.
  */
 import type { JobDefinition } from './engine/definition';
+import { demoPipelineDefinition, demoTaskDefinition } from './jobs/demo-pipeline';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -13,6 +14,8 @@ export const jobDefinitions: readonly JobDefinition[] = [
   sceneProcessingDefinition,
   sceneTaskDefinition,
   itemBatchDefinition,
+  demoPipelineDefinition,
+  demoTaskDefinition,
 ];
 
 export function findJobDefinition(type: string): JobDefinition | undefined {

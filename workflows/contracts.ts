@@ -81,6 +81,10 @@ export interface StepState {
   subJobIds: string[];
   batch: BatchCounts | null;
   message: string | null;
+  /** Stats this step contributed to the summary (carried with its result into a recovery run). */
+  stats: Partial<JobSummaryStats> | null;
+  /** Set when the result was carried over from an earlier run by a recovery. */
+  carriedFrom: string | null;
 }
 
 export interface SubJobState {
@@ -116,6 +120,29 @@ export interface ControlAction {
   at: string;
 }
 
+/** What a cancellation recorded: who asked, and what was still running when the job stopped waiting. */
+export interface CancellationInfo {
+  requestedAt: string;
+  by: string | null;
+  reason: string | null;
+  /** `native`: the Web UI, `temporal workflow cancel` or `handle.cancel()`; `signal`/`update`: the handlers. */
+  source: 'native' | 'signal' | 'update' | 'parent';
+  /** Sub-jobs and activities still running when the bounded wait ended (empty when all stopped). */
+  leftRunning: string[];
+  /** Outcome of the type's cleanup: null when the type has none. */
+  cleanup: 'completed' | 'failed' | null;
+}
+
+export interface RecoveryState {
+  /** 0 for the first run; n for the n-th recovery. */
+  attempt: number;
+  max: number;
+  /** The step this run started from (null for the first run). */
+  fromStep: number | null;
+  /** The run this one recovered. */
+  previousRunId: string | null;
+}
+
 export interface JobState {
   jobId: string;
   runId: string;
@@ -132,7 +159,10 @@ export interface JobState {
   summary: JobSummaryStats;
   logs: JobLogLine[];
   control: { paused: boolean; actions: ControlAction[] };
-  recovery: { attempt: number; max: number; fromStep: number | null };
+  recovery: RecoveryState;
+  cancellation: CancellationInfo | null;
+  /** The input the job was started with, as given (a recovery runs it again). */
+  input: Json;
   /** Result of the last step that completed, in declaration order. */
   output: Json | null;
   error: (StepError & { step: string | null }) | null;
@@ -165,7 +195,26 @@ export interface JobParams {
   /** The job type's input, validated against its schema at the workflow entry. */
   input: unknown;
   /** Set by a parent job when this job runs as its sub-job. */
-  parent?: { jobId: string; stepKey: string; attempt: number; reportProgress: boolean };
+  parent?: {
+    jobId: string;
+    stepKey: string;
+    attempt: number;
+    /** Report progress (budgeted); status changes are reported either way. */
+    reportProgress: boolean;
+    /** Where reports go when it is not `jobId` (a batch chunk reports to its coordinator). */
+    reportTo?: string;
+  };
+  /** Set by a retry: this run continues an earlier failed, cancelled or partly failed run. */
+  recovery?: RecoveryParams;
+}
+
+/** A recovery run: which attempt it is and the completed steps it carries over. */
+export interface RecoveryParams {
+  attempt: number;
+  fromStep: number;
+  previousRunId: string;
+  /** Results (and stats) of the steps that are not run again, by step key. */
+  carried: Record<string, { result: Json; stats: Partial<JobSummaryStats> | null }>;
 }
 
 /** Progress a running activity or sub-job reports to the job that runs it. */
@@ -185,9 +234,9 @@ export const progressQuery = defineQuery<ProgressSnapshot>('progress');
 export const pauseSignal = defineSignal<[ControlPayload?]>('pause');
 export const resumeSignal = defineSignal<[ControlPayload?]>('resume');
 export const cancelSignal = defineSignal<[ControlPayload?]>('cancel');
-export const pauseJobUpdate = defineUpdate<JobState, [ControlPayload?]>('pauseJob');
-export const resumeJobUpdate = defineUpdate<JobState, [ControlPayload?]>('resumeJob');
-export const cancelJobUpdate = defineUpdate<JobState, [ControlPayload?]>('cancelJob');
+export const pauseJobUpdate = defineUpdate<JobState, [ControlPayload]>('pauseJob');
+export const resumeJobUpdate = defineUpdate<JobState, [ControlPayload]>('resumeJob');
+export const cancelJobUpdate = defineUpdate<JobState, [ControlPayload]>('cancelJob');
 /** Internal: activities and sub-jobs report progress of the step they run. */
 export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');
 

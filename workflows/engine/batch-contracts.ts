@@ -33,6 +33,10 @@ export interface BatchCoordinatorParams {
   stats: JobSummaryStats;
   /** Last progress reported to the parent, so the report budget spans runs. */
   lastReported?: number | null;
+  /** Set in a recovery run, so chunk sub-job ids differ from the earlier run's. */
+  recoveryAttempt?: number;
+  /** Paused by the job (carried across continue-as-new). */
+  paused?: boolean;
 }
 
 export interface BatchOutcome {

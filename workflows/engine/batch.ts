@@ -6,7 +6,17 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { ActivityJobRef, StepActivities, StepResultExtras } from '../activity-contracts';
-import { stepProgressSignal, type JobParams, type JobState, type Json } from '../contracts';
+import {
+  pauseSignal,
+  resumeSignal,
+  stepProgressSignal,
+  type ControlPayload,
+  type JobParams,
+  type JobState,
+  type JobStatus,
+  type Json,
+  type StepProgressReport,
+} from '../contracts';
 import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
 import { PROGRESS_REPORT_BUDGET, addStats, shouldReport } from './progress';
 
@@ -18,28 +28,92 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   const counts = { ...p.counts, running: 0 };
   const failures = [...p.failures];
   const stats = { ...p.stats };
+  const { workflowId } = wf.workflowInfo();
   let lastReported = p.lastReported ?? null;
   let cursor = p.cursor;
   let inFlight = 0;
+  let paused = p.paused ?? false;
+  let cancelling = false;
+  let lastStatus: JobStatus = 'running';
+  /** Running chunk sub-jobs and the status each last reported. */
+  const chunkJobs = new Map<string, JobStatus>();
+
+  // Paused: no new chunk starts and running chunk sub-jobs pause at their own step boundaries.
+  // `paused` once no chunk activity runs and every chunk sub-job has paused.
+  const status = (): JobStatus => {
+    if (cancelling) return 'cancelling';
+    if (!paused) return 'running';
+    const activities = inFlight - chunkJobs.size;
+    const busy = activities > 0 || [...chunkJobs.values()].some((s) => s !== 'paused');
+    return busy ? 'pausing' : 'paused';
+  };
 
   const report = (): void => {
     const done = counts.completed + counts.failed;
     const progress = counts.total === 0 ? 100 : Math.floor((done / counts.total) * 100);
+    const now = status();
     wf.setCurrentDetails(
-      `${done}/${counts.total} chunks · ${counts.failed} failed · ${counts.running} running`,
+      `${done}/${counts.total} chunks · ${counts.failed} failed · ${counts.running} running${now === 'running' ? '' : ` · ${now}`}`,
     );
-    if (!shouldReport(lastReported, progress, PROGRESS_REPORT_BUDGET)) return;
-    lastReported = progress;
-    wf.getExternalWorkflowHandle(p.parentJobId)
-      .signal(stepProgressSignal, {
-        stepKey: p.stepKey,
-        attempt: p.attempt,
-        progress,
-        message: `${done}/${counts.total} chunks done`,
-        batch: { ...counts },
-      })
-      .catch(() => undefined);
+    const statusChanged = now !== lastStatus;
+    if (!statusChanged && !cancelling && !shouldReport(lastReported, progress, PROGRESS_REPORT_BUDGET))
+      return;
+    if (!statusChanged && !cancelling) lastReported = progress;
+    lastStatus = now;
+    const report: StepProgressReport = {
+      stepKey: p.stepKey,
+      attempt: p.attempt,
+      progress,
+      message: `${done}/${counts.total} chunks done${now === 'running' ? '' : ` · ${now}`}`,
+      batch: { ...counts },
+      subJob: { id: workflowId, type: 'batchCoordinator', status: now, progress, step: p.stepKey },
+    };
+    // Non-cancellable so the job still hears how many chunks run while a cancellation drains them.
+    wf.CancellationScope.nonCancellable(() =>
+      wf.getExternalWorkflowHandle(p.parentJobId).signal(stepProgressSignal, report),
+    ).catch(() => undefined);
   };
+
+  const forward = (signal: typeof pauseSignal, payload?: ControlPayload): void => {
+    for (const id of chunkJobs.keys()) {
+      wf.getExternalWorkflowHandle(id)
+        .signal(signal, payload)
+        .catch(() => undefined);
+    }
+  };
+  wf.setHandler(
+    pauseSignal,
+    (payload?: ControlPayload) => {
+      if (paused) return;
+      paused = true;
+      forward(pauseSignal, payload);
+      report();
+    },
+    { description: 'Sent by the job: start no new chunk and pause running chunk sub-jobs.' },
+  );
+  wf.setHandler(
+    resumeSignal,
+    (payload?: ControlPayload) => {
+      if (!paused) return;
+      paused = false;
+      forward(resumeSignal, payload);
+      report();
+    },
+    { description: 'Sent by the job: resume starting chunks and resume paused chunk sub-jobs.' },
+  );
+  wf.setHandler(
+    stepProgressSignal,
+    (r: StepProgressReport) => {
+      if (r.subJob && chunkJobs.has(r.subJob.id)) {
+        chunkJobs.set(r.subJob.id, r.subJob.status);
+        report();
+      }
+    },
+    { description: 'Internal: status changes of running chunk sub-jobs.' },
+  );
+  void wf.CancellationScope.current().cancelRequested.catch(() => {
+    cancelling = true;
+  });
 
   const runChunk = async (chunk: number): Promise<void> => {
     const arg = p.chunks[chunk];
@@ -47,7 +121,13 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     inFlight++;
     counts.running = inFlight;
     try {
-      const result = await runOne(p, chunk, arg);
+      const result = await runOne(p, chunk, arg, workflowId, {
+        started: (id) => {
+          chunkJobs.set(id, 'running');
+          if (paused) forward(pauseSignal, { by: `job ${p.parentJobId}` });
+        },
+        closed: (id) => chunkJobs.delete(id),
+      });
       counts.completed++;
       const reported =
         result && typeof result === 'object' && !Array.isArray(result)
@@ -70,29 +150,47 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   };
 
   const tasks: Promise<void>[] = [];
-  while (cursor < counts.total) {
-    await wf.condition(() => inFlight < p.window);
-    const info = wf.workflowInfo();
-    if (info.historyLength > BATCH_HISTORY_SOFT_LIMIT || info.continueAsNewSuggested) {
-      await wf.condition(() => inFlight === 0);
-      await wf.condition(wf.allHandlersFinished);
-      return wf.continueAsNew<typeof batchCoordinator>({
-        ...p,
-        cursor,
-        counts,
-        failures,
-        stats,
-        lastReported,
-      });
+  try {
+    while (cursor < counts.total) {
+      await wf.condition(() => inFlight < p.window && !paused);
+      const info = wf.workflowInfo();
+      if (info.historyLength > BATCH_HISTORY_SOFT_LIMIT || info.continueAsNewSuggested) {
+        await wf.condition(() => inFlight === 0);
+        await wf.condition(wf.allHandlersFinished);
+        return wf.continueAsNew<typeof batchCoordinator>({
+          ...p,
+          cursor,
+          counts,
+          failures,
+          stats,
+          lastReported,
+          paused,
+        });
+      }
+      tasks.push(runChunk(cursor++));
     }
-    tasks.push(runChunk(cursor++));
+    await Promise.all(tasks);
+  } catch (err) {
+    // Cancelled: close only after every running chunk has stopped (they wait for their own cleanup).
+    await wf.CancellationScope.nonCancellable(() => Promise.allSettled(tasks));
+    throw err;
   }
-  await Promise.all(tasks);
   report();
   return { counts, failures, stats };
 }
 
-async function runOne(p: BatchCoordinatorParams, chunk: number, arg: Json): Promise<Json> {
+interface ChunkJobEvents {
+  started(id: string): void;
+  closed(id: string): void;
+}
+
+async function runOne(
+  p: BatchCoordinatorParams,
+  chunk: number,
+  arg: Json,
+  coordinatorId: string,
+  events: ChunkJobEvents,
+): Promise<Json> {
   const retry = {
     maximumAttempts: p.chunkRetry.maxAttempts,
     initialInterval: p.chunkRetry.initialIntervalMs,
@@ -119,15 +217,30 @@ async function runOne(p: BatchCoordinatorParams, chunk: number, arg: Json): Prom
   }
   const childParams: JobParams = {
     input: arg,
-    parent: { jobId: p.parentJobId, stepKey: p.stepKey, attempt: p.attempt, reportProgress: false },
+    // Chunk sub-jobs report status changes (pausing, paused) to this coordinator, not progress.
+    parent: {
+      jobId: p.parentJobId,
+      stepKey: p.stepKey,
+      attempt: p.attempt,
+      reportProgress: false,
+      reportTo: coordinatorId,
+    },
   };
-  const state = (await wf.executeChild(p.run.jobType, {
-    workflowId: `${p.parentJobId}/${p.stepKey}/${chunk}${p.attempt > 1 ? `-a${p.attempt}` : ''}`,
+  const r = p.recoveryAttempt ?? 0;
+  const childId = `${p.parentJobId}/${p.stepKey}${r > 0 ? `-r${r}` : ''}/${chunk}${p.attempt > 1 ? `-a${p.attempt}` : ''}`;
+  const handle = await wf.startChild(p.run.jobType, {
+    workflowId: childId,
     args: [childParams],
     retry,
     cancellationType: wf.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
     parentClosePolicy: 'REQUEST_CANCEL',
     searchAttributes: { JobType: [p.run.jobType], JobStatus: ['running'], JobParentId: [p.parentJobId] },
-  })) as JobState;
-  return { stats: { ...state.summary } } as Json;
+  });
+  events.started(childId);
+  try {
+    const state = (await handle.result()) as JobState;
+    return { stats: { ...state.summary } } as Json;
+  } finally {
+    events.closed(childId);
+  }
 }

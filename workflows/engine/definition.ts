@@ -25,6 +25,8 @@ export interface StepContext<I> {
   jobId: string;
   /** Results of the steps that completed so far, by key. */
   results: Readonly<Record<string, Json>>;
+  /** 0 on the first run, n on the n-th recovery run. */
+  recoveryAttempt: number;
 }
 
 interface StepBase<I> {
@@ -97,6 +99,8 @@ export interface JobTypeSpec<S extends z.ZodType> {
   recoveryLimit?: number;
   /** Runs once when the job is cancelled. */
   onCancel?: CleanupDef<z.infer<S>>;
+  /** How long a cancelled job waits for its running steps and sub-jobs to stop. Default 5 minutes. */
+  cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>>) => number);
 }
 
 export interface NormalizedRetry {
@@ -124,6 +128,7 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   order: string[];
   recoveryLimit: number;
   onCancel: CleanupDef<z.infer<S>> | null;
+  cancelWaitMs: number | ((ctx: StepContext<z.infer<S>>) => number);
 }
 
 export const DEFAULT_RETRY: NormalizedRetry = {
@@ -170,13 +175,21 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     };
   });
   const order = validateDag(spec.name, steps);
+  const recoveryLimit = spec.recoveryLimit ?? 3;
+  if (!Number.isInteger(recoveryLimit) || recoveryLimit < 0) {
+    throw new JobDefinitionError(spec.name, 'recoveryLimit must be an integer >= 0');
+  }
+  if (typeof spec.cancelWaitMs === 'number' && !(spec.cancelWaitMs >= 0)) {
+    throw new JobDefinitionError(spec.name, 'cancelWaitMs must be >= 0');
+  }
   return {
     name: spec.name,
     description: spec.description,
     input: spec.input,
     steps,
     order,
-    recoveryLimit: spec.recoveryLimit ?? 3,
+    recoveryLimit,
     onCancel: spec.onCancel ?? null,
+    cancelWaitMs: spec.cancelWaitMs ?? 5 * 60_000,
   };
 }

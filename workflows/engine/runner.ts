@@ -5,18 +5,24 @@
 import * as wf from '@temporalio/workflow';
 import type { ActivityJobRef, StepActivities, StepResultExtras } from '../activity-contracts';
 import {
+  cancelJobUpdate,
   cancelSignal,
+  controlPayloadSchema,
   jobStateQuery,
+  pauseJobUpdate,
   pauseSignal,
   progressQuery,
+  resumeJobUpdate,
   resumeSignal,
   stepProgressSignal,
+  type CancellationInfo,
   type ControlPayload,
   type JobParams,
   type JobState,
   type JobStatus,
   type Json,
   type ProgressSnapshot,
+  type RecoveryParams,
   type StepError,
   type StepState,
   type StepProgressReport,
@@ -30,6 +36,7 @@ import {
   shouldReport,
   weightedProgress,
 } from './progress';
+import { isRecoverable } from './recovery';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from './batch-contracts';
 
 /** Lines kept in the job's log ring. */
@@ -45,6 +52,10 @@ export function jobWorkflow(def: JobDefinition): (params: JobParams) => Promise<
 }
 
 const nowIso = (): string => new Date().toISOString();
+const who = (p?: ControlPayload): string =>
+  `${p?.by ? ` by ${p.by}` : ''}${p?.reason ? `: ${p.reason}` : ''}`;
+
+type ControlAction = 'pause' | 'resume' | 'cancel';
 
 /** The innermost failure message and type: activity and child failures wrap the real cause. */
 export function toStepError(err: unknown): StepError {
@@ -55,6 +66,9 @@ export function toStepError(err: unknown): StepError {
       best = { message: cur.message, type: cur.type ?? null, nonRetryable: cur.nonRetryable ?? false };
     } else if (cur instanceof wf.TimeoutFailure) {
       best = { message: `timed out (${cur.timeoutType})`, type: 'Timeout', nonRetryable: false };
+    } else if (cur instanceof wf.CancelledFailure) {
+      // A sub-job or activity cancelled from outside while this job was not cancelling.
+      best = { message: `cancelled: ${cur.message}`, type: 'Cancelled', nonRetryable: true };
     } else if (!(cur instanceof wf.ActivityFailure) && !(cur instanceof wf.ChildWorkflowFailure)) {
       best = { message: cur.message, type: cur.name, nonRetryable: false };
     }
@@ -73,6 +87,14 @@ class JobRun {
   private endMessage: string | null = null;
   private lastUpsert = { status: '', step: -1 };
   private lastParentReport: number | null = null;
+  private lastReportedStatus: JobStatus = 'running';
+  /** Activity attempts in flight, as `stepKey#attempt`: a pausing job is `paused` once none run. */
+  private readonly runningActivities = new Set<string>();
+  /** Temporal delivered a cancellation request for this run (so it can close as Canceled). */
+  private nativeCancelled = false;
+  private selfCancelError: string | null = null;
+  /** The last operator payload, forwarded to sub-jobs started while the job is paused. */
+  private lastControl: ControlPayload | undefined;
 
   constructor(
     private readonly def: JobDefinition,
@@ -111,11 +133,20 @@ class JobRun {
         subJobIds: [],
         batch: null,
         message: null,
+        stats: null,
+        carriedFrom: null,
       })),
       summary: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
       logs: [],
       control: { paused: false, actions: [] },
-      recovery: { attempt: 0, max: def.recoveryLimit, fromStep: null },
+      recovery: {
+        attempt: params.recovery?.attempt ?? 0,
+        max: def.recoveryLimit,
+        fromStep: params.recovery?.fromStep ?? null,
+        previousRunId: params.recovery?.previousRunId ?? null,
+      },
+      cancellation: null,
+      input: (params.input ?? null) as Json,
       output: null,
       error: null,
       parentJobId: params.parent?.jobId ?? null,
@@ -126,6 +157,12 @@ class JobRun {
 
   async run(): Promise<JobState> {
     this.installHandlers();
+    // The Web UI's "Request cancellation", `temporal workflow cancel` and `handle.cancel()` cancel the
+    // root scope; they take the same path as the cancel signal and update.
+    void wf.CancellationScope.current().cancelRequested.catch(() => {
+      this.nativeCancelled = true;
+      this.requestCancel(undefined, 'native');
+    });
     const parsed = this.def.input.safeParse(this.params.input);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
@@ -141,17 +178,28 @@ class JobRun {
         details: [issues],
       });
     }
-    const ctx: StepContext<unknown> = { input: parsed.data, jobId: this.state.jobId, results: this.results };
-    this.log('info', null, `Job ${this.def.name} started with ${this.def.steps.length} steps`);
+    const recovery = this.params.recovery;
+    if (recovery) this.applyRecovery(recovery);
+    const ctx: StepContext<unknown> = {
+      input: parsed.data,
+      jobId: this.state.jobId,
+      results: this.results,
+      recoveryAttempt: this.state.recovery.attempt,
+    };
+    this.log(
+      'info',
+      null,
+      recovery
+        ? `Job ${this.def.name} recovery ${recovery.attempt}/${this.def.recoveryLimit} started from step ${recovery.fromStep}`
+        : `Job ${this.def.name} started with ${this.def.steps.length} steps`,
+    );
     this.changed();
 
-    await this.stepsScope.run(() => this.runDag(ctx));
+    const dag = this.stepsScope.run(() => this.runDag(ctx, new Set(Object.keys(recovery?.carried ?? {}))));
+    // A cancelled job waits for its steps and sub-jobs to stop, but no longer than cancelWaitMs.
+    await wf.CancellationScope.nonCancellable(() => Promise.race([dag, this.cancelWaitExpired(ctx)]));
 
-    if (this.stepsScope.consideredCancelled) {
-      this.finish('cancelled', 'Job cancelled');
-      await wf.condition(wf.allHandlersFinished);
-      throw new wf.CancelledFailure('Job cancelled');
-    }
+    if (this.state.cancellation) return this.closeCancelled(ctx, this.state.cancellation);
     if (this.failure) {
       const { step, error } = this.failure;
       const message = `Step ${step.index} "${step.name}" failed: ${error.message}`;
@@ -186,13 +234,12 @@ class JobRun {
 
   // ---- DAG scheduling -------------------------------------------------------------------------
 
-  private async runDag(ctx: StepContext<unknown>): Promise<void> {
-    const outcome = new Map<string, Outcome>();
+  private async runDag(ctx: StepContext<unknown>, carried: ReadonlySet<string>): Promise<void> {
+    const outcome = new Map<string, Outcome>([...carried].map((k): [string, Outcome] => [k, 'completed']));
     const running = new Map<string, Promise<void>>();
     const byKey = new Map(this.def.steps.map((s) => [s.key, s]));
     for (;;) {
-      const stopping =
-        this.failure !== null || this.endMessage !== null || this.stepsScope.consideredCancelled;
+      const stopping = this.failure !== null || this.endMessage !== null || this.state.cancellation !== null;
       for (const key of this.def.order) {
         if (outcome.has(key) || running.has(key)) continue;
         const step = byKey.get(key)!;
@@ -279,7 +326,8 @@ class JobRun {
         const raw = await this.runAttempt(step, ctx, attempt);
         return this.completeStep(step, ctx, raw);
       } catch (err) {
-        if (wf.isCancellation(err)) throw err;
+        // Only this job's own cancellation stops the step; a sub-job cancelled from outside fails it.
+        if (wf.isCancellation(err) && wf.CancellationScope.current().consideredCancelled) throw err;
         const error = toStepError(err);
         s.error = error;
         if (error.nonRetryable || attempt >= step.retryPolicy.maxAttempts) {
@@ -323,7 +371,14 @@ class JobRun {
           cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         });
         const fn = acts[step.activity] as unknown as (ref: ActivityJobRef, args: Json) => Promise<Json>;
-        return fn(ref, step.args ? step.args(ctx, attempt) : {});
+        const tag = `${step.key}#${attempt}`;
+        this.runningActivities.add(tag);
+        try {
+          return await fn(ref, step.args ? step.args(ctx, attempt) : {});
+        } finally {
+          this.runningActivities.delete(tag);
+          if (this.state.control.paused) this.changed(); // pausing → paused once nothing runs
+        }
       }
       case 'job': {
         const childId = this.childId(step.key, attempt);
@@ -332,12 +387,12 @@ class JobRun {
           parent: { jobId: this.state.jobId, stepKey: step.key, attempt, reportProgress: true },
         });
         const childState = (await child.result()) as JobState;
-        addStats(this.state.summary, childState.summary);
         return {
           jobId: childState.jobId,
           status: childState.status,
           output: childState.output,
           summary: { ...childState.summary },
+          stats: { ...childState.summary }, // folded into this job's summary by absorbExtras
         };
       }
       case 'batch': {
@@ -367,6 +422,7 @@ class JobRun {
           chunkRetry: step.retryPolicy,
           chunkTimeoutMs: step.timeoutMs,
           cursor: 0,
+          ...(this.state.recovery.attempt > 0 ? { recoveryAttempt: this.state.recovery.attempt } : {}),
           counts: { total, completed: 0, failed: 0, running: 0 },
           failures: [],
           stats: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
@@ -379,8 +435,8 @@ class JobRun {
         );
         const outcome = (await child.result()) as BatchOutcome;
         this.stepState(step.key).batch = outcome.counts;
-        addStats(this.state.summary, outcome.stats);
         if (outcome.counts.failed > 0) {
+          addStats(this.state.summary, outcome.stats);
           throw wf.ApplicationFailure.create({
             type: 'BatchItemsFailed',
             message: `${outcome.counts.failed} of ${outcome.counts.total} batch chunks failed: ${outcome.failures
@@ -390,13 +446,19 @@ class JobRun {
             nonRetryable: true,
           });
         }
-        return { chunks: outcome.counts.total, completed: outcome.counts.completed };
+        return {
+          chunks: outcome.counts.total,
+          completed: outcome.counts.completed,
+          stats: { ...outcome.stats },
+        };
       }
     }
   }
 
+  /** `<jobId>/<step>`, then `-r<n>` in the n-th recovery run and `-a<k>` for the k-th attempt. */
   private childId(stepKey: string, attempt: number): string {
-    const base = `${this.state.jobId}/${stepKey}`;
+    const r = this.state.recovery.attempt;
+    const base = `${this.state.jobId}/${stepKey}${r > 0 ? `-r${r}` : ''}`;
     return attempt > 1 ? `${base}-a${attempt}` : base;
   }
 
@@ -428,6 +490,8 @@ class JobRun {
       progress: 0,
       step: step.key,
     });
+    // Paused between this step's start and its sub-job's start: the sub-job pauses too.
+    if (this.state.control.paused) this.signalSubJobs(pauseSignal, [childId], this.lastControl);
     this.changed();
     // Drop the sub-job from the active list when it closes, whatever the outcome.
     handle.result().then(
@@ -486,7 +550,10 @@ class JobRun {
   private absorbExtras(step: NormalizedStep<unknown>, raw: Json): Json {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
     const { stats, logs, ...rest } = raw as Record<string, Json> & StepResultExtras;
-    if (stats) addStats(this.state.summary, stats);
+    if (stats) {
+      addStats(this.state.summary, stats);
+      this.stepState(step.key).stats = stats;
+    }
     for (const line of logs ?? []) this.pushLog({ ...line, at: nowIso(), step: step.index });
     return rest as Json;
   }
@@ -503,16 +570,49 @@ class JobRun {
     wf.setHandler(stepProgressSignal, (r: StepProgressReport) => this.onProgress(r), {
       description: 'Internal: progress of a running step, sent by its activity or sub-job.',
     });
-    wf.setHandler(pauseSignal, (p?: ControlPayload) => this.pause(p), {
-      description: 'Pause the job at its next step boundary. Payload: {"reason"?: string, "by"?: string}.',
+    const payloadHelp = 'Payload: {"reason"?: string, "by"?: string}.';
+    wf.setHandler(pauseSignal, (raw?: unknown) => this.onControlSignal('pause', raw), {
+      description: `Pause the job: nothing new starts; running sub-jobs pause at their own step boundaries. ${payloadHelp}`,
     });
-    wf.setHandler(resumeSignal, (p?: ControlPayload) => this.resume(p), {
-      description: 'Resume a paused job. Payload: {"reason"?: string, "by"?: string}.',
+    wf.setHandler(resumeSignal, (raw?: unknown) => this.onControlSignal('resume', raw), {
+      description: `Resume a paused job where it stopped. ${payloadHelp}`,
     });
-    wf.setHandler(cancelSignal, (p?: ControlPayload) => this.cancel(p), {
-      description:
-        'Cancel the job; running sub-jobs are cancelled and waited for. Payload: {"reason"?, "by"?}.',
+    wf.setHandler(cancelSignal, (raw?: unknown) => this.onControlSignal('cancel', raw), {
+      description: `Cancel the job like a cancellation request: sub-jobs are cancelled and waited for, cleanup runs once. ${payloadHelp}`,
     });
+    wf.setHandler(
+      pauseJobUpdate,
+      (p?: ControlPayload) => {
+        this.pause(p);
+        return this.state;
+      },
+      {
+        validator: (p?: ControlPayload) => this.validateControl('pause', p),
+        description: `Pause the job and return its state; refused when it is closed, cancelling or already paused. ${payloadHelp}`,
+      },
+    );
+    wf.setHandler(
+      resumeJobUpdate,
+      (p?: ControlPayload) => {
+        this.resume(p);
+        return this.state;
+      },
+      {
+        validator: (p?: ControlPayload) => this.validateControl('resume', p),
+        description: `Resume a paused job and return its state; refused when it is not paused. ${payloadHelp}`,
+      },
+    );
+    wf.setHandler(
+      cancelJobUpdate,
+      (p?: ControlPayload) => {
+        this.requestCancel(p, 'update');
+        return this.state;
+      },
+      {
+        validator: (p?: ControlPayload) => this.validateControl('cancel', p),
+        description: `Cancel the job and return its state (cancelling); refused when it is closed or already cancelling. ${payloadHelp}`,
+      },
+    );
   }
 
   private progressSnapshot(): ProgressSnapshot {
@@ -533,36 +633,215 @@ class JobRun {
     this.changed();
   }
 
-  private recordAction(action: 'pause' | 'resume' | 'cancel', p?: ControlPayload): void {
+  private recordAction(action: ControlAction, p?: ControlPayload): void {
     this.state.control.actions.push({ action, by: p?.by ?? null, reason: p?.reason ?? null, at: nowIso() });
+    this.lastControl = p;
+  }
+
+  /** Signals have no way to answer: a malformed payload is logged and the signal ignored. */
+  private onControlSignal(action: ControlAction, raw: unknown): void {
+    const parsed = controlPayloadSchema.safeParse(raw ?? {});
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      this.log('warn', null, `Ignored ${action} signal with an invalid payload: ${why}`);
+      return;
+    }
+    if (action === 'pause') this.pause(parsed.data);
+    else if (action === 'resume') this.resume(parsed.data);
+    else this.requestCancel(parsed.data, 'signal');
+  }
+
+  /** Update validators: a refused update changes nothing and leaves no trace in history. */
+  private validateControl(action: ControlAction, p: unknown): void {
+    const refuse = (type: string, message: string): never => {
+      throw wf.ApplicationFailure.create({ type, message, nonRetryable: true });
+    };
+    const parsed = controlPayloadSchema.optional().safeParse(p);
+    if (!parsed.success) {
+      refuse(
+        'InvalidControlPayload',
+        `Invalid payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
+    }
+    const { status } = this.state;
+    if (this.isClosed()) refuse('JobClosed', `Job "${this.state.jobId}" is closed (${status})`);
+    if (this.state.cancellation)
+      refuse('JobCancelling', `Job "${this.state.jobId}" is already being cancelled`);
+    if (action === 'pause' && this.state.control.paused) {
+      refuse('AlreadyPaused', `Job "${this.state.jobId}" is already paused (${status})`);
+    }
+    if (action === 'resume' && !this.state.control.paused) {
+      refuse('NotPaused', `Job "${this.state.jobId}" is not paused (${status})`);
+    }
   }
 
   private pause(p?: ControlPayload): void {
-    if (this.isClosed() || this.state.control.paused) return;
+    if (this.isClosed() || this.state.control.paused || this.state.cancellation) return;
     this.state.control.paused = true;
     this.recordAction('pause', p);
-    this.log('info', null, `Pause requested${p?.by ? ` by ${p.by}` : ''}${p?.reason ? `: ${p.reason}` : ''}`);
+    this.log('info', null, `Pause requested${who(p)}`);
+    this.signalSubJobs(
+      pauseSignal,
+      this.state.activeSubJobs.map((j) => j.id),
+      p,
+    );
     this.changed();
   }
 
   private resume(p?: ControlPayload): void {
-    if (this.isClosed() || !this.state.control.paused) return;
+    if (this.isClosed() || !this.state.control.paused || this.state.cancellation) return;
     this.state.control.paused = false;
     this.recordAction('resume', p);
-    this.log('info', null, `Resumed${p?.by ? ` by ${p.by}` : ''}`);
+    this.log('info', null, `Resumed${who(p)}`);
+    this.signalSubJobs(
+      resumeSignal,
+      this.state.activeSubJobs.map((j) => j.id),
+      p,
+    );
     this.changed();
   }
 
-  private cancel(p?: ControlPayload): void {
-    if (this.isClosed() || this.stepsScope.consideredCancelled) return;
+  /** Forwards an operator's pause or resume to sub-jobs, keeping who asked and why. */
+  private signalSubJobs(signal: typeof pauseSignal, ids: string[], p: ControlPayload | undefined): void {
+    const payload: ControlPayload = {
+      by: p?.by ?? `job ${this.state.jobId}`,
+      ...(p?.reason !== undefined ? { reason: p.reason } : {}),
+    };
+    for (const id of ids) {
+      wf.getExternalWorkflowHandle(id)
+        .signal(signal, payload)
+        .catch(() => undefined); // a sub-job that already closed needs no pause
+    }
+  }
+
+  /**
+   * Every way to cancel ends here: the running steps' scope is cancelled (sub-jobs are asked to
+   * stop and waited for), and for the signal and update a cancellation request is sent to this
+   * very run, so it closes as Canceled in Temporal exactly as after a native request.
+   */
+  private requestCancel(p: ControlPayload | undefined, source: CancellationInfo['source']): void {
+    if (this.isClosed() || this.state.cancellation) return;
+    this.state.cancellation = {
+      requestedAt: nowIso(),
+      by: p?.by ?? null,
+      reason: p?.reason ?? null,
+      source,
+      leftRunning: [],
+      cleanup: null,
+    };
     this.recordAction('cancel', p);
-    this.log(
-      'warn',
-      null,
-      `Cancel requested${p?.by ? ` by ${p.by}` : ''}${p?.reason ? `: ${p.reason}` : ''}`,
-    );
+    this.log('warn', null, `Cancel requested${who(p)} (${source})`);
+    for (const j of this.state.activeSubJobs) j.status = 'cancelling';
     this.stepsScope.cancel();
+    if (source !== 'native') {
+      // Temporal refuses a workflow's own request to cancel itself, so an activity asks for it.
+      const acts = wf.proxyActivities<StepActivities>({
+        startToCloseTimeout: 30_000,
+        retry: { maximumAttempts: 5, initialInterval: 500 },
+      });
+      const { runId } = wf.workflowInfo();
+      wf.CancellationScope.nonCancellable(() =>
+        acts.requestCancellation(this.activityRef('onCancel', 0), { runId }),
+      ).catch((err: unknown) => {
+        this.selfCancelError = toStepError(err).message;
+        this.log('warn', null, `Could not request cancellation of this run: ${this.selfCancelError}`);
+      });
+    }
     this.changed();
+  }
+
+  /** Resolves once a cancellation has waited `cancelWaitMs` for the job's running work. */
+  private async cancelWaitExpired(ctx: StepContext<unknown>): Promise<void> {
+    await wf.condition(() => this.state.cancellation !== null);
+    await wf.sleep(this.cancelWaitMs(ctx));
+  }
+
+  private cancelWaitMs(ctx: StepContext<unknown>): number {
+    const v = this.def.cancelWaitMs;
+    return Math.max(0, typeof v === 'function' ? v(ctx) : v);
+  }
+
+  /** After a cancellation: record what still runs, run the type's cleanup once, close as Canceled. */
+  private async closeCancelled(ctx: StepContext<unknown>, c: CancellationInfo): Promise<never> {
+    const message = `Cancelled${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
+    await wf.CancellationScope.nonCancellable(async () => {
+      c.leftRunning = [
+        ...this.state.activeSubJobs.map((j) => j.id),
+        ...[...this.runningActivities].map((a) => `activity ${a}`),
+      ];
+      if (c.leftRunning.length > 0) {
+        this.log(
+          'warn',
+          null,
+          `Stopped waiting after ${this.cancelWaitMs(ctx)} ms; still running: ${c.leftRunning.join(', ')}`,
+        );
+      }
+      if (this.def.onCancel) await this.runCleanup(ctx, c);
+      // The signal and update paths wait for their own cancellation request to arrive.
+      await wf.condition(() => this.nativeCancelled || this.selfCancelError !== null);
+      this.finish('cancelled', message);
+      await wf.condition(wf.allHandlersFinished);
+    });
+    if (this.nativeCancelled) throw new wf.CancelledFailure(message);
+    throw wf.ApplicationFailure.create({ type: 'JobCancelled', message, nonRetryable: true });
+  }
+
+  private async runCleanup(ctx: StepContext<unknown>, c: CancellationInfo): Promise<void> {
+    const cleanup = this.def.onCancel!;
+    const acts = wf.proxyActivities<StepActivities>({
+      startToCloseTimeout: cleanup.timeoutMs ?? 60_000,
+      retry: { maximumAttempts: 3, initialInterval: 1000 },
+    });
+    const ref = this.activityRef('onCancel', 0);
+    const fn = acts[cleanup.activity] as unknown as (ref: ActivityJobRef, args: Json) => Promise<Json>;
+    this.log('info', null, `Cleanup ${cleanup.activity} started`);
+    try {
+      await fn(ref, cleanup.args ? cleanup.args(ctx) : {});
+      c.cleanup = 'completed';
+      this.log('info', null, `Cleanup ${cleanup.activity} completed`);
+    } catch (err) {
+      c.cleanup = 'failed';
+      this.log('error', null, `Cleanup ${cleanup.activity} failed: ${toStepError(err).message}`);
+    }
+  }
+
+  /** Who is calling, for activities the engine runs outside a step. */
+  private activityRef(stepKey: string, stepIndex: number): ActivityJobRef {
+    return {
+      jobId: this.state.jobId,
+      jobType: this.def.name,
+      parentJobId: this.state.parentJobId,
+      stepKey,
+      stepIndex,
+      attempt: 1,
+      reportProgress: false,
+    };
+  }
+
+  /** A recovery run: refuse past the type's limit, then mark the carried steps completed. */
+  private applyRecovery(r: RecoveryParams): void {
+    if (r.attempt > this.def.recoveryLimit) {
+      const message = `Recovery limit reached: attempt ${r.attempt} of at most ${this.def.recoveryLimit}`;
+      this.state.error = { message, type: 'RecoveryLimitReached', nonRetryable: true, step: null };
+      this.finish('failed', message);
+      throw wf.ApplicationFailure.create({ type: 'RecoveryLimitReached', message, nonRetryable: true });
+    }
+    for (const step of this.def.steps) {
+      const carried = r.carried[step.key];
+      if (!carried) continue;
+      const s = this.stepState(step.key);
+      Object.assign(s, {
+        status: 'completed',
+        progress: 100,
+        result: carried.result,
+        stats: carried.stats,
+        carriedFrom: r.previousRunId,
+        message: `Carried over from run ${r.previousRunId}`,
+      });
+      this.results[step.key] = carried.result;
+      this.state.output = carried.result;
+      if (carried.stats) addStats(this.state.summary, carried.stats);
+    }
   }
 
   private isClosed(): boolean {
@@ -614,9 +893,10 @@ class JobRun {
       const msg = active.map((s) => s.message).find((m) => m);
       if (msg) st.message = msg;
     }
-    const anyRunning = active.some((s) => s.status === 'running') || st.activeSubJobs.length > 0;
-    if (this.stepsScope.consideredCancelled) st.status = 'cancelling';
-    else if (st.control.paused) st.status = anyRunning ? 'pausing' : 'paused';
+    // Paused once no activity runs and every sub-job has paused (or closed).
+    const busy = this.runningActivities.size > 0 || st.activeSubJobs.some((j) => j.status !== 'paused');
+    if (st.cancellation) st.status = 'cancelling';
+    else if (st.control.paused) st.status = busy ? 'pausing' : 'paused';
     else st.status = 'running';
     this.publish();
     this.reportToParent();
@@ -634,18 +914,22 @@ class JobRun {
         JobStatus: [st.status],
         JobStep: [st.currentStep],
         JobProgress: [st.progress],
-        JobRecoverable: [
-          (st.status === 'failed' || st.status === 'cancelled') && st.recovery.attempt < st.recovery.max,
-        ],
+        JobRecoverable: [isRecoverable(st)],
       });
     }
   }
 
   private reportToParent(): void {
     const parent = this.params.parent;
-    if (!parent?.reportProgress) return;
-    if (!shouldReport(this.lastParentReport, this.state.progress, PROGRESS_REPORT_BUDGET)) return;
-    this.lastParentReport = Math.floor(this.state.progress);
+    if (!parent) return;
+    // Status changes always (pausing/paused/cancelling: a handful per run); progress within a budget.
+    const statusChanged = this.state.status !== this.lastReportedStatus;
+    const progressDue =
+      parent.reportProgress &&
+      shouldReport(this.lastParentReport, this.state.progress, PROGRESS_REPORT_BUDGET);
+    if (!statusChanged && !progressDue) return;
+    this.lastReportedStatus = this.state.status;
+    if (progressDue) this.lastParentReport = Math.floor(this.state.progress);
     const report: StepProgressReport = {
       stepKey: parent.stepKey,
       attempt: parent.attempt,
@@ -660,7 +944,7 @@ class JobRun {
       },
     };
     // A parent that already closed cannot take the report; that is not this job's failure.
-    wf.getExternalWorkflowHandle(parent.jobId)
+    wf.getExternalWorkflowHandle(parent.reportTo ?? parent.jobId)
       .signal(stepProgressSignal, report)
       .catch(() => undefined);
   }

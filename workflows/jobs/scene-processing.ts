@@ -68,6 +68,8 @@ const stepShape = z
     failAttempts: z.number().int().min(0).max(20).optional(),
     /** Fail this step permanently (non-retryable). */
     failPermanently: z.boolean().optional(),
+    /** Fail this step permanently in the first `failRuns` runs only: a recovery then gets past it. */
+    failRuns: z.number().int().min(0).max(10).optional(),
   })
   .strict();
 
@@ -94,14 +96,14 @@ type SceneInput = z.infer<typeof sceneProcessingInput>;
 
 /** The sceneTask input for step `key` on `attempt`, from the job input. */
 function taskInput(key: SceneStepKey, label: string) {
-  return ({ input }: StepContext<SceneInput>, attempt: number) => {
+  return ({ input, recoveryAttempt }: StepContext<SceneInput>, attempt: number) => {
     const s = input.steps[key] ?? {};
     return {
       label,
       durationMs: s.durationMs ?? input.durationMs,
       items: s.items ?? 10,
       fail: attempt <= (s.failAttempts ?? 0),
-      failPermanently: s.failPermanently ?? false,
+      failPermanently: (s.failPermanently ?? false) || recoveryAttempt < (s.failRuns ?? 0),
     };
   };
 }

@@ -1,0 +1,157 @@
+/**
+ * DEMO job type `demoPipeline`: four steps for trying operator control — pause, resume, cancel
+ * and recovery — from the API, the Web UI or the CLI, and for the tests that check them:
+ *
+ *   extract (activity) → transform (batch: one `demoTask` sub-job per part) → load (activity) → report (activity)
+ *
+ * Durations, the number of parts, failures and the time cleanup takes come from the input.
+ * Cancelling runs a cleanup in every cancelled `demoTask` and once in the pipeline itself.
+ */
+import { z } from 'zod';
+import type { Json } from '../contracts';
+import { defineJob, type StepContext } from '../engine/definition';
+
+const duration = z.number().int().min(0).max(3_600_000);
+
+export const demoTaskInput = z
+  .object({
+    label: z.string().max(200).default('demo task'),
+    durationMs: duration.default(300),
+    items: z.number().int().min(1).max(10_000).default(5),
+    /** How long this sub-job's cleanup takes when it is cancelled. */
+    cleanupMs: duration.default(0),
+  })
+  .strict();
+
+export const demoTaskDefinition = defineJob({
+  name: 'demoTask',
+  description: 'Sub-job of demoPipeline: one simulated unit of work, with a cleanup when cancelled (demo).',
+  input: demoTaskInput,
+  steps: [
+    {
+      key: 'work',
+      name: 'Work',
+      kind: 'activity',
+      activity: 'simulateWork',
+      heartbeatTimeoutMs: 10_000,
+      args: ({ input }) => ({ label: input.label, durationMs: input.durationMs, items: input.items }),
+    },
+    {
+      // A second step, so a paused sub-job has a boundary to stop at.
+      key: 'verify',
+      name: 'Verify',
+      kind: 'activity',
+      activity: 'simulateWork',
+      args: ({ input }) => ({
+        label: `${input.label} verify`,
+        durationMs: Math.min(100, input.durationMs),
+        items: 1,
+      }),
+    },
+  ],
+  onCancel: {
+    activity: 'simulateWork',
+    args: ({ input }) => ({ label: `${input.label} cleanup`, durationMs: input.cleanupMs, items: 1 }),
+  },
+});
+
+export const DEMO_STEP_KEYS = ['extract', 'transform', 'load', 'report'] as const;
+type DemoStepKey = (typeof DEMO_STEP_KEYS)[number];
+
+const demoStepShape = z
+  .object({
+    durationMs: duration.optional(),
+    /** Fail attempts 1..failAttempts of this step (each retried with backoff). */
+    failAttempts: z.number().int().min(0).max(20).optional(),
+    /** Fail this step permanently (non-retryable). */
+    failPermanently: z.boolean().optional(),
+    /** Fail this step permanently in the first `failRuns` runs only: a recovery then gets past it. */
+    failRuns: z.number().int().min(0).max(10).optional(),
+  })
+  .strict();
+
+export const demoPipelineInput = z
+  .object({
+    /** Default duration of every step and part. */
+    durationMs: duration.default(300),
+    /** Sub-jobs the transform step runs, all at once. */
+    parts: z.number().int().min(1).max(50).default(3),
+    /** How long the pipeline's cleanup takes when it is cancelled. */
+    cleanupMs: duration.default(0),
+    /** How long each cancelled part's cleanup takes (default: cleanupMs). */
+    partCleanupMs: duration.optional(),
+    /** How long a cancellation waits for running parts to stop. */
+    cancelWaitMs: duration.default(300_000),
+    steps: z.partialRecord(z.enum(DEMO_STEP_KEYS), demoStepShape).default({}),
+  })
+  .strict();
+type DemoInput = z.infer<typeof demoPipelineInput>;
+
+function activityArgs(key: DemoStepKey) {
+  return ({ input, recoveryAttempt }: StepContext<DemoInput>): Json => {
+    const s = input.steps[key] ?? {};
+    return {
+      label: key,
+      durationMs: s.durationMs ?? input.durationMs,
+      items: 5,
+      failAttempts: s.failAttempts ?? 0,
+      failPermanently: (s.failPermanently ?? false) || recoveryAttempt < (s.failRuns ?? 0),
+    };
+  };
+}
+
+export const demoPipelineDefinition = defineJob({
+  name: 'demoPipeline',
+  description:
+    'DEMO for operator control: extract → transform (parallel sub-jobs) → load → report, with durations, ' +
+    'failures and cleanup time taken from the input.',
+  input: demoPipelineInput,
+  recoveryLimit: 3,
+  cancelWaitMs: ({ input }) => input.cancelWaitMs,
+  steps: [
+    {
+      key: 'extract',
+      name: 'Extract',
+      kind: 'activity',
+      activity: 'simulateWork',
+      heartbeatTimeoutMs: 10_000,
+      args: activityArgs('extract'),
+    },
+    {
+      key: 'transform',
+      name: 'Transform',
+      kind: 'batch',
+      weight: 2,
+      items: ({ input }) => Array.from({ length: input.parts }, (_, i) => `part-${i + 1}`),
+      window: ({ input }) => input.parts,
+      run: { jobType: 'demoTask' },
+      chunkInput: (chunk, { input }) => ({
+        label: `transform ${String(chunk.items[0])}`,
+        durationMs: input.steps.transform?.durationMs ?? input.durationMs,
+        items: 5,
+        cleanupMs: input.partCleanupMs ?? input.cleanupMs,
+      }),
+    },
+    {
+      key: 'load',
+      name: 'Load',
+      kind: 'activity',
+      activity: 'simulateWork',
+      heartbeatTimeoutMs: 10_000,
+      retry: { initialIntervalMs: 200 },
+      args: activityArgs('load'),
+    },
+    {
+      key: 'report',
+      name: 'Report',
+      kind: 'activity',
+      activity: 'simulateWork',
+      heartbeatTimeoutMs: 10_000,
+      args: activityArgs('report'),
+    },
+  ],
+  onCancel: {
+    activity: 'simulateWork',
+    args: ({ input }) => ({ label: 'demoPipeline cleanup', durationMs: input.cleanupMs, items: 1 }),
+  },
+});
