@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { DocsController } from './docs.controller';
 import { ApiExceptionFilter } from './errors';
 import { HealthController } from './health.controller';
+import { JobListService } from './job-list.service';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { APP_CONFIG, TEMPORAL_CLIENT } from './tokens';
@@ -21,6 +22,7 @@ export class AppModule {
         { provide: TEMPORAL_CLIENT, useValue: client },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         JobsService,
+        JobListService,
       ],
     };
   }

@@ -9,7 +9,29 @@ const ROUTES: [string, string, string][] = [
     '/api/jobs',
     'Body {type, input, jobId?} → 201 {jobId, runId, type, status}; 200 if jobId is running; 400 / 404 / 409',
   ],
+  [
+    'GET',
+    '/api/jobs',
+    'Query status, type, recoverable, parentJobId, pageSize (1-100, default 20), pageToken → 200 {jobs: [JobSummary], nextPageToken}; 400',
+  ],
   ['GET', '/api/jobs/:jobId', '200 JobState (also after the job closed); 404'],
+  ['GET', '/api/jobs/:jobId/children', '200 tree of {jobId, type, status, progress, children}; 404'],
+  [
+    'POST',
+    '/api/jobs/:jobId/pause',
+    'Body {reason?, by?} → 200 JobState (pausing or paused); 404; 409 closed, cancelling or already paused',
+  ],
+  ['POST', '/api/jobs/:jobId/resume', 'Body {reason?, by?} → 200 JobState; 404; 409 closed or not paused'],
+  [
+    'POST',
+    '/api/jobs/:jobId/cancel',
+    'Body {reason?, by?} → 202 JobState (cancelling); 404; 409 closed or already cancelling',
+  ],
+  [
+    'POST',
+    '/api/jobs/:jobId/retry',
+    'Body {fromStep?} → 201 {jobId, runId, type, status} (new run, same id); 400 bad fromStep; 404; 409 not failed/cancelled/completed_with_errors, still running, or recovery limit reached',
+  ],
 ];
 
 const esc = (s: string): string =>

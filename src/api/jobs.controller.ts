@@ -1,13 +1,31 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { JobState } from '../../workflows/contracts';
+import type { ControlPayload, JobState } from '../../workflows/contracts';
+import { JobListService } from './job-list.service';
 import { JobsService } from './jobs.service';
-import { jobIdSchema, startJobBodySchema, type StartJobBody, type StartJobResponse } from './schemas';
+import {
+  controlBodySchema,
+  jobIdSchema,
+  listJobsQuerySchema,
+  retryBodySchema,
+  startJobBodySchema,
+  type JobList,
+  type JobTreeNode,
+  type ListJobsQuery,
+  type RetryBody,
+  type StartJobBody,
+  type StartJobResponse,
+} from './schemas';
 import { ZodPipe } from './zod-pipe';
+
+const JobIdPipe = new ZodPipe(jobIdSchema, 'job id');
 
 @Controller('api/jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly lists: JobListService,
+  ) {}
 
   @Post()
   async start(
@@ -19,8 +37,54 @@ export class JobsController {
     return response;
   }
 
+  @Get()
+  async list(@Query(new ZodPipe(listJobsQuerySchema, 'query')) query: ListJobsQuery): Promise<JobList> {
+    return this.lists.list(query);
+  }
+
   @Get(':jobId')
-  async get(@Param('jobId', new ZodPipe(jobIdSchema, 'job id')) jobId: string): Promise<JobState> {
+  async get(@Param('jobId', JobIdPipe) jobId: string): Promise<JobState> {
     return this.jobs.getState(jobId);
+  }
+
+  @Get(':jobId/children')
+  async children(@Param('jobId', JobIdPipe) jobId: string): Promise<JobTreeNode[]> {
+    return this.lists.children(jobId);
+  }
+
+  @Post(':jobId/pause')
+  @HttpCode(HttpStatus.OK)
+  async pause(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(controlBodySchema)) body: ControlPayload,
+  ): Promise<JobState> {
+    return this.jobs.control(jobId, 'pause', body);
+  }
+
+  @Post(':jobId/resume')
+  @HttpCode(HttpStatus.OK)
+  async resume(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(controlBodySchema)) body: ControlPayload,
+  ): Promise<JobState> {
+    return this.jobs.control(jobId, 'resume', body);
+  }
+
+  @Post(':jobId/cancel')
+  @HttpCode(HttpStatus.ACCEPTED)
+  async cancel(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(controlBodySchema)) body: ControlPayload,
+  ): Promise<JobState> {
+    return this.jobs.control(jobId, 'cancel', body);
+  }
+
+  @Post(':jobId/retry')
+  @HttpCode(HttpStatus.CREATED)
+  async retry(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(retryBodySchema)) body: RetryBody,
+  ): Promise<StartJobResponse> {
+    return this.jobs.retry(jobId, body);
   }
 }

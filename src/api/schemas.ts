@@ -1,5 +1,6 @@
 /** Request schemas of the REST API (see shared/API.md). */
 import { z } from 'zod';
+import { JOB_STATUSES, controlPayloadSchema, type JobStatus } from '../../workflows/contracts';
 
 /** Job ids become workflow ids and appear in URLs: keep them URL- and log-safe. */
 export const jobIdSchema = z
@@ -25,4 +26,61 @@ export interface StartJobResponse {
   runId: string;
   type: string;
   status: string;
+}
+
+/** Body of pause, resume and cancel. */
+export const controlBodySchema = controlPayloadSchema.default({});
+
+export const retryBodySchema = z
+  .object({
+    /** 1-based step to run from; default: the first step that did not complete. */
+    fromStep: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .default({});
+export type RetryBody = z.infer<typeof retryBodySchema>;
+
+const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const listJobsQuerySchema = z
+  .object({
+    status: z.enum(JOB_STATUSES).optional(),
+    type: z.string().min(1).max(100).optional(),
+    recoverable: booleanString.optional(),
+    parentJobId: jobIdSchema.optional(),
+    pageSize: z.coerce.number().int().min(1).max(100).default(20),
+    pageToken: z.string().max(4096).optional(),
+  })
+  .strict();
+export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
+
+/** `JobSummary` of API.md, plus whether the job can be recovered and its parent job. */
+export interface JobSummary {
+  jobId: string;
+  runId: string;
+  type: string;
+  status: JobStatus;
+  progress: number;
+  currentStep: number;
+  totalSteps: number;
+  stepName: string | null;
+  startedAt: string;
+  closedAt: string | null;
+  recoverable: boolean;
+  parentJobId: string | null;
+}
+
+export interface JobList {
+  jobs: JobSummary[];
+  nextPageToken: string | null;
+}
+
+export interface JobTreeNode {
+  jobId: string;
+  type: string;
+  status: JobStatus;
+  progress: number;
+  children: JobTreeNode[];
+  /** Set when more children exist than the tree shows. */
+  truncated?: boolean;
 }
