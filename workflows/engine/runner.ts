@@ -31,6 +31,7 @@ import {
   weightedProgress,
 } from './progress';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from './batch-contracts';
+import { stepEnded, stepStarted } from './log-context';
 
 /** Lines kept in the job's log ring. */
 export const MAX_LOG_LINES = 200;
@@ -244,6 +245,7 @@ class JobRun {
   private async runStepInScope(step: NormalizedStep<unknown>, ctx: StepContext<unknown>): Promise<Outcome> {
     const scope = new wf.CancellationScope();
     this.stepScopes.set(step.key, scope);
+    stepStarted(step.key);
     try {
       return await scope.run(() => this.runStep(step, ctx));
     } catch (err) {
@@ -257,6 +259,7 @@ class JobRun {
       return 'cancelled';
     } finally {
       this.stepScopes.delete(step.key);
+      stepEnded(step.key);
     }
   }
 
