@@ -1,13 +1,56 @@
 import { Context } from '@temporalio/activity';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { ActivityJobRef } from '../workflows/activity-contracts';
 
 type Meta = Record<string, unknown>;
+
+/** The job context every activity log line carries (the same four fields as workflow lines). */
+export function jobLogAttributes(job: ActivityJobRef): {
+  jobId: string;
+  jobType: string;
+  parentJobId: string | null;
+  step: string;
+} {
+  return { jobId: job.jobId, jobType: job.jobType, parentJobId: job.parentJobId, step: job.stepKey };
+}
+
+function isJobRef(arg: unknown): arg is ActivityJobRef {
+  if (arg === null || typeof arg !== 'object') return false;
+  const r = arg as Partial<Record<keyof ActivityJobRef, unknown>>;
+  return (
+    typeof r.jobId === 'string' &&
+    typeof r.jobType === 'string' &&
+    typeof r.stepKey === 'string' &&
+    (r.parentJobId === null || typeof r.parentJobId === 'string')
+  );
+}
+
+/**
+ * Adds the job context from the activity's first argument (its {@link ActivityJobRef}) to every
+ * log line of the activity: the SDK's lifecycle lines ("Activity completed", "Activity failed", …)
+ * and `Context.current().log`. The SDK writes "Activity started" before any interceptor sees the
+ * arguments, so that one line has only the SDK's own attributes (workflowId, activityId, …).
+ */
+export const jobLogInterceptor: ActivityInterceptorsFactory = () => {
+  let attributes: ReturnType<typeof jobLogAttributes> | null = null;
+  return {
+    inbound: {
+      execute: (input, next) => {
+        if (isJobRef(input.args[0])) attributes = jobLogAttributes(input.args[0]);
+        return next(input);
+      },
+    },
+    outbound: {
+      getLogAttributes: (input, next) => next(attributes ? { ...input, ...attributes } : input),
+    },
+  };
+};
 
 /** The activity logger with the job context every line must carry. */
 export function jobLog(
   job: ActivityJobRef,
 ): Record<'debug' | 'info' | 'warn' | 'error', (m: string, meta?: Meta) => void> {
-  const base = { jobId: job.jobId, jobType: job.jobType, parentJobId: job.parentJobId, step: job.stepKey };
+  const base = jobLogAttributes(job);
   const log = Context.current().log;
   return {
     debug: (m, meta) => log.debug(m, { ...base, ...meta }),

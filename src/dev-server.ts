@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from './search-attributes';
@@ -46,6 +46,18 @@ export function resolveCliPath(explicit?: string): string {
   if (!existsSync(path))
     throw new Error(`Temporal CLI recorded at ${path} is gone; run "npm run temporal:install"`);
   return path;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for servers started by tests, benchmarks and scripts). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
 }
 
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {

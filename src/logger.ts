@@ -34,6 +34,11 @@ export class JsonLogger implements TemporalLogger {
               : v;
       }
     }
+    if ('jobId' in entry) {
+      // Job lines carry all four job fields; Temporal's logger drops null metadata on the way here.
+      entry.parentJobId ??= null;
+      entry.step ??= null;
+    }
     this.write(safeStringify(entry));
   }
   trace(message: string, meta?: LogMetadata): void {

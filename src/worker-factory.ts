@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { jobLogInterceptor } from '../activities/log';
 
 export interface StepwiseWorkerOptions {
   connection: NativeConnection;
@@ -17,12 +18,15 @@ export interface StepwiseWorkerOptions {
 
 /** Path of the workflow entry file, for bundling from source or from compiled output. */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** Workflow interceptor module (job context on every workflow log line); goes into every bundle. */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
 
 export async function createStepwiseWorker(opts: StepwiseWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    // A prebuilt bundle already holds the workflow interceptors (scripts/build-workflow-bundle.ts).
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
@@ -31,6 +35,10 @@ export async function createStepwiseWorker(opts: StepwiseWorkerOptions): Promise
     // second, so a cancelled job's activities stop within about a second.
     defaultHeartbeatThrottleInterval: '1s',
     maxHeartbeatThrottleInterval: '1s',
+    interceptors: {
+      activity: [jobLogInterceptor],
+      ...(opts.workflowBundlePath ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+    },
     ...opts.overrides,
   });
 }

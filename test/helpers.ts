@@ -1,6 +1,5 @@
 /** Shared test wiring: a real client and worker against the run's dev server. */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createStepwiseWorker, type StepwiseWorkerOptions } from '../src/worker-factory';
@@ -94,13 +93,4 @@ export const queryState = (env: TestEnv, jobId: string): Promise<JobState> =>
   env.client.workflow.getHandle(jobId).query(jobStateQuery);
 
 /** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
+export { freePort } from '../src/dev-server';

@@ -1,8 +1,10 @@
-// Quiet SDK logs in tests (errors still show), once per test worker process.
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// Quiet SDK logs in tests (errors still show), once per test file; tests may tee the lines
+// (test/log-capture.ts).
+import { Runtime } from '@temporalio/worker';
+import { runtimeLogger } from './log-capture';
 
 try {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: runtimeLogger });
 } catch {
-  // Already installed by an earlier test file in this worker process.
+  // Already installed in this module registry.
 }

@@ -4,7 +4,8 @@
  * it is behind `patched()`.
  *
  * A fixture is named after its workflow id ("/" written as "__"), since child ids derive from it.
- * Capture one from a closed job with the installed CLI:
+ * `npm run fixtures:capture` captures the missing ones from real runs (scripts/capture-histories.ts);
+ * one closed job can be captured with the installed CLI:
  *   temporal workflow show -w <jobId> --output json > test/fixtures/histories/<jobId with / as __>.json
  */
 import { readdirSync, readFileSync } from 'node:fs';

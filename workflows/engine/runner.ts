@@ -38,6 +38,7 @@ import {
 } from './progress';
 import { isRecoverable } from './recovery';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from './batch-contracts';
+import { stepEnded, stepStarted } from './log-context';
 
 /** Lines kept in the job's log ring. */
 export const MAX_LOG_LINES = 200;
@@ -291,6 +292,7 @@ class JobRun {
   private async runStepInScope(step: NormalizedStep<unknown>, ctx: StepContext<unknown>): Promise<Outcome> {
     const scope = new wf.CancellationScope();
     this.stepScopes.set(step.key, scope);
+    stepStarted(step.key);
     try {
       return await scope.run(() => this.runStep(step, ctx));
     } catch (err) {
@@ -304,6 +306,7 @@ class JobRun {
       return 'cancelled';
     } finally {
       this.stepScopes.delete(step.key);
+      stepEnded(step.key);
     }
   }
 

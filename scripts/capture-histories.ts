@@ -1,0 +1,179 @@
+/**
+ * Captures the replay fixtures in test/fixtures/histories from real runs: starts an in-memory dev
+ * server (the installed Temporal CLI), a worker with the current workflow code, runs a fixed set
+ * of small fixture jobs to the end and writes the histories of the chosen workflows, named after
+ * their workflow id ("/" written as "__").
+ *
+ *   npm run fixtures:capture                      # writes fixtures that do not exist yet
+ *   npm run fixtures:capture -- --overwrite       # re-captures all of them
+ *   npm run fixtures:capture -- fixture-scene     # only these fixture jobs
+ *   npm run fixtures:capture -- --verbose         # with the worker's log lines
+ *
+ * Existing fixtures are kept by default: a history captured from older code is what makes the
+ * replay test catch a non-deterministic change, so re-capture only on purpose.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DevServer, freePort } from '../src/dev-server';
+import { createStepwiseWorker } from '../src/worker-factory';
+import { findJobDefinition } from '../workflows/catalog';
+import type { JobParams } from '../workflows/contracts';
+
+interface FixtureJob {
+  /** Workflow id of the job; child ids, and so fixture names, derive from it. */
+  jobId: string;
+  type: string;
+  input: unknown;
+  /** Workflows whose histories become fixtures: '' is the job, others are child ids below it. */
+  keep: string[];
+}
+
+/** Small, quick jobs that still take every engine path worth replaying. */
+export const FIXTURE_JOBS: FixtureJob[] = [
+  // An activity step, then a sub-job step.
+  { jobId: 'fixture-example', type: 'example', input: { durationMs: 100 }, keep: ['', 'subJob'] },
+  // An activity step retried by the engine after one failed attempt.
+  {
+    jobId: 'fixture-example-retry',
+    type: 'example',
+    input: { durationMs: 100, failAttempts: 1 },
+    keep: [''],
+  },
+  // The DAG with parallel branches, a sub-job step retried once (attempt 1's sceneTask fails), a
+  // batch step of sceneTask sub-jobs run by a batchCoordinator, and a `continue` failure that
+  // skips its dependent: the job ends completed_with_errors.
+  {
+    jobId: 'fixture-scene',
+    type: 'sceneProcessing',
+    input: {
+      newScenes: 4,
+      durationMs: 20,
+      analyze: { chunkSize: 2, window: 2 },
+      steps: { scanMetadata: { failAttempts: 1 }, generateMetadata: { failPermanently: true } },
+    },
+    keep: ['', 'scanMetadata', 'scanMetadata-a2', 'analyze', 'analyze/0'],
+  },
+  // A batch of cheap activities through the coordinator's window.
+  {
+    jobId: 'fixture-itemBatch',
+    type: 'itemBatch',
+    input: { count: 24, chunkSize: 4, window: 3 },
+    keep: ['', 'count'],
+  },
+];
+
+const fixtureFile = (dir: string, workflowId: string): string =>
+  join(dir, `${workflowId.replaceAll('/', '__')}.json`);
+
+export async function captureHistories(opts: {
+  outDir: string;
+  overwrite: boolean;
+  only: string[];
+  log: (line: string) => void;
+}): Promise<string[]> {
+  const unknown = opts.only.filter((id) => !FIXTURE_JOBS.some((j) => j.jobId === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown fixture job ${unknown.join(', ')}; known: ${FIXTURE_JOBS.map((j) => j.jobId).join(', ')}`,
+    );
+  }
+  const jobs = FIXTURE_JOBS.filter((j) => opts.only.length === 0 || opts.only.includes(j.jobId)).filter(
+    (j) => opts.overwrite || j.keep.some((k) => !existsSync(fixtureFile(opts.outDir, childId(j, k)))),
+  );
+  if (jobs.length === 0) {
+    opts.log('every fixture exists; pass --overwrite to capture them again');
+    return [];
+  }
+  const port = await freePort();
+  const server = await DevServer.start({ port, uiPort: port, headless: true, startTimeoutMs: 90_000 });
+  const written: string[] = [];
+  try {
+    const connection = await Connection.connect({ address: server.address });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: 'default' });
+    try {
+      const taskQueue = 'stepwise';
+      // No prebuilt bundle: the workflows are bundled now, from this checkout's code.
+      const worker = await createStepwiseWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        client,
+        taskQueue,
+      });
+      await worker.runUntil(async () => {
+        await Promise.all(
+          jobs.map(async (job) => {
+            const def = findJobDefinition(job.type);
+            if (!def) throw new Error(`unknown job type ${job.type}`);
+            const params: JobParams = { input: def.input.parse(job.input) };
+            // Started like the API starts jobs.
+            const handle = await client.workflow.start(def.name, {
+              taskQueue,
+              workflowId: job.jobId,
+              args: [params],
+              searchAttributes: { JobType: [def.name], JobStatus: ['running'] },
+              staticSummary: `${def.name} job`,
+              staticDetails: def.description,
+            });
+            // A workflow task that keeps failing (e.g. a non-deterministic change) never returns.
+            let timer: NodeJS.Timeout | undefined;
+            const deadline = new Promise<never>((_, rej) => {
+              timer = setTimeout(() => rej(new Error(`${job.jobId} did not finish in 120 s`)), 120_000);
+            });
+            try {
+              await Promise.race([handle.result(), deadline]);
+            } finally {
+              clearTimeout(timer);
+            }
+            opts.log(`${job.jobId}: ${job.type} closed`);
+          }),
+        );
+      });
+      mkdirSync(opts.outDir, { recursive: true });
+      for (const job of jobs) {
+        for (const k of job.keep) {
+          const id = childId(job, k);
+          const file = fixtureFile(opts.outDir, id);
+          if (existsSync(file) && !opts.overwrite) continue;
+          const history = await client.workflow.getHandle(id).fetchHistory();
+          writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 2) + '\n');
+          written.push(file);
+          opts.log(`wrote ${file} (${history.events?.length ?? 0} events)`);
+        }
+      }
+    } finally {
+      await connection.close();
+      await nativeConnection.close();
+    }
+  } finally {
+    await server.stop();
+  }
+  return written;
+}
+
+function childId(job: FixtureJob, key: string): string {
+  return key === '' ? job.jobId : `${job.jobId}/${key}`;
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  // Some fixture jobs fail steps on purpose: the worker's lines only with --verbose.
+  Runtime.install({
+    logger: new DefaultLogger('WARN', args.includes('--verbose') ? undefined : () => undefined),
+  });
+  captureHistories({
+    outDir: resolve(process.cwd(), 'test/fixtures/histories'),
+    overwrite: args.includes('--overwrite'),
+    only: args.filter((a) => !a.startsWith('--')),
+    log: (line) => console.log(line),
+  }).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error('capturing histories failed:', err);
+      process.exit(1);
+    },
+  );
+}
