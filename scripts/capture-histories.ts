@@ -14,13 +14,21 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { DevServer, freePort } from '../src/dev-server';
 import { createStepwiseWorker } from '../src/worker-factory';
 import { findJobDefinition } from '../workflows/catalog';
-import type { JobParams } from '../workflows/contracts';
+import {
+  cancelSignal,
+  jobStateQuery,
+  pauseJobUpdate,
+  resumeJobUpdate,
+  type JobParams,
+  type JobState,
+} from '../workflows/contracts';
+import { planRecovery } from '../workflows/engine/recovery';
 
 interface FixtureJob {
   /** Workflow id of the job; child ids, and so fixture names, derive from it. */
@@ -29,7 +37,26 @@ interface FixtureJob {
   input: unknown;
   /** Workflows whose histories become fixtures: '' is the job, others are child ids below it. */
   keep: string[];
+  /** Operator actions while the job runs; the capture then waits for the job's latest run to close. */
+  drive?: (ctx: DriveContext) => Promise<void>;
 }
+
+interface DriveContext {
+  client: Client;
+  handle: WorkflowHandle;
+  taskQueue: string;
+}
+
+/** Polls the job's state until `done` holds (fixture driving only; tests use test/helpers.ts). */
+async function until(handle: WorkflowHandle, done: (s: JobState) => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (done(await handle.query(jobStateQuery))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${handle.workflowId}: state not reached in 30 s`);
+}
+const transformRunning = (s: JobState): boolean =>
+  s.steps[1].status === 'running' && s.activeSubJobs.length > 0;
 
 /** Small, quick jobs that still take every engine path worth replaying. */
 export const FIXTURE_JOBS: FixtureJob[] = [
@@ -62,6 +89,52 @@ export const FIXTURE_JOBS: FixtureJob[] = [
     type: 'itemBatch',
     input: { count: 24, chunkSize: 4, window: 3 },
     keep: ['', 'count'],
+  },
+  // Cancelled by the signal while the batch's sub-jobs run: they and the coordinator are
+  // cancelled and waited for, cleanups run, the job asks Temporal to cancel its own run.
+  {
+    jobId: 'fixture-demo-cancel',
+    type: 'demoPipeline',
+    input: { durationMs: 50, parts: 2, cleanupMs: 200, steps: { transform: { durationMs: 3000 } } },
+    keep: ['', 'transform', 'transform/0'],
+    drive: async ({ handle }) => {
+      await until(handle, transformRunning);
+      await handle.signal(cancelSignal, { by: 'fixture', reason: 'capture' });
+    },
+  },
+  // Paused and resumed through the updates while the batch's sub-jobs run.
+  {
+    jobId: 'fixture-demo-pause',
+    type: 'demoPipeline',
+    input: { durationMs: 50, parts: 1, steps: { transform: { durationMs: 600 } } },
+    keep: ['', 'transform', 'transform/0'],
+    drive: async ({ handle }) => {
+      await until(handle, transformRunning);
+      await handle.executeUpdate(pauseJobUpdate, { args: [{ by: 'fixture' }] });
+      await until(handle, (s) => s.status === 'paused');
+      await handle.executeUpdate(resumeJobUpdate, { args: [{ by: 'fixture' }] });
+    },
+  },
+  // A recovery run from step 3 after a failure there, carrying steps 1-2 (the fixture is the
+  // latest run: the recovery).
+  {
+    jobId: 'fixture-demo-recovery',
+    type: 'demoPipeline',
+    input: { durationMs: 20, parts: 1, steps: { load: { failRuns: 1 } } },
+    keep: [''],
+    drive: async ({ client, handle, taskQueue }) => {
+      await handle.result().catch(() => undefined);
+      const state = await handle.query(jobStateQuery);
+      const plan = planRecovery(findJobDefinition(state.type)!, state);
+      if (!plan.ok) throw new Error(plan.message);
+      const params: JobParams = { input: state.input, recovery: plan.params };
+      await client.workflow.start(state.type, {
+        taskQueue,
+        workflowId: handle.workflowId,
+        args: [params],
+        searchAttributes: { JobType: [state.type], JobStatus: ['running'] },
+      });
+    },
   },
 ];
 
@@ -123,8 +196,16 @@ export async function captureHistories(opts: {
             const deadline = new Promise<never>((_, rej) => {
               timer = setTimeout(() => rej(new Error(`${job.jobId} did not finish in 120 s`)), 120_000);
             });
+            // Cancelled and failed runs are fixtures too: wait for the close, whatever it is.
+            const closed = async (): Promise<void> => {
+              await job.drive?.({ client, handle, taskQueue });
+              await client.workflow
+                .getHandle(job.jobId)
+                .result()
+                .catch(() => undefined);
+            };
             try {
-              await Promise.race([handle.result(), deadline]);
+              await Promise.race([closed(), deadline]);
             } finally {
               clearTimeout(timer);
             }
