@@ -9,6 +9,7 @@ import type { ActivityJobRef, SimulateWorkArgs } from '../../workflows/activity-
 import {
   cancelSignal,
   pauseJobUpdate,
+  pauseSignal,
   resumeJobUpdate,
   resumeSignal,
   type JobState,
@@ -242,6 +243,13 @@ describe('pause and resume', () => {
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(String((err as WorkflowUpdateFailedError).cause)).toMatch(/already paused/);
     expect((await queryState(env, jobId)).control.actions).toHaveLength(paused.control.actions.length);
+    // The pause signal (Web UI, CLI) cannot answer: it says so in the job's log and changes nothing.
+    await handle.signal(pauseSignal, { by: 'cli' });
+    const afterSignal = await waitFor(
+      () => queryState(env, jobId),
+      (s) => s.logs.some((l) => /Ignored pause signal: .*already paused/.test(l.message)),
+    );
+    expect(afterSignal.control.actions).toHaveLength(paused.control.actions.length);
 
     const resumed = await handle.executeUpdate(resumeJobUpdate, { args: [{ by: 'jest' }] });
     expect(resumed.control.paused).toBe(false);

@@ -649,6 +649,13 @@ class JobRun {
       this.log('warn', null, `Ignored ${action} signal with an invalid payload: ${why}`);
       return;
     }
+    // The same rules as the updates' validators; a signal that does not fit is logged and ignored.
+    try {
+      this.validateControl(action, parsed.data);
+    } catch (err) {
+      this.log('info', null, `Ignored ${action} signal: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     if (action === 'pause') this.pause(parsed.data);
     else if (action === 'resume') this.resume(parsed.data);
     else this.requestCancel(parsed.data, 'signal');
