@@ -12,7 +12,10 @@ export interface BatchFailure {
 }
 
 export interface BatchCoordinatorParams {
+  /** The job whose batch step this coordinator runs. */
   parentJobId: string;
+  /** That job's own parent job, if it is a sub-job (for the chunk activities' log context). */
+  jobParentId?: string | null;
   parentJobType: string;
   stepKey: string;
   attempt: number;

@@ -206,7 +206,7 @@ async function runOne(
     const ref: ActivityJobRef = {
       jobId: p.parentJobId,
       jobType: p.parentJobType,
-      parentJobId: p.parentJobId,
+      parentJobId: p.jobParentId ?? null,
       stepKey: p.stepKey,
       stepIndex: chunk,
       attempt: p.attempt,

@@ -414,6 +414,7 @@ class JobRun {
         this.stepState(step.key).batch = { total, completed: 0, failed: 0, running: 0 };
         const params: BatchCoordinatorParams = {
           parentJobId: this.state.jobId,
+          jobParentId: this.state.parentJobId,
           parentJobType: this.def.name,
           stepKey: step.key,
           attempt,
