@@ -25,18 +25,25 @@ function isJobRef(arg: unknown): arg is ActivityJobRef {
   );
 }
 
+/** The SDK's own first line, written before any interceptor sees the activity's arguments. */
+export const SDK_ACTIVITY_STARTED = 'Activity started';
+
 /**
  * Adds the job context from the activity's first argument (its {@link ActivityJobRef}) to every
  * log line of the activity: the SDK's lifecycle lines ("Activity completed", "Activity failed", …)
  * and `Context.current().log`. The SDK writes "Activity started" before any interceptor sees the
- * arguments, so that one line has only the SDK's own attributes (workflowId, activityId, …).
+ * arguments, so this interceptor writes it again with the job context and {@link JsonLogger}
+ * drops the SDK's copy.
  */
-export const jobLogInterceptor: ActivityInterceptorsFactory = () => {
+export const jobLogInterceptor: ActivityInterceptorsFactory = (ctx) => {
   let attributes: ReturnType<typeof jobLogAttributes> | null = null;
   return {
     inbound: {
       execute: (input, next) => {
-        if (isJobRef(input.args[0])) attributes = jobLogAttributes(input.args[0]);
+        if (isJobRef(input.args[0])) {
+          attributes = jobLogAttributes(input.args[0]);
+          ctx.log.debug(SDK_ACTIVITY_STARTED);
+        }
         return next(input);
       },
     },

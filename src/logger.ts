@@ -17,6 +17,9 @@ export class JsonLogger implements TemporalLogger {
   log(level: TemporalLogLevel | Level, message: string, meta?: LogMetadata): void {
     const lvl = level.toLowerCase() as Level;
     if (ORDER[lvl] < ORDER[this.minLevel]) return;
+    // The SDK's "Activity started" comes before the job context is known; the activity
+    // interceptor (activities/log.ts) writes it again with the context.
+    if (message === 'Activity started' && meta?.sdkComponent === 'worker' && !('jobId' in meta)) return;
     const entry: Record<string, unknown> = {
       time: new Date().toISOString(),
       level: lvl,
