@@ -4,11 +4,16 @@
  */
 import type { Client } from '@temporalio/client';
 import type { StepActivities } from '../workflows/activity-contracts';
+import type { PipelineConfig } from './pipeline-config';
 import { countItems, simulateWork } from './simulate';
+
+export type { PipelineConfig } from './pipeline-config';
 
 export interface ActivityDeps {
   /** Used to report step progress to the job (a signal to its workflow). */
   client: Client;
+  /** Folders and limits of the data pipelines (dataImport, datasetBuild). */
+  pipelines: PipelineConfig;
 }
 
 export function createActivities(deps: ActivityDeps): StepActivities {
