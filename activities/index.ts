@@ -4,6 +4,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { StepActivities } from '../workflows/activity-contracts';
+import { cleanupWorkDir } from './cleanup';
+import { importIndex, importNormalize, importValidate } from './import/activities';
 import type { PipelineConfig } from './pipeline-config';
 import { countItems, simulateWork } from './simulate';
 
@@ -17,8 +19,13 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps): StepActivities {
+  const { client, pipelines: cfg } = deps;
   return {
-    simulateWork: (job, args) => simulateWork(deps.client, job, args),
+    simulateWork: (job, args) => simulateWork(client, job, args),
     countItems: (job, args) => countItems(job, args),
+    importValidate: (job, args) => importValidate(cfg, client, job, args),
+    importNormalize: (job, args) => importNormalize(cfg, client, job, args),
+    importIndex: (job, args) => importIndex(cfg, client, job, args),
+    cleanupWorkDir: (job, args) => cleanupWorkDir(cfg, job, args),
   };
 }

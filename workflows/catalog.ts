@@ -3,6 +3,7 @@
  * workflow entry (`index.ts`) turns each into a workflow function of the same name.
  */
 import type { JobDefinition } from './engine/definition';
+import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -13,6 +14,8 @@ export const jobDefinitions: readonly JobDefinition[] = [
   sceneProcessingDefinition,
   sceneTaskDefinition,
   itemBatchDefinition,
+  dataImportDefinition,
+  importBatchDefinition,
 ];
 
 export function findJobDefinition(type: string): JobDefinition | undefined {

@@ -3,6 +3,7 @@
  * workflow function, so the Temporal Web UI shows the job type as the workflow type.
  */
 import { jobWorkflow } from './engine/runner';
+import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -19,3 +20,7 @@ export const sceneProcessing = jobWorkflow(sceneProcessingDefinition);
 export const sceneTask = jobWorkflow(sceneTaskDefinition);
 /** {@inheritDoc itemBatchDefinition} */
 export const itemBatch = jobWorkflow(itemBatchDefinition);
+/** {@inheritDoc dataImportDefinition} */
+export const dataImport = jobWorkflow(dataImportDefinition);
+/** {@inheritDoc importBatchDefinition} */
+export const importBatch = jobWorkflow(importBatchDefinition);
