@@ -5,6 +5,14 @@
 import type { Client } from '@temporalio/client';
 import type { StepActivities } from '../workflows/activity-contracts';
 import { cleanupWorkDir } from './cleanup';
+import {
+  datasetDedupe,
+  datasetDownload,
+  datasetLabel,
+  datasetMetadata,
+  datasetStore,
+  datasetValidate,
+} from './dataset/activities';
 import { importIndex, importNormalize, importValidate } from './import/activities';
 import type { PipelineConfig } from './pipeline-config';
 import { countItems, simulateWork } from './simulate';
@@ -27,5 +35,11 @@ export function createActivities(deps: ActivityDeps): StepActivities {
     importNormalize: (job, args) => importNormalize(cfg, client, job, args),
     importIndex: (job, args) => importIndex(cfg, client, job, args),
     cleanupWorkDir: (job, args) => cleanupWorkDir(cfg, job, args),
+    datasetDownload: (job, args) => datasetDownload(cfg, client, job, args),
+    datasetValidate: (job, args) => datasetValidate(cfg, job, args),
+    datasetDedupe: (job, args) => datasetDedupe(cfg, job, args),
+    datasetMetadata: (job, args) => datasetMetadata(cfg, job, args),
+    datasetLabel: (job, args) => datasetLabel(job, args),
+    datasetStore: (job, args) => datasetStore(cfg, job, args),
   };
 }

@@ -66,6 +66,14 @@ export interface StepActivities {
   importIndex(job: ActivityJobRef, args: P.ImportIndexArgs): Promise<P.ImportIndexResult>;
   /** Removes a job's scratch folder (also on cancel); succeeds when there is nothing to remove. */
   cleanupWorkDir(job: ActivityJobRef, args: P.CleanupWorkDirArgs): Promise<P.CleanupWorkDirResult>;
+
+  // datasetBuild
+  datasetDownload(job: ActivityJobRef, args: P.DatasetDownloadArgs): Promise<P.DatasetDownloadResult>;
+  datasetValidate(job: ActivityJobRef, args: P.DatasetValidateArgs): Promise<P.DatasetValidateResult>;
+  datasetDedupe(job: ActivityJobRef, args: P.DatasetDedupeArgs): Promise<P.DatasetDedupeResult>;
+  datasetMetadata(job: ActivityJobRef, args: P.DatasetMetadataArgs): Promise<P.DatasetMetadataResult>;
+  datasetLabel(job: ActivityJobRef, args: P.DatasetLabelArgs): Promise<P.DatasetLabelResult>;
+  datasetStore(job: ActivityJobRef, args: P.DatasetStoreArgs): Promise<P.DatasetStoreResult>;
 }
 
 export type ActivityName = keyof StepActivities;

@@ -4,6 +4,7 @@
  */
 import type { JobDefinition } from './engine/definition';
 import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
+import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -16,6 +17,7 @@ export const jobDefinitions: readonly JobDefinition[] = [
   itemBatchDefinition,
   dataImportDefinition,
   importBatchDefinition,
+  datasetBuildDefinition,
 ];
 
 export function findJobDefinition(type: string): JobDefinition | undefined {

@@ -4,6 +4,7 @@
  */
 import { jobWorkflow } from './engine/runner';
 import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
+import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -24,3 +25,5 @@ export const itemBatch = jobWorkflow(itemBatchDefinition);
 export const dataImport = jobWorkflow(dataImportDefinition);
 /** {@inheritDoc importBatchDefinition} */
 export const importBatch = jobWorkflow(importBatchDefinition);
+/** {@inheritDoc datasetBuildDefinition} */
+export const datasetBuild = jobWorkflow(datasetBuildDefinition);
