@@ -21,6 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
 import { DevServer, freePort } from '../src/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES, createStepwiseWorker } from '../src/worker-factory';
 import type { JobParams } from '../workflows/contracts';
@@ -207,6 +208,8 @@ async function main(): Promise<void> {
       client,
       taskQueue,
       workflowBundlePath: bundlePath,
+      // The bench's jobs do not touch the pipelines' folders.
+      pipelines: loadConfig().pipelines,
     });
     await worker.runUntil(async () => {
       for (const s of scenarios(opts)) {

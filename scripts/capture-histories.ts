@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
 import { DevServer, freePort } from '../src/dev-server';
 import { createStepwiseWorker } from '../src/worker-factory';
 import { findJobDefinition } from '../workflows/catalog';
@@ -175,6 +176,8 @@ export async function captureHistories(opts: {
         namespace: 'default',
         client,
         taskQueue,
+        // The fixture jobs do not touch the pipelines' folders.
+        pipelines: loadConfig().pipelines,
       });
       await worker.runUntil(async () => {
         await Promise.all(

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { PipelineConfig } from '../activities/pipeline-config';
 import { TASK_QUEUE } from '../workflows/contracts';
 
 const bool = z
@@ -35,6 +36,35 @@ export const envSchema = z.object({
   STEPWISE_DATA_DIR: z.string().min(1).default('.data'),
   DEV_SERVER_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  // Data pipelines (dataImport, datasetBuild); folders default to places under STEPWISE_DATA_DIR.
+  STEPWISE_IMPORT_ROOT: z.string().min(1).optional(),
+  STEPWISE_IMPORT_MAX_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50 * 1024 * 1024),
+  STEPWISE_INDEX_DB_PATH: z.string().min(1).optional(),
+  STEPWISE_WORK_DIR: z.string().min(1).optional(),
+  STEPWISE_DATASET_ROOT: z.string().min(1).optional(),
+  STEPWISE_DOWNLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 * 1024),
+  STEPWISE_DOWNLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  STEPWISE_DOWNLOAD_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  STEPWISE_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  STEPWISE_DOWNLOAD_CONTENT_TYPES: z
+    .string()
+    .min(1)
+    .default('image/*,application/octet-stream')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  STEPWISE_IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -58,6 +88,8 @@ export interface Config {
   /** True when no TEMPORAL_ADDRESS is set and `npm start` runs the embedded dev server. */
   embeddedDevServer: boolean;
   dataDir: string;
+  /** Folders and limits the data pipeline activities work with. */
+  pipelines: PipelineConfig;
 }
 
 export class ConfigError extends Error {
@@ -79,10 +111,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const embeddedDevServer = env.TEMPORAL_ADDRESS === undefined;
+  const dataDir = resolve(env.STEPWISE_DATA_DIR);
   return {
     env,
     embeddedDevServer,
-    dataDir: resolve(env.STEPWISE_DATA_DIR),
+    dataDir,
+    pipelines: {
+      importRoot: resolve(env.STEPWISE_IMPORT_ROOT ?? resolve(dataDir, 'imports')),
+      importMaxFileBytes: env.STEPWISE_IMPORT_MAX_FILE_BYTES,
+      indexDbPath: resolve(env.STEPWISE_INDEX_DB_PATH ?? resolve(dataDir, 'index.sqlite')),
+      workDir: resolve(env.STEPWISE_WORK_DIR ?? resolve(dataDir, 'work')),
+      datasetRoot: resolve(env.STEPWISE_DATASET_ROOT ?? resolve(dataDir, 'datasets')),
+      download: {
+        maxBytes: env.STEPWISE_DOWNLOAD_MAX_BYTES,
+        concurrency: env.STEPWISE_DOWNLOAD_CONCURRENCY,
+        attempts: env.STEPWISE_DOWNLOAD_ATTEMPTS,
+        timeoutMs: env.STEPWISE_DOWNLOAD_TIMEOUT_MS,
+        contentTypes: env.STEPWISE_DOWNLOAD_CONTENT_TYPES,
+      },
+      imageMaxPixels: env.STEPWISE_IMAGE_MAX_PIXELS,
+    },
     temporal: {
       address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`,
       namespace: env.TEMPORAL_NAMESPACE,

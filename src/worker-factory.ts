@@ -1,7 +1,7 @@
 /** Builds the Stepwise worker; shared by the worker process and the tests so both run the same wiring. */
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type PipelineConfig } from '../activities';
 import { jobLogInterceptor } from '../activities/log';
 
 export interface StepwiseWorkerOptions {
@@ -12,6 +12,8 @@ export interface StepwiseWorkerOptions {
   /** Prebuilt bundle (production, tests); without it the workflows are bundled now (development). */
   workflowBundlePath?: string;
   taskQueue: string;
+  /** Folders and limits of the data pipeline activities (`Config.pipelines`; tests use temporary folders). */
+  pipelines: PipelineConfig;
   /** Overrides for tests (e.g. other activities). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -30,7 +32,7 @@ export async function createStepwiseWorker(opts: StepwiseWorkerOptions): Promise
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ client: opts.client }),
+    activities: createActivities({ client: opts.client, pipelines: opts.pipelines }),
     // Cancellation reaches an activity with the answer to a heartbeat: send them at least every
     // second, so a cancelled job's activities stop within about a second.
     defaultHeartbeatThrottleInterval: '1s',

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     client,
     taskQueue: config.temporal.taskQueue,
     workflowBundlePath: bundle,
+    pipelines: config.pipelines,
   });
   logger.info('worker started', {
     taskQueue: worker.options.taskQueue,

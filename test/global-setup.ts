@@ -2,6 +2,7 @@
  * One real Temporal dev server (the CLI installed by scripts/install-temporal-cli.mjs) and one
  * workflow bundle for the whole test run; tests reach them through environment variables.
  */
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DefaultLogger } from '@temporalio/worker';
@@ -13,6 +14,8 @@ export const TMP = resolve(__dirname, '.tmp');
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  // Pipeline test folders (imports, indexes, datasets) of earlier runs.
+  rmSync(join(TMP, 'pipelines'), { recursive: true, force: true });
   const port = await freePort();
   const [server] = await Promise.all([
     DevServer.start({ port, uiPort: port + 1000, headless: true, startTimeoutMs: 90_000 }),

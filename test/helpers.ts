@@ -1,7 +1,10 @@
 /** Shared test wiring: a real client and worker against the run's dev server. */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { PipelineConfig } from '../activities/pipeline-config';
 import { createStepwiseWorker, type StepwiseWorkerOptions } from '../src/worker-factory';
 import { jobStateQuery, type JobParams, type JobState } from '../workflows/contracts';
 
@@ -32,6 +35,32 @@ export async function connectTestEnv(): Promise<TestEnv> {
   };
 }
 
+/**
+ * Pipeline folders under a fresh temporary folder (in test/.tmp, removed by nobody but cheap):
+ * `import/` (the import root), `index.sqlite`, `work/`, `datasets/`; limits as given.
+ */
+export function testPipelineConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
+  const base = resolve(__dirname, '.tmp', 'pipelines', uniqueId('p'));
+  const importRoot = join(base, 'import');
+  mkdirSync(importRoot, { recursive: true });
+  return {
+    importRoot,
+    importMaxFileBytes: 1024 * 1024,
+    indexDbPath: join(base, 'index.sqlite'),
+    workDir: join(base, 'work'),
+    datasetRoot: join(base, 'datasets'),
+    download: {
+      maxBytes: 1024 * 1024,
+      concurrency: 4,
+      attempts: 3,
+      timeoutMs: 10_000,
+      contentTypes: ['image/*', 'application/octet-stream'],
+    },
+    imageMaxPixels: 100_000_000,
+    ...overrides,
+  };
+}
+
 /** A worker on a task queue of its own, so tests never pick up each other's tasks. */
 export async function createTestWorker(
   env: TestEnv,
@@ -44,6 +73,7 @@ export async function createTestWorker(
     client: env.client,
     workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
     ...opts,
+    pipelines: opts.pipelines ?? testPipelineConfig(),
     taskQueue,
   });
   return { worker, taskQueue };

@@ -3,6 +3,7 @@
  * implement it; workflows depend on this file only, never on the implementations.
  */
 import type { Json, JobLogLine, JobSummaryStats } from './contracts';
+import type * as P from './pipeline-contracts';
 
 /** Who is calling: every activity receives it so its logs and progress reports carry job context. */
 export interface ActivityJobRef {
@@ -61,6 +62,24 @@ export interface StepActivities {
    * the job then closes as Canceled exactly as after a cancellation from the Web UI.
    */
   requestCancellation(job: ActivityJobRef, args: { runId: string }): Promise<void>;
+
+  // dataImport (see pipeline-contracts.ts)
+  /** Checks the source folder is inside the import root and validates every CSV / JSON Lines row. */
+  importValidate(job: ActivityJobRef, args: P.ImportValidateArgs): Promise<P.ImportValidateResult>;
+  /** Normalises the valid rows of a batch of files into one JSON Lines file in the scratch folder. */
+  importNormalize(job: ActivityJobRef, args: P.ImportNormalizeArgs): Promise<P.ImportNormalizeResult>;
+  /** Upserts the normalised rows into the SQLite full-text index; idempotent by row key. */
+  importIndex(job: ActivityJobRef, args: P.ImportIndexArgs): Promise<P.ImportIndexResult>;
+  /** Removes a job's scratch folder (also on cancel); succeeds when there is nothing to remove. */
+  cleanupWorkDir(job: ActivityJobRef, args: P.CleanupWorkDirArgs): Promise<P.CleanupWorkDirResult>;
+
+  // datasetBuild
+  datasetDownload(job: ActivityJobRef, args: P.DatasetDownloadArgs): Promise<P.DatasetDownloadResult>;
+  datasetValidate(job: ActivityJobRef, args: P.DatasetValidateArgs): Promise<P.DatasetValidateResult>;
+  datasetDedupe(job: ActivityJobRef, args: P.DatasetDedupeArgs): Promise<P.DatasetDedupeResult>;
+  datasetMetadata(job: ActivityJobRef, args: P.DatasetMetadataArgs): Promise<P.DatasetMetadataResult>;
+  datasetLabel(job: ActivityJobRef, args: P.DatasetLabelArgs): Promise<P.DatasetLabelResult>;
+  datasetStore(job: ActivityJobRef, args: P.DatasetStoreArgs): Promise<P.DatasetStoreResult>;
 }
 
 export type ActivityName = keyof StepActivities;

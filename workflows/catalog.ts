@@ -4,6 +4,8 @@
  */
 import type { JobDefinition } from './engine/definition';
 import { demoPipelineDefinition, demoTaskDefinition } from './jobs/demo-pipeline';
+import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
+import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -16,6 +18,9 @@ export const jobDefinitions: readonly JobDefinition[] = [
   itemBatchDefinition,
   demoPipelineDefinition,
   demoTaskDefinition,
+  dataImportDefinition,
+  importBatchDefinition,
+  datasetBuildDefinition,
 ];
 
 export function findJobDefinition(type: string): JobDefinition | undefined {

@@ -4,6 +4,8 @@
  */
 import { jobWorkflow } from './engine/runner';
 import { demoPipelineDefinition, demoTaskDefinition } from './jobs/demo-pipeline';
+import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
+import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition, exampleSubJobDefinition } from './jobs/example';
 import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
@@ -24,3 +26,9 @@ export const itemBatch = jobWorkflow(itemBatchDefinition);
 export const demoPipeline = jobWorkflow(demoPipelineDefinition);
 /** {@inheritDoc demoTaskDefinition} */
 export const demoTask = jobWorkflow(demoTaskDefinition);
+/** {@inheritDoc dataImportDefinition} */
+export const dataImport = jobWorkflow(dataImportDefinition);
+/** {@inheritDoc importBatchDefinition} */
+export const importBatch = jobWorkflow(importBatchDefinition);
+/** {@inheritDoc datasetBuildDefinition} */
+export const datasetBuild = jobWorkflow(datasetBuildDefinition);

@@ -6,6 +6,7 @@ import { DocsController } from './docs.controller';
 import { ApiExceptionFilter } from './errors';
 import { HealthController } from './health.controller';
 import { JobListService } from './job-list.service';
+import { JobTypesController } from './job-types.controller';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { APP_CONFIG, TEMPORAL_CLIENT } from './tokens';
@@ -16,7 +17,7 @@ export class AppModule {
   static create(config: Config, client: Client): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, DocsController],
+      controllers: [HealthController, JobsController, JobTypesController, DocsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: TEMPORAL_CLIENT, useValue: client },

@@ -5,6 +5,11 @@ import { jobDefinitions } from '../../workflows/catalog';
 const ROUTES: [string, string, string][] = [
   ['GET', '/health', '200 {status, temporal}; 503 when Temporal is unreachable'],
   [
+    'GET',
+    '/api/job-types',
+    '200 [{type, description, steps: [{key, name, kind, weight, dependsOn}], inputSchema}] (JSON Schema from zod)',
+  ],
+  [
     'POST',
     '/api/jobs',
     'Body {type, input, jobId?} → 201 {jobId, runId, type, status}; 200 if jobId is running; 400 / 404 / 409',

@@ -10,7 +10,14 @@ import type { JobList, JobTreeNode } from '../../src/api/schemas';
 import { loadConfig } from '../../src/config';
 import type { ActivityJobRef, SimulateWorkArgs } from '../../workflows/activity-contracts';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
+import {
+  connectTestEnv,
+  createTestWorker,
+  testPipelineConfig,
+  uniqueId,
+  waitFor,
+  type TestEnv,
+} from '../helpers';
 
 let env: TestEnv;
 let app: NestFastifyApplication;
@@ -20,7 +27,7 @@ const calls: { jobId: string; step: string }[] = [];
 
 beforeAll(async () => {
   env = await connectTestEnv();
-  const real = createActivities({ client: env.client });
+  const real = createActivities({ client: env.client, pipelines: testPipelineConfig() });
   const w = await createTestWorker(env, {
     overrides: {
       activities: {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('loadConfig', () => {
@@ -39,5 +40,61 @@ describe('loadConfig', () => {
 
   it('requires TLS cert and key together', () => {
     expect(() => loadConfig({ TEMPORAL_TLS_CERT_PATH: '/x.pem' })).toThrow(/must be set together/);
+  });
+
+  it('puts the pipeline folders under STEPWISE_DATA_DIR by default, with the documented limits', () => {
+    const c = loadConfig({ STEPWISE_DATA_DIR: '/srv/stepwise' });
+    expect(c.pipelines).toEqual({
+      importRoot: '/srv/stepwise/imports',
+      importMaxFileBytes: 50 * 1024 * 1024,
+      indexDbPath: '/srv/stepwise/index.sqlite',
+      workDir: '/srv/stepwise/work',
+      datasetRoot: '/srv/stepwise/datasets',
+      download: {
+        maxBytes: 20 * 1024 * 1024,
+        concurrency: 4,
+        attempts: 3,
+        timeoutMs: 30_000,
+        contentTypes: ['image/*', 'application/octet-stream'],
+      },
+      imageMaxPixels: 100_000_000,
+    });
+  });
+
+  it('takes every pipeline variable, resolving relative folders', () => {
+    const c = loadConfig({
+      STEPWISE_IMPORT_ROOT: 'in',
+      STEPWISE_IMPORT_MAX_FILE_BYTES: '1000',
+      STEPWISE_INDEX_DB_PATH: '/db/i.sqlite',
+      STEPWISE_WORK_DIR: '/scratch',
+      STEPWISE_DATASET_ROOT: '/sets',
+      STEPWISE_DOWNLOAD_MAX_BYTES: '2000',
+      STEPWISE_DOWNLOAD_CONCURRENCY: '8',
+      STEPWISE_DOWNLOAD_ATTEMPTS: '5',
+      STEPWISE_DOWNLOAD_TIMEOUT_MS: '1500',
+      STEPWISE_DOWNLOAD_CONTENT_TYPES: 'image/png, IMAGE/JPEG',
+      STEPWISE_IMAGE_MAX_PIXELS: '640000',
+    });
+    expect(c.pipelines).toEqual({
+      importRoot: resolve('in'),
+      importMaxFileBytes: 1000,
+      indexDbPath: '/db/i.sqlite',
+      workDir: '/scratch',
+      datasetRoot: '/sets',
+      download: {
+        maxBytes: 2000,
+        concurrency: 8,
+        attempts: 5,
+        timeoutMs: 1500,
+        contentTypes: ['image/png', 'image/jpeg'],
+      },
+      imageMaxPixels: 640000,
+    });
+    expect(() => loadConfig({ STEPWISE_DOWNLOAD_CONCURRENCY: '0' })).toThrow(
+      /STEPWISE_DOWNLOAD_CONCURRENCY:/,
+    );
+    expect(() => loadConfig({ STEPWISE_IMPORT_MAX_FILE_BYTES: 'big' })).toThrow(
+      /STEPWISE_IMPORT_MAX_FILE_BYTES:/,
+    );
   });
 });

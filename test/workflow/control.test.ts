@@ -14,7 +14,15 @@ import {
   resumeSignal,
   type JobState,
 } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, queryState, startJob, waitFor, type TestEnv } from '../helpers';
+import {
+  connectTestEnv,
+  createTestWorker,
+  testPipelineConfig,
+  queryState,
+  startJob,
+  waitFor,
+  type TestEnv,
+} from '../helpers';
 
 let env: TestEnv;
 let worker: Worker;
@@ -25,7 +33,7 @@ const calls: { jobId: string; step: string; label: string | undefined }[] = [];
 
 /** The real activities, with simulateWork calls recorded so tests can count cleanups. */
 function countingActivities(): ReturnType<typeof createActivities> {
-  const real = createActivities({ client: env.client });
+  const real = createActivities({ client: env.client, pipelines: testPipelineConfig() });
   return {
     ...real,
     simulateWork: (job: ActivityJobRef, args: SimulateWorkArgs) => {

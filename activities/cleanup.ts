@@ -1,0 +1,29 @@
+import { rm, stat } from 'node:fs/promises';
+import type { ActivityJobRef } from '../workflows/activity-contracts';
+import type { CleanupWorkDirArgs, CleanupWorkDirResult } from '../workflows/pipeline-contracts';
+import { jobLog } from './log';
+import { jobWorkDir } from './paths';
+import type { PipelineConfig } from './pipeline-config';
+
+/**
+ * Removes one job's scratch folder. Idempotent: a folder that is already gone is success, so it
+ * can run as the last step, again on cancel, and again on a retry.
+ */
+export async function cleanupWorkDir(
+  cfg: PipelineConfig,
+  job: ActivityJobRef,
+  args: CleanupWorkDirArgs,
+): Promise<CleanupWorkDirResult> {
+  const dir = jobWorkDir(cfg.workDir, args.scope, args.jobId);
+  const existed = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  await rm(dir, { recursive: true, force: true });
+  jobLog(job).info('scratch folder cleaned up', { dir, existed });
+  return {
+    removed: existed,
+    summary: args.summary ?? null,
+    logs: [{ level: 'info', message: existed ? 'Removed temporary files' : 'No temporary files to remove' }],
+  };
+}

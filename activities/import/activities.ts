@@ -1,0 +1,349 @@
+/**
+ * dataImport activities: validate the files of a source folder inside the import root, normalise
+ * the valid rows of a batch of files into the job's scratch folder, and upsert them into the
+ * SQLite full-text index. Results carry file names and counts only; rows travel through files.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, realpath, rename, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { ActivityJobRef } from '../../workflows/activity-contracts';
+import type { JobLogLine } from '../../workflows/contracts';
+import type {
+  ImportFileReport,
+  ImportFormat,
+  ImportIndexArgs,
+  ImportIndexResult,
+  ImportNormalizeArgs,
+  ImportNormalizeResult,
+  ImportValidateArgs,
+  ImportValidateResult,
+} from '../../workflows/pipeline-contracts';
+import { jobLog } from '../log';
+import { isInside, jobWorkDir, pathRefused, resolveExistingInside } from '../paths';
+import type { PipelineConfig } from '../pipeline-config';
+import { ProgressReporter } from '../progress';
+import { ImportIndex } from './index-db';
+import { formatOf, normalizeRow, readRows, type NormalizedRow } from './rows';
+
+/** Most importable files one job takes: its per-file report must stay a small payload. */
+export const MAX_IMPORT_FILES = 1000;
+/** Row errors returned as log lines (with a `file:line` tag); the rest are counted. */
+export const MAX_ROW_ERROR_LOGS = 100;
+/** Per-file summary log lines. */
+export const MAX_FILE_LOGS = 50;
+/** Rows per index transaction. */
+export const INDEX_BATCH_ROWS = 500;
+
+type Log = Omit<JobLogLine, 'at' | 'step'>;
+
+interface FoundFile {
+  rel: string;
+  real: string | null;
+  format: ImportFormat;
+  error: string | null;
+}
+
+const human = (n: number): string =>
+  n < 1024
+    ? `${n} B`
+    : n < 1024 * 1024
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
+/** Importable files below `dir` (recursively, dot-files skipped), sorted; links are followed only inside the root. */
+async function findFiles(realRoot: string, dir: string): Promise<{ files: FoundFile[]; ignored: number }> {
+  const files: FoundFile[] = [];
+  let ignored = 0;
+  const seen = new Set<string>([dir]);
+  const walk = async (folder: string): Promise<void> => {
+    const entries = await readdir(folder, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const path = join(folder, e.name);
+      const rel = relative(dir, path).split(sep).join('/');
+      const format = formatOf(e.name);
+      let real = path;
+      let isDir = e.isDirectory();
+      if (e.isSymbolicLink()) {
+        try {
+          real = await realpath(path);
+          isDir = (await stat(real)).isDirectory();
+        } catch {
+          if (format) files.push({ rel, real: null, format, error: 'is a broken symbolic link' });
+          else ignored++;
+          continue;
+        }
+        if (!isInside(realRoot, real)) {
+          if (format && !isDir) {
+            files.push({
+              rel,
+              real: null,
+              format,
+              error: 'is a symbolic link that resolves outside the import root; refused',
+            });
+          } else {
+            ignored++;
+          }
+          continue;
+        }
+      }
+      if (isDir) {
+        if (!seen.has(real)) {
+          seen.add(real);
+          await walk(path);
+        }
+      } else if (format && (e.isFile() || e.isSymbolicLink())) {
+        files.push({ rel, real, format, error: null });
+      } else {
+        ignored++;
+      }
+    }
+  };
+  await walk(dir);
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, ignored };
+}
+
+async function resolveSourceDir(cfg: PipelineConfig, sourceDir: string): Promise<string> {
+  const dir = await resolveExistingInside(cfg.importRoot, sourceDir, 'sourceDir');
+  if (!(await stat(dir)).isDirectory()) throw pathRefused(`sourceDir "${sourceDir}" is not a folder`);
+  return dir;
+}
+
+function oversize(bytes: number, cfg: PipelineConfig): string | null {
+  return bytes > cfg.importMaxFileBytes
+    ? `is ${human(bytes)} (${bytes} bytes), over the ${human(cfg.importMaxFileBytes)} limit (STEPWISE_IMPORT_MAX_FILE_BYTES); not imported`
+    : null;
+}
+
+export async function importValidate(
+  cfg: PipelineConfig,
+  client: Client,
+  job: ActivityJobRef,
+  args: ImportValidateArgs,
+): Promise<ImportValidateResult> {
+  const log = jobLog(job);
+  const dir = await resolveSourceDir(cfg, args.sourceDir);
+  const realRoot = await realpath(cfg.importRoot);
+  const { files: found, ignored } = await findFiles(realRoot, dir);
+  if (found.length > MAX_IMPORT_FILES) {
+    throw ApplicationFailure.nonRetryable(
+      `sourceDir "${args.sourceDir}" holds ${found.length} CSV / JSON Lines files; one import takes at most ${MAX_IMPORT_FILES}`,
+      'TooManyFiles',
+    );
+  }
+  const reporter = new ProgressReporter(client, job);
+  const files: ImportFileReport[] = [];
+  const logs: Log[] = [];
+  let rowErrorsShown = 0;
+  let rowErrorsHidden = 0;
+  let fileLogs = 0;
+  for (const [i, f] of found.entries()) {
+    const report: ImportFileReport = {
+      file: f.rel,
+      format: f.format,
+      bytes: 0,
+      rows: 0,
+      valid: 0,
+      invalid: 0,
+      error: f.error,
+    };
+    const rowLogs: Log[] = [];
+    if (f.real && !report.error) {
+      const size = (await stat(f.real)).size;
+      report.bytes = size;
+      report.error = oversize(size, cfg);
+      if (!report.error) {
+        const parsed = readRows(await readFile(f.real, 'utf8'), f.format);
+        report.error = parsed.fileError;
+        for (const r of parsed.rows) {
+          report.rows++;
+          if ('row' in r) {
+            report.valid++;
+          } else {
+            report.invalid++;
+            if (rowErrorsShown < MAX_ROW_ERROR_LOGS) {
+              rowErrorsShown++;
+              rowLogs.push({
+                level: 'warn',
+                message: `Invalid row ${f.rel}:${r.line}: ${r.error}`,
+                entity: { tag: `${f.rel}:${r.line}` },
+              });
+            } else {
+              rowErrorsHidden++;
+            }
+          }
+        }
+      }
+    }
+    if (report.error) {
+      report.valid = 0;
+      report.invalid = report.rows;
+    }
+    files.push(report);
+    if (fileLogs < MAX_FILE_LOGS || report.error) {
+      fileLogs++;
+      logs.push(
+        report.error
+          ? { level: 'error', message: `File ${f.rel} rejected: it ${report.error}`, entity: { tag: f.rel } }
+          : {
+              level: report.invalid > 0 ? 'warn' : 'info',
+              message: `File ${f.rel}: ${report.valid} valid, ${report.invalid} invalid of ${report.rows} rows`,
+              entity: { tag: f.rel },
+            },
+      );
+    }
+    logs.push(...rowLogs);
+    Context.current().heartbeat();
+    await reporter.report(((i + 1) / found.length) * 100, `Validated ${i + 1}/${found.length} files`);
+  }
+  if (rowErrorsHidden > 0) {
+    logs.push({
+      level: 'warn',
+      message: `${rowErrorsHidden} more invalid rows not listed (the first ${MAX_ROW_ERROR_LOGS} are)`,
+    });
+  }
+  const validFiles = files.filter((f) => !f.error && f.valid > 0).length;
+  const totals = {
+    files: files.length,
+    validFiles,
+    invalidFiles: files.length - validFiles,
+    rows: files.reduce((n, f) => n + f.rows, 0),
+    validRows: files.reduce((n, f) => n + f.valid, 0),
+    invalidRows: files.reduce((n, f) => n + f.invalid, 0),
+  };
+  log.info('import files validated', { sourceDir: dir, ...totals, ignored });
+  return { sourceDir: dir, files, ignored, totals, logs, stats: { itemsFailed: totals.invalidRows } };
+}
+
+/** Name of batch `n`'s normalised file: sortable, so the index reads batches in order. */
+export const batchFileName = (n: number): string => `batch-${String(n).padStart(6, '0')}.jsonl`;
+
+export async function importNormalize(
+  cfg: PipelineConfig,
+  client: Client,
+  job: ActivityJobRef,
+  args: ImportNormalizeArgs,
+): Promise<ImportNormalizeResult> {
+  const dir = await resolveSourceDir(cfg, args.sourceDir);
+  const work = jobWorkDir(cfg.workDir, 'import', args.importId);
+  await mkdir(work, { recursive: true });
+  const output = batchFileName(args.batch);
+  // Written under a temporary name and renamed when complete: a crashed attempt leaves no half batch.
+  const tmp = join(work, `.${output}.${job.attempt}-${process.pid}.tmp`);
+  const reporter = new ProgressReporter(client, job);
+  const fh = await open(tmp, 'w');
+  let rows = 0;
+  try {
+    for (const [i, file] of args.files.entries()) {
+      // Checked again: the folder may have changed since validation.
+      const real = await resolveExistingInside(cfg.importRoot, resolve(dir, file), 'file');
+      const why = oversize((await stat(real)).size, cfg);
+      if (why) throw ApplicationFailure.nonRetryable(`File ${file} ${why}`, 'FileTooLarge');
+      const format = formatOf(file);
+      if (!format) throw ApplicationFailure.nonRetryable(`File ${file} is not CSV or JSON Lines`, 'BadFile');
+      const parsed = readRows(await readFile(real, 'utf8'), format);
+      if (parsed.fileError) {
+        throw ApplicationFailure.nonRetryable(`File ${file}: ${parsed.fileError}`, 'BadFile');
+      }
+      let buf: string[] = [];
+      for (const r of parsed.rows) {
+        if (!('row' in r)) continue; // counted and reported by validation
+        buf.push(JSON.stringify(normalizeRow(r.row, `${file}:${r.line}`)));
+        rows++;
+        if (buf.length >= 1000) {
+          await fh.write(buf.join('\n') + '\n');
+          buf = [];
+        }
+      }
+      if (buf.length) await fh.write(buf.join('\n') + '\n');
+      await reporter.report(
+        ((i + 1) / args.files.length) * 100,
+        `Normalised ${i + 1}/${args.files.length} files`,
+      );
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(work, output));
+  jobLog(job).info('import batch normalised', { batch: args.batch, files: args.files.length, rows });
+  return { batch: args.batch, files: args.files.length, rows, output, stats: { itemsProcessed: rows } };
+}
+
+export async function importIndex(
+  cfg: PipelineConfig,
+  client: Client,
+  job: ActivityJobRef,
+  args: ImportIndexArgs,
+): Promise<ImportIndexResult> {
+  const work = jobWorkDir(cfg.workDir, 'import', args.importId);
+  let names: string[];
+  try {
+    names = (await readdir(work)).filter((n) => /^batch-\d+\.jsonl$/.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    names = [];
+  }
+  if (names.length === 0) {
+    throw ApplicationFailure.nonRetryable(
+      'No normalised rows to index (the scratch folder is empty or gone): run the job again from the Process step',
+      'NothingToIndex',
+    );
+  }
+  const sizes = await Promise.all(names.map(async (n) => (await stat(join(work, n))).size));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0) || 1;
+  const reporter = new ProgressReporter(client, job);
+  const index = new ImportIndex(cfg.indexDbPath);
+  const counts = { inserted: 0, updated: 0, unchanged: 0 };
+  const sources = new Set<string>();
+  let rows = 0;
+  let bytesDone = 0;
+  try {
+    const flush = async (batch: NormalizedRow[]): Promise<void> => {
+      const c = index.upsert(batch, args.importId);
+      counts.inserted += c.inserted;
+      counts.updated += c.updated;
+      counts.unchanged += c.unchanged;
+      await reporter.report((bytesDone / totalBytes) * 100, `Indexed ${rows} rows`);
+    };
+    for (const [i, name] of names.entries()) {
+      const lines = createInterface({
+        input: createReadStream(join(work, name), 'utf8'),
+        crlfDelay: Infinity,
+      });
+      let batch: NormalizedRow[] = [];
+      for await (const line of lines) {
+        if (!line) continue;
+        const row = JSON.parse(line) as NormalizedRow;
+        batch.push(row);
+        sources.add(row.source.slice(0, row.source.lastIndexOf(':')));
+        rows++;
+        if (batch.length >= INDEX_BATCH_ROWS) {
+          await flush(batch);
+          batch = [];
+        }
+      }
+      bytesDone += sizes[i];
+      if (batch.length) await flush(batch);
+    }
+  } finally {
+    index.close();
+  }
+  jobLog(job).info('import indexed', { rows, ...counts, db: cfg.indexDbPath });
+  return {
+    files: sources.size,
+    rows,
+    ...counts,
+    stats: { itemsCreated: counts.inserted },
+    logs: [
+      {
+        level: 'info',
+        message: `Indexed ${rows} rows from ${sources.size} files: ${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged`,
+      },
+    ],
+  };
+}

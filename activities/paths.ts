@@ -1,0 +1,102 @@
+/**
+ * Keeping file access inside configured roots. Every path a job names is resolved against its
+ * root and checked twice: lexically (no `..` escape, no absolute path elsewhere) and by real path
+ * (a symbolic link anywhere on the way must not lead out of the root).
+ */
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+
+/** Error type of every refused path; non-retryable, since retrying cannot change the answer. */
+export const PATH_REFUSED = 'PathRefused';
+
+export function pathRefused(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, PATH_REFUSED);
+}
+
+/** True when `p` is `root` or below it (both absolute and normalised). */
+export function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+function lexical(root: string, p: string, what: string): string {
+  if (p.includes('\0')) throw pathRefused(`${what} "${p}" contains a NUL byte`);
+  const candidate = resolve(root, p);
+  if (!isInside(root, candidate)) {
+    throw pathRefused(`${what} "${p}" is outside the allowed root ${root}`);
+  }
+  return candidate;
+}
+
+/**
+ * The real path of the existing file or folder `p` (relative to `root`, or absolute), which must
+ * be inside `root` after following every symbolic link. Throws a non-retryable `PathRefused`
+ * failure otherwise, or when it does not exist.
+ */
+export async function resolveExistingInside(root: string, p: string, what: string): Promise<string> {
+  const absRoot = resolve(root);
+  const candidate = lexical(absRoot, p, what);
+  await mkdir(absRoot, { recursive: true });
+  const realRoot = await realpath(absRoot);
+  let real: string;
+  try {
+    real = await realpath(candidate);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw pathRefused(`${what} "${p}" does not exist`);
+    throw err;
+  }
+  if (!isInside(realRoot, real)) {
+    throw pathRefused(
+      `${what} "${p}" resolves outside the allowed root ${absRoot} (through a symbolic link)`,
+    );
+  }
+  return real;
+}
+
+/**
+ * Creates (if needed) the folder `p` inside `root` and returns its real path. The deepest part
+ * that already exists is checked by real path before anything is created under it, so a link
+ * on the way cannot make us create folders elsewhere.
+ */
+export async function ensureDirInside(root: string, p: string, what: string): Promise<string> {
+  const absRoot = resolve(root);
+  const candidate = lexical(absRoot, p, what);
+  await mkdir(absRoot, { recursive: true });
+  const realRoot = await realpath(absRoot);
+  let existing = candidate;
+  for (;;) {
+    try {
+      await lstat(existing);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      existing = dirname(existing);
+    }
+  }
+  if (!isInside(realRoot, await realpath(existing))) {
+    throw pathRefused(
+      `${what} "${p}" resolves outside the allowed root ${absRoot} (through a symbolic link)`,
+    );
+  }
+  await mkdir(candidate, { recursive: true });
+  const real = await realpath(candidate);
+  if (!isInside(realRoot, real)) {
+    throw pathRefused(
+      `${what} "${p}" resolves outside the allowed root ${absRoot} (through a symbolic link)`,
+    );
+  }
+  return real;
+}
+
+/** A folder name for a job id (which may hold `/` and `:`): readable, and unique through a short hash. */
+export function safeName(id: string): string {
+  const readable = id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
+  return `${readable}-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`;
+}
+
+/** The scratch folder of one job. */
+export function jobWorkDir(workRoot: string, scope: 'import' | 'dataset', jobId: string): string {
+  return resolve(workRoot, scope, safeName(jobId));
+}

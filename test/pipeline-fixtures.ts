@@ -1,0 +1,222 @@
+/** Test data the pipeline tests generate: import folders of CSV / JSON Lines rows, and images. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+
+export interface ImportFolder {
+  files: string[];
+  rows: number;
+  validRows: number;
+  invalidRows: number;
+  /** A valid row with a word no other row has, and where it is (`file:line`). */
+  known: { id: string; word: string; file: string; line: number };
+}
+
+const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+
+const csvCell = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/**
+ * Writes `files` files (even: CSV, odd: JSON Lines) of `rowsPerFile` rows into `dir`; every
+ * `invalidEvery`-th row is invalid in one of several ways (rotating). Ids start with `prefix`.
+ */
+export function writeImportFolder(
+  dir: string,
+  opts: { prefix: string; files?: number; rowsPerFile?: number; invalidEvery?: number },
+): ImportFolder {
+  const nFiles = opts.files ?? 20;
+  const perFile = opts.rowsPerFile ?? 250;
+  const every = opts.invalidEvery ?? 10;
+  mkdirSync(dir, { recursive: true });
+  const out: ImportFolder = { files: [], rows: 0, validRows: 0, invalidRows: 0, known: null! };
+  const word = `zephyr${opts.prefix.replace(/[^a-z0-9]/gi, '').toLowerCase()}`;
+  const knownFile = Math.min(7, nFiles - 1);
+  let knownRow = Math.min(42, perFile - 1);
+  while (knownRow % every === every - 1) knownRow--;
+  for (let f = 0; f < nFiles; f++) {
+    const csv = f % 2 === 0;
+    const name = `part-${String(f).padStart(2, '0')}.${csv ? 'csv' : 'jsonl'}`;
+    const lines: string[] = csv ? ['id,title,body,category,tags,amount,updatedAt'] : [];
+    for (let r = 0; r < perFile; r++) {
+      const id = `${opts.prefix}-${f}-${r}`;
+      const isKnown = f === knownFile && r === knownRow;
+      const row: Record<string, string | number> = {
+        id,
+        title: isKnown ? `The ${word} record` : `Record ${r} of ${WORDS[f % WORDS.length]}`,
+        body: `Body text for row ${r}, file ${f}. Mentions ${WORDS[(f + r) % WORDS.length]}.`,
+        category: WORDS[r % 3],
+        tags: `${WORDS[r % 5]};${WORDS[(r + 1) % 5]}`,
+        amount: (r * 1.25).toFixed(2),
+        updatedAt: '2026-11-22',
+      };
+      if (isKnown) out.known = { id, word, file: name, line: csv ? r + 2 : r + 1 };
+      const invalid = r % every === every - 1;
+      let line: string;
+      if (invalid) {
+        const kind = (r + f) % 4;
+        if (kind === 0) row.title = '';
+        else if (kind === 1) row.amount = 'not-a-number';
+        else if (kind === 2) row.id = 'bad id!';
+        else row.updatedAt = 'yesterday';
+      }
+      if (csv) {
+        line = ['id', 'title', 'body', 'category', 'tags', 'amount', 'updatedAt']
+          .map((k) => csvCell(String(row[k] ?? '')))
+          .join(',');
+        if (invalid && (r + f) % 8 === 3) line += ',extra-field'; // wrong field count
+      } else {
+        line = JSON.stringify({ ...row, amount: row.amount === 'not-a-number' ? 'x' : Number(row.amount) });
+        if (invalid && (r + f) % 8 === 3) line = line.slice(0, -3); // broken JSON
+      }
+      lines.push(line);
+      out.rows++;
+      if (invalid) out.invalidRows++;
+      else out.validRows++;
+    }
+    writeFileSync(join(dir, name), lines.join('\n') + '\n');
+    out.files.push(name);
+  }
+  return out;
+}
+
+// ---- images -------------------------------------------------------------------------------------
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(b: Buffer): number {
+  let c = 0xffffffff;
+  for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+
+/** A real, decodable RGB PNG filled with a colour derived from `seed`. */
+export function pngImage(width: number, height: number, seed = 0): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++)
+    row.set([(seed * 40) & 255, (seed * 90 + x) & 255, (seed * 150) & 255], 1 + x * 3);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A JPEG's header structure (SOI, APP0 JFIF, DQT, SOF, EOI) — enough for header readers. */
+export function jpegImage(width: number, height: number, opts: { progressive?: boolean } = {}): Buffer {
+  const seg = (marker: number, data: Buffer) => {
+    const h = Buffer.from([0xff, marker, 0, 0]);
+    h.writeUInt16BE(data.length + 2, 2);
+    return Buffer.concat([h, data]);
+  };
+  const sof = Buffer.alloc(15);
+  sof[0] = 8;
+  sof.writeUInt16BE(height, 1);
+  sof.writeUInt16BE(width, 3);
+  sof[5] = 3;
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    seg(0xe0, Buffer.from('JFIF\0\x01\x01\0\0\x01\0\x01\0\0', 'latin1')),
+    seg(0xdb, Buffer.alloc(65)),
+    seg(opts.progressive ? 0xc2 : 0xc0, sof),
+    Buffer.from([0xff, 0xd9]),
+  ]);
+}
+
+/** A GIF89a with `frames` 1×1 image blocks on a `width`×`height` screen. */
+export function gifImage(width: number, height: number, frames = 1): Buffer {
+  const head = Buffer.alloc(13);
+  head.write('GIF89a', 0, 'latin1');
+  head.writeUInt16LE(width, 6);
+  head.writeUInt16LE(height, 8);
+  head[10] = 0x80; // global colour table of 2 entries
+  const palette = Buffer.from([0, 0, 0, 255, 255, 255]);
+  const frame = Buffer.from([0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x02, 0x02, 0x44, 0x01, 0x00]);
+  return Buffer.concat([head, palette, ...Array.from({ length: frames }, () => frame), Buffer.from([0x3b])]);
+}
+
+/** A lossless WebP (VP8L) header for `width`×`height`. */
+export function webpImage(width: number, height: number): Buffer {
+  const b = Buffer.alloc(30);
+  b.write('RIFF', 0, 'latin1');
+  b.writeUInt32LE(22, 4);
+  b.write('WEBP', 8, 'latin1');
+  b.write('VP8L', 12, 'latin1');
+  b.writeUInt32LE(10, 16);
+  b[20] = 0x2f;
+  b.writeUInt32LE(((width - 1) & 0x3fff) | (((height - 1) & 0x3fff) << 14), 21);
+  return b;
+}
+
+// ---- a local HTTP server for download tests ----------------------------------------------------
+
+export interface Route {
+  body: Buffer | string;
+  /** Content-Type header; none when null. */
+  type?: string | null;
+  /** Answer 503 to the first `failFirst` requests. */
+  failFirst?: number;
+  status?: number;
+  /** Send without Content-Length (chunked), so only the streamed size can reveal an oversize body. */
+  chunked?: boolean;
+}
+
+export interface FixtureServer {
+  url(path: string): string;
+  /** Requests seen per path. */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Serves `routes` on 127.0.0.1 (a free port); unknown paths are 404. */
+export async function serveFixtures(routes: Record<string, Route>): Promise<FixtureServer> {
+  const { createServer } = await import('node:http');
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const n = (hits.get(path) ?? 0) + 1;
+    hits.set(path, n);
+    const route = routes[path];
+    if (!route) return void res.writeHead(404).end('not found');
+    if (route.failFirst && n <= route.failFirst) return void res.writeHead(503).end('try again');
+    const body = typeof route.body === 'string' ? Buffer.from(route.body) : route.body;
+    const headers: Record<string, string | number> = {};
+    if (route.type !== null) headers['content-type'] = route.type ?? 'application/octet-stream';
+    if (!route.chunked) headers['content-length'] = body.length;
+    res.writeHead(route.status ?? 200, headers);
+    if (route.chunked) {
+      for (let i = 0; i < body.length; i += 16 * 1024) res.write(body.subarray(i, i + 16 * 1024));
+      res.end();
+    } else {
+      res.end(body);
+    }
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const { port } = server.address() as { port: number };
+  return {
+    url: (p) => `http://127.0.0.1:${port}${p}`,
+    hits,
+    close: () =>
+      new Promise<void>((res) => {
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
+  };
+}
