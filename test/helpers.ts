@@ -5,7 +5,9 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { PipelineConfig } from '../activities/pipeline-config';
+import { createActivities } from '../activities';
 import { createStepwiseWorker, type StepwiseWorkerOptions } from '../src/worker-factory';
+import type { ActivityJobRef, SimulateWorkArgs, StepActivities } from '../workflows/activity-contracts';
 import { jobStateQuery, type JobParams, type JobState } from '../workflows/contracts';
 
 export interface TestEnv {
@@ -124,3 +126,26 @@ export const queryState = (env: TestEnv, jobId: string): Promise<JobState> =>
 
 /** A TCP port free on 127.0.0.1 right now. */
 export { freePort } from '../src/dev-server';
+
+/** One `simulateWork` call a worker ran: for which job and step, with which label. */
+export interface SimulateCall {
+  jobId: string;
+  step: string;
+  label: string | undefined;
+}
+
+/** The real activities, with every `simulateWork` call recorded, so tests can count what ran. */
+export function recordingActivities(env: TestEnv): { activities: StepActivities; calls: SimulateCall[] } {
+  const real = createActivities({ client: env.client, pipelines: testPipelineConfig() });
+  const calls: SimulateCall[] = [];
+  return {
+    calls,
+    activities: {
+      ...real,
+      simulateWork: (job: ActivityJobRef, args: SimulateWorkArgs) => {
+        calls.push({ jobId: job.jobId, step: job.stepKey, label: args.label });
+        return real.simulateWork(job, args);
+      },
+    },
+  };
+}

@@ -10,6 +10,7 @@ import { findJobDefinition, jobDefinitions } from '../../workflows/catalog';
 import { isTerminal, progressQuery, type JobStatus } from '../../workflows/contracts';
 import type { Config } from '../config';
 import { ApiError } from './errors';
+import { describeStepwiseJob } from './jobs.service';
 import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from './schemas';
 import { APP_CONFIG, TEMPORAL_CLIENT } from './tokens';
 
@@ -88,10 +89,7 @@ export class JobListService {
 
   /** The sub-job tree under a job; live progress for running sub-jobs, the search attribute otherwise. */
   async children(jobId: string): Promise<JobTreeNode[]> {
-    const desc = await this.client.workflow.getHandle(jobId).describe(); // 404 for unknown ids
-    if (!findJobDefinition(desc.type)) {
-      throw new ApiError(404, `"${jobId}" is not a Stepwise job (workflow type ${desc.type})`);
-    }
+    await describeStepwiseJob(this.client, jobId);
     return this.subtree(jobId, 1);
   }
 

@@ -104,22 +104,12 @@ export class JobsService {
     return this.client.workflow.getHandle(jobId).query(jobStateQuery);
   }
 
-  /** The job's latest run and its type's definition; 404 when unknown or not a Stepwise job. */
-  private async describeJob(
-    jobId: string,
-  ): Promise<{ desc: WorkflowExecutionDescription; def: JobDefinition }> {
-    const desc = await this.client.workflow.getHandle(jobId).describe();
-    const def = findJobDefinition(desc.type);
-    if (!def) throw new ApiError(404, `"${jobId}" is not a Stepwise job (workflow type ${desc.type})`);
-    return { desc, def };
-  }
-
   /**
    * Pause, resume or cancel through the job's update: the workflow's validator refuses what does
    * not fit its state (409) without changing anything; the answer is the acknowledged new state.
    */
   async control(jobId: string, action: ControlAction, payload: ControlPayload): Promise<JobState> {
-    const { desc } = await this.describeJob(jobId);
+    const { desc } = await describeStepwiseJob(this.client, jobId);
     if (desc.status.name !== 'RUNNING') {
       throw new ApiError(409, `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot ${action}`);
     }
@@ -152,7 +142,7 @@ export class JobsService {
    * `fromStep` (default: the first step that did not complete), carrying the earlier steps' results.
    */
   async retry(jobId: string, body: RetryBody): Promise<StartJobResponse> {
-    const { desc, def } = await this.describeJob(jobId);
+    const { desc, def } = await describeStepwiseJob(this.client, jobId);
     if (desc.status.name === 'RUNNING') {
       throw new ApiError(409, `Job "${jobId}" is still running; only a closed job can be retried`);
     }
@@ -185,6 +175,17 @@ export class JobsService {
       throw err;
     }
   }
+}
+
+/** The job's latest run and its type's definition; 404 when unknown or not a Stepwise job. */
+export async function describeStepwiseJob(
+  client: Client,
+  jobId: string,
+): Promise<{ desc: WorkflowExecutionDescription; def: JobDefinition }> {
+  const desc = await client.workflow.getHandle(jobId).describe(); // WorkflowNotFoundError → 404
+  const def = findJobDefinition(desc.type);
+  if (!def) throw new ApiError(404, `"${jobId}" is not a Stepwise job (workflow type ${desc.type})`);
+  return { desc, def };
 }
 
 /** The job status of a closed run, from its search attribute, else from Temporal's status. */

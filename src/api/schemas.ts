@@ -1,6 +1,6 @@
 /** Request schemas of the REST API (see shared/API.md). */
 import { z } from 'zod';
-import { JOB_STATUSES, controlPayloadSchema, type JobStatus } from '../../workflows/contracts';
+import { JOB_STATUSES, controlPayloadSchema, type JobState, type JobStatus } from '../../workflows/contracts';
 
 /** Job ids become workflow ids and appear in URLs: keep them URL- and log-safe. */
 export const jobIdSchema = z
@@ -55,20 +55,20 @@ export const listJobsQuerySchema = z
 export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
 
 /** `JobSummary` of API.md, plus whether the job can be recovered and its parent job. */
-export interface JobSummary {
-  jobId: string;
-  runId: string;
-  type: string;
-  status: JobStatus;
-  progress: number;
-  currentStep: number;
-  totalSteps: number;
-  stepName: string | null;
-  startedAt: string;
-  closedAt: string | null;
-  recoverable: boolean;
-  parentJobId: string | null;
-}
+export type JobSummary = Pick<
+  JobState,
+  | 'jobId'
+  | 'runId'
+  | 'type'
+  | 'status'
+  | 'progress'
+  | 'currentStep'
+  | 'totalSteps'
+  | 'stepName'
+  | 'startedAt'
+  | 'closedAt'
+  | 'parentJobId'
+> & { recoverable: boolean };
 
 export interface JobList {
   jobs: JobSummary[];

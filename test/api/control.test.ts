@@ -4,18 +4,17 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import { createApp } from '../../src/app';
 import type { JobList, JobTreeNode } from '../../src/api/schemas';
 import { loadConfig } from '../../src/config';
-import type { ActivityJobRef, SimulateWorkArgs } from '../../workflows/activity-contracts';
 import type { JobState } from '../../workflows/contracts';
 import {
   connectTestEnv,
   createTestWorker,
-  testPipelineConfig,
+  recordingActivities,
   uniqueId,
   waitFor,
+  type SimulateCall,
   type TestEnv,
 } from '../helpers';
 
@@ -23,22 +22,13 @@ let env: TestEnv;
 let app: NestFastifyApplication;
 let worker: Worker;
 let running: Promise<void>;
-const calls: { jobId: string; step: string }[] = [];
+let calls: SimulateCall[] = [];
 
 beforeAll(async () => {
   env = await connectTestEnv();
-  const real = createActivities({ client: env.client, pipelines: testPipelineConfig() });
-  const w = await createTestWorker(env, {
-    overrides: {
-      activities: {
-        ...real,
-        simulateWork: (job: ActivityJobRef, args: SimulateWorkArgs) => {
-          calls.push({ jobId: job.jobId, step: job.stepKey });
-          return real.simulateWork(job, args);
-        },
-      },
-    },
-  });
+  const recorded = recordingActivities(env);
+  calls = recorded.calls;
+  const w = await createTestWorker(env, { overrides: { activities: recorded.activities } });
   worker = w.worker;
   running = worker.run();
   app = await createApp(

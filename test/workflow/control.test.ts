@@ -4,8 +4,6 @@
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import type { ActivityJobRef, SimulateWorkArgs } from '../../workflows/activity-contracts';
 import {
   cancelSignal,
   pauseJobUpdate,
@@ -17,10 +15,11 @@ import {
 import {
   connectTestEnv,
   createTestWorker,
-  testPipelineConfig,
+  recordingActivities,
   queryState,
   startJob,
   waitFor,
+  type SimulateCall,
   type TestEnv,
 } from '../helpers';
 
@@ -29,23 +28,13 @@ let worker: Worker;
 let taskQueue: string;
 let running: Promise<void>;
 /** Every simulateWork call the worker ran: which job, which step, which label. */
-const calls: { jobId: string; step: string; label: string | undefined }[] = [];
-
-/** The real activities, with simulateWork calls recorded so tests can count cleanups. */
-function countingActivities(): ReturnType<typeof createActivities> {
-  const real = createActivities({ client: env.client, pipelines: testPipelineConfig() });
-  return {
-    ...real,
-    simulateWork: (job: ActivityJobRef, args: SimulateWorkArgs) => {
-      calls.push({ jobId: job.jobId, step: job.stepKey, label: args.label });
-      return real.simulateWork(job, args);
-    },
-  };
-}
+let calls: SimulateCall[] = [];
 
 beforeAll(async () => {
   env = await connectTestEnv();
-  ({ worker, taskQueue } = await createTestWorker(env, { overrides: { activities: countingActivities() } }));
+  const recorded = recordingActivities(env);
+  calls = recorded.calls;
+  ({ worker, taskQueue } = await createTestWorker(env, { overrides: { activities: recorded.activities } }));
   running = worker.run();
 });
 afterAll(async () => {
@@ -56,6 +45,21 @@ afterAll(async () => {
 
 const partIds = (jobId: string, parts: number) =>
   Array.from({ length: parts }, (_, i) => `${jobId}/transform/${i}`);
+
+/** Waits until every part sub-job is inside its work step (a part not started yet counts as not). */
+const partsWorking = (parts: string[]) =>
+  waitFor(
+    () =>
+      Promise.all(
+        parts.map((id) =>
+          queryState(env, id).then(
+            (s) => s.steps[0].status,
+            () => 'not started',
+          ),
+        ),
+      ),
+    (st) => st.every((s) => s === 'running'),
+  );
 
 /** Resolves when the workflow closes, whatever the outcome. */
 const closed = (h: WorkflowHandle) =>
@@ -80,18 +84,7 @@ describe('cancel', () => {
       const jobId = handle.workflowId;
       const parts = partIds(jobId, 3);
       // All three sub-jobs are inside their work step.
-      await waitFor(
-        () =>
-          Promise.all(
-            parts.map((id) =>
-              queryState(env, id).then(
-                (s) => s.steps[0].status,
-                () => 'not started',
-              ),
-            ),
-          ),
-        (st) => st.every((s) => s === 'running'),
-      );
+      await partsWorking(parts);
       if (how === 'signal') await handle.signal(cancelSignal, { reason: 'test', by: 'jest' });
       else await handle.cancel();
 
@@ -166,18 +159,7 @@ describe('cancel with a bounded wait', () => {
     });
     const jobId = handle.workflowId;
     const parts = partIds(jobId, 2);
-    await waitFor(
-      () =>
-        Promise.all(
-          parts.map((id) =>
-            queryState(env, id).then(
-              (s) => s.steps[0].status,
-              () => 'none',
-            ),
-          ),
-        ),
-      (st) => st.every((s) => s === 'running'),
-    );
+    await partsWorking(parts);
     await handle.cancel();
     await closed(handle);
     const desc = await handle.describe();

@@ -11,7 +11,7 @@
  * with its reason. An item that fails a stage is rejected, not the job.
  */
 import { z } from 'zod';
-import { defineJob } from '../engine/definition';
+import { defineJob, type StepContext } from '../engine/definition';
 import {
   labelRuleSchema,
   resultOf,
@@ -53,6 +53,15 @@ export const datasetBuildInput = z
 
 const r = resultOf;
 
+/** What dedupe and metadata both take: the images validation accepted. */
+const validatedImages = ({
+  jobId,
+  results,
+}: StepContext<unknown>): DatasetDedupeArgs & DatasetMetadataArgs => ({
+  workId: jobId,
+  images: r<DatasetValidateResult>(results, 'validate').images,
+});
+
 export const datasetBuildDefinition = defineJob({
   name: 'datasetBuild',
   description:
@@ -90,11 +99,7 @@ export const datasetBuildDefinition = defineJob({
       weight: 1,
       dependsOn: ['validate'],
       heartbeatTimeoutMs: 60_000,
-      args: ({ jobId, results }) =>
-        ({
-          workId: jobId,
-          images: r<DatasetValidateResult>(results, 'validate').images,
-        }) satisfies DatasetDedupeArgs,
+      args: validatedImages,
     },
     {
       key: 'metadata',
@@ -104,11 +109,7 @@ export const datasetBuildDefinition = defineJob({
       weight: 1,
       dependsOn: ['validate'],
       heartbeatTimeoutMs: 60_000,
-      args: ({ jobId, results }) =>
-        ({
-          workId: jobId,
-          images: r<DatasetValidateResult>(results, 'validate').images,
-        }) satisfies DatasetMetadataArgs,
+      args: validatedImages,
     },
     {
       key: 'label',
