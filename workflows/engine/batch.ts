@@ -33,7 +33,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   let cursor = p.cursor;
   let inFlight = 0;
   let paused = p.paused ?? false;
-  let cancelling = false;
+  const root = wf.CancellationScope.current();
   let lastStatus: JobStatus = 'running';
   /** Running chunk sub-jobs and the status each last reported. */
   const chunkJobs = new Map<string, JobStatus>();
@@ -41,7 +41,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   // Paused: no new chunk starts and running chunk sub-jobs pause at their own step boundaries.
   // `paused` once no chunk activity runs and every chunk sub-job has paused.
   const status = (): JobStatus => {
-    if (cancelling) return 'cancelling';
+    if (root.consideredCancelled) return 'cancelling';
     if (!paused) return 'running';
     const activities = inFlight - chunkJobs.size;
     const busy = activities > 0 || [...chunkJobs.values()].some((s) => s !== 'paused');
@@ -56,11 +56,13 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
       `${done}/${counts.total} chunks · ${counts.failed} failed · ${counts.running} running${now === 'running' ? '' : ` · ${now}`}`,
     );
     const statusChanged = now !== lastStatus;
+    // While cancelling, every chunk that stops is reported (at most `window` of them).
+    const cancelling = root.consideredCancelled;
     if (!statusChanged && !cancelling && !shouldReport(lastReported, progress, PROGRESS_REPORT_BUDGET))
       return;
     if (!statusChanged && !cancelling) lastReported = progress;
     lastStatus = now;
-    const report: StepProgressReport = {
+    const update: StepProgressReport = {
       stepKey: p.stepKey,
       attempt: p.attempt,
       progress,
@@ -70,7 +72,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     };
     // Non-cancellable so the job still hears how many chunks run while a cancellation drains them.
     wf.CancellationScope.nonCancellable(() =>
-      wf.getExternalWorkflowHandle(p.parentJobId).signal(stepProgressSignal, report),
+      wf.getExternalWorkflowHandle(p.parentJobId).signal(stepProgressSignal, update),
     ).catch(() => undefined);
   };
 
@@ -111,9 +113,6 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     },
     { description: 'Internal: status changes of running chunk sub-jobs.' },
   );
-  void wf.CancellationScope.current().cancelRequested.catch(() => {
-    cancelling = true;
-  });
 
   const runChunk = async (chunk: number): Promise<void> => {
     const arg = p.chunks[chunk];

@@ -91,11 +91,9 @@ class JobRun {
   private lastReportedStatus: JobStatus = 'running';
   /** Activity attempts in flight, as `stepKey#attempt`: a pausing job is `paused` once none run. */
   private readonly runningActivities = new Set<string>();
-  /** Temporal delivered a cancellation request for this run (so it can close as Canceled). */
-  private nativeCancelled = false;
+  /** The workflow's root scope: Temporal cancels it when a cancellation request for this run arrives. */
+  private readonly rootScope = wf.CancellationScope.current();
   private selfCancelError: string | null = null;
-  /** The last operator payload, forwarded to sub-jobs started while the job is paused. */
-  private lastControl: ControlPayload | undefined;
 
   constructor(
     private readonly def: JobDefinition,
@@ -160,10 +158,7 @@ class JobRun {
     this.installHandlers();
     // The Web UI's "Request cancellation", `temporal workflow cancel` and `handle.cancel()` cancel the
     // root scope; they take the same path as the cancel signal and update.
-    void wf.CancellationScope.current().cancelRequested.catch(() => {
-      this.nativeCancelled = true;
-      this.requestCancel(undefined, 'native');
-    });
+    void this.rootScope.cancelRequested.catch(() => this.requestCancel(undefined, 'native'));
     const parsed = this.def.input.safeParse(this.params.input);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
@@ -495,7 +490,13 @@ class JobRun {
       step: step.key,
     });
     // Paused between this step's start and its sub-job's start: the sub-job pauses too.
-    if (this.state.control.paused) this.signalSubJobs(pauseSignal, [childId], this.lastControl);
+    if (this.state.control.paused) {
+      const pause = [...this.state.control.actions].reverse().find((a) => a.action === 'pause');
+      this.signalSubJobs(pauseSignal, [childId], {
+        ...(pause?.by ? { by: pause.by } : {}),
+        ...(pause?.reason ? { reason: pause.reason } : {}),
+      });
+    }
     this.changed();
     // Drop the sub-job from the active list when it closes, whatever the outcome.
     handle.result().then(
@@ -639,7 +640,6 @@ class JobRun {
 
   private recordAction(action: ControlAction, p?: ControlPayload): void {
     this.state.control.actions.push({ action, by: p?.by ?? null, reason: p?.reason ?? null, at: nowIso() });
-    this.lastControl = p;
   }
 
   /** Signals have no way to answer: a malformed payload is logged and the signal ignored. */
@@ -789,11 +789,11 @@ class JobRun {
       }
       if (this.def.onCancel) await this.runCleanup(ctx, c);
       // The signal and update paths wait for their own cancellation request to arrive.
-      await wf.condition(() => this.nativeCancelled || this.selfCancelError !== null);
+      await wf.condition(() => this.rootScope.consideredCancelled || this.selfCancelError !== null);
       this.finish('cancelled', message);
       await wf.condition(wf.allHandlersFinished);
     });
-    if (this.nativeCancelled) throw new wf.CancelledFailure(message);
+    if (this.rootScope.consideredCancelled) throw new wf.CancelledFailure(message);
     throw wf.ApplicationFailure.create({ type: 'JobCancelled', message, nonRetryable: true });
   }
 
