@@ -12,7 +12,7 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY scripts ./scripts
-RUN npm run build && npm run build:workflows && npm prune --omit=dev
+RUN npm run build:workflows && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import { builtinModules } from 'node:module';
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +10,18 @@ import tseslint from 'typescript-eslint';
 const root = dirname(fileURLToPath(import.meta.url));
 const workflowsDir = resolve(root, 'workflows');
 const ALLOWED_PACKAGES = ['@temporalio/workflow', 'zod'];
+/**
+ * Allowed by exact name only: the root of @temporalio/common is already in every workflow bundle
+ * (@temporalio/workflow is built on it) and holds pure helpers the workflow SDK does not re-export,
+ * such as `defineSearchAttributeKey`. Its `lib/` internals stay out.
+ */
+const ALLOWED_EXACT = ['@temporalio/common'];
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 /**
  * Workflow code is replayed deterministically inside the Temporal sandbox: it may import only
- * @temporalio/workflow, zod and files inside workflows/ (no Node built-ins, no Nest, no src/).
+ * @temporalio/workflow, zod, the root of @temporalio/common and files inside workflows/ (no Node
+ * built-ins, no Nest, no src/).
  */
 const workflowImports = {
   meta: { type: 'problem', schema: [], messages: { bad: '{{why}}' } },
@@ -29,8 +37,11 @@ const workflowImports = {
         }
       } else if (BUILTINS.has(spec)) {
         why = `workflows/ must not import the Node built-in "${spec}" (not deterministic, not in the sandbox)`;
-      } else if (!ALLOWED_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`))) {
-        why = `workflows/ may import only ${ALLOWED_PACKAGES.join(', ')} and its own files, not "${spec}"`;
+      } else if (
+        !ALLOWED_EXACT.includes(spec) &&
+        !ALLOWED_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`))
+      ) {
+        why = `workflows/ may import only ${[...ALLOWED_PACKAGES, ...ALLOWED_EXACT].join(', ')} and its own files, not "${spec}"`;
       }
       if (why) context.report({ node, messageId: 'bad', data: { why } });
     };
@@ -59,7 +70,29 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-deprecated': 'error',
+      // The SDK's lib/ paths are internals that move between releases; use the packages' roots.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^@temporalio/[^/]+/lib/', message: 'Import from the package root (its public API).' },
+          ],
+        },
+      ],
     },
+  },
+  {
+    // Import cycles make module initialisation order matter (and Nest providers undefined); none allowed.
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Follow .ts files (imported by extensionless relative paths); stop at node_modules.
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/external-module-folders': ['node_modules', 'node_modules/@types'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json', '.node'] })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // The benchmark's bundle entry is workflow code too.

@@ -1,9 +1,18 @@
 import { rm, stat } from 'node:fs/promises';
-import type { ActivityJobRef } from '../workflows/activity-contracts';
-import type { CleanupWorkDirArgs, CleanupWorkDirResult } from '../workflows/pipeline-contracts';
+import type { ActivityJobRef } from '../workflows/engine/step-io';
+import type {
+  CleanupWorkDirArgs,
+  CleanupWorkDirResult,
+  WorkspaceActivities,
+} from '../workflows/jobs/workspace-contracts';
 import { jobLog } from './log';
 import { jobWorkDir } from './paths';
 import type { PipelineConfig } from './pipeline-config';
+
+/** The activities every pipeline shares. */
+export function createWorkspaceActivities(cfg: PipelineConfig): WorkspaceActivities {
+  return { cleanupWorkDir: (job, args) => cleanupWorkDir(cfg, job, args) };
+}
 
 /**
  * Removes one job's scratch folder. Idempotent: a folder that is already gone is success, so it

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import type { ActivityJobRef } from '../workflows/activity-contracts';
+import type { ActivityJobRef } from '../workflows/engine/step-io';
 
 type Meta = Record<string, unknown>;
 

@@ -15,7 +15,7 @@ export function pathRefused(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, PATH_REFUSED);
 }
 
-/** True when `p` is `root` or below it (both absolute and normalised). */
+/** True when `p` is `root` or below it (both absolute and normalized). */
 export function isInside(root: string, p: string): boolean {
   const rel = relative(root, p);
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));

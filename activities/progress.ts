@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { ActivityJobRef } from '../workflows/activity-contracts';
+import type { ActivityJobRef } from '../workflows/engine/step-io';
 import { PROGRESS_REPORT_BUDGET, shouldReport } from '../workflows/engine/progress';
 import { stepProgressSignal } from '../workflows/contracts';
 

@@ -1,13 +1,22 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { ActivityJobRef, BatchChunkArgs } from '../workflows/engine/step-io';
 import type {
-  ActivityJobRef,
-  BatchChunkArgs,
+  CountItemsResult,
+  DemoActivities,
   SimulateWorkArgs,
   SimulateWorkResult,
-} from '../workflows/activity-contracts';
+} from '../workflows/jobs/demo-contracts';
 import { ProgressReporter } from './progress';
 import { jobLog } from './log';
+
+/** The demo activities; progress reports go through `client`. */
+export function createDemoActivities(client: Client): DemoActivities {
+  return {
+    simulateWork: (job, args) => simulateWork(client, job, args),
+    countItems: (job, args) => countItems(job, args),
+  };
+}
 
 /** Simulated work: sleeps per item (cancellable), reports progress, fails when asked to. */
 export async function simulateWork(
@@ -45,7 +54,7 @@ export async function simulateWork(
 }
 
 /** A cheap batch chunk, for large fan-outs in tests and benchmarks. */
-export async function countItems(job: ActivityJobRef, args: BatchChunkArgs): Promise<{ count: number }> {
+export async function countItems(job: ActivityJobRef, args: BatchChunkArgs): Promise<CountItemsResult> {
   Context.current().heartbeat();
   jobLog(job).debug('counted chunk', { offset: args.offset, items: args.items.length });
   return { count: args.items.length };

@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config';
 import { DevServer, freePort } from '../src/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES, createStepwiseWorker } from '../src/worker-factory';
 import type { JobParams } from '../workflows/contracts';
+import { initialJobAttributes } from '../workflows/search-attributes';
 import { BENCH_STEPS } from './workflows';
 
 interface Options {
@@ -125,7 +126,7 @@ async function timeOne(client: Client, taskQueue: string, side: Side, id: string
     taskQueue,
     workflowId: id,
     args: [side.arg],
-    searchAttributes: { JobType: [side.workflowType], JobStatus: ['running'] },
+    typedSearchAttributes: initialJobAttributes(side.workflowType),
   });
   await handle.result();
   const wallMs = performance.now() - started;

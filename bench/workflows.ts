@@ -5,9 +5,10 @@
  */
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
-import type { ActivityJobRef, BatchChunkArgs, StepActivities } from '../workflows/activity-contracts';
+import type { StepActivities } from '../workflows/activities';
 import { defineJob } from '../workflows/engine/definition';
-import { jobWorkflow } from '../workflows/engine/runner';
+import type { ActivityJobRef, BatchChunkArgs } from '../workflows/engine/step-io';
+import { jobWorkflow } from '../workflows/engine/workflow';
 
 export * from '../workflows';
 

@@ -12,15 +12,16 @@
  * Existing fixtures are kept by default: a history captured from older code is what makes the
  * replay test catch a non-deterministic change, so re-capture only on purpose.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
-import { DevServer, freePort } from '../src/dev-server';
+import { DevServer, freePort, resolveCliPath } from '../src/dev-server';
 import { createStepwiseWorker } from '../src/worker-factory';
 import { findJobDefinition } from '../workflows/catalog';
+import { initialJobAttributes } from '../workflows/search-attributes';
 import {
   cancelSignal,
   jobStateQuery,
@@ -133,7 +134,7 @@ export const FIXTURE_JOBS: FixtureJob[] = [
         taskQueue,
         workflowId: handle.workflowId,
         args: [params],
-        searchAttributes: { JobType: [state.type], JobStatus: ['running'] },
+        typedSearchAttributes: initialJobAttributes(state.type),
       });
     },
   },
@@ -190,7 +191,7 @@ export async function captureHistories(opts: {
               taskQueue,
               workflowId: job.jobId,
               args: [params],
-              searchAttributes: { JobType: [def.name], JobStatus: ['running'] },
+              typedSearchAttributes: initialJobAttributes(def.name),
               staticSummary: `${def.name} job`,
               staticDetails: def.description,
             });
@@ -222,8 +223,14 @@ export async function captureHistories(opts: {
           const id = childId(job, k);
           const file = fixtureFile(opts.outDir, id);
           if (existsSync(file) && !opts.overwrite) continue;
-          const history = await client.workflow.getHandle(id).fetchHistory();
-          writeFileSync(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 2) + '\n');
+          // The CLI writes the history JSON format the replayer reads (the SDK's converter is internal).
+          const json = execFileSync(
+            resolveCliPath(),
+            ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', server.address],
+            { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+          );
+          const history = JSON.parse(json) as { events?: unknown[] };
+          writeFileSync(file, JSON.stringify(history, null, 2) + '\n');
           written.push(file);
           opts.log(`wrote ${file} (${history.events?.length ?? 0} events)`);
         }

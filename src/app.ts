@@ -7,19 +7,27 @@ import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './api/app.module';
 import type { Config } from './config';
 
+export interface CreateAppOptions {
+  /**
+   * A Temporal client the caller owns and closes (tests). Without one, the application connects
+   * from `config.temporal` while it starts and closes that connection when it is closed.
+   */
+  client?: Client;
+  /** Nest's logger; default: none. */
+  logger?: LoggerService | false;
+}
+
 export async function createApp(
   config: Config,
-  client: Client,
-  logger: LoggerService | false = false,
+  { client, logger = false }: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.create(config, client),
+    AppModule.forRoot(config, client),
     new FastifyAdapter(),
-    {
-      logger,
-    },
+    // A Temporal connection that fails while the app starts rejects here (the caller exits 1),
+    // instead of Nest's default process.abort().
+    { logger, abortOnError: false },
   );
-  app.enableShutdownHooks();
   await app.init();
   return app;
 }

@@ -1,8 +1,7 @@
-/** The API process: NestJS on Fastify in front of the Temporal client. */
+/** The API process: NestJS on Fastify in front of the Temporal client (which the app connects itself). */
 import type { LoggerService } from '@nestjs/common';
 import { loadConfigOrExit } from './config';
 import { JsonLogger } from './logger';
-import { connectClient } from './temporal';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -14,20 +13,14 @@ async function main(): Promise<void> {
     warn: (m: unknown, ctx?: unknown) => log.warn(String(m), { context: ctx }),
     debug: (m: unknown, ctx?: unknown) => log.debug(String(m), { context: ctx }),
   };
-  const client = await connectClient(config.temporal);
-  const app = await createApp(config, client, nestLogger);
+  const app = await createApp(config, { logger: nestLogger });
+  // On SIGINT/SIGTERM: stop the HTTP server, close the Temporal connection (TemporalModule), exit 0.
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
   await app.listen(config.env.PORT, config.env.HOST);
   log.info(`API listening on http://${config.env.HOST}:${config.env.PORT}`, {
     temporal: config.temporal.address,
     namespace: config.temporal.namespace,
   });
-  const shutdown = async (): Promise<void> => {
-    await app.close();
-    await client.connection.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { ActivityJobRef } from '../workflows/activity-contracts';
+import type { ActivityJobRef } from '../workflows/engine/step-io';
 
 /** Runs `fn(...args)` as an activity; its log lines below ERROR are dropped. */
 export function runActivity<A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> {

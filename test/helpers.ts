@@ -7,8 +7,11 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import { createActivities } from '../activities';
 import { createStepwiseWorker, type StepwiseWorkerOptions } from '../src/worker-factory';
-import type { ActivityJobRef, SimulateWorkArgs, StepActivities } from '../workflows/activity-contracts';
+import type { StepActivities } from '../workflows/activities';
+import type { ActivityJobRef } from '../workflows/engine/step-io';
+import type { SimulateWorkArgs } from '../workflows/jobs/demo-contracts';
 import { jobStateQuery, type JobParams, type JobState } from '../workflows/contracts';
+import { initialJobAttributes } from '../workflows/search-attributes';
 
 export interface TestEnv {
   client: Client;
@@ -96,7 +99,7 @@ export async function startJob(
     taskQueue,
     workflowId: jobId,
     args: [params],
-    searchAttributes: { JobType: [type], JobStatus: ['running'] },
+    typedSearchAttributes: initialJobAttributes(type),
   });
 }
 

@@ -228,25 +228,40 @@ export interface StepProgressReport {
   batch?: BatchCounts;
 }
 
-/** TSDoc'd handles: names and descriptions are what operators see in the Web UI. */
-export const jobStateQuery = defineQuery<JobState>('jobState');
-export const progressQuery = defineQuery<ProgressSnapshot>('progress');
-export const pauseSignal = defineSignal<[ControlPayload?]>('pause');
-export const resumeSignal = defineSignal<[ControlPayload?]>('resume');
-export const cancelSignal = defineSignal<[ControlPayload?]>('cancel');
-export const pauseJobUpdate = defineUpdate<JobState, [ControlPayload]>('pauseJob');
-export const resumeJobUpdate = defineUpdate<JobState, [ControlPayload]>('resumeJob');
-export const cancelJobUpdate = defineUpdate<JobState, [ControlPayload]>('cancelJob');
-/** Internal: activities and sub-jobs report progress of the step they run. */
-export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');
+const PAYLOAD_HELP = 'Payload: {"reason"?: string, "by"?: string}.';
 
-/** Custom search attributes, registered on the namespace by the launcher and docker-compose. */
-export const SEARCH_ATTRIBUTES = {
-  JobType: 'Keyword',
-  JobStatus: 'Keyword',
-  JobStep: 'Int',
-  JobProgress: 'Int',
-  JobRecoverable: 'Bool',
-  JobParentId: 'Keyword',
+/**
+ * What each query, signal and update does, as operators read it in the Temporal Web UI and CLI:
+ * the job workflow registers every handler with its text from here, and each handle's TSDoc below
+ * links to its entry, so editors and the Web UI say the same thing.
+ */
+export const HANDLER_DESCRIPTIONS = {
+  jobState: 'The full job state: status, progress, steps, sub-jobs, logs, control and recovery.',
+  progress: 'Compact progress: status, progress 0-100, current step and message.',
+  pause: `Pause the job: nothing new starts; running sub-jobs pause at their own step boundaries. ${PAYLOAD_HELP}`,
+  resume: `Resume a paused job where it stopped. ${PAYLOAD_HELP}`,
+  cancel: `Cancel the job like a cancellation request: sub-jobs are cancelled and waited for, cleanup runs once. ${PAYLOAD_HELP}`,
+  pauseJob: `Pause the job and return its state; refused when it is closed, cancelling or already paused. ${PAYLOAD_HELP}`,
+  resumeJob: `Resume a paused job and return its state; refused when it is not paused. ${PAYLOAD_HELP}`,
+  cancelJob: `Cancel the job and return its state (cancelling); refused when it is closed or already cancelling. ${PAYLOAD_HELP}`,
+  stepProgress: 'Internal: progress of a running step, sent by its activity or sub-job.',
 } as const;
-export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+/** Query: {@link HANDLER_DESCRIPTIONS.jobState} */
+export const jobStateQuery = defineQuery<JobState>('jobState');
+/** Query: {@link HANDLER_DESCRIPTIONS.progress} */
+export const progressQuery = defineQuery<ProgressSnapshot>('progress');
+/** Signal (no answer; one that does not fit is logged in the job and ignored): {@link HANDLER_DESCRIPTIONS.pause} */
+export const pauseSignal = defineSignal<[ControlPayload?]>('pause');
+/** Signal: {@link HANDLER_DESCRIPTIONS.resume} */
+export const resumeSignal = defineSignal<[ControlPayload?]>('resume');
+/** Signal: {@link HANDLER_DESCRIPTIONS.cancel} */
+export const cancelSignal = defineSignal<[ControlPayload?]>('cancel');
+/** Update (validated: a refusal changes nothing): {@link HANDLER_DESCRIPTIONS.pauseJob} */
+export const pauseJobUpdate = defineUpdate<JobState, [ControlPayload]>('pauseJob');
+/** Update: {@link HANDLER_DESCRIPTIONS.resumeJob} */
+export const resumeJobUpdate = defineUpdate<JobState, [ControlPayload]>('resumeJob');
+/** Update: {@link HANDLER_DESCRIPTIONS.cancelJob} */
+export const cancelJobUpdate = defineUpdate<JobState, [ControlPayload]>('cancelJob');
+/** Internal signal: {@link HANDLER_DESCRIPTIONS.stepProgress} */
+export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');

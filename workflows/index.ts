@@ -2,7 +2,7 @@
  * Workflow bundle entry: every workflow the worker registers. Each job type is its own exported
  * workflow function, so the Temporal Web UI shows the job type as the workflow type.
  */
-import { jobWorkflow } from './engine/runner';
+import { jobWorkflow } from './engine/workflow';
 import { demoPipelineDefinition, demoTaskDefinition } from './jobs/demo-pipeline';
 import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
 import { datasetBuildDefinition } from './jobs/dataset-build';

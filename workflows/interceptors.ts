@@ -6,9 +6,10 @@
  * the engine's lines do. They only add log attributes: no command changes, replay is unaffected.
  */
 import * as wf from '@temporalio/workflow';
-import type { JobParams, SearchAttributeName } from './contracts';
+import type { JobParams } from './contracts';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams } from './engine/batch-contracts';
 import { currentStepKey } from './engine/log-context';
+import { JobParentIdKey } from './search-attributes';
 
 /** The attributes every workflow and activity log line carries. */
 export interface JobLogAttributes {
@@ -17,8 +18,6 @@ export interface JobLogAttributes {
   parentJobId: string | null;
   step: string | null;
 }
-
-const PARENT_ID_ATTRIBUTE: SearchAttributeName = 'JobParentId';
 
 /** What the workflow's argument says about its parent and step. */
 interface ArgContext {
@@ -43,8 +42,8 @@ function contextFromArgs(workflowType: string, arg: unknown): ArgContext {
  * parent job (a batch chunk's parent job, not its coordinator).
  */
 function parentFromStart(info: wf.WorkflowInfo): string | null {
-  const pair = info.typedSearchAttributes.getAll().find((p) => p.key.name === PARENT_ID_ATTRIBUTE);
-  if (typeof pair?.value === 'string') return pair.value;
+  const parent = info.typedSearchAttributes.get(JobParentIdKey);
+  if (parent !== undefined) return parent;
   return info.parent?.workflowId ?? null;
 }
 

@@ -10,9 +10,10 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 
 import { join, relative, sep } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { ActivityJobRef } from '../../workflows/activity-contracts';
+import type { ActivityJobRef } from '../../workflows/engine/step-io';
 import type { JobLogLine } from '../../workflows/contracts';
 import type {
+  DatasetActivities,
   DatasetCounts,
   DatasetDedupeArgs,
   DatasetDedupeResult,
@@ -30,7 +31,7 @@ import type {
   ImageItem,
   LabelRule,
   RejectedItem,
-} from '../../workflows/pipeline-contracts';
+} from '../../workflows/jobs/dataset-build-contracts';
 import { jobLog } from '../log';
 import { ensureDirInside, jobWorkDir, resolveExistingInside } from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
@@ -56,6 +57,18 @@ function rejectLogs(rejected: RejectedItem[]): Log[] {
     logs.push({ level: 'warn', message: `${rejected.length - MAX_REJECT_LOGS} more rejections not listed` });
   }
   return logs;
+}
+
+/** The activities of `datasetBuild`. */
+export function createDatasetActivities(cfg: PipelineConfig, client: Client): DatasetActivities {
+  return {
+    datasetDownload: (job, args) => datasetDownload(cfg, client, job, args),
+    datasetValidate: (job, args) => datasetValidate(cfg, job, args),
+    datasetDedupe: (job, args) => datasetDedupe(cfg, job, args),
+    datasetMetadata: (job, args) => datasetMetadata(cfg, job, args),
+    datasetLabel: (job, args) => datasetLabel(job, args),
+    datasetStore: (job, args) => datasetStore(cfg, job, args),
+  };
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, preserving order in the result. */

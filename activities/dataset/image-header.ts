@@ -2,7 +2,7 @@
  * Image type, dimensions and a few structural facts read from file headers — PNG (IHDR), JPEG
  * (SOF markers), GIF (logical screen) and WebP (VP8 / VP8L / VP8X) — without decoding pixels.
  */
-import type { ImageFormat, ImageMetadata } from '../../workflows/pipeline-contracts';
+import type { ImageFormat, ImageMetadata } from '../../workflows/jobs/dataset-build-contracts';
 
 export interface ImageInfo {
   format: ImageFormat;

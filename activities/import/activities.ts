@@ -1,5 +1,5 @@
 /**
- * dataImport activities: validate the files of a source folder inside the import root, normalise
+ * dataImport activities: validate the files of a source folder inside the import root, normalize
  * the valid rows of a batch of files into the job's scratch folder, and upsert them into the
  * SQLite full-text index. Results carry file names and counts only; rows travel through files.
  */
@@ -9,9 +9,10 @@ import { join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { ActivityJobRef } from '../../workflows/activity-contracts';
+import type { ActivityJobRef } from '../../workflows/engine/step-io';
 import type { JobLogLine } from '../../workflows/contracts';
 import type {
+  DataImportActivities,
   ImportFileReport,
   ImportFormat,
   ImportIndexArgs,
@@ -20,7 +21,7 @@ import type {
   ImportNormalizeResult,
   ImportValidateArgs,
   ImportValidateResult,
-} from '../../workflows/pipeline-contracts';
+} from '../../workflows/jobs/data-import-contracts';
 import { jobLog } from '../log';
 import { isInside, jobWorkDir, pathRefused, resolveExistingInside } from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
@@ -105,6 +106,15 @@ async function findFiles(realRoot: string, dir: string): Promise<{ files: FoundF
   await walk(dir);
   files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { files, ignored };
+}
+
+/** The activities of `dataImport` and its `importBatch` sub-jobs. */
+export function createDataImportActivities(cfg: PipelineConfig, client: Client): DataImportActivities {
+  return {
+    importValidate: (job, args) => importValidate(cfg, client, job, args),
+    importNormalize: (job, args) => importNormalize(cfg, client, job, args),
+    importIndex: (job, args) => importIndex(cfg, client, job, args),
+  };
 }
 
 async function resolveSourceDir(cfg: PipelineConfig, sourceDir: string): Promise<string> {
@@ -219,7 +229,7 @@ export async function importValidate(
   return { sourceDir: dir, files, ignored, totals, logs, stats: { itemsFailed: totals.invalidRows } };
 }
 
-/** Name of batch `n`'s normalised file: sortable, so the index reads batches in order. */
+/** Name of batch `n`'s normalized file: sortable, so the index reads batches in order. */
 export const batchFileName = (n: number): string => `batch-${String(n).padStart(6, '0')}.jsonl`;
 
 export async function importNormalize(
@@ -262,7 +272,7 @@ export async function importNormalize(
       if (buf.length) await fh.write(buf.join('\n') + '\n');
       await reporter.report(
         ((i + 1) / args.files.length) * 100,
-        `Normalised ${i + 1}/${args.files.length} files`,
+        `Normalized ${i + 1}/${args.files.length} files`,
       );
     }
     await fh.sync();
@@ -270,7 +280,7 @@ export async function importNormalize(
     await fh.close();
   }
   await rename(tmp, join(work, output));
-  jobLog(job).info('import batch normalised', { batch: args.batch, files: args.files.length, rows });
+  jobLog(job).info('import batch normalized', { batch: args.batch, files: args.files.length, rows });
   return { batch: args.batch, files: args.files.length, rows, output, stats: { itemsProcessed: rows } };
 }
 
@@ -290,7 +300,7 @@ export async function importIndex(
   }
   if (names.length === 0) {
     throw ApplicationFailure.nonRetryable(
-      'No normalised rows to index (the scratch folder is empty or gone): run the job again from the Process step',
+      'No normalized rows to index (the scratch folder is empty or gone): run the job again from the Process step',
       'NothingToIndex',
     );
   }

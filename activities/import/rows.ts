@@ -1,10 +1,10 @@
 /**
  * What dataImport accepts as a row, how rows are read from CSV and JSON Lines files, and how a
- * valid row is normalised for the index.
+ * valid row is normalized for the index.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ImportFormat } from '../../workflows/pipeline-contracts';
+import type { ImportFormat } from '../../workflows/jobs/data-import-contracts';
 import { parseCsv } from './csv';
 
 const text = (max: number) => z.string().max(max);

@@ -2,29 +2,33 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { DocsController } from './docs.controller';
-import { ApiExceptionFilter } from './errors';
-import { HealthController } from './health.controller';
-import { JobListService } from './job-list.service';
-import { JobTypesController } from './job-types.controller';
-import { JobsController } from './jobs.controller';
-import { JobsService } from './jobs.service';
-import { APP_CONFIG, TEMPORAL_CLIENT } from './tokens';
+import { ApiExceptionFilter } from './common/filters/api-exception.filter';
+import { ConfigModule } from './config/config.module';
+import { DocsModule } from './docs/docs.module';
+import { HealthModule } from './health/health.module';
+import { JobTypesModule } from './job-types/job-types.module';
+import { JobsModule } from './jobs/jobs.module';
+import { TemporalModule } from './temporal/temporal.module';
 
-/** The API module; the Temporal client is created by the caller (main.ts or a test) and passed in. */
+/** The API: infrastructure (configuration, the Temporal client), the feature modules and the one exception filter. */
 @Module({})
 export class AppModule {
-  static create(config: Config, client: Client): DynamicModule {
+  /**
+   * @param client A client the caller owns (tests); without one, the application connects from
+   * `config` and closes the connection when it shuts down.
+   */
+  static forRoot(config: Config, client?: Client): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, JobTypesController, DocsController],
-      providers: [
-        { provide: APP_CONFIG, useValue: config },
-        { provide: TEMPORAL_CLIENT, useValue: client },
-        { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        JobsService,
-        JobListService,
+      imports: [
+        ConfigModule.forRoot(config),
+        client ? TemporalModule.forClient(client) : TemporalModule.forRoot(),
+        HealthModule,
+        JobsModule,
+        JobTypesModule,
+        DocsModule,
       ],
+      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };
   }
 }

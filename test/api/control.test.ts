@@ -5,7 +5,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
-import type { JobList, JobTreeNode } from '../../src/api/schemas';
+import type { JobList, JobTreeNode } from '../../src/api/jobs/schemas';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import {
@@ -31,10 +31,9 @@ beforeAll(async () => {
   const w = await createTestWorker(env, { overrides: { activities: recorded.activities } });
   worker = w.worker;
   running = worker.run();
-  app = await createApp(
-    loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }),
-    env.client,
-  );
+  app = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }), {
+    client: env.client,
+  });
 });
 
 afterAll(async () => {

@@ -1,12 +1,12 @@
 /**
- * The job-type catalogue and input validation at the API edge: for every type, the JSON Schema
- * the catalogue publishes describes the fields its zod schema accepts, and what zod rejects the
+ * The job-type catalog and input validation at the API edge: for every type, the JSON Schema
+ * the catalog publishes describes the fields its zod schema accepts, and what zod rejects the
  * API rejects with 400 and the same issue paths (prefixed with `input`), starting nothing.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { z } from 'zod';
 import { createApp } from '../../src/app';
-import type { JobTypeInfo } from '../../src/api/job-types.controller';
+import type { JobTypeInfo } from '../../src/api/job-types/job-type-catalog';
 import { loadConfig } from '../../src/config';
 import { jobDefinitions } from '../../workflows/catalog';
 import { connectTestEnv, uniqueId, type TestEnv } from '../helpers';
@@ -19,7 +19,7 @@ beforeAll(async () => {
   // No worker: nothing here may start a job.
   app = await createApp(
     loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: uniqueId('no-worker') }),
-    env.client,
+    { client: env.client },
   );
 });
 afterAll(async () => {

@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { connectTestEnv, createTestWorker, freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
 
 let env: TestEnv;
 let app: NestFastifyApplication;
@@ -16,10 +16,9 @@ beforeAll(async () => {
   const w = await createTestWorker(env);
   worker = w.worker;
   running = worker.run();
-  app = await createApp(
-    loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }),
-    env.client,
-  );
+  app = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }), {
+    client: env.client,
+  });
 });
 
 afterAll(async () => {
@@ -42,6 +41,30 @@ describe('GET /health', () => {
     const res = await get('/health');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok', temporal: 'ok' });
+  });
+
+  it('is 503 within its deadline when Temporal is unreachable', async () => {
+    // A real client to a port nothing listens on; lazy, so the app starts without connecting.
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const unreachable = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address }), {
+      client: new Client({ connection, namespace: 'default' }),
+    });
+    try {
+      const res = await unreachable.inject({ method: 'GET', url: '/health' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'error', temporal: 'unreachable' });
+    } finally {
+      await unreachable.close();
+      await connection.close();
+    }
+  }, 10_000); // the health deadline is 3 s; gRPC's own retries would take far longer
+
+  it('leaves a client passed in open when the app closes', async () => {
+    const other = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address }), { client: env.client });
+    await other.close();
+    await expect(
+      env.client.workflowService.describeNamespace({ namespace: 'default' }),
+    ).resolves.toBeDefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import * as workflows from '../../workflows';
 import { jobDefinitions } from '../../workflows/catalog';
 
-describe('job catalogue', () => {
+describe('job catalog', () => {
   it('exports every job type as a workflow function of the same name', () => {
     for (const def of jobDefinitions) {
       const fn = (workflows as Record<string, unknown>)[def.name];

@@ -15,7 +15,7 @@ import {
 import { ImportIndex } from '../../activities/import/index-db';
 import { jobWorkDir } from '../../activities/paths';
 import type { PipelineConfig } from '../../activities/pipeline-config';
-import type { ImportValidateResult } from '../../workflows/pipeline-contracts';
+import type { ImportValidateResult } from '../../workflows/jobs/data-import-contracts';
 import { activityJob, runActivity, unusedClient } from '../activity-env';
 import { testPipelineConfig, uniqueId } from '../helpers';
 import { writeImportFolder } from '../pipeline-fixtures';
@@ -33,7 +33,7 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err as ApplicationFailure;
 }
 
-/** Validate, normalise in batches of `batchSize` files, index: the three steps of a dataImport. */
+/** Validate, normalize in batches of `batchSize` files, index: the three steps of a dataImport. */
 async function importAll(cfg: PipelineConfig, sourceDir: string, importId: string, batchSize = 5) {
   const v = await run(importValidate, cfg, noClient, job('validate'), { sourceDir });
   const files = v.files.filter((f) => !f.error && f.valid > 0).map((f) => f.file);
@@ -231,7 +231,7 @@ describe('importNormalize + importIndex', () => {
     }
   });
 
-  it('normalises rows: trimmed text, lower-case category, sorted unique tags, ISO dates, rounded amounts', async () => {
+  it('normalizes rows: trimmed text, lower-case category, sorted unique tags, ISO dates, rounded amounts', async () => {
     const cfg = testPipelineConfig();
     mkdirSync(join(cfg.importRoot, 'norm'));
     writeFileSync(
@@ -261,7 +261,7 @@ describe('importNormalize + importIndex', () => {
     });
   });
 
-  it('refuses a file path that leaves the root, and an index run with nothing normalised', async () => {
+  it('refuses a file path that leaves the root, and an index run with nothing normalized', async () => {
     const cfg = testPipelineConfig();
     mkdirSync(join(cfg.importRoot, 'ok'));
     const err = await failure(
@@ -274,7 +274,7 @@ describe('importNormalize + importIndex', () => {
     );
     expect(err).toMatchObject({ type: 'PathRefused', nonRetryable: true });
     const none = await failure(
-      run(importIndex, cfg, noClient, job('index'), { importId: 'never-normalised' }),
+      run(importIndex, cfg, noClient, job('index'), { importId: 'never-normalized' }),
     );
     expect(none).toMatchObject({ type: 'NothingToIndex', nonRetryable: true });
   });

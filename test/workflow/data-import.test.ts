@@ -7,11 +7,11 @@ import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { ImportIndex } from '../../activities/import/index-db';
 import { jobWorkDir } from '../../activities/paths';
-import type { StepActivities } from '../../workflows/activity-contracts';
+import type { StepActivities } from '../../workflows/activities';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { planRecovery } from '../../workflows/engine/recovery';
 import { dataImportDefinition } from '../../workflows/jobs/data-import';
-import type { ImportSummary, ImportValidateResult } from '../../workflows/pipeline-contracts';
+import type { ImportSummary, ImportValidateResult } from '../../workflows/jobs/data-import-contracts';
 import {
   connectTestEnv,
   createTestWorker,
@@ -33,7 +33,7 @@ const cfg = testPipelineConfig({ importMaxFileBytes: 256 * 1024 });
 const crashAfterIndex = new Set<string>();
 /** Jobs whose index step fails permanently once, after its transaction committed. */
 const failAfterIndex = new Set<string>();
-/** Jobs whose batch sub-jobs hang in normalise (after writing their rows) until cancelled. */
+/** Jobs whose batch sub-jobs hang in normalize (after writing their rows) until cancelled. */
 const hangInNormalize = new Set<string>();
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { jobWorkDir } from '../../activities/paths';
 import type { JobState } from '../../workflows/contracts';
-import type { DatasetCounts } from '../../workflows/pipeline-contracts';
+import type { DatasetCounts } from '../../workflows/jobs/dataset-build-contracts';
 import {
   connectTestEnv,
   createTestWorker,

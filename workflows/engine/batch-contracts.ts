@@ -1,6 +1,5 @@
 /** Shapes exchanged between a job and the batch coordinator that runs one of its batch steps. */
-import type { ActivityName } from '../activity-contracts';
-import type { BatchCounts, JobSummaryStats, Json } from '../contracts';
+import type { BatchCounts, JobSummaryStats } from '../contracts';
 import type { NormalizedRetry } from './definition';
 
 /** Workflow type of the coordinator child that runs a batch step's chunks with a window. */
@@ -20,12 +19,12 @@ export interface BatchCoordinatorParams {
   stepKey: string;
   attempt: number;
   /** Each chunk's activity argument or sub-job input, computed by the job. */
-  chunks: Json[];
+  chunks: unknown[];
   /** Items per chunk and in all, for item counts in stats. */
   chunkSize: number;
   itemTotal: number;
   window: number;
-  run: { activity: ActivityName } | { jobType: string };
+  run: { activity: string } | { jobType: string };
   chunkRetry: NormalizedRetry;
   chunkTimeoutMs: number;
   /** Index of the next chunk to start; carried across continue-as-new. */

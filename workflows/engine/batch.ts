@@ -5,7 +5,6 @@
  * every run's history bounded.
  */
 import * as wf from '@temporalio/workflow';
-import type { ActivityJobRef, StepActivities, StepResultExtras } from '../activity-contracts';
 import {
   pauseSignal,
   resumeSignal,
@@ -18,7 +17,10 @@ import {
   type StepProgressReport,
 } from '../contracts';
 import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
+import { childJobId, forwardControl, startChildJob } from './children';
+import { deriveStatus } from './control';
 import { PROGRESS_REPORT_BUDGET, addStats, shouldReport } from './progress';
+import type { ActivityJobRef, StepActivityCall, StepResultExtras } from './step-io';
 
 /** Continue as new once a run's history passes this many events (the hard limit we keep under is 10,240). */
 export const BATCH_HISTORY_SOFT_LIMIT = 4000;
@@ -40,13 +42,12 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
 
   // Paused: no new chunk starts and running chunk sub-jobs pause at their own step boundaries.
   // `paused` once no chunk activity runs and every chunk sub-job has paused.
-  const status = (): JobStatus => {
-    if (root.consideredCancelled) return 'cancelling';
-    if (!paused) return 'running';
-    const activities = inFlight - chunkJobs.size;
-    const busy = activities > 0 || [...chunkJobs.values()].some((s) => s !== 'paused');
-    return busy ? 'pausing' : 'paused';
-  };
+  const status = (): JobStatus =>
+    deriveStatus({
+      cancelling: root.consideredCancelled,
+      paused,
+      busy: inFlight - chunkJobs.size > 0 || [...chunkJobs.values()].some((s) => s !== 'paused'),
+    });
 
   const report = (): void => {
     const done = counts.completed + counts.failed;
@@ -76,13 +77,8 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     ).catch(() => undefined);
   };
 
-  const forward = (signal: typeof pauseSignal, payload?: ControlPayload): void => {
-    for (const id of chunkJobs.keys()) {
-      wf.getExternalWorkflowHandle(id)
-        .signal(signal, payload)
-        .catch(() => undefined);
-    }
-  };
+  const forward = (signal: typeof pauseSignal, payload?: ControlPayload): void =>
+    forwardControl(signal, chunkJobs.keys(), payload);
   wf.setHandler(
     pauseSignal,
     (payload?: ControlPayload) => {
@@ -186,7 +182,7 @@ interface ChunkJobEvents {
 async function runOne(
   p: BatchCoordinatorParams,
   chunk: number,
-  arg: Json,
+  arg: unknown,
   coordinatorId: string,
   events: ChunkJobEvents,
 ): Promise<Json> {
@@ -197,7 +193,7 @@ async function runOne(
     maximumInterval: p.chunkRetry.maxIntervalMs,
   };
   if ('activity' in p.run) {
-    const acts = wf.proxyActivities<StepActivities>({
+    const acts = wf.proxyActivities<Record<string, StepActivityCall>>({
       startToCloseTimeout: p.chunkTimeoutMs,
       retry,
       cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -211,8 +207,8 @@ async function runOne(
       attempt: p.attempt,
       reportProgress: false,
     };
-    const fn = acts[p.run.activity] as unknown as (ref: ActivityJobRef, a: Json) => Promise<Json>;
-    return fn(ref, arg);
+    // Activities return plain JSON: their results travel through Temporal's JSON payloads.
+    return (await acts[p.run.activity](ref, arg)) as Json;
   }
   const childParams: JobParams = {
     input: arg,
@@ -225,15 +221,19 @@ async function runOne(
       reportTo: coordinatorId,
     },
   };
-  const r = p.recoveryAttempt ?? 0;
-  const childId = `${p.parentJobId}/${p.stepKey}${r > 0 ? `-r${r}` : ''}/${chunk}${p.attempt > 1 ? `-a${p.attempt}` : ''}`;
-  const handle = await wf.startChild(p.run.jobType, {
+  const childId = childJobId({
+    jobId: p.parentJobId,
+    stepKey: p.stepKey,
+    recoveryAttempt: p.recoveryAttempt ?? 0,
+    attempt: p.attempt,
+    chunk,
+  });
+  const handle = await startChildJob({
+    workflowType: p.run.jobType,
     workflowId: childId,
-    args: [childParams],
+    arg: childParams,
+    parentJobId: p.parentJobId,
     retry,
-    cancellationType: wf.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-    parentClosePolicy: 'REQUEST_CANCEL',
-    searchAttributes: { JobType: [p.run.jobType], JobStatus: ['running'], JobParentId: [p.parentJobId] },
   });
   events.started(childId);
   try {

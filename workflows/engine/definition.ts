@@ -1,57 +1,95 @@
 /**
- * Declaring job types: data plus pure functions. `defineJob` validates the definition when the
- * module loads (in the worker, the API and the workflow sandbox alike), so a bad definition
- * never reaches a running job.
+ * Job types as data plus pure functions: the shape the engine runs. `defineJob` validates a
+ * definition when the module loads (in the worker, the API and the workflow sandbox alike), so a
+ * bad definition never reaches a running job.
+ *
+ * Job types are written with the typed builders of `builder.ts`, which check activity names,
+ * arguments, sub-job inputs and earlier results at compile time and produce this data. At this
+ * level activities and sub-job types are names, and what a step passes on is `unknown`: the
+ * engine forwards it without looking inside.
  */
 import type { z } from 'zod';
-import type { ActivityName } from '../activity-contracts';
-import type { Json } from '../contracts';
 import { JobDefinitionError, validateDag } from './dag';
 
+/** How a step's attempts are retried by the engine (each attempt is visible in the job state). */
 export interface RetrySpec {
-  /** Attempts including the first. Default 3. */
+  /**
+   * Attempts including the first.
+   * @default 3
+   */
   maxAttempts?: number;
-  /** Default 1000 ms. */
+  /**
+   * Delay before the second attempt, in milliseconds.
+   * @default 1000
+   */
   initialIntervalMs?: number;
-  /** Default 2. */
+  /**
+   * Each further delay is the previous one times this.
+   * @default 2
+   */
   backoffCoefficient?: number;
-  /** Default 60 000 ms. */
+  /**
+   * Longest delay between attempts, in milliseconds.
+   * @default 60000
+   */
   maxIntervalMs?: number;
 }
 
 /** What pure step functions (`when`, `args`, `input`, `items`, `endJob`) see. */
-export interface StepContext<I> {
+export interface StepContext<I, R extends object = Readonly<Record<string, unknown>>> {
+  /** The job's input, parsed by its zod schema (defaults applied). */
   input: I;
   jobId: string;
-  /** Results of the steps that completed so far, by key. */
-  results: Readonly<Record<string, Json>>;
+  /**
+   * Results of the steps that completed so far, by key (without their `stats` and `logs`). A step
+   * can rely on the results of the steps it depends on, directly or through others.
+   */
+  results: Readonly<R>;
   /** 0 on the first run, n on the n-th recovery run. */
   recoveryAttempt: number;
 }
 
 interface StepBase<I> {
+  /** Unique within the job type; names the step in results, sub-job ids and logs. */
   key: string;
+  /** Shown to operators ("Step 3/7 · Index rows"). */
   name: string;
-  /** Share of overall progress, relative to the other steps. Default 1. */
+  /**
+   * Share of overall progress, relative to the other steps' weights.
+   * @default 1
+   */
   weight?: number;
+  /** How the engine retries the step's attempts. */
   retry?: RetrySpec;
-  /** Per attempt. Default 10 minutes. */
+  /**
+   * Per attempt, in milliseconds: an activity's start-to-close timeout, a sub-job's execution
+   * timeout, a batch chunk's timeout.
+   * @default 600000 (10 minutes)
+   */
   timeoutMs?: number;
-  /** Keys of the steps this one waits for. Default: the previous step (none for the first). */
+  /**
+   * Keys of the steps this one waits for.
+   * @default the previous step (none for the first)
+   */
   dependsOn?: string[];
-  /** `fail` (default) fails the job; `continue` ends it `completed_with_errors` and skips dependents. */
+  /**
+   * `fail` fails the job; `continue` ends it `completed_with_errors` and skips the steps that
+   * depend on this one.
+   * @default 'fail'
+   */
   onFailure?: 'fail' | 'continue';
   /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
   when?(ctx: StepContext<I>): boolean;
   /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */
-  endJob?(result: Json, ctx: StepContext<I>): string | null | undefined;
+  endJob?(result: unknown, ctx: StepContext<I>): string | null | undefined;
 }
 
 export interface ActivityStepDef<I> extends StepBase<I> {
   kind: 'activity';
-  activity: ActivityName;
-  /** The activity's argument; `attempt` is the step attempt it is for (from 1). */
-  args?(ctx: StepContext<I>, attempt: number): Json;
+  /** The activity's name in the worker's activity interface. */
+  activity: string;
+  /** The activity's argument; `attempt` is the step attempt it is for (from 1). Default `{}`. */
+  args?(ctx: StepContext<I>, attempt: number): unknown;
   /** Set for activities that heartbeat, so a lost worker is noticed quickly. */
   heartbeatTimeoutMs?: number;
 }
@@ -60,21 +98,27 @@ export interface JobStepDef<I> extends StepBase<I> {
   kind: 'job';
   /** Another job type's name; it runs as a child workflow. */
   jobType: string;
-  /** The sub-job's input; `attempt` is the step attempt it is for (from 1). */
-  input?(ctx: StepContext<I>, attempt: number): Json;
+  /** The sub-job's input; `attempt` is the step attempt it is for (from 1). Default `{}`. */
+  input?(ctx: StepContext<I>, attempt: number): unknown;
 }
 
 export interface BatchStepDef<I> extends StepBase<I> {
   kind: 'batch';
-  items(ctx: StepContext<I>): Json[];
-  /** Items per activity call or child job. Default 1. */
+  items(ctx: StepContext<I>): unknown[];
+  /**
+   * Items per activity call or child job.
+   * @default 1
+   */
   chunkSize?: number | ((ctx: StepContext<I>) => number);
-  /** Most chunks in flight at once. Default 10. */
+  /**
+   * Most chunks in flight at once.
+   * @default 10
+   */
   window?: number | ((ctx: StepContext<I>) => number);
   /** What runs per chunk: an activity or a job type. */
-  run: { activity: ActivityName } | { jobType: string };
+  run: { activity: string } | { jobType: string };
   /** The chunk's activity argument or sub-job input. Default `{items, offset}`. */
-  chunkInput?(chunk: { items: Json[]; offset: number }, ctx: StepContext<I>, attempt: number): Json;
+  chunkInput?(chunk: { items: unknown[]; offset: number }, ctx: StepContext<I>, attempt: number): unknown;
 }
 
 export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I>;
@@ -84,9 +128,12 @@ export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I>;
  * scope that cannot itself be cancelled, after its running steps and sub-jobs have stopped.
  */
 export interface CleanupDef<I> {
-  activity: ActivityName;
-  args?(ctx: StepContext<I>): Json;
-  /** Default 60 000 ms. */
+  activity: string;
+  args?(ctx: StepContext<I>): unknown;
+  /**
+   * The cleanup activity's start-to-close timeout, in milliseconds.
+   * @default 60000
+   */
   timeoutMs?: number;
 }
 
@@ -95,11 +142,17 @@ export interface JobTypeSpec<S extends z.ZodType> {
   description: string;
   input: S;
   steps: StepDef<z.infer<S>>[];
-  /** How many times a failed or cancelled job may be recovered. Default 3. */
+  /**
+   * How many times a failed or cancelled job may be recovered.
+   * @default 3
+   */
   recoveryLimit?: number;
   /** Runs once when the job is cancelled. */
   onCancel?: CleanupDef<z.infer<S>>;
-  /** How long a cancelled job waits for its running steps and sub-jobs to stop. Default 5 minutes. */
+  /**
+   * How long a cancelled job waits for its running steps and sub-jobs to stop, in milliseconds.
+   * @default 300000 (5 minutes)
+   */
   cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>>) => number);
 }
 

@@ -12,20 +12,17 @@
  * recovered from the Index step.
  */
 import { z } from 'zod';
-import { defineJob } from '../engine/definition';
-import {
-  resultOf,
-  rootedPathSchema,
-  type CleanupWorkDirArgs,
-  type ImportIndexArgs,
-  type ImportIndexResult,
-  type ImportNormalizeArgs,
-  type ImportSummary,
-  type ImportValidateArgs,
-  type ImportValidateResult,
-} from '../pipeline-contracts';
+import { jobBuilder, type ActivityResult } from '../engine/builder';
+import type { DataImportActivities, ImportSummary } from './data-import-contracts';
+import { rootedPathSchema, type WorkspaceActivities } from './workspace-contracts';
 
-/** Input of `importBatch`, the sub-job that normalises one batch of files. */
+const job = jobBuilder<DataImportActivities & WorkspaceActivities>();
+type Results = {
+  validate: ActivityResult<DataImportActivities['importValidate']>;
+  index: ActivityResult<DataImportActivities['importIndex']>;
+};
+
+/** Input of `importBatch`, the sub-job that normalizes one batch of files. */
 export const importBatchInput = z
   .object({
     /** The import job's id: names its scratch folder. */
@@ -36,23 +33,20 @@ export const importBatchInput = z
   })
   .strict();
 
-export const importBatchDefinition = defineJob({
+export const importBatchDefinition = job({
   name: 'importBatch',
   description:
-    'Sub-job of dataImport: normalises the valid rows of one batch of files into the scratch folder.',
+    'Sub-job of dataImport: normalizes the valid rows of one batch of files into the scratch folder.',
   input: importBatchInput,
-  steps: [
-    {
-      key: 'normalize',
-      name: 'Normalise rows',
-      kind: 'activity',
-      activity: 'importNormalize',
-      heartbeatTimeoutMs: 60_000,
-      retry: { maxAttempts: 3, initialIntervalMs: 500 },
-      args: ({ input }) => ({ ...input }) satisfies ImportNormalizeArgs,
-    },
-  ],
-});
+})
+  .activity('normalize', {
+    name: 'Normalize rows',
+    activity: 'importNormalize',
+    heartbeatTimeoutMs: 60_000,
+    retry: { maxAttempts: 3, initialIntervalMs: 500 },
+    args: ({ input }) => ({ ...input }),
+  })
+  .build();
 
 export const dataImportInput = z
   .object({
@@ -65,12 +59,11 @@ export const dataImportInput = z
   .strict();
 
 /** Files worth processing: readable, within limits, with at least one valid row. */
-const importable = (v: ImportValidateResult): string[] =>
+const importable = (v: Results['validate']): string[] =>
   v.files.filter((f) => !f.error && f.valid > 0).map((f) => f.file);
 
-export function importSummary(results: Readonly<Record<string, unknown>>): ImportSummary {
-  const v = resultOf<ImportValidateResult>(results, 'validate');
-  const ix = resultOf<ImportIndexResult>(results, 'index');
+/** The import's summary from the validate and index results: the job's output. */
+export function importSummary({ validate: v, index: ix }: Results): ImportSummary {
   return {
     files: {
       total: v.totals.files,
@@ -89,71 +82,59 @@ export function importSummary(results: Readonly<Record<string, unknown>>): Impor
   };
 }
 
-export const dataImportDefinition = defineJob({
+export const dataImportDefinition = job({
   name: 'dataImport',
   description:
     'Import CSV and JSON Lines files from a folder inside the import root into the SQLite full-text index: ' +
-    'validate rows, normalise them in batch sub-jobs, upsert them by row key, clean up.',
+    'validate rows, normalize them in batch sub-jobs, upsert them by row key, clean up.',
   input: dataImportInput,
-  steps: [
-    {
-      key: 'validate',
-      name: 'Validate files',
-      kind: 'activity',
-      activity: 'importValidate',
-      weight: 2,
-      heartbeatTimeoutMs: 60_000,
-      args: ({ input }) => ({ sourceDir: input.sourceDir }) satisfies ImportValidateArgs,
-      endJob: (result, { input }) => {
-        const v = result as unknown as ImportValidateResult;
-        if (v.totals.validFiles === 0) return 'No valid files to import';
-        if (input.validateOnly) {
-          return `Validation only: ${v.totals.validRows} valid and ${v.totals.invalidRows} invalid rows in ${v.totals.files} files`;
-        }
-        return null;
-      },
+})
+  .activity('validate', {
+    name: 'Validate files',
+    activity: 'importValidate',
+    weight: 2,
+    heartbeatTimeoutMs: 60_000,
+    args: ({ input }) => ({ sourceDir: input.sourceDir }),
+    endJob: (v, { input }) => {
+      if (v.totals.validFiles === 0) return 'No valid files to import';
+      if (input.validateOnly) {
+        return `Validation only: ${v.totals.validRows} valid and ${v.totals.invalidRows} invalid rows in ${v.totals.files} files`;
+      }
+      return null;
     },
-    {
-      key: 'process',
-      name: 'Process files',
-      kind: 'batch',
-      weight: 3,
-      items: ({ results }) => importable(resultOf<ImportValidateResult>(results, 'validate')),
-      chunkSize: ({ input }) => input.batchSize,
-      window: 4,
-      run: { jobType: 'importBatch' },
-      // Each importBatch sub-job retries its own activity; the chunk is not re-run on top of that.
-      retry: { maxAttempts: 1 },
-      chunkInput: (chunk, ctx) =>
-        ({
-          importId: ctx.jobId,
-          // The real path validation resolved: every batch reads the same folder.
-          sourceDir: resultOf<ImportValidateResult>(ctx.results, 'validate').sourceDir,
-          files: chunk.items as string[],
-          batch: Math.floor(chunk.offset / ctx.input.batchSize),
-        }) satisfies ImportNormalizeArgs,
-    },
-    {
-      key: 'index',
-      name: 'Index rows',
-      kind: 'activity',
-      activity: 'importIndex',
-      weight: 3,
-      heartbeatTimeoutMs: 60_000,
-      args: ({ jobId }) => ({ importId: jobId }) satisfies ImportIndexArgs,
-    },
-    {
-      key: 'cleanup',
-      name: 'Clean up',
-      kind: 'activity',
-      activity: 'cleanupWorkDir',
-      weight: 0.5,
-      args: ({ jobId, results }) =>
-        ({ scope: 'import', jobId, summary: importSummary(results) }) satisfies CleanupWorkDirArgs,
-    },
-  ],
-  onCancel: {
+  })
+  .batch('process', {
+    name: 'Process files',
+    weight: 3,
+    items: ({ results }) => importable(results.validate),
+    chunkSize: ({ input }) => input.batchSize,
+    window: 4,
+    run: { job: importBatchDefinition },
+    // Each importBatch sub-job retries its own activity; the chunk is not re-run on top of that.
+    retry: { maxAttempts: 1 },
+    chunkInput: (chunk, { jobId, input, results }) => ({
+      importId: jobId,
+      // The real path validation resolved: every batch reads the same folder.
+      sourceDir: results.validate.sourceDir,
+      files: chunk.items,
+      batch: Math.floor(chunk.offset / input.batchSize),
+    }),
+  })
+  .activity('index', {
+    name: 'Index rows',
+    activity: 'importIndex',
+    weight: 3,
+    heartbeatTimeoutMs: 60_000,
+    args: ({ jobId }) => ({ importId: jobId }),
+  })
+  .activity('cleanup', {
+    name: 'Clean up',
     activity: 'cleanupWorkDir',
-    args: ({ jobId }) => ({ scope: 'import', jobId, summary: null }) satisfies CleanupWorkDirArgs,
-  },
-});
+    weight: 0.5,
+    args: ({ jobId, results }) => ({ scope: 'import', jobId, summary: importSummary(results) }),
+  })
+  .onCancel({
+    activity: 'cleanupWorkDir',
+    args: ({ jobId }) => ({ scope: 'import', jobId, summary: null }),
+  })
+  .build();

@@ -8,8 +8,11 @@
  * Cancelling runs a cleanup in every cancelled `demoTask` and once in the pipeline itself.
  */
 import { z } from 'zod';
-import type { Json } from '../contracts';
-import { defineJob, type StepContext } from '../engine/definition';
+import { jobBuilder } from '../engine/builder';
+import type { StepContext } from '../engine/definition';
+import type { DemoActivities, SimulateWorkArgs } from './demo-contracts';
+
+const job = jobBuilder<DemoActivities>();
 
 const duration = z.number().int().min(0).max(3_600_000);
 
@@ -23,37 +26,32 @@ export const demoTaskInput = z
   })
   .strict();
 
-export const demoTaskDefinition = defineJob({
+export const demoTaskDefinition = job({
   name: 'demoTask',
   description: 'Sub-job of demoPipeline: one simulated unit of work, with a cleanup when cancelled (demo).',
   input: demoTaskInput,
-  steps: [
-    {
-      key: 'work',
-      name: 'Work',
-      kind: 'activity',
-      activity: 'simulateWork',
-      heartbeatTimeoutMs: 10_000,
-      args: ({ input }) => ({ label: input.label, durationMs: input.durationMs, items: input.items }),
-    },
-    {
-      // A second step, so a paused sub-job has a boundary to stop at.
-      key: 'verify',
-      name: 'Verify',
-      kind: 'activity',
-      activity: 'simulateWork',
-      args: ({ input }) => ({
-        label: `${input.label} verify`,
-        durationMs: Math.min(100, input.durationMs),
-        items: 1,
-      }),
-    },
-  ],
-  onCancel: {
+})
+  .activity('work', {
+    name: 'Work',
+    activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
+    args: ({ input }) => ({ label: input.label, durationMs: input.durationMs, items: input.items }),
+  })
+  // A second step, so a paused sub-job has a boundary to stop at.
+  .activity('verify', {
+    name: 'Verify',
+    activity: 'simulateWork',
+    args: ({ input }) => ({
+      label: `${input.label} verify`,
+      durationMs: Math.min(100, input.durationMs),
+      items: 1,
+    }),
+  })
+  .onCancel({
     activity: 'simulateWork',
     args: ({ input }) => ({ label: `${input.label} cleanup`, durationMs: input.cleanupMs, items: 1 }),
-  },
-});
+  })
+  .build();
 
 export const DEMO_STEP_KEYS = ['extract', 'transform', 'load', 'report'] as const;
 type DemoStepKey = (typeof DEMO_STEP_KEYS)[number];
@@ -88,7 +86,7 @@ export const demoPipelineInput = z
 type DemoInput = z.infer<typeof demoPipelineInput>;
 
 function activityArgs(key: DemoStepKey) {
-  return ({ input, recoveryAttempt }: StepContext<DemoInput>): Json => {
+  return ({ input, recoveryAttempt }: StepContext<DemoInput, object>): SimulateWorkArgs => {
     const s = input.steps[key] ?? {};
     return {
       label: key,
@@ -100,7 +98,7 @@ function activityArgs(key: DemoStepKey) {
   };
 }
 
-export const demoPipelineDefinition = defineJob({
+export const demoPipelineDefinition = job({
   name: 'demoPipeline',
   description:
     'DEMO for operator control: extract → transform (parallel sub-jobs) → load → report, with durations, ' +
@@ -108,50 +106,41 @@ export const demoPipelineDefinition = defineJob({
   input: demoPipelineInput,
   recoveryLimit: 3,
   cancelWaitMs: ({ input }) => input.cancelWaitMs,
-  steps: [
-    {
-      key: 'extract',
-      name: 'Extract',
-      kind: 'activity',
-      activity: 'simulateWork',
-      heartbeatTimeoutMs: 10_000,
-      args: activityArgs('extract'),
-    },
-    {
-      key: 'transform',
-      name: 'Transform',
-      kind: 'batch',
-      weight: 2,
-      items: ({ input }) => Array.from({ length: input.parts }, (_, i) => `part-${i + 1}`),
-      window: ({ input }) => input.parts,
-      run: { jobType: 'demoTask' },
-      chunkInput: (chunk, { input }) => ({
-        label: `transform ${String(chunk.items[0])}`,
-        durationMs: input.steps.transform?.durationMs ?? input.durationMs,
-        items: 5,
-        cleanupMs: input.partCleanupMs ?? input.cleanupMs,
-      }),
-    },
-    {
-      key: 'load',
-      name: 'Load',
-      kind: 'activity',
-      activity: 'simulateWork',
-      heartbeatTimeoutMs: 10_000,
-      retry: { initialIntervalMs: 200 },
-      args: activityArgs('load'),
-    },
-    {
-      key: 'report',
-      name: 'Report',
-      kind: 'activity',
-      activity: 'simulateWork',
-      heartbeatTimeoutMs: 10_000,
-      args: activityArgs('report'),
-    },
-  ],
-  onCancel: {
+})
+  .activity('extract', {
+    name: 'Extract',
+    activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
+    args: activityArgs('extract'),
+  })
+  .batch('transform', {
+    name: 'Transform',
+    weight: 2,
+    items: ({ input }) => Array.from({ length: input.parts }, (_, i) => `part-${i + 1}`),
+    window: ({ input }) => input.parts,
+    run: { job: demoTaskDefinition },
+    chunkInput: (chunk, { input }) => ({
+      label: `transform ${chunk.items[0]}`,
+      durationMs: input.steps.transform?.durationMs ?? input.durationMs,
+      items: 5,
+      cleanupMs: input.partCleanupMs ?? input.cleanupMs,
+    }),
+  })
+  .activity('load', {
+    name: 'Load',
+    activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
+    retry: { initialIntervalMs: 200 },
+    args: activityArgs('load'),
+  })
+  .activity('report', {
+    name: 'Report',
+    activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
+    args: activityArgs('report'),
+  })
+  .onCancel({
     activity: 'simulateWork',
     args: ({ input }) => ({ label: 'demoPipeline cleanup', durationMs: input.cleanupMs, items: 1 }),
-  },
-});
+  })
+  .build();

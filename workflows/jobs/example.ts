@@ -3,7 +3,10 @@
  * quick start and the end-to-end tests.
  */
 import { z } from 'zod';
-import { defineJob } from '../engine/definition';
+import { jobBuilder } from '../engine/builder';
+import type { DemoActivities } from './demo-contracts';
+
+const job = jobBuilder<DemoActivities>();
 
 export const exampleSubJobInput = z
   .object({
@@ -12,20 +15,17 @@ export const exampleSubJobInput = z
   })
   .strict();
 
-export const exampleSubJobDefinition = defineJob({
+export const exampleSubJobDefinition = job({
   name: 'exampleSubJob',
   description: 'Sub-job of the example job: one simulated activity step.',
   input: exampleSubJobInput,
-  steps: [
-    {
-      key: 'work',
-      name: 'Do the sub-job work',
-      kind: 'activity',
-      activity: 'simulateWork',
-      args: ({ input }) => ({ durationMs: input.durationMs, items: 5, label: 'sub-job work' }),
-    },
-  ],
-});
+})
+  .activity('work', {
+    name: 'Do the sub-job work',
+    activity: 'simulateWork',
+    args: ({ input }) => ({ durationMs: input.durationMs, items: 5, label: 'sub-job work' }),
+  })
+  .build();
 
 export const exampleInput = z
   .object({
@@ -36,32 +36,27 @@ export const exampleInput = z
   })
   .strict();
 
-export const exampleDefinition = defineJob({
+export const exampleDefinition = job({
   name: 'example',
   description: 'Example job: one activity step, then one sub-job step.',
   input: exampleInput,
-  steps: [
-    {
-      key: 'prepare',
-      name: 'Prepare',
-      kind: 'activity',
-      activity: 'simulateWork',
-      weight: 1,
-      retry: { maxAttempts: 3, initialIntervalMs: 200 },
-      args: ({ input }) => ({
-        durationMs: input.durationMs,
-        items: 5,
-        failAttempts: input.failAttempts,
-        label: 'prepare',
-      }),
-    },
-    {
-      key: 'subJob',
-      name: 'Run sub-job',
-      kind: 'job',
-      jobType: 'exampleSubJob',
-      weight: 1,
-      input: ({ input }) => ({ durationMs: input.durationMs }),
-    },
-  ],
-});
+})
+  .activity('prepare', {
+    name: 'Prepare',
+    activity: 'simulateWork',
+    weight: 1,
+    retry: { maxAttempts: 3, initialIntervalMs: 200 },
+    args: ({ input }) => ({
+      durationMs: input.durationMs,
+      items: 5,
+      failAttempts: input.failAttempts,
+      label: 'prepare',
+    }),
+  })
+  .subJob('subJob', {
+    name: 'Run sub-job',
+    job: exampleSubJobDefinition,
+    weight: 1,
+    input: ({ input }) => ({ durationMs: input.durationMs }),
+  })
+  .build();

@@ -3,7 +3,8 @@
  * cheap activity. Exercises large fan-outs (windowing, continue-as-new) in tests and benchmarks.
  */
 import { z } from 'zod';
-import { defineJob } from '../engine/definition';
+import { jobBuilder } from '../engine/builder';
+import type { DemoActivities } from './demo-contracts';
 
 export const itemBatchInput = z
   .object({
@@ -13,19 +14,16 @@ export const itemBatchInput = z
   })
   .strict();
 
-export const itemBatchDefinition = defineJob({
+export const itemBatchDefinition = jobBuilder<DemoActivities>()({
   name: 'itemBatch',
   description: 'DEMO: count `count` generated items in chunks, `window` chunks at a time.',
   input: itemBatchInput,
-  steps: [
-    {
-      key: 'count',
-      name: 'Count items',
-      kind: 'batch',
-      items: ({ input }) => Array.from({ length: input.count }, (_, i) => i),
-      chunkSize: ({ input }) => input.chunkSize,
-      window: ({ input }) => input.window,
-      run: { activity: 'countItems' },
-    },
-  ],
-});
+})
+  .batch('count', {
+    name: 'Count items',
+    items: ({ input }) => Array.from({ length: input.count }, (_, i) => i),
+    chunkSize: ({ input }) => input.chunkSize,
+    window: ({ input }) => input.window,
+    run: { activity: 'countItems' },
+  })
+  .build();

@@ -11,7 +11,11 @@
  * No new scenes ends the job early after `processDownloads`.
  */
 import { z } from 'zod';
-import { defineJob, type StepContext } from '../engine/definition';
+import { jobBuilder } from '../engine/builder';
+import type { StepContext } from '../engine/definition';
+import type { DemoActivities } from './demo-contracts';
+
+const job = jobBuilder<DemoActivities>();
 
 export const SCENE_STEP_KEYS = [
   'processDownloads',
@@ -37,28 +41,25 @@ export const sceneTaskInput = z
   })
   .strict();
 
-export const sceneTaskDefinition = defineJob({
+export const sceneTaskDefinition = job({
   name: 'sceneTask',
   description: 'Sub-job of sceneProcessing: one simulated unit of work (demo).',
   input: sceneTaskInput,
-  steps: [
-    {
-      key: 'work',
-      name: 'Work',
-      kind: 'activity',
-      activity: 'simulateWork',
-      retry: { maxAttempts: 1 }, // the parent job's step retries the whole sub-job
-      heartbeatTimeoutMs: 30_000,
-      args: ({ input }) => ({
-        label: input.label,
-        durationMs: input.durationMs,
-        items: input.items,
-        failAttempts: input.fail ? 1 : 0,
-        failPermanently: input.failPermanently,
-      }),
-    },
-  ],
-});
+})
+  .activity('work', {
+    name: 'Work',
+    activity: 'simulateWork',
+    retry: { maxAttempts: 1 }, // the parent job's step retries the whole sub-job
+    heartbeatTimeoutMs: 30_000,
+    args: ({ input }) => ({
+      label: input.label,
+      durationMs: input.durationMs,
+      items: input.items,
+      failAttempts: input.fail ? 1 : 0,
+      failPermanently: input.failPermanently,
+    }),
+  })
+  .build();
 
 const stepShape = z
   .object({
@@ -96,7 +97,7 @@ type SceneInput = z.infer<typeof sceneProcessingInput>;
 
 /** The sceneTask input for step `key` on `attempt`, from the job input. */
 function taskInput(key: SceneStepKey, label: string) {
-  return ({ input, recoveryAttempt }: StepContext<SceneInput>, attempt: number) => {
+  return ({ input, recoveryAttempt }: StepContext<SceneInput, object>, attempt: number) => {
     const s = input.steps[key] ?? {};
     return {
       label,
@@ -108,48 +109,52 @@ function taskInput(key: SceneStepKey, label: string) {
   };
 }
 
-const sceneStep = (key: SceneStepKey, name: string, weight: number, dependsOn?: string[]) => ({
-  key,
+/** A step that runs one `sceneTask` sub-job. */
+const sceneStep = (key: SceneStepKey, name: string, weight: number) => ({
   name,
-  kind: 'job' as const,
-  jobType: 'sceneTask',
+  job: sceneTaskDefinition,
   weight,
-  dependsOn,
   input: taskInput(key, name),
 });
 
-export const sceneProcessingDefinition = defineJob({
+export const sceneProcessingDefinition = job({
   name: 'sceneProcessing',
   description:
     'DEMO: process new scenes — downloads, metadata scan, incremental sync and batch analysis in parallel, ' +
     'apply changes, generate metadata, final sync. Durations, item counts and failures come from the input.',
   input: sceneProcessingInput,
   recoveryLimit: 3,
-  steps: [
-    {
-      ...sceneStep('processDownloads', 'Process downloads', 1),
-      endJob: (_result, { input }) => (input.newScenes === 0 ? 'No new scenes to process' : null),
-    },
-    sceneStep('scanMetadata', 'Scan metadata', 1),
-    sceneStep('incrementalSync', 'Incremental sync', 2, ['scanMetadata']),
-    {
-      key: 'analyze',
-      name: 'Analyze scenes',
-      kind: 'batch',
-      weight: 3,
-      dependsOn: ['scanMetadata'],
-      items: ({ input }) => Array.from({ length: input.newScenes }, (_, i) => `scene-${i + 1}`),
-      chunkSize: ({ input }) => input.analyze.chunkSize,
-      window: ({ input }) => input.analyze.window,
-      run: { jobType: 'sceneTask' },
-      chunkInput: (chunk, { input }) => ({
-        label: `Analyze ${chunk.items.length} scenes from #${chunk.offset + 1}`,
-        durationMs: input.steps.analyze?.durationMs ?? input.durationMs,
-        items: chunk.items.length,
-      }),
-    },
-    sceneStep('applyChanges', 'Apply changes', 1, ['incrementalSync', 'analyze']),
-    { ...sceneStep('generateMetadata', 'Generate metadata', 1), onFailure: 'continue' },
-    sceneStep('finalSync', 'Final sync', 1),
-  ],
-});
+})
+  .subJob('processDownloads', {
+    ...sceneStep('processDownloads', 'Process downloads', 1),
+    endJob: (_result, { input }) => (input.newScenes === 0 ? 'No new scenes to process' : null),
+  })
+  .subJob('scanMetadata', sceneStep('scanMetadata', 'Scan metadata', 1))
+  .subJob('incrementalSync', {
+    ...sceneStep('incrementalSync', 'Incremental sync', 2),
+    dependsOn: ['scanMetadata'],
+  })
+  .batch('analyze', {
+    name: 'Analyze scenes',
+    weight: 3,
+    dependsOn: ['scanMetadata'],
+    items: ({ input }) => Array.from({ length: input.newScenes }, (_, i) => `scene-${i + 1}`),
+    chunkSize: ({ input }) => input.analyze.chunkSize,
+    window: ({ input }) => input.analyze.window,
+    run: { job: sceneTaskDefinition },
+    chunkInput: (chunk, { input }) => ({
+      label: `Analyze ${chunk.items.length} scenes from #${chunk.offset + 1}`,
+      durationMs: input.steps.analyze?.durationMs ?? input.durationMs,
+      items: chunk.items.length,
+    }),
+  })
+  .subJob('applyChanges', {
+    ...sceneStep('applyChanges', 'Apply changes', 1),
+    dependsOn: ['incrementalSync', 'analyze'],
+  })
+  .subJob('generateMetadata', {
+    ...sceneStep('generateMetadata', 'Generate metadata', 1),
+    onFailure: 'continue',
+  })
+  .subJob('finalSync', sceneStep('finalSync', 'Final sync', 1))
+  .build();

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { z } from 'zod';
-import { jobDefinitions } from '../../workflows/catalog';
+import { jobDefinitions } from '../../../workflows/catalog';
 
 const ROUTES: [string, string, string][] = [
   ['GET', '/health', '200 {status, temporal}; 503 when Temporal is unreachable'],

@@ -1,6 +1,11 @@
 /** Request schemas of the REST API (see shared/API.md). */
 import { z } from 'zod';
-import { JOB_STATUSES, controlPayloadSchema, type JobState, type JobStatus } from '../../workflows/contracts';
+import {
+  JOB_STATUSES,
+  controlPayloadSchema,
+  type JobState,
+  type JobStatus,
+} from '../../../workflows/contracts';
 
 /** Job ids become workflow ids and appear in URLs: keep them URL- and log-safe. */
 export const jobIdSchema = z

@@ -3,25 +3,33 @@
  * `JobParentId`) with Temporal's own pagination, and a job's sub-job tree.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Client } from '@temporalio/client';
-import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import type { Client, RawWorkflowExecutionInfo } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { findJobDefinition, jobDefinitions } from '../../workflows/catalog';
-import { isTerminal, progressQuery, type JobStatus } from '../../workflows/contracts';
-import type { Config } from '../config';
-import { ApiError } from './errors';
-import { describeStepwiseJob } from './jobs.service';
+import { findJobDefinition, jobDefinitions } from '../../../workflows/catalog';
+import { isTerminal, progressQuery, type JobStatus } from '../../../workflows/contracts';
+import {
+  JobParentIdKey,
+  JobProgressKey,
+  JobRecoverableKey,
+  JobStatusKey,
+  JobStepKey,
+  JobTypeKey,
+} from '../../../workflows/search-attributes';
+import type { Config } from '../../config';
+import { decodeJobSearchAttributes } from '../../search-attributes';
+import { ApiError } from '../common/errors';
+import { APP_CONFIG } from '../config/config.module';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from './schemas';
-import { APP_CONFIG, TEMPORAL_CLIENT } from './tokens';
+import { describeStepwiseJob } from './stepwise-job';
 
-type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
 const { WorkflowExecutionStatus } = temporal.api.enums.v1;
 
 /** A visibility query string literal. */
 const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Stepwise job types only: batch coordinators and foreign workflows are not jobs. */
-const JOB_TYPES_CLAUSE = `JobType IN (${jobDefinitions.map((d) => lit(d.name)).join(', ')})`;
+const JOB_TYPES_CLAUSE = `${JobTypeKey.name} IN (${jobDefinitions.map((d) => lit(d.name)).join(', ')})`;
 
 const TREE_MAX_CHILDREN = 200;
 const TREE_MAX_DEPTH = 6;
@@ -41,15 +49,15 @@ export class JobListService {
           { path: ['type'], message: `Unknown job type "${q.type}"` },
         ]);
       }
-      clauses.push(`JobType = ${lit(q.type)}`);
+      clauses.push(`${JobTypeKey.name} = ${lit(q.type)}`);
     }
     if (q.status !== undefined) {
-      clauses.push(`JobStatus = ${lit(q.status)}`);
+      clauses.push(`${JobStatusKey.name} = ${lit(q.status)}`);
       // A job killed outside Stepwise (terminated, timed out) never wrote its final status.
       if (!isTerminal(q.status)) clauses.push(`ExecutionStatus = 'Running'`);
     }
-    if (q.recoverable !== undefined) clauses.push(`JobRecoverable = ${q.recoverable}`);
-    if (q.parentJobId !== undefined) clauses.push(`JobParentId = ${lit(q.parentJobId)}`);
+    if (q.recoverable !== undefined) clauses.push(`${JobRecoverableKey.name} = ${q.recoverable}`);
+    if (q.parentJobId !== undefined) clauses.push(`${JobParentIdKey.name} = ${lit(q.parentJobId)}`);
     let token: Buffer | undefined;
     if (q.pageToken !== undefined) {
       token = Buffer.from(q.pageToken, 'base64url');
@@ -57,6 +65,7 @@ export class JobListService {
         throw new ApiError(400, 'Invalid pageToken', [{ path: ['pageToken'], message: 'not a page token' }]);
       }
     }
+    // The raw call, not `client.workflow.list`: that iterator hides the page token clients page with.
     const res = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.config.temporal.namespace,
       // Newest first: the visibility store's own order (the dev server's SQLite store has no ORDER BY).
@@ -96,7 +105,7 @@ export class JobListService {
   private async subtree(jobId: string, depth: number): Promise<JobTreeNode[]> {
     const res = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.config.temporal.namespace,
-      query: `${JOB_TYPES_CLAUSE} AND JobParentId = ${lit(jobId)}`,
+      query: `${JOB_TYPES_CLAUSE} AND ${JobParentIdKey.name} = ${lit(jobId)}`,
       pageSize: TREE_MAX_CHILDREN,
     });
     // Oldest first (by start time, then id), as the steps ran.
@@ -106,8 +115,8 @@ export class JobListService {
         (a.startTime?.nanos ?? 0) - (b.startTime?.nanos ?? 0),
     );
     // A recovered sub-job's runs share its id: keep each id's latest run.
-    const latest = new Map<string, RawExecution>();
-    for (const e of execs) latest.set(e.execution!.workflowId!, e);
+    const latest = new Map<string, RawWorkflowExecutionInfo>();
+    for (const e of execs) latest.set(e.execution?.workflowId ?? '', e);
     const nodes = await Promise.all(
       [...latest.values()].map(async (e): Promise<JobTreeNode> => {
         const s = toSummary(e);
@@ -134,39 +143,34 @@ export class JobListService {
   }
 }
 
-const first = <T>(v: unknown, guard: (x: unknown) => x is T): T | undefined =>
-  Array.isArray(v) && guard(v[0]) ? v[0] : undefined;
-const isString = (x: unknown): x is string => typeof x === 'string';
-const isNumber = (x: unknown): x is number => typeof x === 'number';
-const isBoolean = (x: unknown): x is boolean => typeof x === 'boolean';
-const tsToIso = (ts: RawExecution['startTime']): string | null =>
+const tsToIso = (ts: RawWorkflowExecutionInfo['startTime']): string | null =>
   ts?.seconds != null
     ? new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString()
     : null;
 
 /** A job summary from an execution's search attributes (progress as of its last step boundary). */
-export function toSummary(e: RawExecution): JobSummary {
-  const sa = decodeSearchAttributes(e.searchAttributes?.indexedFields);
-  const type = first(sa.JobType, isString) ?? e.type?.name ?? 'unknown';
+export function toSummary(e: RawWorkflowExecutionInfo): JobSummary {
+  const sa = decodeJobSearchAttributes(e);
+  const type = sa.get(JobTypeKey) ?? e.type?.name ?? 'unknown';
   const def = findJobDefinition(type);
-  let status = (first(sa.JobStatus, isString) ?? 'running') as JobStatus;
+  let status = (sa.get(JobStatusKey) ?? 'running') as JobStatus;
   // Closed outside Stepwise (terminated or timed out) while its attribute still says it runs.
   if (e.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING && !isTerminal(status)) {
     status = e.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED ? 'cancelled' : 'failed';
   }
-  const currentStep = first(sa.JobStep, isNumber) ?? 0;
+  const currentStep = sa.get(JobStepKey) ?? 0;
   return {
     jobId: e.execution?.workflowId ?? '',
     runId: e.execution?.runId ?? '',
     type,
     status,
-    progress: first(sa.JobProgress, isNumber) ?? 0,
+    progress: sa.get(JobProgressKey) ?? 0,
     currentStep,
     totalSteps: def?.steps.length ?? 0,
     stepName: def && currentStep > 0 ? (def.steps[currentStep - 1]?.name ?? null) : null,
     startedAt: tsToIso(e.startTime) ?? '',
     closedAt: tsToIso(e.closeTime),
-    recoverable: first(sa.JobRecoverable, isBoolean) ?? false,
-    parentJobId: first(sa.JobParentId, isString) ?? null,
+    recoverable: sa.get(JobRecoverableKey) ?? false,
+    parentJobId: sa.get(JobParentIdKey) ?? null,
   };
 }

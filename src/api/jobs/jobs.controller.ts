@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { ControlPayload, JobState } from '../../workflows/contracts';
+import type { ControlPayload, JobState } from '../../../workflows/contracts';
 import { JobListService } from './job-list.service';
 import { JobsService } from './jobs.service';
 import {
@@ -16,7 +16,7 @@ import {
   type StartJobBody,
   type StartJobResponse,
 } from './schemas';
-import { ZodPipe } from './zod-pipe';
+import { ZodPipe } from '../common/pipes/zod.pipe';
 
 const JobIdPipe = new ZodPipe(jobIdSchema, 'job id');
 

@@ -1,6 +1,6 @@
 import { type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
-import { ApiError, zodIssues } from './errors';
+import { ApiError, zodIssues } from '../errors';
 
 /** Validates a request part with a zod schema; 400 with the issue paths on failure. */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {

@@ -1,18 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  Client,
-  ServiceError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowExecutionDescription,
-} from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import { findJobDefinition } from '../../workflows/catalog';
-import type { JobDefinition } from '../../workflows/engine/definition';
-import { planRecovery } from '../../workflows/engine/recovery';
-import type { Config } from '../config';
+import { findJobDefinition } from '../../../workflows/catalog';
+import { planRecovery } from '../../../workflows/engine/recovery';
 import {
   cancelJobUpdate,
   jobStateQuery,
@@ -21,15 +12,19 @@ import {
   type ControlPayload,
   type JobParams,
   type JobState,
-} from '../../workflows/contracts';
-import { ApiError, zodIssues } from './errors';
+} from '../../../workflows/contracts';
+import { initialJobAttributes } from '../../../workflows/search-attributes';
+import type { Config } from '../../config';
+import { ApiError, during, zodIssues } from '../common/errors';
+import { APP_CONFIG } from '../config/config.module';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 import type { RetryBody, StartJobBody, StartJobResponse } from './schemas';
+import { closedStatus, describeStepwiseJob } from './stepwise-job';
 
 export type ControlAction = 'pause' | 'resume' | 'cancel';
 const UPDATES = { pause: pauseJobUpdate, resume: resumeJobUpdate, cancel: cancelJobUpdate } as const;
-/** How long an update may wait for a worker to answer. */
-const UPDATE_DEADLINE_MS = 15_000;
-import { APP_CONFIG, TEMPORAL_CLIENT } from './tokens';
+/** How long an update (or a closed run's query) may wait for a worker to answer. */
+const WORKER_DEADLINE_MS = 15_000;
 
 @Injectable()
 export class JobsService {
@@ -62,7 +57,7 @@ export class JobsService {
         workflowId: jobId,
         args: [params],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        searchAttributes: { JobType: [def.name], JobStatus: ['running'] },
+        typedSearchAttributes: initialJobAttributes(def.name),
         staticSummary: `${def.name} job`,
         staticDetails: def.description,
       });
@@ -107,6 +102,8 @@ export class JobsService {
   /**
    * Pause, resume or cancel through the job's update: the workflow's validator refuses what does
    * not fit its state (409) without changing anything; the answer is the acknowledged new state.
+   * A job that closes meanwhile, or no worker answering in time, is worded by the exception
+   * filter from the `control` operation.
    */
   async control(jobId: string, action: ControlAction, payload: ControlPayload): Promise<JobState> {
     const { desc } = await describeStepwiseJob(this.client, jobId);
@@ -114,27 +111,11 @@ export class JobsService {
       throw new ApiError(409, `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot ${action}`);
     }
     const handle = this.client.workflow.getHandle(jobId);
-    try {
-      return await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    return during({ kind: 'control', jobId, action, deadlineMs: WORKER_DEADLINE_MS }, () =>
+      this.client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () =>
         handle.executeUpdate(UPDATES[action], { args: [payload] }),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-        throw new ApiError(409, err.cause.message);
-      }
-      const code =
-        err instanceof ServiceError ? (err.cause as { code?: number } | undefined)?.code : undefined;
-      if (code === GrpcStatus.NOT_FOUND) {
-        throw new ApiError(409, `Job "${jobId}" closed before it could ${action}`);
-      }
-      if (code === GrpcStatus.DEADLINE_EXCEEDED) {
-        throw new ApiError(
-          503,
-          `No worker answered the ${action} request within ${UPDATE_DEADLINE_MS / 1000} s; is the worker running?`,
-        );
-      }
-      throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -147,7 +128,7 @@ export class JobsService {
       throw new ApiError(409, `Job "${jobId}" is still running; only a closed job can be retried`);
     }
     // The closed run's state: the query replays its history on a worker.
-    const state = await this.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+    const state = await this.client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () =>
       this.client.workflow.getHandle(jobId, desc.runId).query(jobStateQuery),
     );
     const plan = planRecovery(def, state, body.fromStep);
@@ -157,39 +138,17 @@ export class JobsService {
       throw new ApiError(409, plan.message);
     }
     const params: JobParams = { input: state.input, recovery: plan.params };
-    try {
-      const handle = await this.client.workflow.start(def.name, {
+    const handle = await during({ kind: 'retry', jobId }, () =>
+      this.client.workflow.start(def.name, {
         taskQueue: this.config.temporal.taskQueue,
         workflowId: jobId,
         args: [params],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        searchAttributes: { JobType: [def.name], JobStatus: ['running'] },
+        typedSearchAttributes: initialJobAttributes(def.name),
         staticSummary: `${def.name} job · recovery ${plan.params.attempt}/${def.recoveryLimit} from step ${plan.params.fromStep}`,
         staticDetails: def.description,
-      });
-      return { jobId, runId: handle.firstExecutionRunId, type: def.name, status: 'running' };
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError(409, `Job "${jobId}" is already running again (another retry won)`);
-      }
-      throw err;
-    }
+      }),
+    );
+    return { jobId, runId: handle.firstExecutionRunId, type: def.name, status: 'running' };
   }
-}
-
-/** The job's latest run and its type's definition; 404 when unknown or not a Stepwise job. */
-export async function describeStepwiseJob(
-  client: Client,
-  jobId: string,
-): Promise<{ desc: WorkflowExecutionDescription; def: JobDefinition }> {
-  const desc = await client.workflow.getHandle(jobId).describe(); // WorkflowNotFoundError → 404
-  const def = findJobDefinition(desc.type);
-  if (!def) throw new ApiError(404, `"${jobId}" is not a Stepwise job (workflow type ${desc.type})`);
-  return { desc, def };
-}
-
-/** The job status of a closed run, from its search attribute, else from Temporal's status. */
-function closedStatus(desc: WorkflowExecutionDescription): string {
-  const fromAttr = desc.searchAttributes?.JobStatus?.[0];
-  return typeof fromAttr === 'string' ? fromAttr : desc.status.name.toLowerCase();
 }

@@ -1,7 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
 import { z } from 'zod';
-import { jobDefinitions } from '../../workflows/catalog';
-import type { StepKind } from '../../workflows/contracts';
+import { jobDefinitions } from '../../../workflows/catalog';
+import type { StepKind } from '../../../workflows/contracts';
 
 /** One entry of `GET /api/job-types`. */
 export interface JobTypeInfo {
@@ -12,8 +11,8 @@ export interface JobTypeInfo {
   inputSchema: Record<string, unknown>;
 }
 
-/** The catalogue, computed once: definitions do not change while the process runs. */
-export function jobTypeCatalogue(): JobTypeInfo[] {
+/** Every job type as the API publishes it; definitions do not change while the process runs. */
+export function jobTypeCatalog(): JobTypeInfo[] {
   return jobDefinitions.map((def) => ({
     type: def.name,
     description: def.description,
@@ -26,15 +25,4 @@ export function jobTypeCatalogue(): JobTypeInfo[] {
     })),
     inputSchema: z.toJSONSchema(def.input, { io: 'input' }) as Record<string, unknown>,
   }));
-}
-
-@Controller('api/job-types')
-export class JobTypesController {
-  private readonly catalogue = jobTypeCatalogue();
-
-  /** Every job type with its steps and input JSON Schema; `POST /api/jobs` validates with the same zod schema. */
-  @Get()
-  list(): JobTypeInfo[] {
-    return this.catalogue;
-  }
 }

@@ -1,0 +1,71 @@
+/**
+ * One exception filter for the whole API: domain errors, zod errors, Temporal client errors (via
+ * `temporal-errors.ts`) and Nest HTTP exceptions all become `{statusCode, error, message, issues?}`.
+ */
+import {
+  ArgumentsHost,
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ZodError } from 'zod';
+import { ApiError, JobOperationError, zodIssues, type ErrorBody, type Issue } from '../errors';
+import { temporalErrorToHttp } from './temporal-errors';
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+const reason = (status: number): string => REASON[status] ?? HttpStatus[status] ?? 'Error';
+
+export function toErrorBody(err: unknown): ErrorBody {
+  const body = (statusCode: number, message: string, issues?: Issue[]): ErrorBody => ({
+    statusCode,
+    error: reason(statusCode),
+    message,
+    ...(issues ? { issues } : {}),
+  });
+  if (err instanceof ApiError) return body(err.statusCode, err.message, err.issues);
+  if (err instanceof ZodError) return body(400, 'Invalid request', zodIssues(err));
+  const temporal = temporalErrorToHttp(err);
+  if (temporal) return body(temporal.statusCode, temporal.message);
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const res = err.getResponse();
+    const message =
+      typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? err.message);
+    return { statusCode: status, error: reason(status), message };
+  }
+  // Fastify's own errors (bad JSON, body too large) carry a statusCode.
+  const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return body(statusCode, (err as Error).message);
+  }
+  return body(500, 'Internal server error');
+}
+
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ApiExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const body = toErrorBody(exception);
+    if (body.statusCode >= 500) this.logger.error(describe(exception));
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    void reply.status(body.statusCode).send(body);
+  }
+}
+
+/** The stack to log, with the Temporal error a {@link JobOperationError} wraps. */
+function describe(exception: unknown): string {
+  if (!(exception instanceof Error)) return String(exception);
+  const stack = exception.stack ?? exception.message;
+  return exception instanceof JobOperationError ? `${stack}\ncaused by: ${describe(exception.cause)}` : stack;
+}

@@ -1,0 +1,14 @@
+import { Controller, Get } from '@nestjs/common';
+import { jobTypeCatalog, type JobTypeInfo } from './job-type-catalog';
+
+@Controller('api/job-types')
+export class JobTypesController {
+  /** Computed once: definitions do not change while the process runs. */
+  private readonly catalog = jobTypeCatalog();
+
+  /** Every job type with its steps and input JSON Schema; `POST /api/jobs` validates with the same zod schema. */
+  @Get()
+  list(): JobTypeInfo[] {
+    return this.catalog;
+  }
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { JobListService } from './job-list.service';
+import { JobsController } from './jobs.controller';
+import { JobsService } from './jobs.service';
+
+/** `/api/jobs`: start, read, list, control and retry jobs. */
+@Module({ controllers: [JobsController], providers: [JobsService, JobListService] })
+export class JobsModule {}

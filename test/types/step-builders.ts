@@ -1,0 +1,126 @@
+/**
+ * Type tests, checked by `npm run typecheck` (never run): each `@ts-expect-error` line must fail
+ * to compile, or the typecheck fails with "Unused '@ts-expect-error' directive". They prove that
+ * the typed builders turn a wrong activity name, wrong activity arguments or a wrong sub-job input
+ * into a compile error, and that the step-kind map needs exactly one executor per kind.
+ */
+import { z } from 'zod';
+import type { StepKind } from '../../workflows/contracts';
+import { jobBuilder } from '../../workflows/engine/builder';
+import { runActivityStep } from '../../workflows/engine/executors/activity';
+import { runBatchStep } from '../../workflows/engine/executors/batch';
+import { runSubJobStep } from '../../workflows/engine/executors/sub-job';
+import type { StepExecutor } from '../../workflows/engine/executors/types';
+import type { DataImportActivities } from '../../workflows/jobs/data-import-contracts';
+import type { DemoActivities } from '../../workflows/jobs/demo-contracts';
+import { exampleSubJobDefinition } from '../../workflows/jobs/example';
+
+const job = jobBuilder<DemoActivities>();
+const input = z.object({ n: z.number().int().default(3) });
+
+/** What compiles: typed args, typed results by key, typed sub-job input, batches of both kinds. */
+export const valid = job({ name: 'typeTestValid', description: 'type test', input })
+  .activity('first', { name: 'First', activity: 'simulateWork', args: ({ input }) => ({ items: input.n }) })
+  .activity('second', {
+    name: 'Second',
+    activity: 'simulateWork',
+    // `results.first` is simulateWork's result (its stats and logs are folded into the job).
+    args: ({ results }) => ({ items: results.first.items, label: results.first.label ?? undefined }),
+    endJob: (result) => (result.attempt > 1 ? 'retried' : null),
+  })
+  .subJob('sub', {
+    name: 'Sub-job',
+    job: exampleSubJobDefinition,
+    input: ({ results }) => ({ durationMs: results.second.items }),
+  })
+  .batch('counted', { name: 'Count', items: () => [1, 2, 3], run: { activity: 'countItems' } })
+  .batch('fanOut', {
+    name: 'Fan out',
+    items: ({ input }) => Array.from({ length: input.n }, (_, i) => i),
+    run: { job: exampleSubJobDefinition },
+    chunkInput: (chunk) => ({ durationMs: chunk.items.length }),
+    dependsOn: ['sub', 'counted'],
+  })
+  .activity('last', {
+    name: 'Last',
+    activity: 'simulateWork',
+    args: ({ results }) => ({ items: results.fanOut.chunks + results.sub.summary.itemsProcessed }),
+  })
+  .onCancel({ activity: 'simulateWork', args: ({ input }) => ({ items: input.n }) })
+  .build();
+
+export const wrongActivityName = job({ name: 'typeTestName', description: 'type test', input })
+  // @ts-expect-error 'importIndex' is not an activity of DemoActivities
+  .activity('a', { name: 'A', activity: 'importIndex' })
+  .build();
+
+export const misspelledActivity = job({ name: 'typeTestSpelling', description: 'type test', input })
+  // @ts-expect-error no activity is called 'simulatework'
+  .activity('a', { name: 'A', activity: 'simulatework' })
+  .build();
+
+export const wrongActivityArgs = job({ name: 'typeTestArgs', description: 'type test', input })
+  // @ts-expect-error simulateWork's `items` is a number
+  .activity('a', { name: 'A', activity: 'simulateWork', args: () => ({ items: 'many' }) })
+  .build();
+
+export const missingActivityArgs = jobBuilder<DataImportActivities>()({
+  name: 'typeTestMissingArgs',
+  description: 'type test',
+  input,
+})
+  // @ts-expect-error importIndex needs `{ importId }`: its args cannot be left out
+  .activity('index', { name: 'Index', activity: 'importIndex' })
+  .build();
+
+export const wrongSubJobInput = job({ name: 'typeTestSubJob', description: 'type test', input })
+  // @ts-expect-error exampleSubJob's `durationMs` is a number
+  .subJob('s', { name: 'S', job: exampleSubJobDefinition, input: () => ({ durationMs: '1s' }) })
+  .build();
+
+export const unknownSubJobField = job({ name: 'typeTestSubJobKey', description: 'type test', input })
+  // @ts-expect-error exampleSubJob's input has no `duration`
+  .subJob('s', { name: 'S', job: exampleSubJobDefinition, input: () => ({ duration: 1 }) })
+  .build();
+
+export const wrongChunkInput = job({ name: 'typeTestChunk', description: 'type test', input })
+  // @ts-expect-error a sub-job batch must build each chunk's input: `{items, offset}` is not it
+  .batch('b', { name: 'B', items: () => [1, 2], run: { job: exampleSubJobDefinition } })
+  .build();
+
+export const unknownResult = job({ name: 'typeTestResults', description: 'type test', input })
+  .activity('a', { name: 'A', activity: 'simulateWork' })
+  // @ts-expect-error no earlier step is called 'b'
+  .activity('c', { name: 'C', activity: 'simulateWork', args: ({ results }) => ({ items: results.b.items }) })
+  .build();
+
+export const unknownDependency = job({ name: 'typeTestDeps', description: 'type test', input })
+  .activity('a', { name: 'A', activity: 'simulateWork' })
+  // @ts-expect-error dependsOn names earlier steps only
+  .activity('c', { name: 'C', activity: 'simulateWork', dependsOn: ['b'] })
+  .build();
+
+export const duplicateKey = job({ name: 'typeTestDuplicate', description: 'type test', input })
+  .activity('a', { name: 'A', activity: 'simulateWork' })
+  // @ts-expect-error the key 'a' is taken
+  .activity('a', { name: 'A again', activity: 'simulateWork' })
+  .build();
+
+export const executorsComplete: { readonly [K in StepKind]: StepExecutor<K> } = {
+  activity: runActivityStep,
+  job: runSubJobStep,
+  batch: runBatchStep,
+};
+
+// @ts-expect-error the step-kind map needs an executor for every kind ('batch' is missing)
+export const executorsIncomplete: { readonly [K in StepKind]: StepExecutor<K> } = {
+  activity: runActivityStep,
+  job: runSubJobStep,
+};
+
+export const executorsMismatched: { readonly [K in StepKind]: StepExecutor<K> } = {
+  activity: runActivityStep,
+  // @ts-expect-error each kind's executor takes steps of that kind
+  job: runBatchStep,
+  batch: runBatchStep,
+};

@@ -1,0 +1,166 @@
+/**
+ * The option types of the typed job builders (`builder.ts`): what each step kind takes, with the
+ * activity's argument and result types, the sub-job's zod input and the earlier steps' results
+ * (`R`, by key) worked out from the builder's type parameters.
+ */
+import type { z } from 'zod';
+import type { JobStatus, JobSummaryStats, Json } from '../contracts';
+import type { JobDefinition, RetrySpec, StepContext } from './definition';
+import type { ActivityJobRef, BatchChunkArgs, StepActivityFn, StepResultOf } from './step-io';
+
+/** An activity interface: every member takes the job reference and one argument. */
+export type ActivityInterface<A> = { [K in keyof A]: StepActivityFn };
+
+/** The argument type of activity `F`. */
+export type ActivityArgs<F> = F extends (job: ActivityJobRef, args: infer X) => Promise<unknown> ? X : never;
+
+/** The result of activity `F` as a step keeps it. */
+export type ActivityResult<F> = F extends (job: ActivityJobRef, args: never) => Promise<infer Y>
+  ? StepResultOf<Y>
+  : never;
+
+/** The result a `subJob` step keeps: the sub-job's id, how it ended, its output and its summary. */
+export type SubJobResult = {
+  jobId: string;
+  status: JobStatus;
+  output: Json | null;
+  summary: JobSummaryStats;
+};
+
+/** The result a `batch` step keeps. */
+export type BatchResult = { chunks: number; completed: number };
+
+/** The results before the first step. */
+export type NoResults = Record<never, never>;
+
+/** A key not used by an earlier step (a reused key is a compile error). */
+export type NewKey<K extends string, R> = K extends keyof R ? never : K;
+
+/** An argument function that may be left out when every field of its type is optional. */
+type ArgFn<X, Ctx extends unknown[], Name extends string> = NoResults extends X
+  ? { [P in Name]?: (...ctx: Ctx) => X }
+  : { [P in Name]: (...ctx: Ctx) => X };
+
+/** Options every step kind takes. */
+export interface StepOptions<I, R extends object, Out> {
+  /** Shown to operators ("Step 3/7 · Index rows"). */
+  name: string;
+  /**
+   * Share of overall progress, relative to the other steps' weights.
+   * @default 1
+   */
+  weight?: number;
+  /** How the engine retries the step's attempts. */
+  retry?: RetrySpec;
+  /**
+   * Per attempt, in milliseconds: an activity's start-to-close timeout, a sub-job's execution
+   * timeout, a batch chunk's timeout.
+   * @default 600000 (10 minutes)
+   */
+  timeoutMs?: number;
+  /**
+   * Keys of earlier steps this one waits for.
+   * @default the previous step (none for the first)
+   */
+  dependsOn?: (keyof R & string)[];
+  /**
+   * `fail` fails the job; `continue` ends it `completed_with_errors` and skips the steps that
+   * depend on this one.
+   * @default 'fail'
+   */
+  onFailure?: 'fail' | 'continue';
+  /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
+  when?: (ctx: StepContext<I, R>) => boolean;
+  /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */
+  endJob?: (result: Out, ctx: StepContext<I, R>) => string | null | undefined;
+}
+
+/** An activity step: `activity` names a member of the builder's activity interface. */
+export type ActivityStepOptions<A, N extends keyof A, I, R extends object> = StepOptions<
+  I,
+  R,
+  ActivityResult<A[N]>
+> & {
+  activity: N;
+  /** Set for activities that heartbeat, so a lost worker is noticed quickly. */
+  heartbeatTimeoutMs?: number;
+} & ArgFn<ActivityArgs<A[N]>, [ctx: StepContext<I, R>, attempt: number], 'args'>;
+
+/** A sub-job step: `job` is the sub-job type's definition; `input` returns its zod input. */
+export type SubJobStepOptions<CS extends z.ZodType, I, R extends object> = StepOptions<I, R, SubJobResult> & {
+  job: JobDefinition<CS>;
+} & ArgFn<z.input<CS>, [ctx: StepContext<I, R>, attempt: number], 'input'>;
+
+export interface BatchCommon<I, R extends object, T> extends StepOptions<I, R, BatchResult> {
+  /** The items; split into chunks of `chunkSize`. */
+  items: (ctx: StepContext<I, R>) => T[];
+  /**
+   * Items per activity call or sub-job.
+   * @default 1
+   */
+  chunkSize?: number | ((ctx: StepContext<I, R>) => number);
+  /**
+   * Most chunks in flight at once.
+   * @default 10
+   */
+  window?: number | ((ctx: StepContext<I, R>) => number);
+}
+
+export type ChunkFn<I, R extends object, T, X> = (
+  chunk: { items: T[]; offset: number },
+  ctx: StepContext<I, R>,
+  attempt: number,
+) => X;
+
+/** Activities whose argument the default chunk argument `{items, offset}` ({@link BatchChunkArgs}) fits. */
+export type ChunkActivityName<A> = {
+  [K in keyof A]: BatchChunkArgs extends ActivityArgs<A[K]> ? K : never;
+}[keyof A] &
+  string;
+
+/** A batch whose chunks each run activity `activity` with the default argument `{items, offset}`. */
+export type BatchDefaultActivityOptions<N, I, R extends object, T> = BatchCommon<I, R, T> & {
+  run: { activity: N };
+  chunkInput?: undefined;
+};
+
+/** A batch whose chunks each run activity `activity` with the argument `chunkInput` returns. */
+export type BatchActivityOptions<A, N extends keyof A, I, R extends object, T> = BatchCommon<I, R, T> & {
+  run: { activity: N };
+  chunkInput: ChunkFn<I, R, T, ActivityArgs<A[N]>>;
+};
+
+/** A batch whose chunks each run a sub-job of type `job`, with the input `chunkInput` returns. */
+export type BatchJobOptions<CS extends z.ZodType, I, R extends object, T> = BatchCommon<I, R, T> & {
+  run: { job: JobDefinition<CS> };
+  chunkInput: ChunkFn<I, R, T, z.input<CS>>;
+};
+
+/** The job type's own fields (its steps come from the builder's methods). */
+export interface JobTypeOptions<S extends z.ZodType> {
+  /** camelCase; also the workflow type in Temporal. */
+  name: string;
+  description: string;
+  /** Validates the input at the API and again at the workflow entry. */
+  input: S;
+  /**
+   * How many times a failed or cancelled job may be recovered.
+   * @default 3
+   */
+  recoveryLimit?: number;
+  /**
+   * How long a cancelled job waits for its running steps and sub-jobs to stop, in milliseconds.
+   * @default 300000 (5 minutes)
+   */
+  cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>, NoResults>) => number);
+}
+
+/** Per-type cleanup: an activity run once when the job is cancelled, after its work has stopped. */
+export type CleanupOptions<A, N extends keyof A, I> = {
+  activity: N;
+  /**
+   * The cleanup activity's start-to-close timeout, in milliseconds.
+   * @default 60000
+   */
+  timeoutMs?: number;
+} & ArgFn<ActivityArgs<A[N]>, [ctx: StepContext<I, NoResults>], 'args'>;

@@ -1,0 +1,48 @@
+/** Starting a step's child workflow (a sub-job or a batch coordinator) and tracking it in the job. */
+import type * as wf from '@temporalio/workflow';
+import { pauseSignal } from '../../contracts';
+import { childJobId, forwardControl, startChildJob } from '../children';
+import type { NormalizedStep } from '../definition';
+import type { Job } from '../job';
+import { currentPausePayload } from '../operator';
+
+export async function startStepChild(
+  job: Job,
+  step: NormalizedStep<unknown>,
+  childId: string,
+  workflowType: string,
+  arg: unknown,
+): Promise<wf.ChildWorkflowHandle<wf.Workflow>> {
+  const handle = await startChildJob({
+    workflowType,
+    workflowId: childId, // the task queue is inherited from this job
+    arg,
+    parentJobId: job.jobId,
+    workflowExecutionTimeoutMs: step.kind === 'job' ? step.timeoutMs : undefined,
+    staticSummary: `Step ${step.index} "${step.name}" of ${job.def.name} job ${job.jobId}`,
+  });
+  const s = job.stepState(step.key);
+  if (!s.subJobIds.includes(childId)) s.subJobIds.push(childId);
+  job.state.activeSubJobs.push({
+    id: childId,
+    type: workflowType,
+    status: 'running',
+    progress: 0,
+    step: step.key,
+  });
+  // Paused between this step's start and its sub-job's start: the sub-job pauses too.
+  if (job.state.control.paused) forwardControl(pauseSignal, [childId], currentPausePayload(job));
+  job.changed();
+  // Drop the sub-job from the active list when it closes, whatever the outcome.
+  const drop = (): void => {
+    job.state.activeSubJobs = job.state.activeSubJobs.filter((j) => j.id !== childId);
+    job.changed();
+  };
+  handle.result().then(drop, drop);
+  return handle;
+}
+
+/** This job's id for a step's child on `attempt`. */
+export function stepChildId(job: Job, stepKey: string, attempt: number): string {
+  return childJobId({ jobId: job.jobId, stepKey, recoveryAttempt: job.state.recovery.attempt, attempt });
+}

@@ -1,0 +1,96 @@
+/**
+ * One run of a job: its state and the runtime facts the scheduler, the executors and the control
+ * handlers share (results so far, running scopes and activities, failure, early end). Every change
+ * to the state goes through {@link Job.changed}, which recomputes what is derived and publishes it.
+ */
+import * as wf from '@temporalio/workflow';
+import type { JobParams, JobState, JobStatus, Json, LogLevel, StepError, StepState } from '../contracts';
+import { deriveStatus } from './control';
+import type { JobDefinition, NormalizedStep } from './definition';
+import { Publisher } from './publication';
+import { closeState, initialJobState, nowIso, pushLog, refreshDerived, stepStateOf } from './state';
+import type { ActivityJobRef } from './step-io';
+
+export class Job {
+  readonly state: JobState;
+  /** Results of the completed steps by key (carried ones included): what step functions see. */
+  readonly results: Record<string, Json> = {};
+  /** The scope all steps run in; cancelling the job cancels it. */
+  readonly stepsScope = new wf.CancellationScope();
+  /** Each running step's own scope, so a failing step can stop the others. */
+  readonly stepScopes = new Map<string, wf.CancellationScope>();
+  /** Activity attempts in flight, as `stepKey#attempt`: a pausing job is `paused` once none run. */
+  readonly runningActivities = new Set<string>();
+  /** The workflow's root scope: Temporal cancels it when a cancellation request for this run arrives. */
+  readonly rootScope = wf.CancellationScope.current();
+  /** The step whose failure fails the job (the first one with `onFailure: 'fail'`). */
+  failure: { step: NormalizedStep<unknown>; error: StepError } | null = null;
+  /** Set by a step's `endJob`: the job completes early with this message. */
+  endMessage: string | null = null;
+  /** Set when the activity that asks Temporal to cancel this run gave up. */
+  selfCancelError: string | null = null;
+  private readonly publisher: Publisher;
+
+  constructor(
+    readonly def: JobDefinition,
+    readonly params: JobParams,
+  ) {
+    this.state = initialJobState(def, params, wf.workflowInfo());
+    this.publisher = new Publisher(def.name, params.parent);
+  }
+
+  get jobId(): string {
+    return this.state.jobId;
+  }
+
+  isClosed(): boolean {
+    return this.state.closedAt !== null;
+  }
+
+  stepState(key: string): StepState {
+    return stepStateOf(this.state, key);
+  }
+
+  /** Recomputes derived fields after any change and publishes them where they are visible. */
+  changed(): void {
+    if (this.isClosed()) return;
+    const st = this.state;
+    refreshDerived(st, this.endMessage !== null);
+    // Paused once no activity runs and every sub-job has paused (or closed).
+    const busy = this.runningActivities.size > 0 || st.activeSubJobs.some((j) => j.status !== 'paused');
+    st.status = deriveStatus({ cancelling: st.cancellation !== null, paused: st.control.paused, busy });
+    this.publisher.publish(st);
+    this.publisher.reportToParent(st);
+  }
+
+  /** Closes the state with its final status and message, logs it and publishes it. */
+  finish(status: JobStatus, message: string): void {
+    closeState(this.state, this.def, status, message, this.failure?.step ?? null);
+    this.log(status === 'failed' ? 'error' : 'info', null, `Job ${status}: ${message}`);
+    this.publisher.publish(this.state);
+  }
+
+  /** A line in the job's log ring and in the worker's log, with the job's context. */
+  log(level: LogLevel, step: number | null, message: string): void {
+    pushLog(this.state, { at: nowIso(), level, step, message });
+    wf.log[level](message, {
+      jobId: this.state.jobId,
+      jobType: this.def.name,
+      parentJobId: this.state.parentJobId,
+      step: step ? this.def.steps[step - 1].key : null,
+    });
+  }
+
+  /** Who is calling, for the activities this job runs. */
+  activityRef(stepKey: string, stepIndex: number, attempt = 1, reportProgress = false): ActivityJobRef {
+    return {
+      jobId: this.state.jobId,
+      jobType: this.def.name,
+      parentJobId: this.state.parentJobId,
+      stepKey,
+      stepIndex,
+      attempt,
+      reportProgress,
+    };
+  }
+}

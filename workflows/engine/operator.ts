@@ -1,0 +1,82 @@
+/**
+ * Operator actions applied to a running job: pause and resume (forwarded to its running sub-jobs),
+ * and the two ways they arrive — signals, which cannot answer and so log what they ignore, and
+ * updates, whose validators refuse what does not fit. Both decide with {@link checkControl}.
+ */
+import * as wf from '@temporalio/workflow';
+import { controlPayloadSchema, pauseSignal, resumeSignal, type ControlPayload } from '../contracts';
+import { requestCancel } from './cancellation';
+import { forwardControl } from './children';
+import { checkControl, describeRequest, type ControlAction } from './control';
+import { formatIssues } from './failures';
+import type { Job } from './job';
+import { recordAction } from './state';
+
+/** What a sub-job is told when its job pauses or resumes: who asked (else the job) and why. */
+export function forwardedPayload(job: Job, p: ControlPayload | undefined): ControlPayload {
+  return { by: p?.by ?? `job ${job.jobId}`, ...(p?.reason !== undefined ? { reason: p.reason } : {}) };
+}
+
+/** The payload of the pause in force, for a sub-job that starts while its job is paused. */
+export function currentPausePayload(job: Job): ControlPayload {
+  const pause = [...job.state.control.actions].reverse().find((a) => a.action === 'pause');
+  return forwardedPayload(job, {
+    ...(pause?.by ? { by: pause.by } : {}),
+    ...(pause?.reason ? { reason: pause.reason } : {}),
+  });
+}
+
+export function pause(job: Job, p?: ControlPayload): void {
+  const st = job.state;
+  if (job.isClosed() || st.control.paused || st.cancellation) return;
+  st.control.paused = true;
+  recordAction(job.state, 'pause', p);
+  job.log('info', null, `Pause requested${describeRequest(p)}`);
+  forwardControl(
+    pauseSignal,
+    st.activeSubJobs.map((j) => j.id),
+    forwardedPayload(job, p),
+  );
+  job.changed();
+}
+
+export function resume(job: Job, p?: ControlPayload): void {
+  const st = job.state;
+  if (job.isClosed() || !st.control.paused || st.cancellation) return;
+  st.control.paused = false;
+  recordAction(job.state, 'resume', p);
+  job.log('info', null, `Resumed${describeRequest(p)}`);
+  forwardControl(
+    resumeSignal,
+    st.activeSubJobs.map((j) => j.id),
+    forwardedPayload(job, p),
+  );
+  job.changed();
+}
+
+/** Signals have no way to answer: a malformed payload or a request that does not fit is logged and ignored. */
+export function onControlSignal(job: Job, action: ControlAction, raw: unknown): void {
+  const parsed = controlPayloadSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    job.log(
+      'warn',
+      null,
+      `Ignored ${action} signal with an invalid payload: ${formatIssues(parsed.error.issues)}`,
+    );
+    return;
+  }
+  const refusal = checkControl(job.state, action, parsed.data);
+  if (refusal) {
+    job.log('info', null, `Ignored ${action} signal: ${refusal.message}`);
+    return;
+  }
+  if (action === 'pause') pause(job, parsed.data);
+  else if (action === 'resume') resume(job, parsed.data);
+  else requestCancel(job, parsed.data, 'signal');
+}
+
+/** An update's validator: a refused update changes nothing and leaves no trace in history. */
+export function validateUpdate(job: Job, action: ControlAction, p: unknown): void {
+  const refusal = checkControl(job.state, action, p);
+  if (refusal) throw wf.ApplicationFailure.create({ ...refusal, nonRetryable: true });
+}

@@ -1,0 +1,173 @@
+/**
+ * The job state: its initial shape, the derived fields recomputed after every change, closing,
+ * carried steps of a recovery run, and the bounded log ring. Pure: no Temporal calls, so the
+ * bookkeeping can be read (and tested) apart from the workflow that drives it.
+ */
+import type {
+  ControlPayload,
+  JobLogLine,
+  JobParams,
+  JobState,
+  JobStatus,
+  Json,
+  ProgressSnapshot,
+  RecoveryParams,
+  StepState,
+} from '../contracts';
+import type { JobDefinition, NormalizedStep } from './definition';
+import { addStats, weightedProgress } from './progress';
+
+/** Lines kept in the job's log ring. */
+export const MAX_LOG_LINES = 200;
+
+/** Workflow time as ISO text (deterministic inside a workflow: it is the task's start time). */
+export const nowIso = (): string => new Date().toISOString();
+
+export function initialJobState(
+  def: JobDefinition,
+  params: JobParams,
+  run: { workflowId: string; runId: string },
+): JobState {
+  return {
+    jobId: run.workflowId,
+    runId: run.runId,
+    type: def.name,
+    status: 'running',
+    progress: 0,
+    currentStep: 0,
+    totalSteps: def.steps.length,
+    stepName: null,
+    message: null,
+    activeSubJobs: [],
+    steps: def.steps.map((s): StepState => ({
+      index: s.index,
+      key: s.key,
+      name: s.name,
+      kind: s.kind,
+      weight: s.weight,
+      dependsOn: s.dependsOn,
+      status: 'pending',
+      attempt: 0,
+      maxAttempts: s.retryPolicy.maxAttempts,
+      progress: 0,
+      startedAt: null,
+      completedAt: null,
+      durationMs: null,
+      nextAttemptAt: null,
+      result: null,
+      error: null,
+      subJobIds: [],
+      batch: null,
+      message: null,
+      stats: null,
+      carriedFrom: null,
+    })),
+    summary: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
+    logs: [],
+    control: { paused: false, actions: [] },
+    recovery: {
+      attempt: params.recovery?.attempt ?? 0,
+      max: def.recoveryLimit,
+      fromStep: params.recovery?.fromStep ?? null,
+      previousRunId: params.recovery?.previousRunId ?? null,
+    },
+    cancellation: null,
+    input: (params.input ?? null) as Json,
+    output: null,
+    error: null,
+    parentJobId: params.parent?.jobId ?? null,
+    startedAt: nowIso(),
+    closedAt: null,
+  };
+}
+
+export function stepStateOf(state: JobState, key: string): StepState {
+  return state.steps.find((s) => s.key === key)!;
+}
+
+/** Records an accepted operator action in the job's control history. */
+export function recordAction(
+  state: JobState,
+  action: 'pause' | 'resume' | 'cancel',
+  p?: ControlPayload,
+): void {
+  state.control.actions.push({ action, by: p?.by ?? null, reason: p?.reason ?? null, at: nowIso() });
+}
+
+/** Appends to the log ring, dropping the oldest lines past {@link MAX_LOG_LINES}. */
+export function pushLog(state: JobState, line: JobLogLine): void {
+  state.logs.push(line);
+  if (state.logs.length > MAX_LOG_LINES) state.logs.splice(0, state.logs.length - MAX_LOG_LINES);
+}
+
+export function progressSnapshot(state: JobState): ProgressSnapshot {
+  const { status, progress, currentStep, totalSteps, stepName, message } = state;
+  return { status, progress, currentStep, totalSteps, stepName, message };
+}
+
+/**
+ * Recomputes progress (never decreasing), the current step (the first running one, else the last
+ * that started) and the message (the running steps' own, unless the job is ending early).
+ */
+export function refreshDerived(state: JobState, keepMessage: boolean): void {
+  state.progress = Math.max(state.progress, weightedProgress(state.steps));
+  const active = state.steps.filter((s) => s.status === 'running' || s.status === 'retrying');
+  const current =
+    active[0] ??
+    [...state.steps].reverse().find((s) => s.status !== 'pending' && s.status !== 'skipped') ??
+    null;
+  if (current) {
+    state.currentStep = current.index;
+    state.stepName = current.name;
+  }
+  if (!keepMessage) {
+    const msg = active.map((s) => s.message).find((m) => m);
+    if (msg) state.message = msg;
+  }
+}
+
+/** Closes the state: 100% and the last step on completion; the failed step on failure. */
+export function closeState(
+  state: JobState,
+  def: JobDefinition,
+  status: JobStatus,
+  message: string,
+  failedStep: NormalizedStep<unknown> | null,
+): void {
+  state.status = status;
+  state.message = message;
+  state.closedAt = nowIso();
+  if (status === 'completed' || status === 'completed_with_errors') {
+    state.progress = 100;
+    state.currentStep = state.totalSteps;
+    state.stepName = def.steps[state.totalSteps - 1].name;
+  } else if (failedStep) {
+    state.currentStep = failedStep.index;
+    state.stepName = failedStep.name;
+  }
+  state.activeSubJobs = [];
+}
+
+/** A recovery run: marks the carried steps completed with their earlier results and stats. */
+export function applyCarried(
+  state: JobState,
+  def: JobDefinition,
+  recovery: RecoveryParams,
+  results: Record<string, Json>,
+): void {
+  for (const step of def.steps) {
+    const carried = recovery.carried[step.key];
+    if (!carried) continue;
+    Object.assign(stepStateOf(state, step.key), {
+      status: 'completed',
+      progress: 100,
+      result: carried.result,
+      stats: carried.stats,
+      carriedFrom: recovery.previousRunId,
+      message: `Carried over from run ${recovery.previousRunId}`,
+    });
+    results[step.key] = carried.result;
+    state.output = carried.result;
+    if (carried.stats) addStats(state.summary, carried.stats);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The job workflow: every handler a job answers is registered here, where a reader sees them all;
+ * then the input is checked, the steps run, and the job closes as completed, completed with
+ * errors, failed or cancelled. The state lives in {@link Job}; the rules and the work live in the
+ * modules this one calls (control, scheduler, executors, cancellation, publication).
+ */
+import * as wf from '@temporalio/workflow';
+import {
+  cancelJobUpdate,
+  cancelSignal,
+  HANDLER_DESCRIPTIONS as D,
+  jobStateQuery,
+  pauseJobUpdate,
+  pauseSignal,
+  progressQuery,
+  resumeJobUpdate,
+  resumeSignal,
+  stepProgressSignal,
+  type ControlPayload,
+  type JobParams,
+  type JobState,
+  type ProgressSnapshot,
+  type StepProgressReport,
+} from '../contracts';
+import { cancelWaitExpired, closeCancelled, requestCancel } from './cancellation';
+import type { JobDefinition, StepContext } from './definition';
+import { formatIssues } from './failures';
+import { Job } from './job';
+import { onControlSignal, pause, resume, validateUpdate } from './operator';
+import { clampPercent } from './progress';
+import { runSteps } from './scheduler';
+import { applyCarried, progressSnapshot } from './state';
+
+/** Turns a job definition into the workflow function registered under the job type's name. */
+export function jobWorkflow(def: JobDefinition): (params: JobParams) => Promise<JobState> {
+  const fn = async (params: JobParams): Promise<JobState> => runJob(new Job(def, params));
+  Object.defineProperty(fn, 'name', { value: def.name });
+  return fn;
+}
+
+/** Every query, signal and update a job answers. */
+function registerHandlers(job: Job): void {
+  wf.setHandler(jobStateQuery, () => job.state, {
+    description: D.jobState,
+  });
+  wf.setHandler(progressQuery, (): ProgressSnapshot => progressSnapshot(job.state), {
+    description: D.progress,
+  });
+  wf.setHandler(stepProgressSignal, (r: StepProgressReport) => onStepProgress(job, r), {
+    description: D.stepProgress,
+  });
+  wf.setHandler(pauseSignal, (raw?: unknown) => onControlSignal(job, 'pause', raw), {
+    description: D.pause,
+  });
+  wf.setHandler(resumeSignal, (raw?: unknown) => onControlSignal(job, 'resume', raw), {
+    description: D.resume,
+  });
+  wf.setHandler(cancelSignal, (raw?: unknown) => onControlSignal(job, 'cancel', raw), {
+    description: D.cancel,
+  });
+  wf.setHandler(
+    pauseJobUpdate,
+    (p?: ControlPayload) => {
+      pause(job, p);
+      return job.state;
+    },
+    {
+      validator: (p?: ControlPayload) => validateUpdate(job, 'pause', p),
+      description: D.pauseJob,
+    },
+  );
+  wf.setHandler(
+    resumeJobUpdate,
+    (p?: ControlPayload) => {
+      resume(job, p);
+      return job.state;
+    },
+    {
+      validator: (p?: ControlPayload) => validateUpdate(job, 'resume', p),
+      description: D.resumeJob,
+    },
+  );
+  wf.setHandler(
+    cancelJobUpdate,
+    (p?: ControlPayload) => {
+      requestCancel(job, p, 'update');
+      return job.state;
+    },
+    {
+      validator: (p?: ControlPayload) => validateUpdate(job, 'cancel', p),
+      description: D.cancelJob,
+    },
+  );
+}
+
+/** A running step's activity or sub-job reports progress; stale attempts are ignored. */
+function onStepProgress(job: Job, r: StepProgressReport): void {
+  const s = job.state.steps.find((x) => x.key === r.stepKey);
+  if (!s || s.attempt !== r.attempt || (s.status !== 'running' && s.status !== 'retrying')) return;
+  s.progress = Math.max(s.progress, Math.min(99, clampPercent(r.progress)));
+  if (r.message) s.message = r.message;
+  if (r.batch) s.batch = r.batch;
+  if (r.subJob) {
+    const sub = job.state.activeSubJobs.find((j) => j.id === r.subJob!.id);
+    if (sub) Object.assign(sub, { status: r.subJob.status, progress: r.subJob.progress });
+  }
+  job.changed();
+}
+
+async function runJob(job: Job): Promise<JobState> {
+  const { def, params } = job;
+  registerHandlers(job);
+  // The Web UI's "Request cancellation", `temporal workflow cancel` and `handle.cancel()` cancel the
+  // root scope; they take the same path as the cancel signal and update.
+  void job.rootScope.cancelRequested.catch(() => requestCancel(job, undefined, 'native'));
+  const parsed = def.input.safeParse(params.input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+    const message = `Invalid input for job type "${def.name}": ${formatIssues(issues)}`;
+    fail(job, 'InvalidJobInput', message, [issues]);
+  }
+  const recovery = params.recovery;
+  if (recovery) {
+    if (recovery.attempt > def.recoveryLimit) {
+      const message = `Recovery limit reached: attempt ${recovery.attempt} of at most ${def.recoveryLimit}`;
+      fail(job, 'RecoveryLimitReached', message);
+    }
+    applyCarried(job.state, def, recovery, job.results);
+  }
+  const ctx: StepContext<unknown> = {
+    input: parsed.data,
+    jobId: job.jobId,
+    results: job.results,
+    recoveryAttempt: job.state.recovery.attempt,
+  };
+  job.log(
+    'info',
+    null,
+    recovery
+      ? `Job ${def.name} recovery ${recovery.attempt}/${def.recoveryLimit} started from step ${recovery.fromStep}`
+      : `Job ${def.name} started with ${def.steps.length} steps`,
+  );
+  job.changed();
+
+  const steps = job.stepsScope.run(() => runSteps(job, ctx, new Set(Object.keys(recovery?.carried ?? {}))));
+  // A cancelled job waits for its steps and sub-jobs to stop, but no longer than cancelWaitMs.
+  await wf.CancellationScope.nonCancellable(() => Promise.race([steps, cancelWaitExpired(job, ctx)]));
+
+  if (job.state.cancellation) return closeCancelled(job, ctx, job.state.cancellation);
+  if (job.failure) {
+    const { step, error } = job.failure;
+    const message = `Step ${step.index} "${step.name}" failed: ${error.message}`;
+    job.state.error = { ...error, step: step.key };
+    job.finish('failed', message);
+    await wf.condition(wf.allHandlersFinished);
+    // The cause keeps the step's own error type and retryability, so a parent job running this
+    // one as a sub-job retries it exactly when the underlying error is retryable.
+    throw wf.ApplicationFailure.create({
+      type: 'JobFailed',
+      message,
+      nonRetryable: error.nonRetryable,
+      cause: wf.ApplicationFailure.create({
+        type: error.type ?? undefined,
+        message: error.message,
+        nonRetryable: error.nonRetryable,
+      }),
+    });
+  }
+  const failedContinue = job.state.steps.filter((s) => s.status === 'failed');
+  if (failedContinue.length > 0) {
+    job.finish(
+      'completed_with_errors',
+      `Completed with errors in ${failedContinue.map((s) => `"${s.name}"`).join(', ')}`,
+    );
+  } else {
+    job.finish('completed', job.endMessage ?? 'Completed');
+  }
+  await wf.condition(wf.allHandlersFinished);
+  return job.state;
+}
+
+/** Fails the job before any step ran (bad input, recovery past the limit): nothing to retry. */
+function fail(job: Job, type: string, message: string, details?: unknown[]): never {
+  job.state.error = { message, type, nonRetryable: true, step: null };
+  job.finish('failed', message);
+  throw wf.ApplicationFailure.create({ type, message, nonRetryable: true, details });
+}
