@@ -141,6 +141,12 @@ export interface JobTypeOptions<S extends z.ZodType> {
   /** camelCase; also the workflow type in Temporal. */
   name: string;
   description: string;
+  /**
+   * A sub-job type that only its parent job starts: the API refuses to start it and the catalog
+   * marks it internal.
+   * @default false
+   */
+  internal?: boolean;
   /** Validates the input at the API and again at the workflow entry. */
   input: S;
   /**

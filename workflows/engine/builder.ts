@@ -142,6 +142,7 @@ export class JobBuilder<A extends ActivityInterface<A>, S extends z.ZodType, R e
     return defineJob({
       name: this.options.name,
       description: this.options.description,
+      internal: this.options.internal,
       input: this.options.input,
       steps: [...this.steps],
       recoveryLimit: this.options.recoveryLimit,

@@ -140,6 +140,12 @@ export interface CleanupDef<I> {
 export interface JobTypeSpec<S extends z.ZodType> {
   name: string;
   description: string;
+  /**
+   * A sub-job type that only its parent job starts (its input comes from the parent, never from a
+   * caller): the API refuses to start it and the catalog marks it internal.
+   * @default false
+   */
+  internal?: boolean;
   input: S;
   steps: StepDef<z.infer<S>>[];
   /**
@@ -175,6 +181,8 @@ export type NormalizedStep<I> = StepDef<I> & {
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
+  /** Started only by its parent job, never through the API. */
+  internal: boolean;
   input: S;
   steps: NormalizedStep<z.infer<S>>[];
   /** Keys in a valid execution order. */
@@ -238,6 +246,7 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
   return {
     name: spec.name,
     description: spec.description,
+    internal: spec.internal ?? false,
     input: spec.input,
     steps,
     order,

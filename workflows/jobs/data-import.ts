@@ -37,6 +37,7 @@ export const importBatchDefinition = job({
   name: 'importBatch',
   description:
     'Sub-job of dataImport: normalizes the valid rows of one batch of files into the scratch folder.',
+  internal: true,
   input: importBatchInput,
 })
   .activity('normalize', {

@@ -29,6 +29,7 @@ export const demoTaskInput = z
 export const demoTaskDefinition = job({
   name: 'demoTask',
   description: 'Sub-job of demoPipeline: one simulated unit of work, with a cleanup when cancelled (demo).',
+  internal: true,
   input: demoTaskInput,
 })
   .activity('work', {

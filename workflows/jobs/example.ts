@@ -18,6 +18,7 @@ export const exampleSubJobInput = z
 export const exampleSubJobDefinition = job({
   name: 'exampleSubJob',
   description: 'Sub-job of the example job: one simulated activity step.',
+  internal: true,
   input: exampleSubJobInput,
 })
   .activity('work', {

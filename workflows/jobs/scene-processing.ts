@@ -44,6 +44,7 @@ export const sceneTaskInput = z
 export const sceneTaskDefinition = job({
   name: 'sceneTask',
   description: 'Sub-job of sceneProcessing: one simulated unit of work (demo).',
+  internal: true,
   input: sceneTaskInput,
 })
   .activity('work', {
