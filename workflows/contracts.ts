@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import type { JobLimits } from './limits';
 
 /** The default task queue Stepwise workers poll (TEMPORAL_TASK_QUEUE overrides it); sub-jobs inherit their job's queue. */
 export const TASK_QUEUE = 'stepwise';
@@ -206,6 +207,8 @@ export interface JobParams {
   };
   /** Set by a retry: this run continues an earlier failed, cancelled or partly failed run. */
   recovery?: RecoveryParams;
+  /** The API's configured budgets (a sub-job inherits its parent's); defaults otherwise. */
+  limits?: Partial<JobLimits>;
 }
 
 /** A recovery run: which attempt it is and the completed steps it carries over. */
