@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 
 /** Error type of every refused path; non-retryable, since retrying cannot change the answer. */
@@ -62,7 +62,11 @@ export async function resolveExistingInside(root: string, p: string, what: strin
  */
 export async function ensureDirInside(root: string, p: string, what: string): Promise<string> {
   const absRoot = resolve(root);
-  const candidate = lexical(absRoot, p, what);
+  return ensureChecked(absRoot, lexical(absRoot, p, what), p, what);
+}
+
+/** {@link ensureDirInside} for an already lexically checked absolute `candidate`; messages name `p`. */
+async function ensureChecked(absRoot: string, candidate: string, p: string, what: string): Promise<string> {
   await mkdir(absRoot, { recursive: true });
   const realRoot = await realpath(absRoot);
   let existing = candidate;
@@ -88,6 +92,42 @@ export async function ensureDirInside(root: string, p: string, what: string): Pr
     );
   }
   return real;
+}
+
+/** Where a folder inside a root is, or will be: see {@link resolveFolderTarget}. */
+export interface FolderTarget {
+  /** Real path of the parent folder (inside the root). */
+  parent: string;
+  /** The folder's own name. */
+  name: string;
+  /** `parent/name`: the folder's real path once it exists. */
+  path: string;
+  exists: boolean;
+}
+
+/**
+ * Where the folder `p` (relative to `root`, or absolute inside it) is or will be, without creating
+ * it: its parent is created if needed and checked by real path like {@link ensureDirInside}; the
+ * folder itself must not be the root, a symbolic link or a file. Throws `PathRefused` otherwise.
+ */
+export async function resolveFolderTarget(root: string, p: string, what: string): Promise<FolderTarget> {
+  const absRoot = resolve(root);
+  const candidate = lexical(absRoot, p, what);
+  if (candidate === absRoot) {
+    throw pathRefused(`${what} "${p}" is the root ${absRoot} itself; name a folder below it`);
+  }
+  const parent = await ensureChecked(absRoot, dirname(candidate), p, what);
+  const name = basename(candidate);
+  const path = join(parent, name);
+  try {
+    const st = await lstat(path);
+    if (st.isSymbolicLink()) throw pathRefused(`${what} "${p}" is a symbolic link; refused`);
+    if (!st.isDirectory()) throw pathRefused(`${what} "${p}" exists and is not a folder`);
+    return { parent, name, path, exists: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return { parent, name, path, exists: false };
+  }
 }
 
 /** A folder name for a job id (which may hold `/` and `:`): readable, and unique through a short hash. */

@@ -20,10 +20,20 @@ export interface PipelineConfig {
     concurrency: number;
     /** Attempts per item (network errors, 5xx, 408 and 429 are retried). */
     attempts: number;
-    /** Per attempt. */
+    /** Deadline of one item: all its attempts, redirects and waits. */
     timeoutMs: number;
     /** Accepted content types, lower case; `image/*` matches every image type. */
     contentTypes: string[];
+    /** Hosts downloads may reach (`example.com`, `*.example.com`); empty or absent: any public host. */
+    allowHosts?: string[];
+    /**
+     * Allow loopback, private (10/8, 172.16/12, 192.168/16), CGNAT (100.64/10) and IPv6
+     * unique-local addresses. Absent: false. Link-local, multicast, unspecified and reserved
+     * addresses are refused even then.
+     */
+    allowPrivate?: boolean;
+    /** Redirects followed per attempt, each checked like the first URL. Absent: 5. */
+    maxRedirects?: number;
   };
   /** Images with more pixels than this (width × height) are rejected. */
   imageMaxPixels: number;

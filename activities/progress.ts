@@ -20,8 +20,16 @@ export class ProgressReporter {
     private readonly job: ActivityJobRef,
   ) {}
 
+  private lastPercent = 0;
+
+  /** A heartbeat with the last reported progress: for long work between two reports (a transfer). */
+  heartbeat(): void {
+    Context.current().heartbeat({ percent: this.lastPercent });
+  }
+
   /** `percent` of this activity's work is done; `message` describes it. */
   async report(percent: number, message?: string): Promise<void> {
+    this.lastPercent = percent;
     Context.current().heartbeat({ percent });
     if (!this.job.reportProgress) return;
     const now = Date.now();

@@ -104,6 +104,28 @@ export const FIXTURE_JOBS: FixtureJob[] = [
       await handle.signal(cancelSignal, { by: 'fixture', reason: 'capture' });
     },
   },
+  // Since the sub-job deadline stopped counting paused time (patch
+  // 'sub-job-deadline-excludes-pause'): a sub-job step paused and resumed through the updates
+  // while its sub-job runs, so the deadline's timer stops and restarts.
+  {
+    jobId: 'fixture-scene-paused-deadline',
+    type: 'sceneProcessing',
+    input: { newScenes: 1, durationMs: 20, steps: { processDownloads: { durationMs: 1500 } } },
+    keep: [''],
+    drive: async ({ handle }) => {
+      await until(handle, (s) => s.activeSubJobs.length > 0);
+      await handle.executeUpdate(pauseJobUpdate, { args: [{ by: 'fixture' }] });
+      await until(handle, (s) => s.status === 'paused');
+      await handle.executeUpdate(resumeJobUpdate, { args: [{ by: 'fixture' }] });
+    },
+  },
+  // Since batch coordinators carry their step's context instead of every chunk's input.
+  {
+    jobId: 'fixture-itemBatch-ranges',
+    type: 'itemBatch',
+    input: { count: 30, chunkSize: 4, window: 3 },
+    keep: ['', 'count'],
+  },
   // Paused and resumed through the updates while the batch's sub-jobs run.
   {
     jobId: 'fixture-demo-pause',

@@ -3,8 +3,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Client } from '@temporalio/client';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './api/app.module';
+import { ApiError } from './api/common/errors';
+import { toErrorBody } from './api/common/filters/api-exception.filter';
 import type { Config } from './config';
 
 export interface CreateAppOptions {
@@ -23,7 +26,28 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, client),
-    new FastifyAdapter(),
+    // A body may carry the largest job input plus the request around it; Fastify refuses more with 413.
+    new FastifyAdapter({
+      bodyLimit: maxBodyBytes(config),
+      // Longer than any valid id (the routes' own validation answers 400 with the issue path up to here).
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+      // What Fastify's router refuses before Nest sees the request, in the API's error format.
+      frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+        void reply
+          .status(tooLong ? 414 : 400)
+          .send(
+            toErrorBody(
+              new ApiError(
+                tooLong ? 414 : 400,
+                tooLong
+                  ? `A path segment is longer than ${MAX_PARAM_LENGTH} characters`
+                  : 'Malformed URL (bad percent-encoding)',
+              ),
+            ),
+          );
+      },
+    }),
     // A Temporal connection that fails while the app starts rejects here (the caller exits 1),
     // instead of Nest's default process.abort().
     { logger, abortOnError: false },
@@ -31,3 +55,9 @@ export async function createApp(
   await app.init();
   return app;
 }
+
+/** Path parameters (job ids) longer than this are refused by the router (414). */
+const MAX_PARAM_LENGTH = 1000;
+
+/** The request body limit: the job input budget (STEPWISE_MAX_INPUT_BYTES) plus 64 KiB for the rest of the request. */
+export const maxBodyBytes = (config: Config): number => config.limits.maxInputBytes + 64 * 1024;

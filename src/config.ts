@@ -2,10 +2,19 @@
  * All configuration, from one zod schema over the environment, parsed once and failing fast
  * with the name of the bad variable.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { PipelineConfig } from '../activities/pipeline-config';
+import {
+  duplicateKeyErrors,
+  isLoopbackHost,
+  parseApiKeyFile,
+  parseApiKeyList,
+  type ApiKey,
+} from './api-keys';
 import { TASK_QUEUE } from '../workflows/contracts';
+import { DEFAULT_LIMITS, type JobLimits } from '../workflows/limits';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -64,7 +73,45 @@ export const envSchema = z.object({
         .map((t) => t.trim().toLowerCase())
         .filter(Boolean),
     ),
+  // Where downloads may go (activities/dataset/address.ts): hosts, private networks, redirects.
+  STEPWISE_DOWNLOAD_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  STEPWISE_DOWNLOAD_ALLOW_PRIVATE: bool.default(false),
+  STEPWISE_DOWNLOAD_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
   STEPWISE_IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+  // Job budgets (workflows/limits.ts): checked by the API and again by the workflow.
+  STEPWISE_MAX_INPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(512 * 1024)
+    .default(DEFAULT_LIMITS.maxInputBytes),
+  STEPWISE_MAX_CONTROL_ACTIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(DEFAULT_LIMITS.maxControlActions),
+  // API keys, audit and rate limits (docs/security.md).
+  STEPWISE_API_KEYS: z
+    .string()
+    .optional()
+    .transform((v, ctx): ApiKey[] => {
+      const { keys, errors } = parseApiKeyList(v ?? '');
+      for (const message of errors) ctx.addIssue({ code: 'custom', message });
+      return keys;
+    }),
+  STEPWISE_API_KEYS_FILE: z.string().min(1).optional(),
+  STEPWISE_AUDIT_DB_PATH: z.string().min(1).optional(),
+  STEPWISE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  STEPWISE_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -90,6 +137,18 @@ export interface Config {
   dataDir: string;
   /** Folders and limits the data pipeline activities work with. */
   pipelines: PipelineConfig;
+  /** Job budgets the API checks and passes to every job it starts (`JobParams.limits`). */
+  limits: JobLimits;
+  /** Who may call the API, where its audit trail goes, and the per-key rate limit of mutating routes. */
+  api: ApiSecurityConfig;
+}
+
+export interface ApiSecurityConfig {
+  /** STEPWISE_API_KEYS and STEPWISE_API_KEYS_FILE together (sha256 digests only). Empty: open mode (loopback only). */
+  keys: ApiKey[];
+  /** SQLite file of the audit trail, or `:memory:`. */
+  auditDbPath: string;
+  rateLimit: { perMinute: number; burst: number };
 }
 
 export class ConfigError extends Error {
@@ -116,6 +175,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env,
     embeddedDevServer,
     dataDir,
+    limits: {
+      maxInputBytes: env.STEPWISE_MAX_INPUT_BYTES,
+      maxControlActions: env.STEPWISE_MAX_CONTROL_ACTIONS,
+    },
+    api: {
+      keys: loadApiKeys(env),
+      auditDbPath:
+        env.STEPWISE_AUDIT_DB_PATH === ':memory:'
+          ? ':memory:'
+          : resolve(env.STEPWISE_AUDIT_DB_PATH ?? resolve(dataDir, 'audit.sqlite')),
+      rateLimit: { perMinute: env.STEPWISE_RATE_LIMIT_PER_MINUTE, burst: env.STEPWISE_RATE_LIMIT_BURST },
+    },
     pipelines: {
       importRoot: resolve(env.STEPWISE_IMPORT_ROOT ?? resolve(dataDir, 'imports')),
       importMaxFileBytes: env.STEPWISE_IMPORT_MAX_FILE_BYTES,
@@ -128,6 +199,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         attempts: env.STEPWISE_DOWNLOAD_ATTEMPTS,
         timeoutMs: env.STEPWISE_DOWNLOAD_TIMEOUT_MS,
         contentTypes: env.STEPWISE_DOWNLOAD_CONTENT_TYPES,
+        allowHosts: env.STEPWISE_DOWNLOAD_ALLOW_HOSTS,
+        allowPrivate: env.STEPWISE_DOWNLOAD_ALLOW_PRIVATE,
+        maxRedirects: env.STEPWISE_DOWNLOAD_MAX_REDIRECTS,
       },
       imageMaxPixels: env.STEPWISE_IMAGE_MAX_PIXELS,
     },
@@ -143,6 +217,47 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiKey: env.TEMPORAL_API_KEY,
     },
   };
+}
+
+/** The keys of STEPWISE_API_KEYS plus those of STEPWISE_API_KEYS_FILE; throws naming the variable. */
+function loadApiKeys(env: Env): ApiKey[] {
+  const keys = [...env.STEPWISE_API_KEYS];
+  if (env.STEPWISE_API_KEYS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(env.STEPWISE_API_KEYS_FILE, 'utf8');
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new ConfigError(
+        `Invalid configuration:\n  STEPWISE_API_KEYS_FILE: cannot read the file (${why})`,
+      );
+    }
+    const parsed = parseApiKeyFile(text);
+    if (parsed.errors.length > 0) {
+      const lines = parsed.errors.map((e) => `  STEPWISE_API_KEYS_FILE: ${e}`);
+      throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    }
+    keys.push(...parsed.keys);
+  }
+  const duplicates = duplicateKeyErrors(keys);
+  if (duplicates.length > 0) {
+    const lines = duplicates.map((e) => `  STEPWISE_API_KEYS: ${e}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return keys;
+}
+
+/**
+ * The API runs open (every request acts as admin "local") only when no key is configured, and then
+ * only on a loopback address: anything else is refused before the server binds.
+ */
+export function checkApiExposure(config: Config): void {
+  if (config.api.keys.length > 0 || isLoopbackHost(config.env.HOST)) return;
+  throw new ConfigError(
+    `Refusing to start: HOST=${config.env.HOST} is not a loopback address and no API keys are configured.\n` +
+      '  Set STEPWISE_API_KEYS (name:role:key, comma-separated) or STEPWISE_API_KEYS_FILE, or bind to 127.0.0.1 ' +
+      '(see docs/security.md).',
+  );
 }
 
 /** For process entry points: parse or print the problem and exit 1. */

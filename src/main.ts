@@ -1,12 +1,26 @@
 /** The API process: NestJS on Fastify in front of the Temporal client (which the app connects itself). */
 import type { LoggerService } from '@nestjs/common';
-import { loadConfigOrExit } from './config';
+import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { JsonLogger } from './logger';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  try {
+    checkApiExposure(config); // no keys: loopback only
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+  // The keys were hashed at load; the plain text need not stay in this process's environment.
+  delete process.env.STEPWISE_API_KEYS;
   const log = new JsonLogger('api', config.env.LOG_LEVEL);
+  if (config.api.keys.length === 0) {
+    log.warn(
+      `No API keys configured (STEPWISE_API_KEYS): the API is open on ${config.env.HOST} — every request acts as admin "local". See docs/security.md.`,
+    );
+  }
   const nestLogger: LoggerService = {
     log: (m: unknown, ctx?: unknown) => log.info(String(m), { context: ctx }),
     error: (m: unknown, ctx?: unknown) => log.error(String(m), { context: ctx }),

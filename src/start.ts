@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { loadConfigOrExit } from './config';
+import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { DevServer } from './dev-server';
 
 const COLORS: Record<string, string> = { temporal: '35', worker: '36', api: '32', start: '33' };
@@ -50,6 +50,13 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  try {
+    checkApiExposure(config); // the API would refuse anyway: say so before starting anything
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    say('start', `ERROR: ${err.message}`);
+    process.exit(1);
+  }
   const env = { ...process.env };
   let devServer: DevServer | null = null;
   const children = new Map<string, ChildProcess>();

@@ -124,6 +124,25 @@ export async function waitFor<T>(
   }
 }
 
+/** The `Authorization` header of an API key (for `app.inject`). */
+export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
+/**
+ * `STEPWISE_API_KEYS` for tests, and the key of each name: pass the string in the config's source
+ * (`loadConfig({ STEPWISE_API_KEYS, ... })`) and send `bearer(keys[name])`.
+ */
+export function testApiKeys<N extends string>(
+  roles: Record<N, 'viewer' | 'operator' | 'admin'>,
+): { STEPWISE_API_KEYS: string; keys: Record<N, string> } {
+  const keys = {} as Record<N, string>;
+  const entries: string[] = [];
+  for (const [name, role] of Object.entries(roles) as [N, string][]) {
+    keys[name] = `test-key-${randomUUID()}`;
+    entries.push(`${name}:${role}:${keys[name]}`);
+  }
+  return { STEPWISE_API_KEYS: entries.join(','), keys };
+}
+
 export const queryState = (env: TestEnv, jobId: string): Promise<JobState> =>
   env.client.workflow.getHandle(jobId).query(jobStateQuery);
 

@@ -1,7 +1,12 @@
-/** Test data the pipeline tests generate: import folders of CSV / JSON Lines rows, and images. */
+/**
+ * Test data the pipeline tests generate: import folders of CSV / JSON Lines rows, images, a local
+ * HTTP server on 127.0.0.1, and a guarded network for download tests.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { systemNet, type DownloadNet } from '../activities/dataset/download';
+import type { PipelineConfig } from '../activities/pipeline-config';
 
 export interface ImportFolder {
   files: string[];
@@ -176,6 +181,12 @@ export interface Route {
   status?: number;
   /** Send without Content-Length (chunked), so only the streamed size can reveal an oversize body. */
   chunked?: boolean;
+  /** Answer `status` (default 302) with this Location header. */
+  location?: string;
+  /** Never answer (the connection stays open until the server closes). */
+  hang?: boolean;
+  /** A reason phrase of the server's own instead of the standard one. */
+  reason?: string;
 }
 
 export interface FixtureServer {
@@ -196,11 +207,16 @@ export async function serveFixtures(routes: Record<string, Route>): Promise<Fixt
     const route = routes[path];
     if (!route) return void res.writeHead(404).end('not found');
     if (route.failFirst && n <= route.failFirst) return void res.writeHead(503).end('try again');
+    if (route.hang) return;
+    if (route.location !== undefined) {
+      return void res.writeHead(route.status ?? 302, { location: route.location }).end('moved');
+    }
     const body = typeof route.body === 'string' ? Buffer.from(route.body) : route.body;
     const headers: Record<string, string | number> = {};
     if (route.type !== null) headers['content-type'] = route.type ?? 'application/octet-stream';
     if (!route.chunked) headers['content-length'] = body.length;
-    res.writeHead(route.status ?? 200, headers);
+    if (route.reason) res.writeHead(route.status ?? 200, route.reason, headers);
+    else res.writeHead(route.status ?? 200, headers);
     if (route.chunked) {
       for (let i = 0; i < body.length; i += 16 * 1024) res.write(body.subarray(i, i + 16 * 1024));
       res.end();
@@ -220,3 +236,89 @@ export async function serveFixtures(routes: Record<string, Route>): Promise<Fixt
       }),
   };
 }
+
+// ---- downloads -----------------------------------------------------------------------------------
+
+/** `cfg` with the opt-in that lets downloads reach the fixture server on 127.0.0.1. */
+export function allowLoopbackDownloads(cfg: PipelineConfig): PipelineConfig {
+  return { ...cfg, download: { ...cfg.download, allowPrivate: true } };
+}
+
+/** Names the guarded network resolves (no real DNS in tests). */
+const FAKE_DNS: Record<string, { address: string; family: number }[]> = {
+  localhost: [
+    { address: '127.0.0.1', family: 4 },
+    { address: '::1', family: 6 },
+  ],
+  'images.test': [{ address: '127.0.0.1', family: 4 }],
+  'internal.test': [{ address: '10.1.2.3', family: 4 }],
+  'metadata.test': [{ address: '169.254.169.254', family: 4 }],
+  'mapped.test': [{ address: '::ffff:192.168.1.1', family: 6 }],
+  // One public address and one private: refused as a whole.
+  'mixed.test': [
+    { address: '93.184.216.34', family: 4 },
+    { address: '10.0.0.5', family: 4 },
+  ],
+};
+
+export interface GuardedNet extends DownloadNet {
+  /** Every address a request was opened to, in order. */
+  connections: string[];
+  /** Every host name looked up, in order. */
+  lookups: string[];
+}
+
+/**
+ * The network for download tests: names resolve from a fixed table, and a request to anything
+ * but 127.0.0.1 / ::1 throws before a socket exists — so even a broken check cannot send traffic
+ * outside the machine — while `connections` records what the code tried. `ca` is trusted for
+ * https (the {@link TLS_FIXTURE} certificate).
+ */
+export function guardedNet(opts: { ca?: string } = {}): GuardedNet {
+  const connections: string[] = [];
+  const lookups: string[] = [];
+  return {
+    connections,
+    lookups,
+    lookup: async (host) => {
+      lookups.push(host);
+      const found = FAKE_DNS[host];
+      if (found) return found;
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    },
+    request: (url, options, onResponse) => {
+      const host = String(options.host);
+      connections.push(host);
+      if (host !== '127.0.0.1' && host !== '::1') {
+        throw new Error(`test guard: a download tried to connect to ${host}`);
+      }
+      return systemNet.request(url, opts.ca ? { ...options, ca: opts.ca } : options, onResponse);
+    },
+  };
+}
+
+/**
+ * A self-signed certificate for `images.test` (valid until 2125) and its key: an https fixture
+ * server on 127.0.0.1 reached as https://images.test proves the TLS server name and the Host
+ * header stay the URL's host while the connection goes to the checked address.
+ */
+export const TLS_FIXTURE = {
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBnDCCAUGgAwIBAgIUcGU22Ac7fpZUM3rEVc+wkl5DxscwCgYIKoZIzj0EAwIw
+FjEUMBIGA1UEAwwLaW1hZ2VzLnRlc3QwIBcNMjYxMTIzMDgyNTIxWhgPMjEyNjEw
+MzAwODI1MjFaMBYxFDASBgNVBAMMC2ltYWdlcy50ZXN0MFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEDJ2FgyrMYxSK98y3KZ37KZKjrVmDidn4LNdxsN+V9D1Whdpp
+Ur6GG1qjDGw4MoWvDDltPOklinTP8hY0826kyqNrMGkwHQYDVR0OBBYEFKHqYv1M
+UBJFnE+VhuSzDPV3qDn5MB8GA1UdIwQYMBaAFKHqYv1MUBJFnE+VhuSzDPV3qDn5
+MA8GA1UdEwEB/wQFMAMBAf8wFgYDVR0RBA8wDYILaW1hZ2VzLnRlc3QwCgYIKoZI
+zj0EAwIDSQAwRgIhAMCRHNY4G5Z/3mRedBQtNLzfkyVmaAAXFeUUYN7aQXimAiEA
+iuKwmQTzyJLFhchNJinyA3FSRbCLkcDNCvqI/3P05iE=
+-----END CERTIFICATE-----
+`,
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgoZEExcSAH3dYKirz
+5eWZ3zrUyLabd7Shw1tI1Y0uWoyhRANCAAQMnYWDKsxjFIr3zLcpnfspkqOtWYOJ
+2fgs13Gw35X0PVaF2mlSvoYbWqMMbDgyha8MOW086SWKdM/yFjTzbqTK
+-----END PRIVATE KEY-----
+`,
+};

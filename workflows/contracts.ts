@@ -114,10 +114,33 @@ export interface JobLogLine {
   entity?: { tag: string; route?: string };
 }
 
+/**
+ * How an operator action reached the job. `update`: the `pauseJob` / `resumeJob` / `cancelJob`
+ * updates, which the API sends with `by` set to the caller's key name (its audit log holds the
+ * verified actor); `signal`: the `pause` / `resume` / `cancel` signals (Web UI, CLI), whose `by` is
+ * whatever the sender typed, unverified; `native`: a Temporal cancellation request. Who may send
+ * any of them directly to Temporal is governed by Temporal's own authorization, not the API's.
+ */
+export type ControlSource = 'update' | 'signal' | 'native';
+
 export interface ControlAction {
   action: 'pause' | 'resume' | 'cancel';
+  /** Who asked, as the request said (see {@link ControlSource} for how far that can be trusted). */
   by: string | null;
   reason: string | null;
+  at: string;
+  /** Absent in runs recorded before sources were kept. */
+  source?: ControlSource;
+}
+
+/** An accepted control update's answer: small on purpose (the whole state is the `jobState` query). */
+export interface ControlAck {
+  jobId: string;
+  runId: string;
+  action: ControlAction['action'];
+  /** The job's status right after the action (e.g. `pausing`, `paused`, `running`, `cancelling`). */
+  status: JobStatus;
+  paused: boolean;
   at: string;
 }
 
@@ -127,7 +150,7 @@ export interface CancellationInfo {
   by: string | null;
   reason: string | null;
   /** `native`: the Web UI, `temporal workflow cancel` or `handle.cancel()`; `signal`/`update`: the handlers. */
-  source: 'native' | 'signal' | 'update' | 'parent';
+  source: ControlSource;
   /** Sub-jobs and activities still running when the bounded wait ended (empty when all stopped). */
   leftRunning: string[];
   /** Outcome of the type's cleanup: null when the type has none. */
@@ -159,7 +182,11 @@ export interface JobState {
   steps: StepState[];
   summary: JobSummaryStats;
   logs: JobLogLine[];
-  control: { paused: boolean; actions: ControlAction[] };
+  /**
+   * Operator control: whether the job is paused, and the last actions (at most
+   * `JobLimits.maxControlActions`; `droppedActions` counts the older ones no longer kept).
+   */
+  control: { paused: boolean; actions: ControlAction[]; droppedActions?: number };
   recovery: RecoveryState;
   cancellation: CancellationInfo | null;
   /** The input the job was started with, as given (a recovery runs it again). */
@@ -244,9 +271,9 @@ export const HANDLER_DESCRIPTIONS = {
   pause: `Pause the job: nothing new starts; running sub-jobs pause at their own step boundaries. ${PAYLOAD_HELP}`,
   resume: `Resume a paused job where it stopped. ${PAYLOAD_HELP}`,
   cancel: `Cancel the job like a cancellation request: sub-jobs are cancelled and waited for, cleanup runs once. ${PAYLOAD_HELP}`,
-  pauseJob: `Pause the job and return its state; refused when it is closed, cancelling or already paused. ${PAYLOAD_HELP}`,
-  resumeJob: `Resume a paused job and return its state; refused when it is not paused. ${PAYLOAD_HELP}`,
-  cancelJob: `Cancel the job and return its state (cancelling); refused when it is closed or already cancelling. ${PAYLOAD_HELP}`,
+  pauseJob: `Pause the job and return a short acknowledgement (its status after the pause); refused when it is closed, cancelling or already paused. ${PAYLOAD_HELP}`,
+  resumeJob: `Resume a paused job and return a short acknowledgement; refused when it is not paused. ${PAYLOAD_HELP}`,
+  cancelJob: `Cancel the job and return a short acknowledgement (cancelling); refused when it is closed or already cancelling. ${PAYLOAD_HELP}`,
   stepProgress: 'Internal: progress of a running step, sent by its activity or sub-job.',
 } as const;
 
@@ -261,10 +288,10 @@ export const resumeSignal = defineSignal<[ControlPayload?]>('resume');
 /** Signal: {@link HANDLER_DESCRIPTIONS.cancel} */
 export const cancelSignal = defineSignal<[ControlPayload?]>('cancel');
 /** Update (validated: a refusal changes nothing): {@link HANDLER_DESCRIPTIONS.pauseJob} */
-export const pauseJobUpdate = defineUpdate<JobState, [ControlPayload]>('pauseJob');
+export const pauseJobUpdate = defineUpdate<ControlAck, [ControlPayload]>('pauseJob');
 /** Update: {@link HANDLER_DESCRIPTIONS.resumeJob} */
-export const resumeJobUpdate = defineUpdate<JobState, [ControlPayload]>('resumeJob');
+export const resumeJobUpdate = defineUpdate<ControlAck, [ControlPayload]>('resumeJob');
 /** Update: {@link HANDLER_DESCRIPTIONS.cancelJob} */
-export const cancelJobUpdate = defineUpdate<JobState, [ControlPayload]>('cancelJob');
+export const cancelJobUpdate = defineUpdate<ControlAck, [ControlPayload]>('cancelJob');
 /** Internal signal: {@link HANDLER_DESCRIPTIONS.stepProgress} */
 export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');

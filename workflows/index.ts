@@ -2,6 +2,8 @@
  * Workflow bundle entry: every workflow the worker registers. Each job type is its own exported
  * workflow function, so the Temporal Web UI shows the job type as the workflow type.
  */
+import { jobDefinitions } from './catalog';
+import { registerJobTypes } from './engine/registry';
 import { jobWorkflow } from './engine/workflow';
 import { demoPipelineDefinition, demoTaskDefinition } from './jobs/demo-pipeline';
 import { dataImportDefinition, importBatchDefinition } from './jobs/data-import';
@@ -11,6 +13,9 @@ import { itemBatchDefinition } from './jobs/item-batch';
 import { sceneProcessingDefinition, sceneTaskDefinition } from './jobs/scene-processing';
 
 export { batchCoordinator } from './engine/batch';
+
+// Batch coordinators look their step up here (see engine/registry.ts).
+registerJobTypes(jobDefinitions);
 
 /** {@inheritDoc exampleDefinition} */
 export const example = jobWorkflow(exampleDefinition);

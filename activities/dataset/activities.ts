@@ -6,10 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { Context } from '@temporalio/activity';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { RE2JS } from 're2js';
 import type { ActivityJobRef } from '../../workflows/engine/step-io';
 import type { JobLogLine } from '../../workflows/contracts';
 import type {
@@ -33,11 +34,12 @@ import type {
   RejectedItem,
 } from '../../workflows/jobs/dataset-build-contracts';
 import { jobLog } from '../log';
-import { ensureDirInside, jobWorkDir, resolveExistingInside } from '../paths';
+import { jobWorkDir, resolveExistingInside, resolveFolderTarget, type FolderTarget } from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
 import { ProgressReporter } from '../progress';
 import { DownloadError, downloadWithRetries } from './download';
 import { readImageHeader, readImageMetadata } from './image-header';
+import { acquireLock, publish, refuseLinks, stagingPath } from './store';
 
 type Log = Omit<JobLogLine, 'at' | 'step'>;
 /** Rejection log lines returned per step; the manifest lists every rejection. */
@@ -118,15 +120,14 @@ export async function datasetDownload(
         if (previous && previous.source === source) return { ok: previous };
         let item: DownloadedItem;
         if (isUrl(source)) {
-          const got = await downloadWithRetries(
-            source,
-            dest,
-            limits,
-            (ms) => ctx.sleep(ms),
-            ctx.cancellationSignal,
-            (attempt, err) =>
+          const got = await downloadWithRetries(source, dest, limits, (ms) => ctx.sleep(ms), {
+            cancel: ctx.cancellationSignal,
+            // A temporary file per step attempt and item attempt: `<item>.part-<step>-<n>`.
+            attemptTag: `${job.attempt}-`,
+            onData: () => reporter.heartbeat(),
+            onRetry: (attempt, err) =>
               log.warn('download attempt failed; retrying', { source, attempt, error: err.message }),
-          );
+          });
           item = { index, source, file, bytes: got.bytes, contentType: got.contentType };
         } else {
           const real = await resolveExistingInside(cfg.importRoot, source, 'source');
@@ -184,8 +185,9 @@ export async function datasetValidate(
     const buf = await readFile(join(dir, item.file));
     const info = readImageHeader(buf);
     if (!info) {
+      // Never quote the content: it is whatever a remote server sent.
       reject(
-        `not a PNG, JPEG, GIF or WebP image (starts with ${buf.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim() || 'nothing: empty file'})`,
+        `not a PNG, JPEG, GIF or WebP image (${buf.length === 0 ? 'empty file' : 'unrecognized header'})`,
       );
     } else if (info.width < 1 || info.height < 1) {
       reject(`${info.format} with invalid dimensions ${info.width}×${info.height}`);
@@ -281,21 +283,46 @@ export async function datasetMetadata(
   return { metadata };
 }
 
-export function applyLabelRule(rule: LabelRule, item: DatasetLabelArgs['items'][number]): string {
+type LabelItem = DatasetLabelArgs['items'][number];
+
+/**
+ * The labelling function of `rule`. Source patterns run on RE2 (`re2js`): matching takes time
+ * linear in the source's length whatever the pattern, so no pattern can stall the worker. The
+ * input schema already refused patterns RE2 cannot compile; one that slips through (an input
+ * validated by an older schema) fails the step with a non-retryable `InvalidLabelRule`.
+ */
+export function compileLabelRule(rule: LabelRule): (item: LabelItem) => string {
   switch (rule.by) {
     case 'format':
-      return item.format;
+      return (item) => item.format;
     case 'orientation':
-      return item.width > item.height ? 'landscape' : item.width < item.height ? 'portrait' : 'square';
+      return (item) =>
+        item.width > item.height ? 'landscape' : item.width < item.height ? 'portrait' : 'square';
     case 'fixed':
-      return rule.label;
-    case 'source':
-      return rule.rules.find((r) => new RegExp(r.pattern).test(item.source))?.label ?? rule.default;
+      return () => rule.label;
+    case 'source': {
+      const rules = rule.rules.map((r, i) => {
+        try {
+          return { re: RE2JS.compile(r.pattern), label: r.label };
+        } catch (err) {
+          throw ApplicationFailure.nonRetryable(
+            `labelRule.rules[${i}].pattern is not a supported RE2 regular expression: ${(err as Error).message}`,
+            'InvalidLabelRule',
+          );
+        }
+      });
+      return (item) => rules.find((r) => r.re.test(item.source))?.label ?? rule.default;
+    }
   }
 }
 
+export function applyLabelRule(rule: LabelRule, item: LabelItem): string {
+  return compileLabelRule(rule)(item);
+}
+
 export async function datasetLabel(job: ActivityJobRef, args: DatasetLabelArgs): Promise<DatasetLabelResult> {
-  const labels = args.items.map((item) => ({ index: item.index, label: applyLabelRule(args.rule, item) }));
+  const label = compileLabelRule(args.rule);
+  const labels = args.items.map((item) => ({ index: item.index, label: label(item) }));
   const counts: Record<string, number> = {};
   for (const l of labels) counts[l.label] = (counts[l.label] ?? 0) + 1;
   jobLog(job).info('dataset images labelled', { rule: args.rule.by, counts });
@@ -304,33 +331,52 @@ export async function datasetLabel(job: ActivityJobRef, args: DatasetLabelArgs):
 
 const EXT = { png: 'png', jpeg: 'jpg', gif: 'gif', webp: 'webp' } as const;
 
-/** Every file below `dir`, as `/`-separated paths relative to `base`. */
-async function listFiles(dir: string, base: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p, base)));
-    else out.push(relative(base, p).split(sep).join('/'));
-  }
-  return out;
-}
-
+/**
+ * Writes the dataset folder: locked against other builds, built in a staging folder and moved
+ * into place by renames, replacing only what the previous manifest owned (see `store.ts`).
+ */
 export async function datasetStore(
   cfg: PipelineConfig,
   job: ActivityJobRef,
   args: DatasetStoreArgs,
 ): Promise<DatasetStoreResult> {
-  const out = await ensureDirInside(cfg.datasetRoot, args.outputDir, 'outputDir');
+  const ctx = Context.current();
+  const target = await resolveFolderTarget(cfg.datasetRoot, args.outputDir, 'outputDir');
+  const release = await acquireLock(target, job.jobId, args.outputDir);
+  try {
+    if (target.exists) await refuseLinks(target.path, args.outputDir);
+    const staging = stagingPath(target, job.jobId);
+    await rm(staging, { recursive: true, force: true }); // an earlier attempt's leftovers
+    await mkdir(staging);
+    try {
+      const result = await stageAndPublish(cfg, job, args, target, staging, () => ctx.heartbeat());
+      return result;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  } finally {
+    await release();
+  }
+}
+
+async function stageAndPublish(
+  cfg: PipelineConfig,
+  job: ActivityJobRef,
+  args: DatasetStoreArgs,
+  target: FolderTarget,
+  staging: string,
+  heartbeat: () => void,
+): Promise<DatasetStoreResult> {
+  const out = target.path;
   const dir = downloadsDir(cfg, args.workId);
   const items = [...args.items].sort((a, b) => a.index - b.index);
   const entries = [];
   for (const item of items) {
-    Context.current().heartbeat();
-    // Named by content: storing again (a retried step) rewrites the same files.
+    heartbeat();
+    // Named by content: storing again (a retried step) writes the same files.
     const file = `images/${item.label}/${item.sha256.slice(0, 16)}.${EXT[item.format]}`;
-    await mkdir(join(out, 'images', item.label), { recursive: true });
-    await copyFile(join(dir, item.file), join(out, file));
+    await mkdir(join(staging, 'images', item.label), { recursive: true });
+    await copyFile(join(dir, item.file), join(staging, file));
     entries.push({
       file,
       source: item.source,
@@ -343,11 +389,6 @@ export async function datasetStore(
       label: item.label,
       metadata: item.meta,
     });
-  }
-  // The folder holds exactly what the manifest lists: drop images of an earlier build.
-  const keep = new Set(entries.map((e) => e.file));
-  for (const f of await listFiles(join(out, 'images'), out)) {
-    if (!keep.has(f)) await rm(join(out, f), { force: true });
   }
   const rejected = [...args.rejected].sort((a, b) => a.index - b.index);
   const counts: DatasetCounts = {
@@ -370,15 +411,21 @@ export async function datasetStore(
     items: entries,
     rejected: rejected.map(({ source, stage, reason }) => ({ source, stage, reason })),
   };
-  const manifestPath = join(out, 'manifest.json');
-  await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2) + '\n');
-  await rename(`${manifestPath}.tmp`, manifestPath);
-  jobLog(job).info('dataset stored', { outputDir: out, ...counts });
+  await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const { removed } = await publish(target, staging, entries, args.outputDir, heartbeat);
+  jobLog(job).info('dataset stored', { outputDir: out, ...counts, removed });
   return {
     outputDir: out,
-    manifest: manifestPath,
+    manifest: join(out, 'manifest.json'),
     counts,
     stats: { itemsCreated: entries.length },
-    logs: [{ level: 'info', message: `Stored ${entries.length} images and manifest.json in ${out}` }],
+    logs: [
+      {
+        level: 'info',
+        message:
+          `Stored ${entries.length} images and manifest.json in ${out}` +
+          (removed > 0 ? `; removed ${removed} images of the previous build` : ''),
+      },
+    ],
   };
 }

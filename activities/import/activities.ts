@@ -3,7 +3,7 @@
  * the valid rows of a batch of files into the job's scratch folder, and upsert them into the
  * SQLite full-text index. Results carry file names and counts only; rows travel through files.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, realpath, rename, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -291,20 +291,27 @@ export async function importIndex(
   args: ImportIndexArgs,
 ): Promise<ImportIndexResult> {
   const work = jobWorkDir(cfg.workDir, 'import', args.importId);
-  let names: string[];
-  try {
-    names = (await readdir(work)).filter((n) => /^batch-\d+\.jsonl$/.test(n)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    names = [];
-  }
-  if (names.length === 0) {
+  if (!Number.isInteger(args.batches) || args.batches < 1 || !existsSync(work)) {
     throw ApplicationFailure.nonRetryable(
       'No normalized rows to index (the scratch folder is empty or gone): run the job again from the Process step',
       'NothingToIndex',
     );
   }
-  const sizes = await Promise.all(names.map(async (n) => (await stat(join(work, n))).size));
+  // Exactly this run's batches, whatever else the folder holds.
+  const names = Array.from({ length: args.batches }, (_, n) => batchFileName(n));
+  const sizes: number[] = [];
+  for (const [n, name] of names.entries()) {
+    try {
+      sizes.push((await stat(join(work, name))).size);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw ApplicationFailure.retryable(
+        `Normalized batch ${n} of ${args.batches} (${name}) is missing from the scratch folder ${work}; ` +
+          'if retries do not find it, run the job again from the Process step',
+        'BatchMissing',
+      );
+    }
+  }
   const totalBytes = sizes.reduce((a, b) => a + b, 0) || 1;
   const reporter = new ProgressReporter(client, job);
   const index = new ImportIndex(cfg.indexDbPath);

@@ -3,6 +3,11 @@
  * text kept in sync by triggers (external content). Rows are upserted with
  * `INSERT … ON CONFLICT(key) DO UPDATE`, a batch per transaction, so running the same import
  * again — a retried or recovered step — never creates duplicates.
+ *
+ * Several processes (workers, imports running at once) write the same file: it is in WAL mode,
+ * every write transaction is `BEGIN IMMEDIATE` — it takes the write lock before its first read,
+ * so it waits for the lock instead of failing with SQLITE_BUSY when upgrading a read — and a
+ * connection waits up to {@link BUSY_TIMEOUT_MS} for a lock another one holds.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -44,6 +49,9 @@ CREATE TRIGGER IF NOT EXISTS import_rows_au AFTER UPDATE OF title, body, categor
 END;
 `;
 
+/** How long a connection waits for another one's lock before giving up with SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 export interface UpsertCounts {
   inserted: number;
   updated: number;
@@ -81,10 +89,10 @@ export class ImportIndex {
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    this.db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(SCHEMA);
+    this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
     this.selectHash = this.db.prepare('SELECT content_hash FROM import_rows WHERE key = ?');
     this.upsertRow = this.db.prepare(
       `INSERT INTO import_rows
@@ -100,7 +108,7 @@ export class ImportIndex {
     this.touchRow = this.db.prepare(
       'UPDATE import_rows SET source = @source, import_id = @import_id WHERE key = @key',
     );
-    this.upsertBatch = this.db.transaction((rows: NormalizedRow[], importId: string): UpsertCounts => {
+    const upsert = this.db.transaction((rows: NormalizedRow[], importId: string): UpsertCounts => {
       const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
       const now = new Date().toISOString();
       for (const r of rows) {
@@ -128,6 +136,8 @@ export class ImportIndex {
       }
       return counts;
     });
+    // IMMEDIATE: the write lock is taken (or waited for) before the first read.
+    this.upsertBatch = (rows, importId) => upsert.immediate(rows, importId);
   }
 
   /** Upserts `rows` in one transaction: all of them or none. */

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter';
 import { ConfigModule } from './config/config.module';
 import { DocsModule } from './docs/docs.module';
@@ -10,7 +12,10 @@ import { JobTypesModule } from './job-types/job-types.module';
 import { JobsModule } from './jobs/jobs.module';
 import { TemporalModule } from './temporal/temporal.module';
 
-/** The API: infrastructure (configuration, the Temporal client), the feature modules and the one exception filter. */
+/**
+ * The API: infrastructure (configuration, the Temporal client), the auth guard and the audit trail,
+ * the feature modules and the one exception filter.
+ */
 @Module({})
 export class AppModule {
   /**
@@ -23,6 +28,9 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         client ? TemporalModule.forClient(client) : TemporalModule.forRoot(),
+        // The global auth guard (keys, roles, rate limits), then the audit trail of mutating routes.
+        AuthModule,
+        AuditModule,
         HealthModule,
         JobsModule,
         JobTypesModule,

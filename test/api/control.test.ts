@@ -31,9 +31,14 @@ beforeAll(async () => {
   const w = await createTestWorker(env, { overrides: { activities: recorded.activities } });
   worker = w.worker;
   running = worker.run();
-  app = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }), {
-    client: env.client,
-  });
+  app = await createApp(
+    loadConfig({
+      STEPWISE_AUDIT_DB_PATH: ':memory:',
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: w.taskQueue,
+    }),
+    { client: env.client },
+  );
 });
 
 afterAll(async () => {
@@ -66,7 +71,7 @@ async function listIds(query: string): Promise<string[]> {
 }
 
 describe('pause, resume and cancel over HTTP', () => {
-  it('answers with the acknowledged state, 409 when the action does not fit, 404/400 on bad requests', async () => {
+  it('answers with an acknowledgement, 409 when the action does not fit, 404/400 on bad requests', async () => {
     const jobId = await startDemo({ durationMs: 100, parts: 1, steps: { extract: { durationMs: 5000 } } });
     await until(jobId, (s) => s.steps[0].status === 'running');
 
@@ -78,14 +83,14 @@ describe('pause, resume and cancel over HTTP', () => {
 
     const paused = await post(`/api/jobs/${jobId}/pause`, { reason: 'deploy', by: 'ops' });
     expect(paused.statusCode).toBe(200);
-    expect(paused.json()).toMatchObject({ status: 'pausing', control: { paused: true } });
+    expect(paused.json()).toMatchObject({ jobId, action: 'pause', status: 'pausing', paused: true });
     const again = await post(`/api/jobs/${jobId}/pause`);
     expect(again.statusCode).toBe(409);
     expect(again.json().message).toMatch(/already paused/);
 
     const resumed = await post(`/api/jobs/${jobId}/resume`, {});
     expect(resumed.statusCode).toBe(200);
-    expect(resumed.json()).toMatchObject({ status: 'running', control: { paused: false } });
+    expect(resumed.json()).toMatchObject({ jobId, action: 'resume', status: 'running', paused: false });
     expect((await post(`/api/jobs/${jobId}/resume`, {})).statusCode).toBe(409);
 
     const cancelled = await post(`/api/jobs/${jobId}/cancel`, { reason: 'not needed' });

@@ -18,7 +18,13 @@ beforeAll(async () => {
   env = await connectTestEnv();
   // No worker: nothing here may start a job.
   app = await createApp(
-    loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: uniqueId('no-worker') }),
+    loadConfig({
+      STEPWISE_AUDIT_DB_PATH: ':memory:',
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: uniqueId('no-worker'),
+      // Hundreds of refused starts in a few seconds: more than any operator's rate limit.
+      STEPWISE_RATE_LIMIT_BURST: '100000',
+    }),
     { client: env.client },
   );
 });
@@ -94,7 +100,15 @@ describe('GET /api/job-types', () => {
       const info = list.find((t) => t.type === def.name)!;
       expect(info.description).toBe(def.description);
       expect(info.inputSchema).toEqual(z.toJSONSchema(def.input, { io: 'input' }));
+      expect(info.internal).toBe(def.internal);
     }
+    // Sub-job types only their parent starts are marked, so clients do not offer them.
+    expect(list.filter((t) => t.internal).map((t) => t.type)).toEqual([
+      'exampleSubJob',
+      'sceneTask',
+      'demoTask',
+      'importBatch',
+    ]);
     const dataset = list.find((t) => t.type === 'datasetBuild')!;
     expect(dataset.steps).toEqual([
       { key: 'download', name: 'Download', kind: 'activity', weight: 4, dependsOn: [] },
@@ -123,6 +137,8 @@ describe('GET /api/job-types', () => {
 describe.each(jobDefinitions.map((d) => [d.name, d] as const))('input of %s', (type, def) => {
   const schema = z.toJSONSchema(def.input, { io: 'input' }) as Schema;
   const sample = SAMPLES[type];
+  /** What the API answers for a refused input: zod's paths; an internal type is refused by its type first. */
+  const apiPaths = (zodPaths: unknown[][]) => (def.internal ? [['type']] : zodPaths);
 
   it('has a valid sample whose fields the JSON Schema describes', () => {
     expect(sample).toBeDefined();
@@ -138,9 +154,12 @@ describe.each(jobDefinitions.map((d) => [d.name, d] as const))('input of %s', (t
     });
     expect([...(schema.required ?? [])].sort()).toEqual(required.sort());
     expect(schema.additionalProperties).toBe(false);
+    expect(def.input.safeParse({ ...sample, notAField: 1 }).error?.issues.map((i) => i.code)).toEqual([
+      'unrecognized_keys',
+    ]);
     const res = await post({ type, input: { ...sample, notAField: 1 } });
     expect(res.statusCode).toBe(400);
-    expect(issuePaths(res)).toEqual([['input', 'notAField']]);
+    expect(issuePaths(res)).toEqual(apiPaths([['input', 'notAField']]));
   });
 
   it('answers 400 with zod’s issue paths under "input" for a wrong value in each field, starting nothing', async () => {
@@ -153,7 +172,7 @@ describe.each(jobDefinitions.map((d) => [d.name, d] as const))('input of %s', (t
       const jobId = uniqueId(`bad-${type}`);
       const res = await post({ type, jobId, input });
       expect(res.statusCode).toBe(400);
-      expect(issuePaths(res)).toEqual(expected);
+      expect(issuePaths(res)).toEqual(apiPaths(expected));
       await expect(env.client.workflow.getHandle(jobId).describe()).rejects.toThrow(/not found/i);
     }
   });

@@ -16,9 +16,14 @@ beforeAll(async () => {
   const w = await createTestWorker(env);
   worker = w.worker;
   running = worker.run();
-  app = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: w.taskQueue }), {
-    client: env.client,
-  });
+  app = await createApp(
+    loadConfig({
+      STEPWISE_AUDIT_DB_PATH: ':memory:',
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: w.taskQueue,
+    }),
+    { client: env.client },
+  );
 });
 
 afterAll(async () => {
@@ -46,9 +51,10 @@ describe('GET /health', () => {
   it('is 503 within its deadline when Temporal is unreachable', async () => {
     // A real client to a port nothing listens on; lazy, so the app starts without connecting.
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
-    const unreachable = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address }), {
-      client: new Client({ connection, namespace: 'default' }),
-    });
+    const unreachable = await createApp(
+      loadConfig({ STEPWISE_AUDIT_DB_PATH: ':memory:', TEMPORAL_ADDRESS: env.address }),
+      { client: new Client({ connection, namespace: 'default' }) },
+    );
     try {
       const res = await unreachable.inject({ method: 'GET', url: '/health' });
       expect(res.statusCode).toBe(503);
@@ -60,7 +66,10 @@ describe('GET /health', () => {
   }, 10_000); // the health deadline is 3 s; gRPC's own retries would take far longer
 
   it('leaves a client passed in open when the app closes', async () => {
-    const other = await createApp(loadConfig({ TEMPORAL_ADDRESS: env.address }), { client: env.client });
+    const other = await createApp(
+      loadConfig({ STEPWISE_AUDIT_DB_PATH: ':memory:', TEMPORAL_ADDRESS: env.address }),
+      { client: env.client },
+    );
     await other.close();
     await expect(
       env.client.workflowService.describeNamespace({ namespace: 'default' }),
@@ -99,7 +108,7 @@ describe('POST /api/jobs and GET /api/jobs/:jobId', () => {
     });
   });
 
-  it('is idempotent for a running jobId (200, same run) and 409 once that job has closed', async () => {
+  it('is idempotent for a jobId with the same type and input, running or closed (200, same run)', async () => {
     const jobId = uniqueId('api-idem');
     const first = await post('/api/jobs', { type: 'example', jobId, input: { durationMs: 400 } });
     expect(first.statusCode).toBe(201);
@@ -107,10 +116,34 @@ describe('POST /api/jobs and GET /api/jobs/:jobId', () => {
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(first.json());
     await env.client.workflow.getHandle(jobId).result();
-    const closed = await post('/api/jobs', { type: 'example', jobId, input: {} });
-    expect(closed.statusCode).toBe(409);
-    expect(closed.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
-    expect(closed.json<{ message: string }>().message).toMatch(/closed.*use retry/);
+    // Closed: the same answer with the job's current status; the input compares after parsing
+    // (defaults filled in) and whatever the key order.
+    const closed = await post('/api/jobs', {
+      type: 'example',
+      jobId,
+      input: { failAttempts: 0, durationMs: 400 },
+    });
+    expect(closed.statusCode).toBe(200);
+    expect(closed.json()).toEqual({ ...first.json<object>(), status: 'completed' });
+  });
+
+  it('answers 409 naming the difference when a jobId exists with another input or type', async () => {
+    const jobId = uniqueId('api-idem-conflict');
+    expect((await post('/api/jobs', { type: 'example', jobId, input: { durationMs: 50 } })).statusCode).toBe(
+      201,
+    );
+    const otherInput = await post('/api/jobs', { type: 'example', jobId, input: { durationMs: 60 } });
+    expect(otherInput.statusCode).toBe(409);
+    expect(otherInput.json()).toMatchObject({
+      statusCode: 409,
+      error: 'Conflict',
+      issues: [{ path: ['input', 'durationMs'] }],
+    });
+    expect(otherInput.json<{ message: string }>().message).toMatch(/different input.*input\.durationMs/);
+    const otherType = await post('/api/jobs', { type: 'itemBatch', jobId, input: {} });
+    expect(otherType.statusCode).toBe(409);
+    expect(otherType.json<{ message: string }>().message).toMatch(/as type "example", not "itemBatch"/);
+    await env.client.workflow.getHandle(jobId).result();
   });
 
   it('rejects invalid input with 400 and the zod issue paths, starting nothing', async () => {

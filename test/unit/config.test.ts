@@ -56,6 +56,9 @@ describe('loadConfig', () => {
         attempts: 3,
         timeoutMs: 30_000,
         contentTypes: ['image/*', 'application/octet-stream'],
+        allowHosts: [],
+        allowPrivate: false,
+        maxRedirects: 5,
       },
       imageMaxPixels: 100_000_000,
     });
@@ -74,6 +77,9 @@ describe('loadConfig', () => {
       STEPWISE_DOWNLOAD_TIMEOUT_MS: '1500',
       STEPWISE_DOWNLOAD_CONTENT_TYPES: 'image/png, IMAGE/JPEG',
       STEPWISE_IMAGE_MAX_PIXELS: '640000',
+      STEPWISE_DOWNLOAD_ALLOW_HOSTS: 'Images.Example.com, *.cdn.example.net',
+      STEPWISE_DOWNLOAD_ALLOW_PRIVATE: 'true',
+      STEPWISE_DOWNLOAD_MAX_REDIRECTS: '2',
     });
     expect(c.pipelines).toEqual({
       importRoot: resolve('in'),
@@ -87,6 +93,9 @@ describe('loadConfig', () => {
         attempts: 5,
         timeoutMs: 1500,
         contentTypes: ['image/png', 'image/jpeg'],
+        allowHosts: ['images.example.com', '*.cdn.example.net'],
+        allowPrivate: true,
+        maxRedirects: 2,
       },
       imageMaxPixels: 640000,
     });

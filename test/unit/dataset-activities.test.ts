@@ -2,7 +2,16 @@
  * datasetBuild's activities on real files, against a local HTTP server on 127.0.0.1, in a mock
  * activity context (no Temporal server needed).
  */
-import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   applyLabelRule,
@@ -13,9 +22,18 @@ import {
   datasetValidate,
 } from '../../activities/dataset/activities';
 import { contentTypeAllowed } from '../../activities/dataset/download';
+import { jobWorkDir } from '../../activities/paths';
+import type { PipelineConfig } from '../../activities/pipeline-config';
 import { activityJob, runActivity, unusedClient } from '../activity-env';
 import { testPipelineConfig } from '../helpers';
-import { gifImage, jpegImage, pngImage, serveFixtures, type FixtureServer } from '../pipeline-fixtures';
+import {
+  allowLoopbackDownloads,
+  gifImage,
+  jpegImage,
+  pngImage,
+  serveFixtures,
+  type FixtureServer,
+} from '../pipeline-fixtures';
 
 const job = (step: string) => activityJob('datasetBuild', step);
 let server: FixtureServer;
@@ -48,15 +66,17 @@ describe('contentTypeAllowed', () => {
 
 describe('datasetDownload', () => {
   it('downloads with retries and limits, rejecting each failing item with its reason', async () => {
-    const cfg = testPipelineConfig({
-      download: {
-        maxBytes: 200 * 1024,
-        concurrency: 3,
-        attempts: 3,
-        timeoutMs: 5000,
-        contentTypes: ['image/*'],
-      },
-    });
+    const cfg = allowLoopbackDownloads(
+      testPipelineConfig({
+        download: {
+          maxBytes: 200 * 1024,
+          concurrency: 3,
+          attempts: 3,
+          timeoutMs: 5000,
+          contentTypes: ['image/*'],
+        },
+      }),
+    );
     mkdirSync(join(cfg.importRoot, 'local'));
     writeFileSync(join(cfg.importRoot, 'local', 'c.gif'), gifImage(8, 4));
     writeFileSync(join(cfg.importRoot, '..', 'outside.png'), png);
@@ -109,9 +129,67 @@ describe('datasetDownload', () => {
   });
 });
 
+describe('datasetDownload and the network', () => {
+  it('refuses loopback spellings without the opt-in, with the reason, never reaching the server', async () => {
+    const cfg = testPipelineConfig();
+    const port = new URL(server.url('/')).port;
+    const before = server.hits.get('/a.png') ?? 0;
+    const sources = [
+      `http://127.0.0.1:${port}/a.png`,
+      `http://[::1]:${port}/a.png`,
+      `http://0x7f000001:${port}/a.png`,
+      `http://2130706433:${port}/a.png`,
+    ];
+    const r = await runActivity(datasetDownload, cfg, unusedClient, job('download'), {
+      workId: 'w-refused',
+      sources,
+    });
+    expect(r.downloaded).toEqual([]);
+    expect(r.rejected.map((x) => x.reason)).toEqual([
+      expect.stringMatching(
+        /^refused: 127\.0\.0\.1 is a loopback address, in 127\.0\.0\.0\/8; set STEPWISE_DOWNLOAD_ALLOW_PRIVATE=true/,
+      ),
+      expect.stringMatching(/^refused: ::1 is a loopback address/),
+      expect.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/),
+      expect.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/),
+    ]);
+    expect(server.hits.get('/a.png') ?? 0).toBe(before);
+  });
+
+  it('with the opt-in, still refuses a redirect into an address that is never allowed', async () => {
+    const cfg = allowLoopbackDownloads(testPipelineConfig());
+    const port = new URL(server.url('/')).port;
+    const redirecting = await serveFixtures({
+      // 0.0.0.0 reaches this machine: refused even with the opt-in, and safe if it were not
+      '/to-zero.png': { body: '', location: `http://0.0.0.0:${port}/a.png` },
+      '/to-a.png': { body: '', location: server.url('/a.png') },
+    });
+    try {
+      const r = await runActivity(datasetDownload, cfg, unusedClient, job('download'), {
+        workId: 'w-redirect',
+        sources: [redirecting.url('/to-zero.png'), redirecting.url('/to-a.png')],
+      });
+      expect(r.downloaded.map((d) => d.index)).toEqual([1]);
+      expect(r.rejected).toEqual([
+        expect.objectContaining({
+          index: 0,
+          stage: 'download',
+          reason: `redirect 1 to 0.0.0.0:${port}: refused: 0.0.0.0 is an unspecified ("this network") address, in 0.0.0.0/8; never downloaded from`,
+        }),
+      ]);
+      // no temporary file of any attempt is left behind
+      const work = join(cfg.workDir, 'dataset');
+      const all = readdirSync(work, { recursive: true }).map(String);
+      expect(all.filter((f) => f.includes('.part-'))).toEqual([]);
+    } finally {
+      await redirecting.close();
+    }
+  });
+});
+
 describe('validate → dedupe / metadata → store', () => {
   it('rejects non-images, finds identical files and writes a dataset with its manifest', async () => {
-    const cfg = testPipelineConfig();
+    const cfg = allowLoopbackDownloads(testPipelineConfig());
     const sources = [
       server.url('/a.png'),
       server.url('/b.jpg'),
@@ -137,7 +215,7 @@ describe('validate → dedupe / metadata → store', () => {
         index: 3,
         source: sources[3],
         stage: 'validate',
-        reason: 'not a PNG, JPEG, GIF or WebP image (starts with 70 6c 61 69 6e 20 74 65)',
+        reason: 'not a PNG, JPEG, GIF or WebP image (unrecognized header)',
       },
     ]);
     const d = await runActivity(datasetDedupe, cfg, job('dedupe'), { workId: 'w2', images: v.images });
@@ -190,7 +268,7 @@ describe('validate → dedupe / metadata → store', () => {
   });
 
   it('rejects images over the pixel limit, and an outputDir that escapes the dataset root', async () => {
-    const cfg = testPipelineConfig({ imageMaxPixels: 1000 });
+    const cfg = allowLoopbackDownloads(testPipelineConfig({ imageMaxPixels: 1000 }));
     const dl = await runActivity(datasetDownload, cfg, unusedClient, job('download'), {
       workId: 'w3',
       sources: [server.url('/a.png'), server.url('/b.jpg')],
@@ -218,7 +296,218 @@ describe('validate → dedupe / metadata → store', () => {
   });
 });
 
+describe('datasetStore: one build per folder, staged, owning only its files', () => {
+  /** Store arguments for `images` written straight into the job's downloads folder. */
+  function storeArgs(
+    cfg: PipelineConfig,
+    workId: string,
+    outputDir: string,
+    images: Buffer[],
+    label = 'img',
+  ) {
+    const dir = join(jobWorkDir(cfg.workDir, 'dataset', workId), 'downloads');
+    mkdirSync(dir, { recursive: true });
+    const items = images.map((buf, index) => {
+      const file = `item-${index}`;
+      writeFileSync(join(dir, file), buf);
+      return {
+        index,
+        source: `https://x.test/${workId}/${index}.png`,
+        file,
+        bytes: buf.length,
+        contentType: 'image/png',
+        format: 'png' as const,
+        mimeType: 'image/png',
+        width: 1,
+        height: 1,
+        sha256: createHash('sha256').update(buf).digest('hex'),
+        label,
+        meta: {},
+      };
+    });
+    return {
+      workId,
+      outputDir,
+      items,
+      rejected: [],
+      labelRule: { by: 'format' as const },
+      sources: images.length,
+    };
+  }
+  const jobAs = (jobId: string) => ({ ...job('store'), jobId });
+  const manifestOf = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+      jobId: string;
+      items: { file: string }[];
+    };
+  const tree = (dir: string) =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => statSync(join(dir, f)).isFile())
+      .sort();
+  const imgs = [pngImage(3, 3, 1), pngImage(3, 3, 2), pngImage(3, 3, 3), pngImage(3, 3, 4)];
+
+  it('two builds into one folder at once: the second is refused naming the holder, the first stays intact', async () => {
+    const cfg = testPipelineConfig();
+    const a = storeArgs(cfg, 'wa', 'sets/shared', imgs.slice(0, 2));
+    const b = storeArgs(cfg, 'wb', 'sets/shared', imgs.slice(2, 4));
+    const [ra, rb] = await Promise.allSettled([
+      runActivity(datasetStore, cfg, jobAs('build-a'), a),
+      runActivity(datasetStore, cfg, jobAs('build-b'), b),
+    ]);
+    const winner = ra.status === 'fulfilled' ? 'build-a' : 'build-b';
+    const loser = ra.status === 'fulfilled' ? rb : ra;
+    expect([ra.status, rb.status].sort()).toEqual(['fulfilled', 'rejected']);
+    const err = (loser as PromiseRejectedResult).reason;
+    expect(err).toMatchObject({ type: 'OutputDirBusy', nonRetryable: true });
+    expect(err.message).toMatch(
+      new RegExp(
+        `^outputDir "sets/shared" is being built by job ${winner} \\(pid ${process.pid} on .*\\): one build per folder at a time`,
+      ),
+    );
+    expect(err.message).toMatch(/delete the lock file .*\.shared\.lock/);
+
+    const out = join(cfg.datasetRoot, 'sets', 'shared');
+    const manifest = manifestOf(out);
+    expect(manifest.jobId).toBe(winner);
+    expect(tree(out)).toEqual(['manifest.json', ...manifest.items.map((i) => i.file)].sort());
+    // no lock, no staging folder left next to it
+    expect(readdirSync(join(cfg.datasetRoot, 'sets'))).toEqual(['shared']);
+  });
+
+  it('refuses a build while another job holds the lock, and builds once the lock is gone', async () => {
+    const cfg = testPipelineConfig();
+    const first = await runActivity(
+      datasetStore,
+      cfg,
+      jobAs('first'),
+      storeArgs(cfg, 'w1', 'held', imgs.slice(0, 2)),
+    );
+    const before = tree(first.outputDir);
+    const lock = join(cfg.datasetRoot, '.held.lock');
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        jobId: 'crashed-job',
+        pid: 4242,
+        host: 'elsewhere',
+        since: '2026-01-01T00:00:00.000Z',
+      }),
+    );
+    await expect(
+      runActivity(datasetStore, cfg, jobAs('second'), storeArgs(cfg, 'w2', 'held', imgs.slice(2, 4))),
+    ).rejects.toThrow(
+      `outputDir "held" is being built by job crashed-job (pid 4242 on elsewhere, since 2026-01-01T00:00:00.000Z): ` +
+        `one build per folder at a time. If that build is no longer running, delete the lock file ${lock} and run this job again.`,
+    );
+    expect(tree(first.outputDir)).toEqual(before);
+    expect(manifestOf(first.outputDir).jobId).toBe('first');
+
+    // the holder's own retry takes its lock over
+    writeFileSync(lock, JSON.stringify({ jobId: 'second', pid: 1, host: 'old', since: 'x' }));
+    const second = await runActivity(
+      datasetStore,
+      cfg,
+      jobAs('second'),
+      storeArgs(cfg, 'w2', 'held', imgs.slice(2, 4)),
+    );
+    expect(manifestOf(second.outputDir).jobId).toBe('second');
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('replacing a dataset deletes only the files its manifest listed; other files stay', async () => {
+    const cfg = testPipelineConfig();
+    const one = await runActivity(
+      datasetStore,
+      cfg,
+      jobAs('one'),
+      storeArgs(cfg, 'w1', 'mine', imgs.slice(0, 3)),
+    );
+    const out = one.outputDir;
+    const firstFiles = manifestOf(out).items.map((i) => i.file);
+    // Files of someone else's in the same folder, one looking just like a dataset image
+    writeFileSync(join(out, 'README.txt'), 'my notes');
+    writeFileSync(join(out, 'images', 'img', '0123456789abcdef.png'), 'not listed anywhere');
+    const two = await runActivity(
+      datasetStore,
+      cfg,
+      jobAs('two'),
+      storeArgs(cfg, 'w2', 'mine', imgs.slice(2, 4)),
+    );
+    const secondFiles = manifestOf(out).items.map((i) => i.file);
+    expect(two.logs?.[0].message).toMatch(/; removed 2 images of the previous build$/);
+    expect(tree(out)).toEqual(
+      ['README.txt', 'images/img/0123456789abcdef.png', 'manifest.json', ...secondFiles].sort(),
+    );
+    expect(firstFiles.filter((f) => secondFiles.includes(f))).toHaveLength(1); // the shared image kept
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).toBe('my notes');
+
+    // A manifest edited to claim files outside the dataset's own paths cannot get them deleted
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    m.items.push(
+      { file: 'README.txt' },
+      { file: '../../outside.txt' },
+      { file: 'images/img/0123456789abcdef.png/..' },
+    );
+    writeFileSync(join(out, 'manifest.json'), JSON.stringify(m));
+    writeFileSync(join(cfg.datasetRoot, '..', 'outside.txt'), 'outside');
+    await runActivity(datasetStore, cfg, jobAs('three'), storeArgs(cfg, 'w3', 'mine', imgs.slice(0, 1)));
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).toBe('my notes');
+    expect(existsSync(join(cfg.datasetRoot, '..', 'outside.txt'))).toBe(true);
+  });
+
+  it('refuses an output folder holding a symbolic link, or being one', async () => {
+    const cfg = testPipelineConfig();
+    const one = await runActivity(
+      datasetStore,
+      cfg,
+      jobAs('one'),
+      storeArgs(cfg, 'w1', 'linked', imgs.slice(0, 1)),
+    );
+    const elsewhere = join(cfg.datasetRoot, '..', 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    symlinkSync(elsewhere, join(one.outputDir, 'images', 'other'));
+    const before = tree(one.outputDir);
+    await expect(
+      runActivity(datasetStore, cfg, jobAs('two'), storeArgs(cfg, 'w2', 'linked', imgs.slice(1, 2), 'other')),
+    ).rejects.toMatchObject({
+      type: 'PathRefused',
+      nonRetryable: true,
+      message:
+        'outputDir "linked" holds a symbolic link, images/other: a dataset folder may not contain links; remove it and run the job again',
+    });
+    expect(tree(one.outputDir)).toEqual(before);
+    expect(readdirSync(elsewhere)).toEqual([]);
+
+    symlinkSync(one.outputDir, join(cfg.datasetRoot, 'alias'));
+    await expect(
+      runActivity(datasetStore, cfg, jobAs('three'), storeArgs(cfg, 'w3', 'alias', imgs.slice(1, 2))),
+    ).rejects.toThrow('outputDir "alias" is a symbolic link; refused');
+  });
+});
+
 describe('applyLabelRule', () => {
+  it('matches source patterns in linear time: (a+)+$ on 2 KB of "a" then "!" returns at once', () => {
+    const rule = {
+      by: 'source' as const,
+      rules: [{ pattern: '(a+)+$', label: 'evil' }],
+      default: 'other',
+    };
+    const source = 'a'.repeat(2048) + '!';
+    // A backtracking engine would take longer than the age of the universe here.
+    expect(applyLabelRule(rule, { index: 0, source, format: 'png', width: 1, height: 1 })).toBe('other');
+    expect(
+      applyLabelRule(rule, { index: 0, source: 'a'.repeat(2048), format: 'png', width: 1, height: 1 }),
+    ).toBe('evil');
+  });
+
+  it('fails the step with InvalidLabelRule on a pattern RE2 cannot compile (an input the schema never saw)', () => {
+    const rule = { by: 'source' as const, rules: [{ pattern: '(?=x)', label: 'x' }], default: 'other' };
+    expect(() => applyLabelRule(rule, { index: 0, source: 'x', format: 'png', width: 1, height: 1 })).toThrow(
+      expect.objectContaining({ type: 'InvalidLabelRule', nonRetryable: true }),
+    );
+  });
+
   const item = {
     index: 0,
     source: 'https://x.test/cats/1.png',

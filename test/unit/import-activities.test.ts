@@ -45,8 +45,9 @@ async function importAll(cfg: PipelineConfig, sourceDir: string, importId: strin
       batch: b,
     });
   }
-  const ix = await run(importIndex, cfg, noClient, job('index'), { importId });
-  return { v, ix };
+  const batches = Math.ceil(files.length / batchSize);
+  const ix = await run(importIndex, cfg, noClient, job('index'), { importId, batches });
+  return { v, ix, batches };
 }
 
 describe('importValidate', () => {
@@ -198,7 +199,10 @@ describe('importNormalize + importIndex', () => {
       rowsPerFile: 30,
     });
     const first = await importAll(cfg, 'src', 'import-n2');
-    const again = await run(importIndex, cfg, noClient, job('index', 2), { importId: 'import-n2' });
+    const again = await run(importIndex, cfg, noClient, job('index', 2), {
+      importId: 'import-n2',
+      batches: first.batches,
+    });
     expect(first.ix.inserted).toBe(data.validRows);
     expect(again).toMatchObject({ rows: data.validRows, inserted: 0, updated: 0, unchanged: data.validRows });
     const index = new ImportIndex(cfg.indexDbPath);
@@ -274,9 +278,51 @@ describe('importNormalize + importIndex', () => {
     );
     expect(err).toMatchObject({ type: 'PathRefused', nonRetryable: true });
     const none = await failure(
-      run(importIndex, cfg, noClient, job('index'), { importId: 'never-normalized' }),
+      run(importIndex, cfg, noClient, job('index'), { importId: 'never-normalized', batches: 1 }),
     );
     expect(none).toMatchObject({ type: 'NothingToIndex', nonRetryable: true });
+  });
+
+  it("reads exactly this run's batches: a stray batch file is ignored, a missing one is a retryable error", async () => {
+    const cfg = testPipelineConfig();
+    const data = writeImportFolder(join(cfg.importRoot, 'src'), {
+      prefix: uniqueId('n3'),
+      files: 4,
+      rowsPerFile: 20,
+    });
+    const importId = 'import-n3';
+    const v = await run(importValidate, cfg, noClient, job('validate'), { sourceDir: 'src' });
+    const files = v.files.map((f) => f.file);
+    for (const b of [0, 1]) {
+      await run(importNormalize, cfg, noClient, job('normalize'), {
+        importId,
+        sourceDir: v.sourceDir,
+        files: files.slice(b * 2, b * 2 + 2),
+        batch: b,
+      });
+    }
+    // Left by something else (an earlier run with other files): not this run's.
+    const work = jobWorkDir(cfg.workDir, 'import', importId);
+    const stray = { key: 'stray-1', title: 'stray quokka', body: null, category: null, tags: [] };
+    writeFileSync(
+      join(work, 'batch-000002.jsonl'),
+      JSON.stringify({ ...stray, amount: null, updatedAt: null, source: 'old.csv:2', hash: 'x' }) + '\n',
+    );
+    const ix = await run(importIndex, cfg, noClient, job('index'), { importId, batches: 2 });
+    expect(ix).toMatchObject({ files: 4, rows: data.validRows, inserted: data.validRows });
+    const index = new ImportIndex(cfg.indexDbPath);
+    try {
+      expect(index.search('quokka')).toEqual([]);
+      expect(index.count()).toBe(data.validRows);
+    } finally {
+      index.close();
+    }
+
+    const missing = await failure(run(importIndex, cfg, noClient, job('index'), { importId, batches: 4 }));
+    expect(missing).toMatchObject({ type: 'BatchMissing', nonRetryable: false });
+    expect(missing.message).toMatch(
+      /^Normalized batch 3 of 4 \(batch-000003\.jsonl\) is missing from the scratch folder/,
+    );
   });
 });
 

@@ -18,6 +18,7 @@ import {
   type TestEnv,
 } from '../helpers';
 import {
+  allowLoopbackDownloads,
   gifImage,
   jpegImage,
   pngImage,
@@ -31,7 +32,8 @@ let worker: Worker;
 let taskQueue: string;
 let running: Promise<void>;
 let server: FixtureServer;
-const cfg = testPipelineConfig();
+// The fixture server is on 127.0.0.1: reached only with the private-network opt-in.
+const cfg = allowLoopbackDownloads(testPipelineConfig());
 const cat = pngImage(64, 48, 3);
 
 beforeAll(async () => {
@@ -44,6 +46,8 @@ beforeAll(async () => {
     '/flaky.webp': { body: webpImage(200, 100), type: 'image/webp', failFirst: 1 },
     '/notes.txt': { body: 'these are notes, not an image', type: 'text/plain' },
     '/fake.png': { body: '<html>an error page served as image/png</html>', type: 'image/png' },
+    // Into an address refused even with the opt-in (0.0.0.0 would reach this machine: safe to try)
+    '/moved.png': { body: '', location: 'http://0.0.0.0:1/cat.png' },
   });
   ({ worker, taskQueue } = await createTestWorker(env, { pipelines: cfg }));
   running = worker.run();
@@ -83,6 +87,7 @@ describe('datasetBuild', () => {
       server.url('/fake.png'),
       server.url('/flaky.webp'),
       'local/bird.gif',
+      server.url('/moved.png'),
     ];
     const outputDir = `sets/${uniqueId('build')}`;
     const handle = await startJob(env, taskQueue, 'datasetBuild', {
@@ -128,16 +133,23 @@ describe('datasetBuild', () => {
       {
         source: sources[5],
         stage: 'validate',
-        reason: 'not a PNG, JPEG, GIF or WebP image (starts with 3c 68 74 6d 6c 3e 61 6e)',
+        // the content is never quoted: it is whatever the server sent
+        reason: 'not a PNG, JPEG, GIF or WebP image (unrecognized header)',
+      },
+      {
+        source: sources[8],
+        stage: 'download',
+        reason:
+          'redirect 1 to 0.0.0.0:1: refused: 0.0.0.0 is an unspecified ("this network") address, in 0.0.0.0/8; never downloaded from',
       },
     ]);
     expect(manifest.counts).toEqual({
-      sources: 8,
+      sources: 9,
       downloaded: 7,
       valid: 6,
       duplicates: 1,
       stored: 5,
-      rejected: 3,
+      rejected: 4,
     });
     expect(manifest.labels).toEqual({ png: 1, jpeg: 1, gif: 2, webp: 1 });
     for (const item of manifest.items)
@@ -148,6 +160,7 @@ describe('datasetBuild', () => {
     expect((state.output as { summary: DatasetCounts }).summary).toEqual(manifest.counts);
     expect(state.logs.filter((l) => l.entity?.route).map((l) => l.entity!.route)).toEqual([
       sources[3],
+      sources[8],
       sources[5],
       sources[2],
     ]);
@@ -158,11 +171,15 @@ describe('datasetBuild', () => {
     const handle = await startJob(env, taskQueue, 'datasetBuild', {
       sources: ['ftp://example.test/a.png'],
       outputDir: '../elsewhere',
+      labelRule: { by: 'source', rules: [{ pattern: '(?=backtrack)', label: 'x' }] },
     });
     await handle.result().catch(() => undefined);
     const s = await queryState(env, handle.workflowId);
     expect(s.error).toMatchObject({ type: 'InvalidJobInput', nonRetryable: true });
     expect(s.error?.message).toMatch(/sources\.0: must be an http\(s\) URL/);
     expect(s.error?.message).toMatch(/outputDir: must be a path without "\.\." segments/);
+    expect(s.error?.message).toMatch(
+      /labelRule\.rules\.0\.pattern: unsupported regular expression: lookahead/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 /** Shapes exchanged between a job and the batch coordinator that runs one of its batch steps. */
-import type { BatchCounts, JobSummaryStats } from '../contracts';
+import type { BatchCounts, JobParams, JobSummaryStats, Json } from '../contracts';
 import type { NormalizedRetry } from './definition';
 
 /** Workflow type of the coordinator child that runs a batch step's chunks with a window. */
@@ -18,8 +18,14 @@ export interface BatchCoordinatorParams {
   parentJobType: string;
   stepKey: string;
   attempt: number;
-  /** Each chunk's activity argument or sub-job input, computed by the job. */
-  chunks: unknown[];
+  /**
+   * What the step's `items` and `chunkInput` see: the job's parsed input and the results of the
+   * steps the batch step depends on. The coordinator computes each chunk's input from these and the
+   * step's definition when it starts the chunk, so its arguments do not grow with the item count.
+   */
+  ctx?: { jobId: string; input: unknown; results: Record<string, Json>; recoveryAttempt: number };
+  /** Runs started before `ctx` existed: every chunk's input, computed by the job. */
+  chunks?: unknown[];
   /** Items per chunk and in all, for item counts in stats. */
   chunkSize: number;
   itemTotal: number;
@@ -37,6 +43,8 @@ export interface BatchCoordinatorParams {
   lastReported?: number | null;
   /** Set in a recovery run, so chunk sub-job ids differ from the earlier run's. */
   recoveryAttempt?: number;
+  /** The job's budgets, passed on to chunk sub-jobs. */
+  limits?: JobParams['limits'];
   /** Paused by the job (carried across continue-as-new). */
   paused?: boolean;
 }

@@ -19,7 +19,9 @@ import {
 import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
 import { childJobId, forwardControl, startChildJob } from './children';
 import { deriveStatus } from './control';
+import type { StepContext } from './definition';
 import { PROGRESS_REPORT_BUDGET, addStats, shouldReport } from './progress';
+import { registeredJobType } from './registry';
 import type { ActivityJobRef, StepActivityCall, StepResultExtras } from './step-io';
 
 /** Continue as new once a run's history passes this many events (the hard limit we keep under is 10,240). */
@@ -27,6 +29,7 @@ export const BATCH_HISTORY_SOFT_LIMIT = 4000;
 const MAX_RECORDED_FAILURES = 20;
 
 export async function batchCoordinator(p: BatchCoordinatorParams): Promise<BatchOutcome> {
+  const chunkArg = chunkArguments(p);
   const counts = { ...p.counts, running: 0 };
   const failures = [...p.failures];
   const stats = { ...p.stats };
@@ -111,7 +114,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   );
 
   const runChunk = async (chunk: number): Promise<void> => {
-    const arg = p.chunks[chunk];
+    const arg = chunkArg(chunk);
     const itemCount = Math.min(p.chunkSize, Math.max(0, p.itemTotal - chunk * p.chunkSize));
     inFlight++;
     counts.running = inFlight;
@@ -174,6 +177,30 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   return { counts, failures, stats };
 }
 
+/**
+ * Chunk `i`'s activity argument or sub-job input: from the step's definition and the job's context
+ * (pure functions, so every run of this coordinator computes the same), or from the list a run
+ * started before ranges carried.
+ */
+function chunkArguments(p: BatchCoordinatorParams): (chunk: number) => unknown {
+  const { chunks } = p;
+  if (chunks) return (i) => chunks[i];
+  const step = registeredJobType(p.parentJobType)?.steps.find((s) => s.key === p.stepKey);
+  if (!step || step.kind !== 'batch' || !p.ctx) {
+    throw wf.ApplicationFailure.create({
+      type: 'BatchStepUnknown',
+      message: `No batch step "${p.stepKey}" of job type "${p.parentJobType}" in this worker's bundle`,
+      nonRetryable: true,
+    });
+  }
+  const ctx: StepContext<unknown> = { ...p.ctx };
+  const items = step.items(ctx);
+  return (i) => {
+    const chunk = { items: items.slice(i * p.chunkSize, (i + 1) * p.chunkSize), offset: i * p.chunkSize };
+    return step.chunkInput ? step.chunkInput(chunk, ctx, p.attempt) : chunk;
+  };
+}
+
 interface ChunkJobEvents {
   started(id: string): void;
   closed(id: string): void;
@@ -220,6 +247,7 @@ async function runOne(
       reportProgress: false,
       reportTo: coordinatorId,
     },
+    ...(p.limits ? { limits: p.limits } : {}),
   };
   const childId = childJobId({
     jobId: p.parentJobId,

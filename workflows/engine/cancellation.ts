@@ -4,7 +4,7 @@
  * running; run the type's cleanup once; close as Canceled in Temporal.
  */
 import * as wf from '@temporalio/workflow';
-import type { CancellationInfo, ControlPayload } from '../contracts';
+import type { CancellationInfo, ControlPayload, ControlSource } from '../contracts';
 import { describeRequest } from './control';
 import type { StepContext } from './definition';
 import { toStepError } from './failures';
@@ -17,11 +17,7 @@ import type { EngineActivities, StepActivityCall } from './step-io';
  * stop and waited for), and for the signal and update a cancellation request is sent to this
  * very run, so it closes as Canceled in Temporal exactly as after a native request.
  */
-export function requestCancel(
-  job: Job,
-  p: ControlPayload | undefined,
-  source: CancellationInfo['source'],
-): void {
+export function requestCancel(job: Job, p: ControlPayload | undefined, source: ControlSource): void {
   const st = job.state;
   if (job.isClosed() || st.cancellation) return;
   st.cancellation = {
@@ -32,7 +28,7 @@ export function requestCancel(
     leftRunning: [],
     cleanup: null,
   };
-  recordAction(job.state, 'cancel', p);
+  recordAction(job.state, 'cancel', p, source, job.limits.maxControlActions);
   job.log('warn', null, `Cancel requested${describeRequest(p)} (${source})`);
   for (const j of st.activeSubJobs) j.status = 'cancelling';
   job.stepsScope.cancel();

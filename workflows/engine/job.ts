@@ -10,6 +10,7 @@ import type { JobDefinition, NormalizedStep } from './definition';
 import { Publisher } from './publication';
 import { closeState, initialJobState, nowIso, pushLog, refreshDerived, stepStateOf } from './state';
 import type { ActivityJobRef } from './step-io';
+import { DEFAULT_LIMITS, type JobLimits } from '../limits';
 
 export class Job {
   readonly state: JobState;
@@ -29,12 +30,15 @@ export class Job {
   endMessage: string | null = null;
   /** Set when the activity that asks Temporal to cancel this run gave up. */
   selfCancelError: string | null = null;
+  /** The budgets this run enforces (the API's, passed on to sub-jobs; else the defaults). */
+  readonly limits: JobLimits;
   private readonly publisher: Publisher;
 
   constructor(
     readonly def: JobDefinition,
     readonly params: JobParams,
   ) {
+    this.limits = { ...DEFAULT_LIMITS, ...params.limits };
     this.state = initialJobState(def, params, wf.workflowInfo());
     this.publisher = new Publisher(def.name, params.parent);
   }

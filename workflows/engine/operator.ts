@@ -4,7 +4,13 @@
  * updates, whose validators refuse what does not fit. Both decide with {@link checkControl}.
  */
 import * as wf from '@temporalio/workflow';
-import { controlPayloadSchema, pauseSignal, resumeSignal, type ControlPayload } from '../contracts';
+import {
+  controlPayloadSchema,
+  pauseSignal,
+  resumeSignal,
+  type ControlPayload,
+  type ControlSource,
+} from '../contracts';
 import { requestCancel } from './cancellation';
 import { forwardControl } from './children';
 import { checkControl, describeRequest, type ControlAction } from './control';
@@ -26,11 +32,11 @@ export function currentPausePayload(job: Job): ControlPayload {
   });
 }
 
-export function pause(job: Job, p?: ControlPayload): void {
+export function pause(job: Job, p: ControlPayload | undefined, source: ControlSource): void {
   const st = job.state;
   if (job.isClosed() || st.control.paused || st.cancellation) return;
   st.control.paused = true;
-  recordAction(job.state, 'pause', p);
+  recordAction(job.state, 'pause', p, source, job.limits.maxControlActions);
   job.log('info', null, `Pause requested${describeRequest(p)}`);
   forwardControl(
     pauseSignal,
@@ -40,11 +46,11 @@ export function pause(job: Job, p?: ControlPayload): void {
   job.changed();
 }
 
-export function resume(job: Job, p?: ControlPayload): void {
+export function resume(job: Job, p: ControlPayload | undefined, source: ControlSource): void {
   const st = job.state;
   if (job.isClosed() || !st.control.paused || st.cancellation) return;
   st.control.paused = false;
-  recordAction(job.state, 'resume', p);
+  recordAction(job.state, 'resume', p, source, job.limits.maxControlActions);
   job.log('info', null, `Resumed${describeRequest(p)}`);
   forwardControl(
     resumeSignal,
@@ -70,8 +76,8 @@ export function onControlSignal(job: Job, action: ControlAction, raw: unknown): 
     job.log('info', null, `Ignored ${action} signal: ${refusal.message}`);
     return;
   }
-  if (action === 'pause') pause(job, parsed.data);
-  else if (action === 'resume') resume(job, parsed.data);
+  if (action === 'pause') pause(job, parsed.data, 'signal');
+  else if (action === 'resume') resume(job, parsed.data, 'signal');
   else requestCancel(job, parsed.data, 'signal');
 }
 

@@ -4,7 +4,10 @@
  * bookkeeping can be read (and tested) apart from the workflow that drives it.
  */
 import type {
+  ControlAck,
+  ControlAction,
   ControlPayload,
+  ControlSource,
   JobLogLine,
   JobParams,
   JobState,
@@ -64,7 +67,7 @@ export function initialJobState(
     })),
     summary: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
     logs: [],
-    control: { paused: false, actions: [] },
+    control: { paused: false, actions: [], droppedActions: 0 },
     recovery: {
       attempt: params.recovery?.attempt ?? 0,
       max: def.recoveryLimit,
@@ -85,13 +88,36 @@ export function stepStateOf(state: JobState, key: string): StepState {
   return state.steps.find((s) => s.key === key)!;
 }
 
-/** Records an accepted operator action in the job's control history. */
+/**
+ * Records an accepted operator action in the job's control history, keeping the last `max`
+ * (older ones are counted in `droppedActions`), so any number of actions costs bounded state.
+ */
 export function recordAction(
   state: JobState,
-  action: 'pause' | 'resume' | 'cancel',
-  p?: ControlPayload,
+  action: ControlAction['action'],
+  p: ControlPayload | undefined,
+  source: ControlSource,
+  max: number,
 ): void {
-  state.control.actions.push({ action, by: p?.by ?? null, reason: p?.reason ?? null, at: nowIso() });
+  const { control } = state;
+  control.actions.push({ action, by: p?.by ?? null, reason: p?.reason ?? null, at: nowIso(), source });
+  const over = control.actions.length - Math.max(1, max);
+  if (over > 0) {
+    control.actions.splice(0, over);
+    control.droppedActions = (control.droppedActions ?? 0) + over;
+  }
+}
+
+/** The answer of an accepted control update. */
+export function controlAck(state: JobState, action: ControlAction['action']): ControlAck {
+  return {
+    jobId: state.jobId,
+    runId: state.runId,
+    action,
+    status: state.status,
+    paused: state.control.paused,
+    at: nowIso(),
+  };
 }
 
 /** Appends to the log ring, dropping the oldest lines past {@link MAX_LOG_LINES}. */

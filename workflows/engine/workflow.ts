@@ -24,12 +24,13 @@ import {
 } from '../contracts';
 import { cancelWaitExpired, closeCancelled, requestCancel } from './cancellation';
 import type { JobDefinition, StepContext } from './definition';
+import { jsonBytes } from '../limits';
 import { formatIssues } from './failures';
 import { Job } from './job';
 import { onControlSignal, pause, resume, validateUpdate } from './operator';
 import { clampPercent } from './progress';
 import { runSteps } from './scheduler';
-import { applyCarried, progressSnapshot } from './state';
+import { applyCarried, controlAck, progressSnapshot } from './state';
 
 /** Turns a job definition into the workflow function registered under the job type's name. */
 export function jobWorkflow(def: JobDefinition): (params: JobParams) => Promise<JobState> {
@@ -61,8 +62,8 @@ function registerHandlers(job: Job): void {
   wf.setHandler(
     pauseJobUpdate,
     (p?: ControlPayload) => {
-      pause(job, p);
-      return job.state;
+      pause(job, p, 'update');
+      return controlAck(job.state, 'pause');
     },
     {
       validator: (p?: ControlPayload) => validateUpdate(job, 'pause', p),
@@ -72,8 +73,8 @@ function registerHandlers(job: Job): void {
   wf.setHandler(
     resumeJobUpdate,
     (p?: ControlPayload) => {
-      resume(job, p);
-      return job.state;
+      resume(job, p, 'update');
+      return controlAck(job.state, 'resume');
     },
     {
       validator: (p?: ControlPayload) => validateUpdate(job, 'resume', p),
@@ -84,7 +85,7 @@ function registerHandlers(job: Job): void {
     cancelJobUpdate,
     (p?: ControlPayload) => {
       requestCancel(job, p, 'update');
-      return job.state;
+      return controlAck(job.state, 'cancel');
     },
     {
       validator: (p?: ControlPayload) => validateUpdate(job, 'cancel', p),
@@ -113,6 +114,12 @@ async function runJob(job: Job): Promise<JobState> {
   // The Web UI's "Request cancellation", `temporal workflow cancel` and `handle.cancel()` cancel the
   // root scope; they take the same path as the cancel signal and update.
   void job.rootScope.cancelRequested.catch(() => requestCancel(job, undefined, 'native'));
+  const inputBytes = jsonBytes(params.input);
+  if (inputBytes > job.limits.maxInputBytes) {
+    job.state.input = null; // not kept: the state every query returns stays small
+    const message = `Input of job type "${def.name}" is ${inputBytes} bytes, over the limit of ${job.limits.maxInputBytes} (STEPWISE_MAX_INPUT_BYTES)`;
+    fail(job, 'InputTooLarge', message);
+  }
   const parsed = def.input.safeParse(params.input);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));

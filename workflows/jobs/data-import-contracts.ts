@@ -64,6 +64,11 @@ export type ImportNormalizeResult = StepResultExtras & {
 
 export type ImportIndexArgs = {
   importId: string;
+  /**
+   * How many batches this run's Process step wrote: the index reads exactly `batch-000000.jsonl`
+   * … `batch-<batches - 1>.jsonl` from the scratch folder, nothing left there by anything else.
+   */
+  batches: number;
 };
 
 export type ImportIndexResult = StepResultExtras & {

@@ -126,7 +126,11 @@ export const dataImportDefinition = job({
     activity: 'importIndex',
     weight: 3,
     heartbeatTimeoutMs: 60_000,
-    args: ({ jobId }) => ({ importId: jobId }),
+    // The Process step's batches are numbered floor(offset / batchSize) over the same files.
+    args: ({ jobId, input, results }) => ({
+      importId: jobId,
+      batches: Math.ceil(importable(results.validate).length / input.batchSize),
+    }),
   })
   .activity('cleanup', {
     name: 'Clean up',

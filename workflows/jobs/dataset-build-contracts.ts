@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ActivityJobRef, StepResultExtras } from '../engine/step-io';
+import { labelPatternProblem } from './label-pattern';
 
 export const IMAGE_FORMATS = ['png', 'jpeg', 'gif', 'webp'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -26,7 +27,7 @@ export const labelRuleSchema = z.discriminatedUnion('by', [
   z
     .object({
       by: z.literal('source'),
-      /** First match wins; `pattern` is a regular expression tested against the source. */
+      /** First match wins; `pattern` is an RE2 regular expression (see `label-pattern.ts`) tested against the source. */
       rules: z
         .array(
           z
@@ -35,16 +36,13 @@ export const labelRuleSchema = z.discriminatedUnion('by', [
                 .string()
                 .min(1)
                 .max(200)
-                .refine(
-                  (p) => {
-                    try {
-                      new RegExp(p);
-                      return true;
-                    } catch {
-                      return false;
-                    }
-                  },
-                  { message: 'not a valid regular expression' },
+                .superRefine((p, ctx) => {
+                  const problem = labelPatternProblem(p);
+                  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+                })
+                .describe(
+                  'A regular expression in RE2 syntax (linear-time matching: no lookaround, no backreferences, ' +
+                    'repeat counts up to 1000), tested against the source URL or path.',
                 ),
               label: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
             })

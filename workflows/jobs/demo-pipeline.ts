@@ -10,11 +10,16 @@
 import { z } from 'zod';
 import { jobBuilder } from '../engine/builder';
 import type { StepContext } from '../engine/definition';
-import type { DemoActivities, SimulateWorkArgs } from './demo-contracts';
+import {
+  simulatedCleanup,
+  simulatedDuration,
+  type DemoActivities,
+  type SimulateWorkArgs,
+} from './demo-contracts';
 
 const job = jobBuilder<DemoActivities>();
 
-const duration = z.number().int().min(0).max(3_600_000);
+const duration = simulatedDuration;
 
 export const demoTaskInput = z
   .object({
@@ -22,7 +27,7 @@ export const demoTaskInput = z
     durationMs: duration.default(300),
     items: z.number().int().min(1).max(10_000).default(5),
     /** How long this sub-job's cleanup takes when it is cancelled. */
-    cleanupMs: duration.default(0),
+    cleanupMs: simulatedCleanup.default(0),
   })
   .strict();
 
@@ -76,11 +81,11 @@ export const demoPipelineInput = z
     /** Sub-jobs the transform step runs, all at once. */
     parts: z.number().int().min(1).max(50).default(3),
     /** How long the pipeline's cleanup takes when it is cancelled. */
-    cleanupMs: duration.default(0),
+    cleanupMs: simulatedCleanup.default(0),
     /** How long each cancelled part's cleanup takes (default: cleanupMs). */
-    partCleanupMs: duration.optional(),
+    partCleanupMs: simulatedCleanup.optional(),
     /** How long a cancellation waits for running parts to stop. */
-    cancelWaitMs: duration.default(300_000),
+    cancelWaitMs: z.number().int().min(0).max(3_600_000).default(300_000),
     steps: z.partialRecord(z.enum(DEMO_STEP_KEYS), demoStepShape).default({}),
   })
   .strict();

@@ -4,14 +4,14 @@
  */
 import { z } from 'zod';
 import { jobBuilder } from '../engine/builder';
-import type { DemoActivities } from './demo-contracts';
+import { simulatedDuration, type DemoActivities } from './demo-contracts';
 
 const job = jobBuilder<DemoActivities>();
 
 export const exampleSubJobInput = z
   .object({
     /** Simulated work duration of the sub-job's only step. */
-    durationMs: z.number().int().min(0).max(600_000).default(300),
+    durationMs: simulatedDuration.default(300),
   })
   .strict();
 
@@ -31,7 +31,7 @@ export const exampleSubJobDefinition = job({
 export const exampleInput = z
   .object({
     /** Simulated duration of each step. */
-    durationMs: z.number().int().min(0).max(600_000).default(300),
+    durationMs: simulatedDuration.default(300),
     /** Make the first step fail this many attempts before it succeeds (it has 3). */
     failAttempts: z.number().int().min(0).max(10).default(0),
   })

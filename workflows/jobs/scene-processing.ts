@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { jobBuilder } from '../engine/builder';
 import type { StepContext } from '../engine/definition';
-import type { DemoActivities } from './demo-contracts';
+import { simulatedDuration, type DemoActivities } from './demo-contracts';
 
 const job = jobBuilder<DemoActivities>();
 
@@ -32,7 +32,7 @@ export type SceneStepKey = (typeof SCENE_STEP_KEYS)[number];
 export const sceneTaskInput = z
   .object({
     label: z.string().default('scene task'),
-    durationMs: z.number().int().min(0).max(3_600_000).default(0),
+    durationMs: simulatedDuration.default(0),
     items: z.number().int().min(1).max(1_000_000).default(1),
     /** Fail this run with a retryable error (the parent decides per attempt). */
     fail: z.boolean().default(false),
@@ -64,7 +64,7 @@ export const sceneTaskDefinition = job({
 
 const stepShape = z
   .object({
-    durationMs: z.number().int().min(0).max(3_600_000).optional(),
+    durationMs: simulatedDuration.optional(),
     items: z.number().int().min(1).max(1_000_000).optional(),
     /** Fail attempts 1..failAttempts of this step (each retried with backoff). */
     failAttempts: z.number().int().min(0).max(20).optional(),
@@ -80,7 +80,7 @@ export const sceneProcessingInput = z
     /** New scenes found in downloads; 0 ends the job early. */
     newScenes: z.number().int().min(0).max(100_000).default(12),
     /** Defaults for every step. */
-    durationMs: z.number().int().min(0).max(3_600_000).default(500),
+    durationMs: simulatedDuration.default(500),
     /** Per-step overrides and failures. */
     steps: z.partialRecord(z.enum(SCENE_STEP_KEYS), stepShape).default({}),
     analyze: z

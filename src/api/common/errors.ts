@@ -50,7 +50,13 @@ export type JobOperation =
   /** An update sent to a running job (pause, resume, cancel), bounded by a deadline. */
   | { kind: 'control'; jobId: string; action: string; deadlineMs: number }
   /** Starting a new run of a closed job under its id. */
-  | { kind: 'retry'; jobId: string };
+  | { kind: 'retry'; jobId: string }
+  /** Terminating the running run of a job (admin). */
+  | { kind: 'terminate'; jobId: string }
+  /** The `jobState` query of a job's run, which a worker answers, bounded by a deadline. */
+  | { kind: 'query'; jobId: string; deadlineMs: number }
+  /** Listing jobs, with the page token the caller passed (if any). */
+  | { kind: 'list'; jobId?: undefined; pageToken: boolean };
 
 /** A Temporal call that failed during {@link JobOperation}; the original error is its `cause`. */
 export class JobOperationError extends Error {
@@ -60,7 +66,12 @@ export class JobOperationError extends Error {
     readonly operation: JobOperation,
     override readonly cause: unknown,
   ) {
-    super(`${operation.kind} of job "${operation.jobId}" failed`, { cause });
+    super(
+      operation.jobId === undefined
+        ? `${operation.kind} failed`
+        : `${operation.kind} of job "${operation.jobId}" failed`,
+      { cause },
+    );
   }
 }
 

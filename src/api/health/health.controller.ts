@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config';
+import { Public } from '../common/route-policy';
 import { APP_CONFIG } from '../config/config.module';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 
@@ -17,6 +18,7 @@ export class HealthController {
 
   /** 200 when Temporal answers for our namespace, 503 otherwise (within {@link HEALTH_DEADLINE_MS}). */
   @Get('health')
+  @Public()
   async health(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: string; temporal: string }> {

@@ -9,6 +9,8 @@ export interface JobTypeInfo {
   steps: { key: string; name: string; kind: StepKind; weight: number; dependsOn: string[] }[];
   /** JSON Schema (draft 2020-12) of the input, generated from the type's zod schema (what it accepts). */
   inputSchema: Record<string, unknown>;
+  /** A sub-job type only its parent job starts: `POST /api/jobs` refuses it. */
+  internal: boolean;
 }
 
 /** Every job type as the API publishes it; definitions do not change while the process runs. */
@@ -24,5 +26,6 @@ export function jobTypeCatalog(): JobTypeInfo[] {
       dependsOn: s.dependsOn,
     })),
     inputSchema: z.toJSONSchema(def.input, { io: 'input' }) as Record<string, unknown>,
+    internal: def.internal,
   }));
 }

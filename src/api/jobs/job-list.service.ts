@@ -3,10 +3,17 @@
  * `JobParentId`) with Temporal's own pagination, and a job's sub-job tree.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client, RawWorkflowExecutionInfo } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { findJobDefinition, jobDefinitions } from '../../../workflows/catalog';
-import { isTerminal, progressQuery, type JobStatus } from '../../../workflows/contracts';
+import {
+  isTerminal,
+  JOB_STATUSES,
+  progressQuery,
+  TERMINAL_STATUSES,
+  type JobStatus,
+} from '../../../workflows/contracts';
 import {
   JobParentIdKey,
   JobProgressKey,
@@ -17,8 +24,9 @@ import {
 } from '../../../workflows/search-attributes';
 import type { Config } from '../../config';
 import { decodeJobSearchAttributes } from '../../search-attributes';
-import { ApiError } from '../common/errors';
+import { ApiError, during } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
+import { concurrencyLimit, temporalCall } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from './schemas';
 import { describeStepwiseJob } from './stepwise-job';
@@ -31,8 +39,69 @@ const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\
 /** Stepwise job types only: batch coordinators and foreign workflows are not jobs. */
 const JOB_TYPES_CLAUSE = `${JobTypeKey.name} IN (${jobDefinitions.map((d) => lit(d.name)).join(', ')})`;
 
+/** Open job statuses: a run closed in Temporal with one of these never wrote its final status. */
+const OPEN_STATUSES = JOB_STATUSES.filter((s) => !isTerminal(s));
+/** Closed in Temporal (terminated, timed out, cancelled natively) while its `JobStatus` still says open. */
+const CLOSED_OUTSIDE = `${JobStatusKey.name} IN (${OPEN_STATUSES.map(lit).join(', ')}) AND ExecutionStatus != 'Running'`;
+
+/** The visibility clause for a `status` filter, matching what {@link toSummary} shows. */
+function statusClause(status: JobStatus): string {
+  const attr = `${JobStatusKey.name} = ${lit(status)}`;
+  // A job killed outside Stepwise (terminated, timed out) never wrote its final status.
+  if (!isTerminal(status)) return `${attr} AND ExecutionStatus = 'Running'`;
+  if (status === 'failed') return `(${attr} OR (${CLOSED_OUTSIDE} AND ExecutionStatus != 'Canceled'))`;
+  if (status === 'cancelled') return `(${attr} OR (${CLOSED_OUTSIDE} AND ExecutionStatus = 'Canceled'))`;
+  return attr;
+}
+
+/** The visibility clause for a `recoverable` filter: a run closed outside Stepwise can be retried too. */
+function recoverableClause(recoverable: boolean): string {
+  return recoverable
+    ? `(${JobRecoverableKey.name} = true OR (${CLOSED_OUTSIDE}))`
+    : `${JobRecoverableKey.name} = false AND (ExecutionStatus = 'Running' OR ${JobStatusKey.name} IN (${TERMINAL_STATUSES.map(lit).join(', ')}))`;
+}
+
+/** Bytes of checksum a page token ends with. */
+const TOKEN_CHECK_BYTES = 8;
+const tokenCheck = (query: string, token: Uint8Array): Buffer =>
+  createHash('sha256').update(query).update('\0').update(token).digest().subarray(0, TOKEN_CHECK_BYTES);
+
+/**
+ * The page token clients see: Temporal's token and a checksum tying it to the listing's query, so a
+ * token that was altered, or is passed with other filters than the page it came from, is a clear 400
+ * instead of whatever Temporal makes of it. Not a secret: Temporal still checks what it gets.
+ */
+function encodePageToken(query: string, token: Uint8Array): string {
+  return Buffer.concat([token, tokenCheck(query, token)]).toString('base64url');
+}
+
+function decodePageToken(query: string, text: string): Buffer {
+  const raw = Buffer.from(text, 'base64url');
+  const token = raw.subarray(0, Math.max(0, raw.length - TOKEN_CHECK_BYTES));
+  const check = raw.subarray(token.length);
+  if (
+    token.length === 0 ||
+    raw.toString('base64url') !== text ||
+    !timingSafeEqual(check, tokenCheck(query, token))
+  ) {
+    throw new ApiError(400, 'Invalid pageToken', [
+      {
+        path: ['pageToken'],
+        message: 'not a page token of this listing (pass nextPageToken unchanged, with the same filters)',
+      },
+    ]);
+  }
+  return token;
+}
+
 const TREE_MAX_CHILDREN = 200;
 const TREE_MAX_DEPTH = 6;
+/** Nodes one `/children` answer shows at most (breadth first); deeper ones are left out. */
+const TREE_MAX_NODES = 1000;
+/** Temporal calls one request has in flight at most (tree listing, progress queries, run checks). */
+const CALLS_IN_FLIGHT = 8;
+/** A running sub-job's live progress is worth this long a wait; after it, its search attribute is shown. */
+const PROGRESS_DEADLINE_MS = 2_000;
 
 @Injectable()
 export class JobListService {
@@ -51,32 +120,28 @@ export class JobListService {
       }
       clauses.push(`${JobTypeKey.name} = ${lit(q.type)}`);
     }
-    if (q.status !== undefined) {
-      clauses.push(`${JobStatusKey.name} = ${lit(q.status)}`);
-      // A job killed outside Stepwise (terminated, timed out) never wrote its final status.
-      if (!isTerminal(q.status)) clauses.push(`ExecutionStatus = 'Running'`);
-    }
-    if (q.recoverable !== undefined) clauses.push(`${JobRecoverableKey.name} = ${q.recoverable}`);
+    if (q.status !== undefined) clauses.push(statusClause(q.status));
+    if (q.recoverable !== undefined) clauses.push(recoverableClause(q.recoverable));
     if (q.parentJobId !== undefined) clauses.push(`${JobParentIdKey.name} = ${lit(q.parentJobId)}`);
-    let token: Buffer | undefined;
-    if (q.pageToken !== undefined) {
-      token = Buffer.from(q.pageToken, 'base64url');
-      if (token.length === 0) {
-        throw new ApiError(400, 'Invalid pageToken', [{ path: ['pageToken'], message: 'not a page token' }]);
-      }
-    }
+    const query = clauses.join(' AND ');
+    const token = q.pageToken === undefined ? undefined : decodePageToken(query, q.pageToken);
     // The raw call, not `client.workflow.list`: that iterator hides the page token clients page with.
-    const res = await this.client.workflowService.listWorkflowExecutions({
-      namespace: this.config.temporal.namespace,
-      // Newest first: the visibility store's own order (the dev server's SQLite store has no ORDER BY).
-      query: clauses.join(' AND '),
-      pageSize: q.pageSize,
-      nextPageToken: token,
-    });
+    // A token that passed the checksum but that Temporal refuses anyway is a 400 `pageToken` too.
+    const res = await during({ kind: 'list', pageToken: token !== undefined }, () =>
+      temporalCall(this.client, 'rpc', () =>
+        this.client.workflowService.listWorkflowExecutions({
+          namespace: this.config.temporal.namespace,
+          // Newest first: the visibility store's own order (the dev server's SQLite store has no ORDER BY).
+          query,
+          pageSize: q.pageSize,
+          nextPageToken: token,
+        }),
+      ),
+    );
     const next = res.nextPageToken && res.nextPageToken.length > 0 ? res.nextPageToken : null;
     return {
       jobs: await this.dropSuperseded((res.executions ?? []).map(toSummary)),
-      nextPageToken: next ? Buffer.from(next).toString('base64url') : null,
+      nextPageToken: next ? encodePageToken(query, next) : null,
     };
   }
 
@@ -86,29 +151,66 @@ export class JobListService {
    * those are checked against the job's latest run; a page may therefore hold fewer than pageSize.
    */
   private async dropSuperseded(jobs: JobSummary[]): Promise<JobSummary[]> {
+    const limit = concurrencyLimit(CALLS_IN_FLIGHT);
     const keep = await Promise.all(
       jobs.map(async (j) => {
         if (!j.recoverable) return true;
-        const latest = await this.client.workflow.getHandle(j.jobId).describe();
+        const latest = await limit(() =>
+          temporalCall(this.client, 'rpc', () => this.client.workflow.getHandle(j.jobId).describe()),
+        );
         return latest.runId === j.runId;
       }),
     );
     return jobs.filter((_, i) => keep[i]);
   }
 
-  /** The sub-job tree under a job; live progress for running sub-jobs, the search attribute otherwise. */
+  /**
+   * The sub-job tree under a job, breadth first: at most {@link TREE_MAX_DEPTH} levels,
+   * {@link TREE_MAX_CHILDREN} children per job and {@link TREE_MAX_NODES} nodes in all, with at
+   * most {@link CALLS_IN_FLIGHT} Temporal calls in flight. Live progress for running sub-jobs, the
+   * search attribute otherwise. A list with more children than shown has `truncated` on its last node.
+   */
   async children(jobId: string): Promise<JobTreeNode[]> {
     await describeStepwiseJob(this.client, jobId);
-    return this.subtree(jobId, 1);
+    const limit = concurrencyLimit(CALLS_IN_FLIGHT);
+    const roots: JobTreeNode[] = [];
+    let level: { jobId: string; children: JobTreeNode[] }[] = [{ jobId, children: roots }];
+    let budget = TREE_MAX_NODES;
+    for (let depth = 1; depth <= TREE_MAX_DEPTH && level.length > 0 && budget > 0; depth++) {
+      const lists = await Promise.all(level.map((parent) => limit(() => this.childRuns(parent.jobId))));
+      const next: JobTreeNode[] = [];
+      level.forEach((parent, i) => {
+        const { runs, more } = lists[i];
+        const shown = runs.slice(0, budget).map((s): JobTreeNode => ({
+          jobId: s.jobId,
+          type: s.type,
+          status: s.status,
+          progress: s.progress,
+          children: [],
+        }));
+        budget -= shown.length;
+        if ((more || shown.length < runs.length) && shown.length > 0)
+          shown[shown.length - 1].truncated = true;
+        parent.children.push(...shown);
+        next.push(...shown);
+      });
+      await Promise.all(
+        next.filter((n) => !isTerminal(n.status)).map((n) => limit(() => this.liveProgress(n))),
+      );
+      level = next;
+    }
+    return roots;
   }
 
-  private async subtree(jobId: string, depth: number): Promise<JobTreeNode[]> {
-    const res = await this.client.workflowService.listWorkflowExecutions({
-      namespace: this.config.temporal.namespace,
-      query: `${JOB_TYPES_CLAUSE} AND ${JobParentIdKey.name} = ${lit(jobId)}`,
-      pageSize: TREE_MAX_CHILDREN,
-    });
-    // Oldest first (by start time, then id), as the steps ran.
+  /** A job's sub-jobs, oldest first (as the steps ran), the latest run of each id; `more` if there are more. */
+  private async childRuns(jobId: string): Promise<{ runs: JobSummary[]; more: boolean }> {
+    const res = await temporalCall(this.client, 'rpc', () =>
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.config.temporal.namespace,
+        query: `${JOB_TYPES_CLAUSE} AND ${JobParentIdKey.name} = ${lit(jobId)}`,
+        pageSize: TREE_MAX_CHILDREN,
+      }),
+    );
     const execs = [...(res.executions ?? [])].sort(
       (a, b) =>
         Number(a.startTime?.seconds ?? 0) - Number(b.startTime?.seconds ?? 0) ||
@@ -117,29 +219,17 @@ export class JobListService {
     // A recovered sub-job's runs share its id: keep each id's latest run.
     const latest = new Map<string, RawWorkflowExecutionInfo>();
     for (const e of execs) latest.set(e.execution?.workflowId ?? '', e);
-    const nodes = await Promise.all(
-      [...latest.values()].map(async (e): Promise<JobTreeNode> => {
-        const s = toSummary(e);
-        let progress = s.progress;
-        if (!isTerminal(s.status)) {
-          progress = await this.client.workflow
-            .getHandle(s.jobId)
-            .query(progressQuery)
-            .then((p) => p.progress)
-            .catch(() => s.progress);
-        }
-        return {
-          jobId: s.jobId,
-          type: s.type,
-          status: s.status,
-          progress,
-          children: depth < TREE_MAX_DEPTH ? await this.subtree(s.jobId, depth + 1) : [],
-        };
-      }),
+    return { runs: [...latest.values()].map(toSummary), more: (res.nextPageToken?.length ?? 0) > 0 };
+  }
+
+  /** A running node's progress from its `progress` query; its search attribute's value if that is slow or fails. */
+  private async liveProgress(node: JobTreeNode): Promise<void> {
+    node.progress = await temporalCall(this.client, PROGRESS_DEADLINE_MS, () =>
+      this.client.workflow.getHandle(node.jobId).query(progressQuery),
+    ).then(
+      (p) => p.progress,
+      () => node.progress,
     );
-    const truncated = (res.nextPageToken?.length ?? 0) > 0;
-    if (truncated && nodes.length > 0) nodes[nodes.length - 1].truncated = true;
-    return nodes;
   }
 }
 
@@ -154,9 +244,12 @@ export function toSummary(e: RawWorkflowExecutionInfo): JobSummary {
   const type = sa.get(JobTypeKey) ?? e.type?.name ?? 'unknown';
   const def = findJobDefinition(type);
   let status = (sa.get(JobStatusKey) ?? 'running') as JobStatus;
-  // Closed outside Stepwise (terminated or timed out) while its attribute still says it runs.
+  let recoverable = sa.get(JobRecoverableKey) ?? false;
+  // Closed outside Stepwise (terminated or timed out) while its attribute still says it runs: the
+  // job failed (or was cancelled), and a retry can run it again (see CLOSED_OUTSIDE).
   if (e.status !== WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING && !isTerminal(status)) {
     status = e.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED ? 'cancelled' : 'failed';
+    recoverable = (def?.recoveryLimit ?? 0) > 0;
   }
   const currentStep = sa.get(JobStepKey) ?? 0;
   return {
@@ -170,7 +263,7 @@ export function toSummary(e: RawWorkflowExecutionInfo): JobSummary {
     stepName: def && currentStep > 0 ? (def.steps[currentStep - 1]?.name ?? null) : null,
     startedAt: tsToIso(e.startTime) ?? '',
     closedAt: tsToIso(e.closeTime),
-    recoverable: sa.get(JobRecoverableKey) ?? false,
+    recoverable,
     parentJobId: sa.get(JobParentIdKey) ?? null,
   };
 }

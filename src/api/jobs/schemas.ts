@@ -45,6 +45,19 @@ export const retryBodySchema = z
   .default({});
 export type RetryBody = z.infer<typeof retryBodySchema>;
 
+/** Body of `DELETE /api/jobs/:jobId` (terminate). */
+export const terminateBodySchema = z
+  .object({ reason: z.string().max(1000).optional() })
+  .strict()
+  .default({});
+export type TerminateBody = z.infer<typeof terminateBodySchema>;
+
+export interface TerminateResponse {
+  jobId: string;
+  runId: string;
+  status: 'terminated';
+}
+
 const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const listJobsQuerySchema = z

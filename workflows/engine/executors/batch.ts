@@ -4,22 +4,36 @@
  */
 import * as wf from '@temporalio/workflow';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from '../batch-contracts';
+import type { Json } from '../../contracts';
 import type { StepContext } from '../definition';
+import type { Job } from '../job';
 import { addStats } from '../progress';
 import { startStepChild, stepChildId } from './child-step';
 import type { StepExecutor } from './types';
+
+/** Results of the steps `key` depends on, directly or through others: all its functions may read. */
+function dependencyResults(job: Job, key: string): Record<string, Json> {
+  const byKey = new Map(job.def.steps.map((s) => [s.key, s]));
+  const seen = new Set<string>();
+  const visit = (k: string): void => {
+    for (const d of byKey.get(k)?.dependsOn ?? []) {
+      if (!seen.has(d)) {
+        seen.add(d);
+        visit(d);
+      }
+    }
+  };
+  visit(key);
+  return Object.fromEntries([...seen].filter((k) => k in job.results).map((k) => [k, job.results[k]]));
+}
 
 export const runBatchStep: StepExecutor<'batch'> = async ({ job, step, ctx, attempt }) => {
   const items = step.items(ctx);
   const resolve = (v: number | ((c: StepContext<unknown>) => number) | undefined, dflt: number): number =>
     Math.max(1, Math.floor(typeof v === 'function' ? v(ctx) : (v ?? dflt)));
   const chunkSize = resolve(step.chunkSize, 1);
-  const chunks: unknown[] = [];
-  for (let offset = 0; offset < items.length; offset += chunkSize) {
-    const chunk = { items: items.slice(offset, offset + chunkSize), offset };
-    chunks.push(step.chunkInput ? step.chunkInput(chunk, ctx, attempt) : chunk);
-  }
-  const total = chunks.length;
+  // The coordinator computes each chunk's input itself (see BatchCoordinatorParams.ctx).
+  const total = Math.ceil(items.length / chunkSize);
   job.stepState(step.key).batch = { total, completed: 0, failed: 0, running: 0 };
   const params: BatchCoordinatorParams = {
     parentJobId: job.jobId,
@@ -27,7 +41,12 @@ export const runBatchStep: StepExecutor<'batch'> = async ({ job, step, ctx, atte
     parentJobType: job.def.name,
     stepKey: step.key,
     attempt,
-    chunks,
+    ctx: {
+      jobId: ctx.jobId,
+      input: ctx.input,
+      results: dependencyResults(job, step.key),
+      recoveryAttempt: ctx.recoveryAttempt,
+    },
     chunkSize,
     itemTotal: items.length,
     window: resolve(step.window, 10),
@@ -36,6 +55,7 @@ export const runBatchStep: StepExecutor<'batch'> = async ({ job, step, ctx, atte
     chunkTimeoutMs: step.timeoutMs,
     cursor: 0,
     ...(job.state.recovery.attempt > 0 ? { recoveryAttempt: job.state.recovery.attempt } : {}),
+    ...(job.params.limits ? { limits: job.params.limits } : {}),
     counts: { total, completed: 0, failed: 0, running: 0 },
     failures: [],
     stats: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },

@@ -12,13 +12,15 @@ export async function startStepChild(
   childId: string,
   workflowType: string,
   arg: unknown,
+  /** Temporal's execution timeout for the child (runs recorded before the paused-time-aware deadline). */
+  executionTimeoutMs?: number,
 ): Promise<wf.ChildWorkflowHandle<wf.Workflow>> {
   const handle = await startChildJob({
     workflowType,
     workflowId: childId, // the task queue is inherited from this job
     arg,
     parentJobId: job.jobId,
-    workflowExecutionTimeoutMs: step.kind === 'job' ? step.timeoutMs : undefined,
+    workflowExecutionTimeoutMs: executionTimeoutMs,
     staticSummary: `Step ${step.index} "${step.name}" of ${job.def.name} job ${job.jobId}`,
   });
   const s = job.stepState(step.key);

@@ -17,8 +17,14 @@ import { temporalErrorToHttp } from './temporal-errors';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
+  413: 'Payload Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -35,7 +41,7 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof ApiError) return body(err.statusCode, err.message, err.issues);
   if (err instanceof ZodError) return body(400, 'Invalid request', zodIssues(err));
   const temporal = temporalErrorToHttp(err);
-  if (temporal) return body(temporal.statusCode, temporal.message);
+  if (temporal) return body(temporal.statusCode, temporal.message, temporal.issues);
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const res = err.getResponse();

@@ -13,19 +13,22 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { JobOperationError, type JobOperation } from '../errors';
+import { JobOperationError, type Issue, type JobOperation } from '../errors';
 
 /** An HTTP status and the message of the error body. */
 export interface HttpAnswer {
   statusCode: number;
   message: string;
+  issues?: Issue[];
 }
 
 /** The gRPC status behind a Temporal client error, if it carries one. */
-function grpcCode(err: unknown): number | undefined {
-  if (isGrpcServiceError(err)) return err.code;
-  if (err instanceof ServiceError && isGrpcServiceError(err.cause)) return err.cause.code;
-  return undefined;
+export function grpcCode(err: unknown): number | undefined {
+  const e = err instanceof ServiceError ? err.cause : err;
+  if (isGrpcServiceError(e)) return e.code;
+  // A gRPC error without the shape the SDK checks for: a deadline that passed while the client retried.
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  return typeof code === 'number' && typeof message === 'string' ? code : undefined;
 }
 
 /** The HTTP answer for a Temporal error, or `undefined` when `err` is not one this API knows. */
@@ -45,11 +48,13 @@ export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
   if (err instanceof WorkflowUpdateFailedError) {
     return { statusCode: 409, message: err.cause instanceof Error ? err.cause.message : err.message };
   }
-  if (err instanceof ServiceError) {
-    const code = grpcCode(err);
-    if (code === GrpcStatus.NOT_FOUND) return { statusCode: 404, message: err.message };
+  // Client errors (ServiceError) and the raw gRPC errors of `workflowService` calls alike.
+  const code = grpcCode(err);
+  if (code !== undefined) {
+    const message = (err as Error).message;
+    if (code === GrpcStatus.NOT_FOUND) return { statusCode: 404, message };
     if (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED) {
-      return { statusCode: 503, message: `Temporal is unavailable: ${err.message}` };
+      return { statusCode: 503, message: `Temporal is unavailable: ${message}` };
     }
   }
   return undefined;
@@ -74,6 +79,33 @@ function operationAnswer(op: JobOperation, cause: unknown): HttpAnswer | undefin
       }
       return undefined;
     }
+    case 'query':
+      if (
+        cause instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+        grpcCode(cause) === GrpcStatus.DEADLINE_EXCEEDED
+      ) {
+        return {
+          statusCode: 503,
+          message: `No worker answered the state query of job "${op.jobId}" within ${op.deadlineMs / 1000} s; is the worker running?`,
+        };
+      }
+      return undefined;
+    case 'list':
+      // Temporal refuses a page token it did not issue (or one for another query) as INVALID_ARGUMENT.
+      if (op.pageToken && grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT) {
+        return {
+          statusCode: 400,
+          message: 'Invalid pageToken',
+          issues: [{ path: ['pageToken'], message: 'not a page token of this listing' }],
+        };
+      }
+      return undefined;
+    case 'terminate':
+      // describe() saw the run running; it closed before the terminate reached it.
+      if (cause instanceof WorkflowNotFoundError || grpcCode(cause) === GrpcStatus.NOT_FOUND) {
+        return { statusCode: 409, message: `Job "${op.jobId}" closed before it could be terminated` };
+      }
+      return undefined;
     case 'retry':
       if (cause instanceof WorkflowExecutionAlreadyStartedError) {
         return { statusCode: 409, message: `Job "${op.jobId}" is already running again (another retry won)` };

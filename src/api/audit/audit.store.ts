@@ -1,0 +1,168 @@
+/**
+ * The audit trail: one SQLite table, append-only (triggers abort any UPDATE or DELETE; this code
+ * has no such statement), WAL with a busy timeout so several API processes can share one file.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Role } from '../../api-keys';
+import type { AuditAction } from '../common/route-policy';
+
+export type AuditOutcome = 'accepted' | 'refused' | 'failed';
+export const AUDIT_OUTCOMES = ['accepted', 'refused', 'failed'] as const satisfies readonly AuditOutcome[];
+
+/** One mutating request, accepted or not. */
+export interface AuditRecord {
+  /** When the answer was sent (ISO 8601, UTC). */
+  at: string;
+  requestId: string;
+  /** The key's name; null when the request had no valid key. */
+  actor: string | null;
+  role: Role | null;
+  action: AuditAction;
+  jobId: string | null;
+  reason: string | null;
+  /** `accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered). */
+  outcome: AuditOutcome;
+  statusCode: number;
+  /** The error message of a refusal or failure; null when accepted. */
+  message: string | null;
+  /** The client address as the API saw it. */
+  ip: string | null;
+}
+
+export interface AuditEntry extends AuditRecord {
+  /** Increasing with time of writing; the page token's position. */
+  id: number;
+}
+
+export interface AuditFilter {
+  jobId?: string;
+  actor?: string;
+  action?: AuditAction;
+  outcome?: AuditOutcome;
+  /** Inclusive, ISO 8601. */
+  from?: string;
+  /** Exclusive, ISO 8601. */
+  to?: string;
+  limit: number;
+  /** Entries older than this id (from a page token). */
+  before?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_log (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  at          TEXT    NOT NULL,
+  request_id  TEXT    NOT NULL,
+  actor       TEXT,
+  role        TEXT,
+  action      TEXT    NOT NULL,
+  job_id      TEXT,
+  reason      TEXT,
+  outcome     TEXT    NOT NULL,
+  status_code INTEGER NOT NULL,
+  message     TEXT,
+  ip          TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_log_job ON audit_log (job_id, id);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, id);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+`;
+
+interface Row {
+  id: number;
+  at: string;
+  request_id: string;
+  actor: string | null;
+  role: Role | null;
+  action: AuditAction;
+  job_id: string | null;
+  reason: string | null;
+  outcome: AuditOutcome;
+  status_code: number;
+  message: string | null;
+  ip: string | null;
+}
+
+export class AuditStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+
+  /** Opens (creating it if needed) the store at `path`, or an in-memory one for `:memory:`. */
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.insert = this.db.prepare(
+      `INSERT INTO audit_log (at, request_id, actor, role, action, job_id, reason, outcome, status_code, message, ip)
+       VALUES (@at, @requestId, @actor, @role, @action, @jobId, @reason, @outcome, @statusCode, @message, @ip)`,
+    );
+  }
+
+  append(record: AuditRecord): void {
+    this.insert.run(record);
+  }
+
+  /** Newest first; `limit` entries and whether older ones match too. */
+  list(filter: AuditFilter): { entries: AuditEntry[]; more: boolean } {
+    const where: string[] = [];
+    const params: Record<string, string | number> = { limit: filter.limit + 1 };
+    const eq = (column: string, name: keyof AuditFilter) => {
+      const value = filter[name];
+      if (value === undefined) return;
+      where.push(`${column} = @${name}`);
+      params[name] = value;
+    };
+    eq('job_id', 'jobId');
+    eq('actor', 'actor');
+    eq('action', 'action');
+    eq('outcome', 'outcome');
+    if (filter.from !== undefined) {
+      where.push('at >= @from');
+      params.from = filter.from;
+    }
+    if (filter.to !== undefined) {
+      where.push('at < @to');
+      params.to = filter.to;
+    }
+    if (filter.before !== undefined) {
+      where.push('id < @before');
+      params.before = filter.before;
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`,
+      )
+      .all(params) as Row[];
+    const more = rows.length > filter.limit;
+    return { entries: rows.slice(0, filter.limit).map(toEntry), more };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toEntry(r: Row): AuditEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    requestId: r.request_id,
+    actor: r.actor,
+    role: r.role,
+    action: r.action,
+    jobId: r.job_id,
+    reason: r.reason,
+    outcome: r.outcome,
+    statusCode: r.status_code,
+    message: r.message,
+    ip: r.ip,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The one guard of the API (global): authenticates the bearer key, checks the route's role, and
+ * rate-limits mutating routes per key (when keys are configured) — in that order, before any pipe
+ * or handler runs, so a refused request reaches neither validation nor Temporal. Refusals are `ApiError`s, answered by
+ * the exception filter in the usual error body (and recorded by the audit hook on audited routes).
+ */
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { roleRank, type Role } from '../../api-keys';
+import type { Config } from '../../config';
+import { ApiError } from '../common/errors';
+import { requestContext } from '../common/request-context';
+import { AUDIT_ACTION, PUBLIC_ROUTE, ROUTE_ROLE, type AuditAction } from '../common/route-policy';
+import { APP_CONFIG } from '../config/config.module';
+import { KeyRing } from './key-ring';
+import { RateLimiter } from './rate-limiter';
+
+/** Injection token of the {@link RateLimiter} of mutating routes. */
+export const MUTATION_RATE_LIMITER = Symbol('MUTATION_RATE_LIMITER');
+
+export const rateLimiterProvider = {
+  provide: MUTATION_RATE_LIMITER,
+  useFactory: (config: Config) => new RateLimiter(config.api.rateLimit.perMinute, config.api.rateLimit.burst),
+  inject: [APP_CONFIG],
+};
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: KeyRing,
+    @Inject(MUTATION_RATE_LIMITER) private readonly limiter: RateLimiter,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+
+    const auth = this.keys.authenticate(request.headers.authorization);
+    if (!auth.ok) {
+      void reply.header(
+        'www-authenticate',
+        auth.why === 'missing' ? 'Bearer realm="stepwise"' : 'Bearer realm="stepwise", error="invalid_token"',
+      );
+      throw new ApiError(
+        401,
+        auth.why === 'missing'
+          ? 'An API key is required: send "Authorization: Bearer <key>"'
+          : 'Invalid API key',
+      );
+    }
+    const actor = auth.actor;
+    requestContext(request).actor = actor;
+
+    const needed = this.reflector.getAllAndOverride<Role | undefined>(ROUTE_ROLE, targets) ?? 'viewer';
+    if (roleRank(actor.role) < roleRank(needed)) {
+      throw new ApiError(
+        403,
+        `This route needs the ${needed} role; the key "${actor.name}" has the ${actor.role} role`,
+      );
+    }
+
+    // Per key: open mode (no keys, loopback only) has no key to limit, so it is not limited.
+    const action = this.reflector.get<AuditAction | undefined>(AUDIT_ACTION, context.getHandler());
+    if (action && !this.keys.open) {
+      const wait = this.limiter.take(actor.name);
+      if (wait > 0) {
+        void reply.header('retry-after', String(wait));
+        const { perMinute, burst } = this.limiter;
+        throw new ApiError(
+          429,
+          `Rate limit reached for the key "${actor.name}": at most ${perMinute} mutating requests a minute ` +
+            `(bursts of ${burst}; STEPWISE_RATE_LIMIT_PER_MINUTE, STEPWISE_RATE_LIMIT_BURST). Retry in ${wait} s`,
+        );
+      }
+    }
+    return true;
+  }
+}

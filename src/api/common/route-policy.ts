@@ -1,0 +1,37 @@
+/**
+ * Who may call a route and whether it is audited, declared on the handler:
+ *
+ * - `@Public()` — no key needed (`/health`, `/docs`);
+ * - `@Roles('operator')` — the lowest role allowed (default for every other route: `viewer`);
+ * - `@Audited('pause')` — a mutating route: rate-limited per key and recorded in the audit trail,
+ *   accepted or refused. The action is also put in the Fastify route's `config`, so the audit hook
+ *   sees it for requests Nest never handled (a body that is not JSON, or too large).
+ */
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import type { Role } from '../../api-keys';
+
+export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const PUBLIC_ROUTE = 'stepwise:public';
+export const ROUTE_ROLE = 'stepwise:role';
+export const AUDIT_ACTION = 'stepwise:auditAction';
+
+/** The Fastify route config field carrying the audited action. */
+export interface AuditRouteConfig {
+  auditAction?: AuditAction;
+}
+
+/** Anyone may call this route, with or without a key. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
+
+/** The lowest role that may call this route (method over class; default `viewer`). */
+export const Roles = (role: Role): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ROLE, role);
+
+/** A mutating route: rate-limited per key, and each request recorded in the audit trail. */
+export const Audited = (action: AuditAction): MethodDecorator =>
+  applyDecorators(
+    SetMetadata(AUDIT_ACTION, action),
+    RouteConfig({ auditAction: action } satisfies AuditRouteConfig),
+  );

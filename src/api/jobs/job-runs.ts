@@ -1,0 +1,233 @@
+/**
+ * What a job's run says about itself apart from its queries — the params it started with (the
+ * first event of its history) and how Temporal closed it (the last one) — and the state a run
+ * closed outside Stepwise really ended in. A run that is terminated or times out in Temporal never
+ * writes its final state, so the `jobState` query on it replays to whatever it was doing then
+ * (`running`); the API shows it as `failed` (`cancelled` for a native cancel that did not reach the
+ * engine), with Temporal's reason.
+ */
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { findJobDefinition } from '../../../workflows/catalog';
+import { isTerminal, type JobParams, type JobState, type JobStatus } from '../../../workflows/contracts';
+import type { JobDefinition } from '../../../workflows/engine/definition';
+import { initialJobState } from '../../../workflows/engine/state';
+import {
+  JobParentIdKey,
+  JobProgressKey,
+  JobStatusKey,
+  JobStepKey,
+} from '../../../workflows/search-attributes';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Duration = temporal.api.workflow.v1.IWorkflowExecutionConfig['workflowRunTimeout'];
+type StatusName = WorkflowExecutionDescription['status']['name'];
+
+/** Open in Temporal: running (or paused by Temporal itself), so no final state is expected yet. */
+export const isOpenStatus = (name: StatusName): boolean => name === 'RUNNING' || name === 'PAUSED';
+
+/** How Temporal closed a run that never recorded its own end. */
+export interface RunEnd {
+  status: Extract<JobStatus, 'failed' | 'cancelled'>;
+  error: JobState['error'];
+  message: string;
+}
+
+const seconds = (d: Duration): number => Number(d?.seconds ?? 0) + (d?.nanos ?? 0) / 1e9;
+
+/** How Temporal ended a closed run, from its status and (when read) its closing history event. */
+export function runEnd(status: StatusName, closeEvent?: HistoryEvent | null, timeouts?: RunTimeouts): RunEnd {
+  const failed = (type: string, message: string): RunEnd => ({
+    status: 'failed',
+    error: { type, message, nonRetryable: true, step: null },
+    message,
+  });
+  switch (status) {
+    case 'TERMINATED': {
+      const reason = closeEvent?.workflowExecutionTerminatedEventAttributes?.reason?.trim();
+      return failed(
+        'Terminated',
+        reason ? `Terminated in Temporal: ${reason}` : 'Terminated in Temporal (no reason given)',
+      );
+    }
+    case 'TIMED_OUT': {
+      const limits = [
+        timeouts?.runTimeoutS ? `run timeout ${timeouts.runTimeoutS} s` : null,
+        timeouts?.executionTimeoutS ? `execution timeout ${timeouts.executionTimeoutS} s` : null,
+      ].filter(Boolean);
+      return failed(
+        'TimedOut',
+        `Timed out in Temporal${limits.length ? ` (workflow ${limits.join(', ')})` : ''} before the job finished`,
+      );
+    }
+    case 'CANCELLED':
+      return {
+        status: 'cancelled',
+        error: null,
+        message: 'Cancelled in Temporal before the job recorded its end',
+      };
+    case 'FAILED': {
+      const failure = closeEvent?.workflowExecutionFailedEventAttributes?.failure;
+      return failed(
+        failure?.applicationFailureInfo?.type || 'WorkflowFailed',
+        failure?.message ? `Failed in Temporal: ${failure.message}` : 'Failed in Temporal',
+      );
+    }
+    default:
+      return failed(
+        'ClosedUnexpectedly',
+        `Closed in Temporal (${status.toLowerCase()}) before the job recorded its end`,
+      );
+  }
+}
+
+export interface RunTimeouts {
+  runTimeoutS: number;
+  executionTimeoutS: number;
+}
+
+export function runTimeouts(desc: WorkflowExecutionDescription): RunTimeouts {
+  const cfg = desc.raw.executionConfig;
+  return {
+    runTimeoutS: seconds(cfg?.workflowRunTimeout),
+    executionTimeoutS: seconds(cfg?.workflowExecutionTimeout),
+  };
+}
+
+/**
+ * The status a job's latest run has as far as Temporal's description tells: its `JobStatus`
+ * attribute, or how Temporal closed it when the attribute still names an open status.
+ */
+export function describedJobStatus(desc: WorkflowExecutionDescription): JobStatus {
+  const status = (desc.typedSearchAttributes.get(JobStatusKey) ?? 'running') as JobStatus;
+  if (isOpenStatus(desc.status.name) || isTerminal(status)) return status;
+  return runEnd(desc.status.name).status;
+}
+
+/**
+ * `state` (what the closed run's query replayed to) as the run really ended: the job status, error
+ * and message from {@link RunEnd}; steps that were running or retrying end as failed (cancelled)
+ * with the same error; no sub-job is active; `closedAt` is Temporal's close time.
+ */
+export function closedOutsideState(state: JobState, end: RunEnd, closedAt: string | null): JobState {
+  const stepError = end.error
+    ? { message: end.error.message, type: end.error.type, nonRetryable: true }
+    : null;
+  const closed = closedAt ?? state.closedAt;
+  return {
+    ...state,
+    status: end.status,
+    message: end.message,
+    error: end.error,
+    activeSubJobs: [],
+    control: { ...state.control, paused: false },
+    closedAt: closed,
+    steps: state.steps.map((s) =>
+      s.status === 'running' || s.status === 'retrying'
+        ? {
+            ...s,
+            status: end.status,
+            error: stepError ?? s.error,
+            nextAttemptAt: null,
+            completedAt: closed,
+            durationMs:
+              s.startedAt && closed ? Math.max(0, Date.parse(closed) - Date.parse(s.startedAt)) : null,
+          }
+        : s,
+    ),
+  };
+}
+
+/**
+ * The state of a closed run whose query could not be read (its history no longer replays, or no
+ * worker answered): the type's steps, all pending — nothing is known to have completed, so a retry
+ * starts from step 1 — with progress and step from its search attributes.
+ */
+export function stateFromDescription(
+  desc: WorkflowExecutionDescription,
+  def: JobDefinition,
+  params: JobParams | undefined,
+): JobState {
+  const state = initialJobState(def, params ?? { input: null }, {
+    workflowId: desc.workflowId,
+    runId: desc.runId,
+  });
+  const step = desc.typedSearchAttributes.get(JobStepKey) ?? 0;
+  return {
+    ...state,
+    progress: Math.min(99, desc.typedSearchAttributes.get(JobProgressKey) ?? 0),
+    currentStep: step,
+    stepName: step > 0 ? (def.steps[step - 1]?.name ?? null) : null,
+    parentJobId: desc.typedSearchAttributes.get(JobParentIdKey) ?? state.parentJobId,
+    startedAt: desc.startTime.toISOString(),
+  };
+}
+
+/** The run's first and last history events (one small page each). */
+export async function runEvents(
+  client: Client,
+  namespace: string,
+  execution: { workflowId: string; runId: string },
+  which: 'first' | 'last',
+): Promise<HistoryEvent | undefined> {
+  const req = { namespace, execution, maximumPageSize: 1 };
+  const res =
+    which === 'first'
+      ? await client.workflowService.getWorkflowExecutionHistory(req)
+      : await client.workflowService.getWorkflowExecutionHistoryReverse(req);
+  return res.history?.events?.[0] ?? undefined;
+}
+
+/** The `JobParams` a run was started with, decoded by the client's data converter. */
+export async function runStartParams(
+  client: Client,
+  namespace: string,
+  execution: { workflowId: string; runId: string },
+): Promise<JobParams | undefined> {
+  const first = await runEvents(client, namespace, execution, 'first');
+  let payloads = first?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  if (payloads.length === 0) return undefined;
+  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
+  type Payloads = Parameters<(typeof payloadCodecs)[number]['decode']>[0];
+  for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads as Payloads);
+  return payloadConverter.fromPayload<JobParams>(payloads[0] as Payloads[number]);
+}
+
+/** The job's input as its type's schema parses it, for comparing two inputs; the raw value if it does not parse. */
+export function normalizedInput(type: string, input: unknown): unknown {
+  const parsed = findJobDefinition(type)?.input.safeParse(input);
+  return parsed?.success ? parsed.data : input;
+}
+
+/** JSON with object keys sorted, so equal values compare equal as text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** The path of the first place where two JSON values differ (`[]`: the values themselves), or null when equal. */
+export function firstDifference(
+  a: unknown,
+  b: unknown,
+  path: (string | number)[] = [],
+): (string | number)[] | null {
+  if (canonicalJson(a) === canonicalJson(b)) return null;
+  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object';
+  if (!isObj(a) || !isObj(b) || Array.isArray(a) !== Array.isArray(b)) return path;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const d = firstDifference(a[i], b[i], [...path, i]);
+      if (d) return d;
+    }
+    return path;
+  }
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const k of keys) {
+    const d = firstDifference(a[k], b[k], [...path, k]);
+    if (d) return d;
+  }
+  return path;
+}

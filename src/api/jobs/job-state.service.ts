@@ -1,0 +1,84 @@
+/**
+ * A job's state as the API shows it: the `jobState` query, exact while the job runs and after it
+ * ended by itself; for a run Temporal closed (terminated, timed out) while the job was still
+ * working, that state corrected to how the run really ended (see `job-runs.ts`).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isTerminal, jobStateQuery, type JobState, type JobStatus } from '../../../workflows/contracts';
+import { JobStatusKey } from '../../../workflows/search-attributes';
+import type { JobDefinition } from '../../../workflows/engine/definition';
+import type { Config } from '../../config';
+import { during, JobOperationError } from '../common/errors';
+import { grpcCode } from '../common/filters/temporal-errors';
+import { APP_CONFIG } from '../config/config.module';
+import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
+import {
+  closedOutsideState,
+  isOpenStatus,
+  runEnd,
+  runEvents,
+  runStartParams,
+  runTimeouts,
+  stateFromDescription,
+} from './job-runs';
+
+@Injectable()
+export class JobStateReader {
+  constructor(
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(APP_CONFIG) private readonly config: Config,
+  ) {}
+
+  /**
+   * The state of the run `desc` describes. For a run closed outside Stepwise whose query fails (its
+   * history no longer replays, or no worker answers in time) the state is rebuilt from its
+   * description, with every step pending — unless `exact` (a retry plans from it), where the
+   * failure is the answer.
+   */
+  async read(
+    desc: WorkflowExecutionDescription,
+    def: JobDefinition,
+    { exact = false } = {},
+  ): Promise<JobState> {
+    const run = { workflowId: desc.workflowId, runId: desc.runId };
+    const query = (): Promise<JobState> =>
+      during({ kind: 'query', jobId: desc.workflowId, deadlineMs: WORKER_DEADLINE_MS }, () =>
+        temporalCall(this.client, 'worker', () =>
+          this.client.workflow.getHandle(run.workflowId, run.runId).query(jobStateQuery),
+        ),
+      );
+    if (isOpenStatus(desc.status.name)) return query();
+    let state: JobState | null = null;
+    try {
+      state = await query();
+    } catch (err) {
+      // Rebuilt only for a run that never wrote its final status (its attribute still says open):
+      // a job that ended by itself has a real state to show, so its query's failure is the answer.
+      const attribute = desc.typedSearchAttributes.get(JobStatusKey) as JobStatus | undefined;
+      const endedOutside = attribute === undefined || !isTerminal(attribute);
+      if (exact || !endedOutside || !canDoWithout(err)) throw err;
+    }
+    if (state && isTerminal(state.status)) return state;
+    const namespace = this.config.temporal.namespace;
+    const [closeEvent, params] = await temporalCall(this.client, 'rpc', () =>
+      Promise.all([
+        runEvents(this.client, namespace, run, 'last'),
+        state ? undefined : runStartParams(this.client, namespace, run),
+      ]),
+    );
+    const base = state ?? stateFromDescription(desc, def, params);
+    const end = runEnd(desc.status.name, closeEvent, runTimeouts(desc));
+    return closedOutsideState(base, end, desc.closeTime?.toISOString() ?? null);
+  }
+}
+
+/** A closed run's query failure the state can be rebuilt without; not a vanished run or Temporal being down. */
+function canDoWithout(err: unknown): boolean {
+  const cause = err instanceof JobOperationError ? err.cause : err;
+  if (cause instanceof WorkflowNotFoundError) return false;
+  const code = grpcCode(cause);
+  return code !== GrpcStatus.UNAVAILABLE && code !== GrpcStatus.NOT_FOUND;
+}
