@@ -112,6 +112,10 @@ export const envSchema = z.object({
   STEPWISE_AUDIT_DB_PATH: z.string().min(1).optional(),
   STEPWISE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   STEPWISE_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  // Live streams (SSE, src/api/events): poll interval, idle heartbeat, open streams per process.
+  STEPWISE_STREAM_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  STEPWISE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  STEPWISE_STREAM_MAX_SUBSCRIBERS: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -141,6 +145,8 @@ export interface Config {
   limits: JobLimits;
   /** Who may call the API, where its audit trail goes, and the per-key rate limit of mutating routes. */
   api: ApiSecurityConfig;
+  /** Live streams (SSE): poll interval, idle heartbeat interval, open streams per process. */
+  streams: { pollMs: number; heartbeatMs: number; maxSubscribers: number };
 }
 
 export interface ApiSecurityConfig {
@@ -178,6 +184,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       maxInputBytes: env.STEPWISE_MAX_INPUT_BYTES,
       maxControlActions: env.STEPWISE_MAX_CONTROL_ACTIONS,
+    },
+    streams: {
+      pollMs: env.STEPWISE_STREAM_POLL_MS,
+      heartbeatMs: env.STEPWISE_STREAM_HEARTBEAT_MS,
+      maxSubscribers: env.STEPWISE_STREAM_MAX_SUBSCRIBERS,
     },
     api: {
       keys: loadApiKeys(env),

@@ -7,6 +7,8 @@ import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter';
 import { ConfigModule } from './config/config.module';
 import { DocsModule } from './docs/docs.module';
+import { OpenApiModule } from './openapi/openapi.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobTypesModule } from './job-types/job-types.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -33,8 +35,10 @@ export class AppModule {
         AuditModule,
         HealthModule,
         JobsModule,
+        EventsModule,
         JobTypesModule,
         DocsModule,
+        OpenApiModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

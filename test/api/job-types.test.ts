@@ -127,10 +127,14 @@ describe('GET /api/job-types', () => {
     ]);
   });
 
-  it('is listed on the /docs page', async () => {
-    const res = await app.inject({ method: 'GET', url: '/docs' });
-    expect(res.body).toContain('/api/job-types');
-    expect(res.body).toContain('<code>datasetBuild</code>');
+  it('is described in /openapi.json, each type input a component', async () => {
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+    const doc = res.json<{
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    }>();
+    expect(doc.paths['/api/job-types']).toBeDefined();
+    expect(doc.components.schemas.DatasetBuildInput).toBeDefined();
   });
 });
 

@@ -78,13 +78,12 @@ describe('GET /health', () => {
 });
 
 describe('GET /docs', () => {
-  it('describes the routes and each job type with its input schema', async () => {
+  it('is the interactive reference on /openapi.json, with its assets served locally', async () => {
     const res = await get('/docs');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    expect(res.body).toContain('/api/jobs/:jobId');
-    expect(res.body).toContain('<code>example</code>');
-    expect(res.body).toContain('&quot;durationMs&quot;');
+    expect(res.body).toContain('/docs/assets/swagger-ui-bundle.js');
+    expect((await get('/docs/assets/init.js')).body).toContain('/openapi.json');
   });
 });
 

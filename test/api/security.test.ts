@@ -134,10 +134,14 @@ const GHOST = 'sec-no-such-job';
 const ROUTES: { method: Call['method']; path: string; url: string; payload?: unknown; min: Minimum }[] = [
   { method: 'GET', path: '/health', url: '/health', min: 'public' },
   { method: 'GET', path: '/docs', url: '/docs', min: 'public' },
+  { method: 'GET', path: '/docs/assets/:file', url: '/docs/assets/init.js', min: 'public' },
+  { method: 'GET', path: '/openapi.json', url: '/openapi.json', min: 'public' },
   { method: 'GET', path: '/api/job-types', url: '/api/job-types', min: 'viewer' },
   { method: 'GET', path: '/api/jobs', url: '/api/jobs?pageSize=1', min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/children', url: `/api/jobs/${GHOST}/children`, min: 'viewer' },
+  { method: 'GET', path: '/api/jobs/:jobId/events', url: `/api/jobs/${GHOST}/events`, min: 'viewer' },
+  { method: 'GET', path: '/api/events', url: '/api/events?type=no-such-type', min: 'viewer' },
   { method: 'POST', path: '/api/jobs', url: '/api/jobs', payload: { type: 'no-such-type' }, min: 'operator' },
   {
     method: 'POST',

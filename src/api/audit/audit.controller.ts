@@ -1,6 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ZodPipe } from '../common/pipes/zod.pipe';
 import { Roles } from '../common/route-policy';
+import { ApiOperation } from '../openapi/api-operation';
 import { auditQuerySchema, encodeAuditPageToken, type AuditPage } from './audit.schemas';
 import { AuditStore, type AuditFilter } from './audit.store';
 
@@ -11,6 +12,13 @@ export class AuditController {
   /** The audit trail, newest first, filtered by job, actor, action, outcome and time (admin only). */
   @Get()
   @Roles('admin')
+  @ApiOperation({
+    summary: 'The audit trail of mutating requests, newest first',
+    tags: ['audit'],
+    query: auditQuerySchema,
+    responses: { 200: { description: 'A page of entries', schema: { ref: 'AuditPage' } } },
+    errors: { 400: 'Bad filter or pageToken' },
+  })
   list(@Query(new ZodPipe(auditQuerySchema, 'query')) filter: AuditFilter): AuditPage {
     const { entries, more } = this.store.list(filter);
     const last = entries.at(-1);

@@ -11,7 +11,13 @@ import { roleRank, type Role } from '../../api-keys';
 import type { Config } from '../../config';
 import { ApiError } from '../common/errors';
 import { requestContext } from '../common/request-context';
-import { AUDIT_ACTION, PUBLIC_ROUTE, ROUTE_ROLE, type AuditAction } from '../common/route-policy';
+import {
+  AUDIT_ACTION,
+  PUBLIC_ROUTE,
+  QUERY_TOKEN_AUTH,
+  ROUTE_ROLE,
+  type AuditAction,
+} from '../common/route-policy';
 import { APP_CONFIG } from '../config/config.module';
 import { KeyRing } from './key-ring';
 import { RateLimiter } from './rate-limiter';
@@ -41,7 +47,7 @@ export class AuthGuard implements CanActivate {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
 
-    const auth = this.keys.authenticate(request.headers.authorization);
+    const auth = this.keys.authenticate(request.headers.authorization ?? this.queryToken(context, request));
     if (!auth.ok) {
       void reply.header(
         'www-authenticate',
@@ -80,5 +86,15 @@ export class AuthGuard implements CanActivate {
       }
     }
     return true;
+  }
+
+  /**
+   * `?access_token=<key>` as a bearer header, on `@QueryTokenAuth()` routes only (the SSE streams,
+   * which browsers' EventSource opens without headers); elsewhere the parameter is ignored.
+   */
+  private queryToken(context: ExecutionContext, request: FastifyRequest): string | undefined {
+    if (!this.reflector.get<boolean | undefined>(QUERY_TOKEN_AUTH, context.getHandler())) return undefined;
+    const token = (request.query as Record<string, unknown> | undefined)?.access_token;
+    return typeof token === 'string' ? `Bearer ${token}` : undefined;
   }
 }

@@ -3,6 +3,8 @@
  *
  * - `@Public()` — no key needed (`/health`, `/docs`);
  * - `@Roles('operator')` — the lowest role allowed (default for every other route: `viewer`);
+ * - `@QueryTokenAuth()` — the key may also come as `?access_token=<key>` (the SSE routes only:
+ *   browsers' EventSource cannot set headers; see docs/security.md);
  * - `@Audited('pause')` — a mutating route: rate-limited per key and recorded in the audit trail,
  *   accepted or refused. The action is also put in the Fastify route's `config`, so the audit hook
  *   sees it for requests Nest never handled (a body that is not JSON, or too large).
@@ -17,6 +19,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const PUBLIC_ROUTE = 'stepwise:public';
 export const ROUTE_ROLE = 'stepwise:role';
 export const AUDIT_ACTION = 'stepwise:auditAction';
+export const QUERY_TOKEN_AUTH = 'stepwise:queryTokenAuth';
 
 /** The Fastify route config field carrying the audited action. */
 export interface AuditRouteConfig {
@@ -28,6 +31,9 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC
 
 /** The lowest role that may call this route (method over class; default `viewer`). */
 export const Roles = (role: Role): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ROLE, role);
+
+/** The key may come as `?access_token=<key>` when no `Authorization` header is sent (SSE routes only). */
+export const QueryTokenAuth = (): MethodDecorator => SetMetadata(QUERY_TOKEN_AUTH, true);
 
 /** A mutating route: rate-limited per key, and each request recorded in the audit trail. */
 export const Audited = (action: AuditAction): MethodDecorator =>

@@ -1,89 +1,95 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { jobDefinitions } from '../../../workflows/catalog';
+import { ApiError } from '../common/errors';
 import { Public } from '../common/route-policy';
+import { ApiOperation } from '../openapi/api-operation';
 
-const ROUTES: [string, string, string][] = [
-  ['GET', '/health', '200 {status, temporal}; 503 when Temporal is unreachable'],
-  [
-    'GET',
-    '/api/job-types',
-    '200 [{type, description, steps: [{key, name, kind, weight, dependsOn}], inputSchema, internal}] (JSON Schema from zod; internal types are started only by their parent job)',
-  ],
-  [
-    'POST',
-    '/api/jobs',
-    'Body {type, input, jobId?} → 201 {jobId, runId, type, status}; 200 if jobId exists with the same type and input (running or closed); 400 bad body or input, or an internal type; 404 unknown type; 409 jobId exists with another type or input; 413 input over STEPWISE_MAX_INPUT_BYTES',
-  ],
-  [
-    'GET',
-    '/api/jobs',
-    'Query status, type, recoverable, parentJobId, pageSize (1-100, default 20), pageToken → 200 {jobs: [JobSummary], nextPageToken}; 400',
-  ],
-  ['GET', '/api/jobs/:jobId', '200 JobState (also after the job closed); 404'],
-  ['GET', '/api/jobs/:jobId/children', '200 tree of {jobId, type, status, progress, children}; 404'],
-  [
-    'POST',
-    '/api/jobs/:jobId/pause',
-    'Body {reason?, by?} → 200 JobState (pausing or paused); 404; 409 closed, cancelling or already paused',
-  ],
-  ['POST', '/api/jobs/:jobId/resume', 'Body {reason?, by?} → 200 JobState; 404; 409 closed or not paused'],
-  [
-    'POST',
-    '/api/jobs/:jobId/cancel',
-    'Body {reason?, by?} → 202 JobState (cancelling); 404; 409 closed or already cancelling',
-  ],
-  [
-    'POST',
-    '/api/jobs/:jobId/retry',
-    'Body {fromStep?} → 201 {jobId, runId, type, status} (new run, same id); 400 bad fromStep; 404; 409 not failed/cancelled/completed_with_errors, still running, or recovery limit reached',
-  ],
-  [
-    'DELETE',
-    '/api/jobs/:jobId',
-    'admin. Body {reason?} → 200 {jobId, runId, status: "terminated"} (Temporal terminate: no cleanup); 404; 409 closed',
-  ],
-  [
-    'GET',
-    '/api/audit',
-    'admin. Query jobId, actor, action, outcome, from, to (ISO 8601), limit (1-200, default 50), pageToken → 200 {entries: [AuditEntry], nextPageToken}; 400',
-  ],
-];
+/** Swagger UI's files, from the `swagger-ui-dist` package (served here: nothing comes from a CDN). */
+const SWAGGER_UI_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
+const ASSET_TYPES: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
 
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Starts Swagger UI on this API's document (a file, not inline, so a strict CSP can allow it). */
+const INIT_JS = `window.addEventListener('load', function () {
+  window.ui = SwaggerUIBundle({
+    url: '/openapi.json',
+    dom_id: '#swagger-ui',
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: 'BaseLayout',
+    deepLinking: true,
+    persistAuthorization: false,
+    validatorUrl: null,
+  });
+});
+`;
 
-/** A small human-readable reference: routes, and every job type with its input JSON Schema. */
-@Controller()
+const HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Stepwise API</title>
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+<noscript>The interactive reference needs JavaScript; the contract itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/init.js"></script>
+</body>
+</html>
+`;
+
+const assetParams = z.object({ file: z.string() });
+
+/** `GET /docs`: Swagger UI on `/openapi.json`, served with its assets from the API. */
+@Controller('docs')
 export class DocsController {
-  private readonly html = render();
+  private readonly cache = new Map<string, Buffer>();
 
-  @Get('docs')
+  @Get()
   @Public()
   @Header('content-type', 'text/html; charset=utf-8')
+  @ApiOperation({
+    summary: 'Interactive API reference (Swagger UI)',
+    tags: ['docs'],
+    responses: { 200: { description: 'HTML page', contentType: 'text/html', schema: z.string() } },
+  })
   docs(): string {
-    return this.html;
+    return HTML;
   }
-}
 
-function render(): string {
-  const routes = ROUTES.map(
-    ([m, p, d]) => `<tr><td><code>${m}</code></td><td><code>${esc(p)}</code></td><td>${esc(d)}</td></tr>`,
-  ).join('');
-  const types = jobDefinitions
-    .map((def) => {
-      const steps = def.steps
-        .map((s) => `<li><code>${esc(s.key)}</code> ${esc(s.name)} (${s.kind}, weight ${s.weight})</li>`)
-        .join('');
-      const schema = JSON.stringify(z.toJSONSchema(def.input, { io: 'input' }), null, 2);
-      const internal = def.internal ? ' <em>(internal: started only by its parent job)</em>' : '';
-      return `<h3><code>${esc(def.name)}</code>${internal}</h3><p>${esc(def.description)}</p><ol>${steps}</ol><pre>${esc(schema)}</pre>`;
-    })
-    .join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Stepwise API</title>
-<style>body{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}td{padding:.2rem .6rem;vertical-align:top}pre{background:#f4f4f4;padding:.6rem}</style>
-</head><body><h1>Stepwise API</h1>
-<p>Errors: <code>{statusCode, error, message, issues?: [{path, message}]}</code>.</p>
-<p>Auth: <code>Authorization: Bearer &lt;key&gt;</code> on every route but <code>/health</code> and <code>/docs</code>. <code>viewer</code> reads (GET); <code>operator</code> also starts, pauses, resumes, cancels and retries; <code>admin</code> also terminates and reads <code>/api/audit</code>. 401 without a valid key, 403 when the role is too low, 429 (<code>Retry-After</code>) past the per-key rate limit of mutating routes. Without configured keys the API runs open on loopback only.</p>
-<h2>Routes</h2><table>${routes}</table><h2>Job types</h2>${types}</body></html>`;
+  @Get('assets/:file')
+  @Public()
+  @ApiOperation({
+    summary: 'A file of the interactive reference',
+    tags: ['docs'],
+    params: assetParams,
+    responses: {
+      200: { description: 'The file', contentType: 'application/octet-stream', schema: z.string() },
+    },
+    errors: { 404: 'No such file' },
+  })
+  asset(@Param('file') file: string, @Res({ passthrough: true }) reply: FastifyReply): Buffer | string {
+    if (file === 'init.js') {
+      void reply.type('text/javascript; charset=utf-8');
+      return INIT_JS;
+    }
+    const type = Object.hasOwn(ASSET_TYPES, file) ? ASSET_TYPES[file] : undefined;
+    if (!type) throw new ApiError(404, `No asset "${file}"`);
+    let body = this.cache.get(file);
+    if (!body) {
+      body = readFileSync(join(SWAGGER_UI_DIR, file));
+      this.cache.set(file, body);
+    }
+    void reply.type(type).header('cache-control', 'public, max-age=3600');
+    return body;
+  }
 }

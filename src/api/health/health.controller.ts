@@ -3,6 +3,8 @@ import type { Client } from '@temporalio/client';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config';
 import { Public } from '../common/route-policy';
+import { ApiOperation } from '../openapi/api-operation';
+import { healthSchema, type Health } from '../openapi/response-schemas';
 import { APP_CONFIG } from '../config/config.module';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 
@@ -19,9 +21,15 @@ export class HealthController {
   /** 200 when Temporal answers for our namespace, 503 otherwise (within {@link HEALTH_DEADLINE_MS}). */
   @Get('health')
   @Public()
-  async health(
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ status: string; temporal: string }> {
+  @ApiOperation({
+    summary: 'Whether Temporal answers for the namespace',
+    tags: ['health'],
+    responses: {
+      200: { description: 'Temporal reachable', schema: healthSchema },
+      503: { description: 'Temporal did not answer within 3 s', schema: healthSchema },
+    },
+  })
+  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<Health> {
     try {
       await this.client.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () =>
         this.client.workflowService.describeNamespace({ namespace: this.config.temporal.namespace }),

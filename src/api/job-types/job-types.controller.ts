@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOperation } from '../openapi/api-operation';
 import { jobTypeCatalog, type JobTypeInfo } from './job-type-catalog';
 
 @Controller('api/job-types')
@@ -8,6 +9,11 @@ export class JobTypesController {
 
   /** Every job type with its steps and input JSON Schema; `POST /api/jobs` validates with the same zod schema. */
   @Get()
+  @ApiOperation({
+    summary: 'Every job type with its steps and input JSON Schema',
+    tags: ['job-types'],
+    responses: { 200: { description: 'The job types', schema: { ref: 'JobTypeList' } } },
+  })
   list(): JobTypeInfo[] {
     return this.catalog;
   }

@@ -23,8 +23,13 @@ import {
   type TerminateResponse,
 } from './schemas';
 import { ZodPipe } from '../common/pipes/zod.pipe';
+import { ApiOperation } from '../openapi/api-operation';
+import { z } from 'zod';
 
 const JobIdPipe = new ZodPipe(jobIdSchema, 'job id');
+const jobIdParams = z.object({ jobId: jobIdSchema });
+const UNAVAILABLE = 'Temporal unavailable, or no worker answered in time';
+const NOT_FOUND = 'No job with this id';
 
 @Controller('api/jobs')
 export class JobsController {
@@ -36,6 +41,26 @@ export class JobsController {
   @Post()
   @Roles('operator')
   @Audited('start')
+  @ApiOperation({
+    summary: 'Start a job',
+    tags: ['jobs'],
+    body: { ref: 'StartJobBody' },
+    bodyRequired: true,
+    responses: {
+      201: { description: 'Started', schema: { ref: 'StartJobResponse' } },
+      200: {
+        description: '`jobId` exists with the same type and input (running or closed)',
+        schema: { ref: 'StartJobResponse' },
+      },
+    },
+    errors: {
+      400: 'Invalid body or input (issue paths point into it), or an internal sub-job type',
+      404: 'Unknown job type',
+      409: '`jobId` exists with another type or input',
+      413: 'Input over STEPWISE_MAX_INPUT_BYTES, or body over the body limit',
+      503: UNAVAILABLE,
+    },
+  })
   async start(
     @Body(new ZodPipe(startJobBodySchema)) body: StartJobBody,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -46,16 +71,42 @@ export class JobsController {
   }
 
   @Get()
+  @ApiOperation({
+    summary: 'List jobs, newest first',
+    tags: ['jobs'],
+    query: listJobsQuerySchema,
+    responses: { 200: { description: 'A page of jobs', schema: { ref: 'JobList' } } },
+    errors: { 400: 'Bad filter, pageSize or pageToken, or an unknown parameter', 503: UNAVAILABLE },
+  })
   async list(@Query(new ZodPipe(listJobsQuerySchema, 'query')) query: ListJobsQuery): Promise<JobList> {
     return this.lists.list(query);
   }
 
   @Get(':jobId')
+  @ApiOperation({
+    summary: "A job's state (also after it closed)",
+    tags: ['jobs'],
+    params: jobIdParams,
+    responses: { 200: { description: 'The job state', schema: { ref: 'JobState' } } },
+    errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
+  })
   async get(@Param('jobId', JobIdPipe) jobId: string): Promise<JobState> {
     return this.jobs.getState(jobId);
   }
 
   @Get(':jobId/children')
+  @ApiOperation({
+    summary: "A job's sub-job tree",
+    tags: ['jobs'],
+    params: jobIdParams,
+    responses: {
+      200: {
+        description: 'Sub-jobs and batch chunk sub-jobs (at most 6 levels, 200 children a job, 1000 nodes)',
+        schema: { ref: 'JobTree' },
+      },
+    },
+    errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
+  })
   async children(@Param('jobId', JobIdPipe) jobId: string): Promise<JobTreeNode[]> {
     return this.lists.children(jobId);
   }
@@ -63,6 +114,16 @@ export class JobsController {
   @Post(':jobId/pause')
   @Roles('operator')
   @Audited('pause')
+  @ApiOperation({
+    summary: 'Pause a job',
+    tags: ['control'],
+    params: jobIdParams,
+    body: { ref: 'ControlBody' },
+    responses: {
+      200: { description: '`pausing`, then `paused` once nothing runs', schema: { ref: 'ControlAck' } },
+    },
+    errors: { 404: NOT_FOUND, 409: 'Closed, cancelling or already paused', 503: UNAVAILABLE },
+  })
   @HttpCode(HttpStatus.OK)
   async pause(
     @Param('jobId', JobIdPipe) jobId: string,
@@ -76,6 +137,14 @@ export class JobsController {
   @Post(':jobId/resume')
   @Roles('operator')
   @Audited('resume')
+  @ApiOperation({
+    summary: 'Resume a paused job',
+    tags: ['control'],
+    params: jobIdParams,
+    body: { ref: 'ControlBody' },
+    responses: { 200: { description: 'Resumed', schema: { ref: 'ControlAck' } } },
+    errors: { 404: NOT_FOUND, 409: 'Closed, cancelling or not paused', 503: UNAVAILABLE },
+  })
   @HttpCode(HttpStatus.OK)
   async resume(
     @Param('jobId', JobIdPipe) jobId: string,
@@ -89,6 +158,14 @@ export class JobsController {
   @Post(':jobId/cancel')
   @Roles('operator')
   @Audited('cancel')
+  @ApiOperation({
+    summary: 'Cancel a job',
+    tags: ['control'],
+    params: jobIdParams,
+    body: { ref: 'ControlBody' },
+    responses: { 202: { description: '`cancelling`', schema: { ref: 'ControlAck' } } },
+    errors: { 404: NOT_FOUND, 409: 'Closed or already cancelling', 503: UNAVAILABLE },
+  })
   @HttpCode(HttpStatus.ACCEPTED)
   async cancel(
     @Param('jobId', JobIdPipe) jobId: string,
@@ -102,6 +179,19 @@ export class JobsController {
   @Post(':jobId/retry')
   @Roles('operator')
   @Audited('retry')
+  @ApiOperation({
+    summary: 'Retry a job from a step (a new run with the same id)',
+    tags: ['control'],
+    params: jobIdParams,
+    body: { ref: 'RetryBody' },
+    responses: { 201: { description: 'The new run', schema: { ref: 'StartJobResponse' } } },
+    errors: {
+      400: '`fromStep` out of range',
+      404: NOT_FOUND,
+      409: 'Still running, not failed/cancelled/completed_with_errors, recovery limit reached, or an earlier step did not complete',
+      503: UNAVAILABLE,
+    },
+  })
   @HttpCode(HttpStatus.CREATED)
   async retry(
     @Param('jobId', JobIdPipe) jobId: string,
@@ -115,6 +205,14 @@ export class JobsController {
   @HttpCode(HttpStatus.OK)
   @Roles('admin')
   @Audited('terminate')
+  @ApiOperation({
+    summary: "Terminate a job's running run at once (no cleanup)",
+    tags: ['control'],
+    params: jobIdParams,
+    body: { ref: 'TerminateBody' },
+    responses: { 200: { description: 'Terminated', schema: { ref: 'TerminateResponse' } } },
+    errors: { 404: NOT_FOUND, 409: 'Already closed', 503: UNAVAILABLE },
+  })
   async terminate(
     @Param('jobId', JobIdPipe) jobId: string,
     @Body(new ZodPipe(terminateBodySchema)) body: TerminateBody,

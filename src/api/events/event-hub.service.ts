@@ -1,0 +1,359 @@
+/**
+ * The pollers behind the live streams (SSE): one per watched job, keyed by job id, and one per
+ * watched list, keyed by its normalized filters — however many clients watch. A poller reads on a
+ * fixed tick (`STEPWISE_STREAM_POLL_MS`), fans each change out to its subscribers, and stops when
+ * its last subscriber leaves (a job poller also when the job closed). The `jobState` and
+ * `progress` queries add nothing to a job's history, so polling costs Temporal reads only.
+ *
+ * Versions: a poller bumps its version each time the polled JSON differs from the last one. The
+ * first version of a poller starts at the wall clock in milliseconds, or continues the version this
+ * process last saw for the key when the state is unchanged, so versions increase across pollers
+ * (and across API restarts, with a sane clock: a poller changes at most once a tick, far slower
+ * than the clock) and the same state keeps the same version while the process remembers it.
+ */
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { isTerminal, type JobState } from '../../../workflows/contracts';
+import type { Config } from '../../config';
+import { ApiError } from '../common/errors';
+import { APP_CONFIG } from '../config/config.module';
+import { JobListService } from '../jobs/job-list.service';
+import { JobStateReader } from '../jobs/job-state.service';
+import type { JobSummary, ListJobsQuery } from '../jobs/schemas';
+import { describeStepwiseJob } from '../jobs/stepwise-job';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
+import type { Client } from '@temporalio/client';
+
+/** One server-sent event. */
+export interface StreamEvent {
+  event: string;
+  id: number;
+  data: unknown;
+}
+
+/** A subscriber: gets each event, and `end()` when the stream is over (job closed, gone, or shutdown). */
+export interface Subscriber {
+  send(events: StreamEvent[]): void;
+  end(): void;
+}
+
+/** The list filters a list stream watches (the `GET /api/jobs` filters but paging). */
+export type ListFilters = Pick<ListJobsQuery, 'status' | 'type' | 'recoverable' | 'parentJobId'>;
+
+/** Jobs a list poll reads (the first page, newest first). */
+export const LIST_STREAM_PAGE_SIZE = 100;
+/** Last versions this process remembers for keys whose poller stopped. */
+const REMEMBERED_VERSIONS = 10_000;
+
+const isClosed = (s: JobState): boolean => s.closedAt !== null || isTerminal(s.status);
+
+/** A poller's counters, for tests and diagnostics. */
+export interface EventHubStats {
+  /** Job polls made (each: a describe and the `jobState` query). */
+  jobPolls: number;
+  /** List polls made (each: one visibility list call, plus describes of recoverable runs). */
+  listPolls: number;
+  jobPollers: number;
+  listPollers: number;
+  subscribers: number;
+}
+
+abstract class Poller<S> {
+  readonly subscribers = new Set<Subscriber>();
+  version = 0;
+  current: S | null = null;
+  private json: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly t0 = Date.now();
+  /** The first poll: subscribers wait on it (its error — 404, 400 — is theirs). */
+  ready: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly key: string,
+    protected readonly hub: EventHub,
+  ) {}
+
+  /** Starts polling (after construction: `read` uses the subclass's fields). */
+  start(remembered: { version: number; json: string } | undefined): this {
+    this.ready = this.read().then((state) => {
+      const json = JSON.stringify(state);
+      this.version = remembered?.json === json ? remembered.version : this.nextVersion(remembered);
+      this.json = json;
+      this.current = state;
+      if (this.done(state)) this.stop();
+      else this.schedule();
+    });
+    return this;
+  }
+
+  protected abstract read(): Promise<S>;
+  /** The events a change from `before` to `after` makes (the version is bumped already). */
+  protected abstract changes(before: S, after: S): StreamEvent[];
+  /** Whether polling is over for good (the job closed). */
+  protected done(_state: S): boolean {
+    return false;
+  }
+
+  private nextVersion(remembered?: { version: number }): number {
+    return Math.max(Date.now(), (remembered?.version ?? 0) + 1, this.version + 1);
+  }
+
+  /** Next poll on the poller's fixed tick, so its rate does not depend on how long a poll takes. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const every = this.hub.pollMs;
+    const wait = every - ((Date.now() - this.t0) % every);
+    this.timer = setTimeout(() => void this.poll(), wait);
+  }
+
+  private async poll(): Promise<void> {
+    this.timer = null;
+    if (this.stopped) return;
+    let state: S;
+    try {
+      state = await this.read();
+    } catch (err) {
+      // The job vanished (or the filters no longer list): end the streams; anything else is retried.
+      if (err instanceof ApiError && err.statusCode < 500) return this.finish();
+      if ((err as Error)?.name === 'WorkflowNotFoundError') return this.finish();
+      return this.schedule();
+    }
+    if (this.stopped) return;
+    const json = JSON.stringify(state);
+    if (json !== this.json && this.current !== null) {
+      const before = this.current;
+      this.version = this.nextVersion();
+      this.json = json;
+      this.current = state;
+      const events = this.changes(before, state);
+      for (const s of [...this.subscribers]) s.send(events);
+    }
+    if (this.done(state)) return this.finish();
+    this.schedule();
+  }
+
+  /** Ends every subscriber's stream and stops. */
+  finish(): void {
+    const subs = [...this.subscribers];
+    this.stop();
+    for (const s of subs) s.end();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.subscribers.clear();
+    if (this.json !== null) this.hub.remember(this.key, this.version, this.json);
+    this.hub.forget(this);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+}
+
+class JobPoller extends Poller<JobState> {
+  constructor(
+    readonly jobId: string,
+    hub: EventHub,
+  ) {
+    super(`job:${jobId}`, hub);
+  }
+
+  protected read(): Promise<JobState> {
+    return this.hub.readJob(this.jobId);
+  }
+
+  protected changes(_before: JobState, after: JobState): StreamEvent[] {
+    return [{ event: isClosed(after) ? 'closed' : 'state', id: this.version, data: after }];
+  }
+
+  protected override done(state: JobState): boolean {
+    return isClosed(state);
+  }
+}
+
+/** The fields a list's `changed` event is about. */
+const summaryKey = (j: JobSummary): string =>
+  JSON.stringify([j.runId, j.status, j.progress, j.currentStep, j.stepName, j.closedAt, j.recoverable]);
+
+class ListPoller extends Poller<JobSummary[]> {
+  constructor(
+    key: string,
+    private readonly filters: ListFilters,
+    hub: EventHub,
+  ) {
+    super(key, hub);
+  }
+
+  protected read(): Promise<JobSummary[]> {
+    return this.hub.readList(this.filters);
+  }
+
+  protected changes(before: JobSummary[], after: JobSummary[]): StreamEvent[] {
+    const was = new Map(before.map((j) => [j.jobId, j]));
+    const events: StreamEvent[] = [];
+    for (const j of after) {
+      const old = was.get(j.jobId);
+      was.delete(j.jobId);
+      const closed = isTerminal(j.status);
+      if (!old) events.push({ event: closed ? 'closed' : 'started', id: this.version, data: j });
+      else if (summaryKey(old) !== summaryKey(j)) {
+        const closedNow = closed && (!isTerminal(old.status) || old.runId !== j.runId);
+        events.push({
+          event: closedNow ? 'closed' : old.runId !== j.runId ? 'started' : 'changed',
+          id: this.version,
+          data: j,
+        });
+      }
+    }
+    // No longer listed: it left the filters (e.g. `status=running` and it completed) or the page.
+    for (const j of was.values())
+      events.push({ event: 'removed', id: this.version, data: { jobId: j.jobId } });
+    return events;
+  }
+}
+
+@Injectable()
+export class EventHub implements OnModuleDestroy {
+  private readonly jobs = new Map<string, JobPoller>();
+  private readonly lists = new Map<string, ListPoller>();
+  private readonly versions = new Map<string, { version: number; json: string }>();
+  private subscriberCount = 0;
+  private counters = { jobPolls: 0, listPolls: 0 };
+  readonly pollMs: number;
+  readonly heartbeatMs: number;
+  readonly maxSubscribers: number;
+
+  constructor(
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(APP_CONFIG) config: Config,
+    private readonly states: JobStateReader,
+    private readonly lister: JobListService,
+  ) {
+    ({
+      pollMs: this.pollMs,
+      heartbeatMs: this.heartbeatMs,
+      maxSubscribers: this.maxSubscribers,
+    } = config.streams);
+  }
+
+  /** A job's state as `GET /api/jobs/:jobId` reads it (describe, then the `jobState` query under its deadline). */
+  async readJob(jobId: string): Promise<JobState> {
+    this.counters.jobPolls++;
+    const { desc, def } = await describeStepwiseJob(this.client, jobId);
+    return this.states.read(desc, def);
+  }
+
+  async readList(filters: ListFilters): Promise<JobSummary[]> {
+    this.counters.listPolls++;
+    const { jobs } = await this.lister.list({ ...filters, pageSize: LIST_STREAM_PAGE_SIZE });
+    return jobs;
+  }
+
+  stats(): EventHubStats {
+    return {
+      ...this.counters,
+      jobPollers: this.jobs.size,
+      listPollers: this.lists.size,
+      subscribers: this.subscriberCount,
+    };
+  }
+
+  /**
+   * Subscribes to a job: resolves once the job's state is known (rejects with the read's error —
+   * 404 for an unknown job — or 503 past {@link maxSubscribers}), with its state and version. The
+   * subscriber gets every later change; `unsubscribe` when the client leaves.
+   */
+  subscribeJob(jobId: string, sub: Subscriber): Promise<Subscription<JobState>> {
+    return this.subscribe(this.jobs, `job:${jobId}`, sub, () => new JobPoller(jobId, this));
+  }
+
+  /** Subscribes to a filtered list, like {@link subscribeJob}; the snapshot is the first page's jobs. */
+  subscribeList(filters: ListFilters, sub: Subscriber): Promise<Subscription<JobSummary[]>> {
+    const norm: ListFilters = {};
+    if (filters.status !== undefined) norm.status = filters.status;
+    if (filters.type !== undefined) norm.type = filters.type;
+    if (filters.recoverable !== undefined) norm.recoverable = filters.recoverable;
+    if (filters.parentJobId !== undefined) norm.parentJobId = filters.parentJobId;
+    const key = `list:${JSON.stringify(norm)}`;
+    return this.subscribe(this.lists, key, sub, (k) => new ListPoller(k, norm, this));
+  }
+
+  private async subscribe<S, P extends Poller<S>>(
+    pollers: Map<string, P>,
+    key: string,
+    sub: Subscriber,
+    create: (key: string) => P,
+  ): Promise<Subscription<S>> {
+    if (this.subscriberCount >= this.maxSubscribers) {
+      throw new ApiError(
+        503,
+        `Too many open streams: at most ${this.maxSubscribers} a process (STEPWISE_STREAM_MAX_SUBSCRIBERS)`,
+      );
+    }
+    this.subscriberCount++;
+    let counted = true;
+    const release = (): void => {
+      if (counted) this.subscriberCount--;
+      counted = false;
+    };
+    try {
+      let p = pollers.get(key);
+      if (!p || p.isStopped) {
+        p = create(key);
+        pollers.set(key, p);
+        p.start(this.versions.get(key));
+      }
+      // Subscribed before the first poll lands, so no change between the two is missed.
+      p.subscribers.add(sub);
+      try {
+        await p.ready;
+      } catch (err) {
+        p.stop();
+        throw err;
+      }
+      if (p.current === null) throw new ApiError(503, 'The API is shutting down');
+      const poller = p;
+      const unsubscribe = (): void => {
+        release();
+        poller.subscribers.delete(sub);
+        if (poller.subscribers.size === 0) poller.stop();
+      };
+      return { current: p.current, version: p.version, closed: p.isStopped, unsubscribe };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Called by a stopping poller. */
+  forget(poller: Poller<unknown>): void {
+    if (this.jobs.get(poller.key) === poller) this.jobs.delete(poller.key);
+    if (this.lists.get(poller.key) === poller) this.lists.delete(poller.key);
+  }
+
+  remember(key: string, version: number, json: string): void {
+    this.versions.delete(key);
+    this.versions.set(key, { version, json });
+    if (this.versions.size > REMEMBERED_VERSIONS) {
+      const oldest = this.versions.keys().next().value;
+      if (oldest !== undefined) this.versions.delete(oldest);
+    }
+  }
+
+  onModuleDestroy(): void {
+    for (const p of [...this.jobs.values(), ...this.lists.values()]) p.finish();
+  }
+}
+
+export interface Subscription<S> {
+  /** The state as of `version`. */
+  current: S;
+  version: number;
+  /** Polling is over (the job had closed): send the final state and end. */
+  closed: boolean;
+  unsubscribe(): void;
+}

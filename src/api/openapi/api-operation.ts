@@ -1,0 +1,41 @@
+/**
+ * `@ApiOperation({...})`: a route's OpenAPI operation, declared next to its handler. Who may call
+ * the route (public, role) and whether it is audited come from the route policy decorators
+ * (`common/route-policy.ts`); the generator (`openapi-document.ts`) adds the error responses they
+ * imply (401, 403, 429) and the bearer security requirement.
+ */
+import { SetMetadata } from '@nestjs/common';
+import type { z } from 'zod';
+
+export const API_OPERATION = 'stepwise:apiOperation';
+
+/** A schema: a zod schema (converted as it is) or the name of a component (`#/components/schemas/<name>`). */
+export type SchemaRef = z.ZodType | { ref: string };
+
+export interface ApiResponseSpec {
+  description: string;
+  /** JSON body; absent for a response without one. */
+  schema?: SchemaRef;
+  /** Another media type than `application/json` (e.g. `text/html`), with its schema. */
+  contentType?: string;
+}
+
+export interface ApiOperationSpec {
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Path parameters (a zod object; the same schemas the pipes use). */
+  params?: z.ZodObject;
+  /** Query parameters (a zod object, the pipe's schema). */
+  query?: z.ZodType;
+  /** JSON request body, the pipe's schema (or a component). */
+  body?: SchemaRef;
+  /** Whether the body may be left out (schemas with a default). */
+  bodyRequired?: boolean;
+  /** Success responses by status. */
+  responses: Record<number, ApiResponseSpec>;
+  /** Error statuses the route answers with (the error body), with what each means here. */
+  errors?: Record<number, string>;
+}
+
+export const ApiOperation = (spec: ApiOperationSpec): MethodDecorator => SetMetadata(API_OPERATION, spec);

@@ -1,0 +1,319 @@
+/**
+ * The OpenAPI 3.1 document, generated from the running application: every controller route Nest
+ * registered (path, method, status code), its route policy (public, role, audited) and its
+ * `@ApiOperation` (zod schemas of params, query, body and responses). Zod 4 writes JSON Schema
+ * draft 2020-12, which is OpenAPI 3.1's schema dialect, so no converter is involved.
+ */
+import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { RequestMethod } from '@nestjs/common';
+import type { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { z } from 'zod';
+import { jobDefinitions } from '../../../workflows/catalog';
+import type { Role } from '../../api-keys';
+import { AUDIT_ACTION, PUBLIC_ROUTE, ROUTE_ROLE, type AuditAction } from '../common/route-policy';
+import { controlBodySchema, retryBodySchema, terminateBodySchema, jobIdSchema } from '../jobs/schemas';
+import { API_OPERATION, type ApiOperationSpec, type SchemaRef } from './api-operation';
+import {
+  auditEntrySchema,
+  auditPageSchema,
+  controlAckSchema,
+  errorBodySchema,
+  healthSchema,
+  jobListSchema,
+  jobStateSchema,
+  jobSummarySchema,
+  jobTreeNodeSchema,
+  jobTreeSchema,
+  jobTypeInfoSchema,
+  jobTypeListSchema,
+  jsonSchema,
+  startJobResponseSchema,
+  terminateResponseSchema,
+} from './response-schemas';
+
+type JsonObject = Record<string, unknown>;
+
+/** One route as Nest registered it on Fastify. */
+export interface RouteInfo {
+  method: string;
+  /** Fastify's form: `/api/jobs/:jobId`. */
+  path: string;
+  /** The status Nest answers with unless the handler sets another. */
+  httpCode: number;
+  public: boolean;
+  role: Role;
+  audited?: AuditAction;
+  operationId: string;
+  spec?: ApiOperationSpec;
+}
+
+const joinPath = (...parts: string[]): string =>
+  '/' +
+  parts
+    .flatMap((p) => p.split('/'))
+    .filter((p) => p !== '')
+    .join('/');
+
+/** Every controller route of the application, with its metadata. */
+export function collectRoutes(
+  discovery: DiscoveryService,
+  scanner: MetadataScanner,
+  reflector: Reflector,
+): RouteInfo[] {
+  const routes: RouteInfo[] = [];
+  for (const wrapper of discovery.getControllers()) {
+    const type = wrapper.metatype as (new (...args: never[]) => unknown) | undefined;
+    const instance = wrapper.instance as object | undefined;
+    if (!type || !instance) continue;
+    const prefix = Reflect.getMetadata(PATH_METADATA, type) as string | string[] | undefined;
+    const proto = Object.getPrototypeOf(instance) as Record<string, unknown>;
+    for (const name of scanner.getAllMethodNames(proto)) {
+      const handler = proto[name] as (...args: unknown[]) => unknown;
+      const sub = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+      const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+      if (sub === undefined || method === undefined) continue;
+      const targets = [handler, type];
+      const verb = RequestMethod[method];
+      const code = Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined;
+      for (const base of [prefix ?? ''].flat()) {
+        for (const p of [sub].flat()) {
+          routes.push({
+            method: verb,
+            path: joinPath(base, p),
+            httpCode: code ?? (verb === 'POST' ? 201 : 200),
+            public: reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) ?? false,
+            role: reflector.getAllAndOverride<Role>(ROUTE_ROLE, targets) ?? 'viewer',
+            audited: reflector.get<AuditAction | undefined>(AUDIT_ACTION, handler),
+            operationId: `${type.name.replace(/Controller$/, '')}_${name}`.replace(/^./, (c) =>
+              c.toLowerCase(),
+            ),
+            spec: reflector.get<ApiOperationSpec | undefined>(API_OPERATION, handler),
+          });
+        }
+      }
+    }
+  }
+  return routes;
+}
+
+/** `/api/jobs/:jobId` → `/api/jobs/{jobId}`. */
+export const openApiPath = (fastifyPath: string): string => fastifyPath.replace(/:(\w+)/g, '{$1}');
+
+const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Component names of the response schemas (output side) and request schemas (input side). */
+const RESPONSE_COMPONENTS: [string, z.ZodType][] = [
+  ['Json', jsonSchema],
+  ['JobState', jobStateSchema],
+  ['JobSummary', jobSummarySchema],
+  ['JobList', jobListSchema],
+  ['JobTreeNode', jobTreeNodeSchema],
+  ['JobTree', jobTreeSchema],
+  ['ControlAck', controlAckSchema],
+  ['StartJobResponse', startJobResponseSchema],
+  ['TerminateResponse', terminateResponseSchema],
+  ['JobTypeInfo', jobTypeInfoSchema],
+  ['JobTypeList', jobTypeListSchema],
+  ['AuditEntry', auditEntrySchema],
+  ['AuditPage', auditPageSchema],
+  ['Health', healthSchema],
+  ['ErrorBody', errorBodySchema],
+];
+const REQUEST_COMPONENTS: [string, z.ZodType][] = [
+  ['ControlBody', controlBodySchema],
+  ['RetryBody', retryBodySchema],
+  ['TerminateBody', terminateBodySchema],
+  ['JobId', jobIdSchema],
+];
+
+const REF = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
+
+/** Drops `$schema`/`$id` and points zod's shared definitions at their component. */
+function clean(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(clean);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === '$schema' || k === '$id') continue;
+    out[k] =
+      k === '$ref' && typeof v === 'string'
+        ? v.replace('#/components/schemas/__shared#/$defs/', '#/components/schemas/__shared/$defs/')
+        : clean(v);
+  }
+  return out;
+}
+
+function components(entries: [string, z.ZodType][], io: 'input' | 'output'): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of entries) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  return clean(schemas) as Record<string, unknown>;
+}
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid request: see `issues` for where',
+  401: 'No valid API key (`WWW-Authenticate: Bearer`)',
+  403: "The key's role is too low for this route",
+  404: 'Not found',
+  409: 'Conflicts with the job’s state',
+  413: 'Body over the body limit',
+  415: 'Body is not `application/json`',
+  429: 'Past the per-key rate limit of mutating routes (`Retry-After`)',
+  503: 'Temporal unavailable, or no worker answered in time',
+};
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: JsonObject;
+  paths: Record<string, Record<string, JsonObject>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: JsonObject };
+  [key: string]: unknown;
+}
+
+export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocument {
+  const responseSchemas = components(RESPONSE_COMPONENTS, 'output');
+  const requestSchemas = components(REQUEST_COMPONENTS, 'input');
+  const names = new Map<z.ZodType, string>(
+    [...RESPONSE_COMPONENTS, ...REQUEST_COMPONENTS].map(([n, s]) => [s, n]),
+  );
+
+  // Each startable job type's input, and the start body as a oneOf discriminated by `type`.
+  const typeSchemas: Record<string, unknown> = {};
+  const variants: JsonObject[] = [];
+  const mapping: Record<string, string> = {};
+  for (const def of jobDefinitions) {
+    const inputName = `${pascal(def.name)}Input`;
+    typeSchemas[inputName] = {
+      description: `Input of \`${def.name}\`${def.internal ? ' (internal: started only by its parent job)' : ''}: ${def.description}`,
+      ...(clean(
+        z.toJSONSchema(def.input, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+      ) as JsonObject),
+    };
+    if (def.internal) continue;
+    const bodyName = `Start${pascal(def.name)}Body`;
+    typeSchemas[bodyName] = {
+      type: 'object',
+      properties: { type: { const: def.name }, input: REF(inputName), jobId: REF('JobId') },
+      required: ['type'],
+      additionalProperties: false,
+    };
+    variants.push(REF(bodyName));
+    mapping[def.name] = `#/components/schemas/${bodyName}`;
+  }
+  typeSchemas.OpenApiDocument = { type: 'object', description: 'An OpenAPI 3.1 document' };
+  typeSchemas.StartJobBody = {
+    description: 'Starts a job of `type` with its `input` (default `{}`), under `jobId` if given.',
+    oneOf: variants,
+    discriminator: { propertyName: 'type', mapping },
+  };
+
+  const schemaOf = (ref: SchemaRef, io: 'input' | 'output'): unknown => {
+    if ('ref' in ref && typeof ref.ref === 'string') return REF(ref.ref);
+    const zod = ref as z.ZodType;
+    const name = names.get(zod);
+    if (name) return REF(name);
+    return clean(z.toJSONSchema(zod, { target: 'draft-2020-12', io, unrepresentable: 'any' }));
+  };
+
+  const paths: OpenApiDocument['paths'] = {};
+  for (const route of [...routes].sort((a, b) => a.path.localeCompare(b.path))) {
+    const spec = route.spec;
+    const path = openApiPath(route.path);
+    const parameters: JsonObject[] = [];
+    const pathParams = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+    const paramShapes = spec?.params ? (schemaOf(spec.params, 'input') as JsonObject) : undefined;
+    for (const name of pathParams) {
+      const props = (paramShapes?.properties ?? {}) as Record<string, unknown>;
+      parameters.push({ name, in: 'path', required: true, schema: props[name] ?? { type: 'string' } });
+    }
+    if (spec?.query) {
+      const q = schemaOf(spec.query, 'input') as JsonObject;
+      const required = new Set((q.required as string[] | undefined) ?? []);
+      for (const [name, schema] of Object.entries((q.properties ?? {}) as Record<string, JsonObject>)) {
+        const hasDefault = 'default' in schema;
+        parameters.push({ name, in: 'query', required: required.has(name) && !hasDefault, schema });
+      }
+    }
+
+    const responses: Record<string, unknown> = {};
+    const successes = spec?.responses ?? { [route.httpCode]: { description: 'Success' } };
+    for (const [status, r] of Object.entries(successes)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema
+          ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } }
+          : {}),
+      };
+    }
+    const errors: Record<number, string> = {};
+    if (pathParams.length || spec?.query || spec?.body) errors[400] = ERROR_TEXT[400];
+    if (!route.public) errors[401] = ERROR_TEXT[401];
+    if (!route.public && route.role !== 'viewer')
+      errors[403] = `${ERROR_TEXT[403]} (needs \`${route.role}\`)`;
+    if (spec?.body) {
+      errors[413] = ERROR_TEXT[413];
+      errors[415] = ERROR_TEXT[415];
+    }
+    if (route.audited) errors[429] = ERROR_TEXT[429];
+    Object.assign(errors, spec?.errors ?? {});
+    for (const [status, text] of Object.entries(errors)) {
+      responses[status] ??= {
+        description: text,
+        content: { 'application/json': { schema: REF('ErrorBody') } },
+      };
+    }
+
+    const roleText = route.public
+      ? 'Public: no key needed.'
+      : `Needs a key with role \`${route.role}\` or higher.${route.audited ? ` Audited as \`${route.audited}\`, rate-limited per key.` : ''}`;
+    const operation: JsonObject = {
+      operationId: route.operationId,
+      summary: spec?.summary ?? `${route.method} ${route.path}`,
+      description: [spec?.description, roleText].filter(Boolean).join('\n\n'),
+      tags: spec?.tags ?? [],
+      ...(route.public ? { security: [] } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(spec?.body
+        ? {
+            requestBody: {
+              required: spec.bodyRequired ?? false,
+              content: { 'application/json': { schema: schemaOf(spec.body, 'input') } },
+            },
+          }
+        : {}),
+      responses,
+      ...(route.role !== 'viewer' ? { 'x-stepwise-role': route.role } : {}),
+      ...(route.audited ? { 'x-stepwise-audit-action': route.audited } : {}),
+    };
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation;
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Stepwise API',
+      version,
+      description:
+        'Durable multi-step jobs on Temporal. Errors are `ErrorBody`; every answer carries `x-request-id`.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      schemas: { ...responseSchemas, ...requestSchemas, ...typeSchemas },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key: `Authorization: Bearer <key>` (see docs/security.md).',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { Controller, Get } from '@nestjs/common';
+import { Public } from '../common/route-policy';
+import { ApiOperation } from './api-operation';
+import type { OpenApiDocument } from './openapi-document';
+import { OpenApiService } from './openapi.service';
+
+@Controller()
+export class OpenApiController {
+  constructor(private readonly openApi: OpenApiService) {}
+
+  @Get('openapi.json')
+  @Public()
+  @ApiOperation({
+    summary: 'This OpenAPI 3.1 document',
+    tags: ['docs'],
+    responses: { 200: { description: 'The OpenAPI document', schema: { ref: 'OpenApiDocument' } } },
+  })
+  document(): OpenApiDocument {
+    return this.openApi.get();
+  }
+}
