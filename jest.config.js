@@ -26,7 +26,7 @@ module.exports = {
     {
       ...common,
       displayName: 'temporal',
-      testMatch: ['<rootDir>/test/{workflow,api,replay,e2e}/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/{workflow,api,replay,e2e,browser}/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/setup-runtime.ts'],

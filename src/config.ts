@@ -116,6 +116,12 @@ export const envSchema = z.object({
   STEPWISE_STREAM_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   STEPWISE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   STEPWISE_STREAM_MAX_SUBSCRIBERS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  // The dashboard's link from each job to its workflow in the Temporal Web UI (npm start sets it to
+  // the dev server's UI); unset: no link.
+  STEPWISE_TEMPORAL_UI_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -147,6 +153,8 @@ export interface Config {
   api: ApiSecurityConfig;
   /** Live streams (SSE): poll interval, idle heartbeat interval, open streams per process. */
   streams: { pollMs: number; heartbeatMs: number; maxSubscribers: number };
+  /** The dashboard: where the Temporal Web UI is (for its links to workflows), or null. */
+  dashboard: { temporalUiUrl: string | null };
 }
 
 export interface ApiSecurityConfig {
@@ -190,6 +198,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: env.STEPWISE_STREAM_HEARTBEAT_MS,
       maxSubscribers: env.STEPWISE_STREAM_MAX_SUBSCRIBERS,
     },
+    dashboard: { temporalUiUrl: env.STEPWISE_TEMPORAL_UI_URL ?? null },
     api: {
       keys: loadApiKeys(env),
       auditDbPath:

@@ -108,6 +108,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     env.TEMPORAL_ADDRESS = devServer.address;
+    // The dashboard links each job to its workflow in this Web UI.
+    if (devServer.uiUrl && !env.STEPWISE_TEMPORAL_UI_URL) env.STEPWISE_TEMPORAL_UI_URL = devServer.uiUrl;
     say('start', `Temporal dev server ready on ${devServer.address}`);
   } else {
     say(
@@ -138,7 +140,8 @@ async function main(): Promise<void> {
     const ui = devServer?.uiUrl ?? (config.embeddedDevServer ? null : '(the external cluster’s Web UI)');
     say('start', '');
     say('start', `Stepwise is up`);
-    say('start', `  API          ${apiUrl}`);
+    say('start', `  Dashboard    ${apiUrl}/`);
+    say('start', `  API          ${apiUrl}/api`);
     say('start', `  API docs     ${apiUrl}/docs`);
     say('start', `  Temporal UI  ${ui ?? 'disabled (TEMPORAL_DEV_HEADLESS=true)'}`);
     say(

@@ -29,6 +29,9 @@ export default async function globalSetup(): Promise<void> {
     cwd: resolve(__dirname, '..'),
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, [resolve(__dirname, '../scripts/build-dashboard.mjs')], {
+    stdio: 'inherit',
+  });
   console.log(
     `\n[global-setup] dev server ${server.address}, bundle and build ready in ${Date.now() - started} ms`,
   );

@@ -6,6 +6,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter';
 import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { DocsModule } from './docs/docs.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { EventsModule } from './events/events.module';
@@ -39,6 +40,7 @@ export class AppModule {
         JobTypesModule,
         DocsModule,
         OpenApiModule,
+        DashboardModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -11,7 +11,7 @@ import { EventHub } from '../../src/api/events/event-hub.service';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, type TestEnv } from '../helpers';
+import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
 
 const POLL_MS = 100;
 const { STEPWISE_API_KEYS, keys } = testApiKeys({ viewer: 'viewer', operator: 'operator' });
@@ -295,5 +295,54 @@ describe('GET /api/events', () => {
       headers: auth(keys.viewer),
     });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('the open-stream limit', () => {
+  it('answers 503 with the reason past STEPWISE_STREAM_MAX_SUBSCRIBERS, and frees the place when a client leaves', async () => {
+    const limited = await createApp(
+      loadConfig({
+        STEPWISE_AUDIT_DB_PATH: ':memory:',
+        TEMPORAL_ADDRESS: env.address,
+        STEPWISE_API_KEYS,
+        STEPWISE_STREAM_POLL_MS: String(POLL_MS),
+        STEPWISE_STREAM_MAX_SUBSCRIBERS: '1',
+      }),
+      { client: env.client },
+    );
+    try {
+      await limited.listen(0, '127.0.0.1');
+      const url = `http://127.0.0.1:${(limited.getHttpServer().address() as AddressInfo).port}/api/events`;
+      const first = await new Promise<SseClient>((resolve, reject) => {
+        const req = httpRequest(url, { headers: auth(keys.viewer) }, (res) =>
+          resolve(new SseClient(res, () => req.destroy())),
+        );
+        req.on('error', (err) =>
+          (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+        );
+        req.end();
+      });
+      expect(first.res.statusCode).toBe(200);
+      await first.until(() => first.events.length > 0, 30_000, 'the snapshot');
+
+      const refused = await fetch(url, { headers: auth(keys.viewer) });
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { message: string }).message).toMatch(
+        /STEPWISE_STREAM_MAX_SUBSCRIBERS/,
+      );
+      expect(limited.get(EventHub).stats().subscribers).toBe(1);
+
+      first.close();
+      await waitFor(
+        async () => limited.get(EventHub).stats().subscribers,
+        (n) => n === 0,
+      );
+      const ctrl = new AbortController();
+      const next = await fetch(url, { headers: auth(keys.viewer), signal: ctrl.signal });
+      expect(next.status).toBe(200);
+      ctrl.abort();
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -201,5 +201,36 @@ describe('live answers match the declared schemas', () => {
     expect(audit.json<{ entries: unknown[] }>().entries.length).toBeGreaterThan(0);
     expectMatches('GET', '/api/audit', audit);
     expectMatches('GET', '/openapi.json', await inject('GET', '/openapi.json'));
+    const me = await inject('GET', '/api/me');
+    expect(me.json()).toEqual({ name: 'local', role: 'admin', openMode: true });
+    expectMatches('GET', '/api/me', me);
+  });
+});
+
+describe('the dashboard pages', () => {
+  it('are the same HTML shell under a strict CSP, loading only files of this origin that exist', async () => {
+    for (const path of ['/', '/new', '/jobs/some-job']) {
+      const res = await inject('GET', path);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(res.headers['content-security-policy']).toContain("connect-src 'self'");
+    }
+    expect((await inject('GET', '/jobs/..%2Fetc')).statusCode).toBe(400);
+    const html = (await inject('GET', '/')).body;
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(refs).toEqual(expect.arrayContaining(['/app/main.js', '/app/styles.css']));
+    for (const ref of refs) {
+      expect(ref).toMatch(/^\/app\//);
+      const res = await inject('GET', ref);
+      expect(res.statusCode).toBe(200);
+      // The browser code imports its other modules by relative path: all of them are served.
+      for (const m of res.body.matchAll(/from '\.\/([a-z-]+\.js)'/g)) {
+        expect((await inject('GET', `/app/${m[1]}`)).statusCode).toBe(200);
+      }
+      expect(res.body).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
+    }
+    expect((await inject('GET', '/app/nope.js')).statusCode).toBe(404);
+    expect((await inject('GET', '/app/..%2Fsrc%2Fmain.js')).statusCode).toBe(404);
   });
 });

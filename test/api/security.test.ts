@@ -136,6 +136,12 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'GET', path: '/docs', url: '/docs', min: 'public' },
   { method: 'GET', path: '/docs/assets/:file', url: '/docs/assets/init.js', min: 'public' },
   { method: 'GET', path: '/openapi.json', url: '/openapi.json', min: 'public' },
+  // The dashboard's pages and files are public; the data they show needs a key.
+  { method: 'GET', path: '/', url: '/', min: 'public' },
+  { method: 'GET', path: '/new', url: '/new', min: 'public' },
+  { method: 'GET', path: '/jobs/:jobId', url: `/jobs/${GHOST}`, min: 'public' },
+  { method: 'GET', path: '/app/:file', url: '/app/styles.css', min: 'public' },
+  { method: 'GET', path: '/api/me', url: '/api/me', min: 'viewer' },
   { method: 'GET', path: '/api/job-types', url: '/api/job-types', min: 'viewer' },
   { method: 'GET', path: '/api/jobs', url: '/api/jobs?pageSize=1', min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, min: 'viewer' },

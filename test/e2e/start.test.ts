@@ -88,6 +88,12 @@ describe('npm start', () => {
     try {
       expect((await fetch(`${first.api}/health`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+      // The dashboard, built by npm start, linking jobs to this dev server's Web UI.
+      const page = await (await fetch(`${first.api}/`)).text();
+      expect(page).toContain('<script type="module" src="/app/main.js">');
+      expect(page).toContain(`content="http://127.0.0.1:${env.TEMPORAL_UI_PORT}"`);
+      expect((await fetch(`${first.api}/app/main.js`)).status).toBe(200);
+      expect(first.output.join('')).toContain(`Dashboard    ${first.api}/`);
       const created = await postJson(`${first.api}/api/jobs`, { type: 'example', input: { durationMs: 50 } });
       expect(created.status).toBe(201);
       jobId = created.json.jobId as string;

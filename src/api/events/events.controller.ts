@@ -6,9 +6,11 @@
  */
 import { Controller, Get, Headers, HttpStatus, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { JobState } from '../../../workflows/contracts';
 import { ZodPipe } from '../common/pipes/zod.pipe';
 import { QueryTokenAuth } from '../common/route-policy';
+import { ApiOperation } from '../openapi/api-operation';
 import { jobIdSchema, listJobsQuerySchema } from '../jobs/schemas';
 import { EventHub, type StreamEvent, type Subscriber, type Subscription } from './event-hub.service';
 
@@ -19,6 +21,23 @@ export const listEventsQuerySchema = listJobsQuerySchema
 type ListEventsQuery = ReturnType<typeof listEventsQuerySchema.parse>;
 
 const JobIdPipe = new ZodPipe(jobIdSchema, 'job id');
+
+/** The job stream's query: only the key for EventSource. */
+const jobEventsQuerySchema = z.object({
+  access_token: z
+    .string()
+    .optional()
+    .describe(
+      'The API key, for clients that cannot send headers (EventSource); prefer the Authorization header',
+    ),
+});
+const STREAM_ERRORS = {
+  503: 'Temporal unavailable, the API shutting down, or STEPWISE_STREAM_MAX_SUBSCRIBERS streams already open',
+};
+/** An SSE body: described in words (OpenAPI has no schema language for event streams). */
+const sseBody = z
+  .string()
+  .describe('text/event-stream: `event:`, `id:` and one line of JSON `data:` per event');
 
 /** One event in the SSE wire format (the data is one line of JSON). */
 const frame = (e: StreamEvent): string =>
@@ -124,6 +143,22 @@ export class EventsController {
    */
   @Get('jobs/:jobId/events')
   @QueryTokenAuth()
+  @ApiOperation({
+    summary: "Stream a job's state (server-sent events)",
+    description:
+      '`event: state` with the `JobState` at once and on every change, `event: closed` with the final ' +
+      'state when the job closes (then the stream ends); `id:` is the state version, which only increases. ' +
+      'Heartbeat comments while idle. Send `Last-Event-ID` (EventSource does on reconnect) to skip what ' +
+      'you have; a closed job whose final version you have answers 204.',
+    tags: ['streams'],
+    params: z.object({ jobId: jobIdSchema }),
+    query: jobEventsQuerySchema,
+    responses: {
+      200: { description: 'The event stream', contentType: 'text/event-stream', schema: sseBody },
+      204: { description: 'The job is closed and the client already has its final state' },
+    },
+    errors: { 400: 'Malformed job id', 404: 'No job with this id', ...STREAM_ERRORS },
+  })
   async jobEvents(
     @Param('jobId', JobIdPipe) jobId: string,
     @Headers('last-event-id') lastEventIdHeader: string | undefined,
@@ -149,6 +184,19 @@ export class EventsController {
    */
   @Get('events')
   @QueryTokenAuth()
+  @ApiOperation({
+    summary: 'Stream the job list (server-sent events)',
+    description:
+      '`event: snapshot` with `{jobs: JobSummary[]}` (the newest 100 matching the filters) at once, then ' +
+      '`started`, `changed` (status, progress, step), `closed` (each a `JobSummary`) and `removed` (`{jobId}`). ' +
+      'Heartbeat comments while idle.',
+    tags: ['streams'],
+    query: listEventsQuerySchema,
+    responses: {
+      200: { description: 'The event stream', contentType: 'text/event-stream', schema: sseBody },
+    },
+    errors: { 400: 'Bad filter, or an unknown parameter', ...STREAM_ERRORS },
+  })
   async listEvents(
     @Query(new ZodPipe(listEventsQuerySchema, 'query')) query: ListEventsQuery,
     @Req() request: FastifyRequest,

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Builds the dashboard's browser files into dist/dashboard: its TypeScript (src/dashboard, ES
+// modules for the browser, own tsconfig) with the project's tsc, and its style sheets copied.
+// Plain ESM JavaScript, like the other build helpers here; exits non-zero when tsc fails.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'src', 'dashboard');
+const out = join(root, 'dist', 'dashboard');
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const run = spawnSync(process.execPath, [tsc, '-p', src], { stdio: 'inherit' });
+if (run.status !== 0) {
+  console.error('[dashboard] tsc failed');
+  process.exit(run.status ?? 1);
+}
+for (const file of readdirSync(src).filter((f) => f.endsWith('.css'))) {
+  copyFileSync(join(src, file), join(out, file));
+}
+console.log(`[dashboard] built into ${out}`);

@@ -1,0 +1,515 @@
+/**
+ * A job's card, kept live by `GET /api/jobs/:jobId/events`: header (type, status, step N/M, the
+ * weighted progress bar), cancellation notice, actions, step timeline, active sub-jobs, summary
+ * and log tail. The skeleton is built once (the bar keeps its element, so it glides; the reason
+ * field keeps what was typed); each state event refills the sections.
+ */
+import { api, ApiError, stream } from './api.js';
+import { canOperate, webUiHref, type PageContext } from './context.js';
+import { badge, duration, h, jobHref, progressBar, replace, setProgress, when, type Child } from './dom.js';
+import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
+
+type Action = 'pause' | 'resume' | 'cancel' | 'retry';
+
+/** Whether `action` fits the job's state (the API decides again; this only enables buttons). */
+export function actionFits(state: JobState, action: Action): boolean {
+  const open = state.closedAt === null && !TERMINAL.includes(state.status);
+  switch (action) {
+    case 'pause':
+      return open && !state.cancellation && !state.control.paused;
+    case 'resume':
+      return open && !state.cancellation && state.control.paused;
+    case 'cancel':
+      return open && !state.cancellation;
+    case 'retry':
+      return (
+        !open &&
+        ['failed', 'cancelled', 'completed_with_errors'].includes(state.status) &&
+        state.recovery.attempt < state.recovery.max
+      );
+  }
+}
+
+/** A result, shortened to one line. */
+function summarize(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+}
+
+/** Seconds until `iso`, for the retry countdowns (updated every half second). */
+function countdown(iso: string): HTMLElement {
+  return h('span', { class: 'countdown', 'data-until': iso }, untilText(iso));
+}
+function untilText(iso: string): string {
+  const s = Math.max(0, Math.ceil((Date.parse(iso) - Date.now()) / 1000));
+  return s > 0 ? `next attempt in ${s} s` : 'next attempt starting';
+}
+
+function stepItem(step: StepState, current: boolean): HTMLLIElement {
+  const facts: Child[] = [
+    h('span', {}, step.kind === 'job' ? 'sub-job' : step.kind),
+    h('span', {}, `weight ${step.weight}`),
+    step.attempt > 0 ? h('span', { class: 'attempt' }, `attempt ${step.attempt}/${step.maxAttempts}`) : null,
+    step.durationMs !== null ? h('span', {}, duration(step.durationMs)) : null,
+    step.status === 'running' && step.startedAt ? h('span', {}, `since ${when(step.startedAt)}`) : null,
+  ];
+  return h(
+    'li',
+    {
+      class: `step s-${step.status}${current ? ' current' : ''}`,
+      'data-step': step.index,
+      'aria-current': current ? 'step' : false,
+    },
+    h(
+      'div',
+      { class: 'step-head' },
+      h('span', { class: 'step-no' }, `${step.index}`),
+      h('span', { class: 'step-name' }, step.name),
+      badge(step.status),
+      step.status === 'retrying' && step.nextAttemptAt ? countdown(step.nextAttemptAt) : null,
+    ),
+    h('div', { class: 'facts' }, facts),
+    step.status === 'running' || step.status === 'retrying'
+      ? progressBar(`Progress of step ${step.index} ${step.name}`, step.progress)
+      : null,
+    step.message ? h('p', { class: 'step-message' }, step.message) : null,
+    step.batch
+      ? h(
+          'p',
+          { class: 'batch' },
+          `Batch: ${step.batch.completed}/${step.batch.total} sub-jobs done · ${step.batch.failed} failed`,
+        )
+      : null,
+    step.error
+      ? h('p', { class: 'error' }, step.error.type ? `${step.error.type}: ` : '', step.error.message)
+      : null,
+    step.result !== null && step.status === 'completed'
+      ? h(
+          'p',
+          { class: 'result' },
+          h('span', { class: 'hint' }, 'result '),
+          h('code', {}, summarize(step.result)),
+        )
+      : null,
+    step.carriedFrom ? h('p', { class: 'hint' }, `carried from run ${step.carriedFrom}`) : null,
+  );
+}
+
+/**
+ * A batch step's sub-jobs run under its coordinator (a child workflow of the engine, not a job of
+ * its own): the card shows the step's counters instead of a link.
+ */
+const BATCH_COORDINATOR = 'batchCoordinator';
+
+function batchItem(j: JobState['activeSubJobs'][number], step: StepState | undefined): HTMLLIElement {
+  const b = step?.batch;
+  return h(
+    'li',
+    {},
+    h('span', {}, `Batch of step ${step ? `${step.index} ${step.name}` : j.step}`),
+    ' ',
+    badge(j.status),
+    progressBar(`Progress of the batch of step ${step?.name ?? j.step}`, j.progress),
+    b ? h('span', { class: 'hint' }, `${b.completed}/${b.total} sub-jobs done · ${b.failed} failed`) : null,
+  );
+}
+
+/** Links only to this site's paths or to http(s) pages; anything else stays text. */
+function entityLink(entity: { tag: string; route?: string }): Child {
+  const route = entity.route;
+  if (route && (/^\/(?!\/)/.test(route) || /^https?:\/\//.test(route))) {
+    return h('a', { href: route, rel: 'noopener noreferrer' }, entity.tag);
+  }
+  return h('span', { class: 'entity' }, entity.tag);
+}
+
+export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): void {
+  const operator = canOperate(ctx);
+  const title = h('h1', { class: 'job-id' }, jobId);
+  const status = h('div', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+  const bar = progressBar('Job progress', 0, true);
+  const pct = h('span', { class: 'pct big' }, '0%');
+  const links = h('p', { class: 'links' });
+  const notice = h('div', { class: 'notice', hidden: true, role: 'status' });
+  const errorBox = h('div', { class: 'error-box', hidden: true, role: 'alert' });
+  const live = h('span', { class: 'live', role: 'status' }, 'connecting…');
+  const steps = h('ol', { class: 'timeline', 'aria-label': 'Steps' });
+  const subJobs = h('ul', { class: 'subjobs' });
+  const summary = h('dl', { class: 'summary' });
+  const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last' });
+  const feedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
+
+  const reason = h('input', {
+    id: 'reason',
+    name: 'reason',
+    type: 'text',
+    maxlength: 500,
+    autocomplete: 'off',
+  });
+  const fromStep = h('select', { id: 'from-step', name: 'fromStep' });
+  const buttons: Record<Action, HTMLButtonElement> = {
+    pause: h('button', { type: 'button', 'data-action': 'pause' }, 'Pause'),
+    resume: h('button', { type: 'button', 'data-action': 'resume' }, 'Resume'),
+    cancel: h('button', { type: 'button', class: 'danger', 'data-action': 'cancel' }, 'Cancel…'),
+    retry: h('button', { type: 'button', 'data-action': 'retry' }, 'Retry'),
+  };
+  const confirmYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Cancel job');
+  const confirmNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep running');
+  const confirmText = h('p', {});
+  const dialog = h(
+    'dialog',
+    { 'aria-labelledby': 'confirm-title', class: 'confirm' },
+    h('h2', { id: 'confirm-title' }, 'Cancel this job?'),
+    confirmText,
+    h('div', { class: 'row' }, confirmNo, confirmYes),
+  );
+
+  const actions = h(
+    'section',
+    { class: 'panel actions', 'aria-labelledby': 'actions-title' },
+    h('h2', { id: 'actions-title' }, 'Actions'),
+    operator
+      ? null
+      : h('p', { class: 'hint' }, `Your key's role (${ctx.me.role}) can watch jobs but not act on them.`),
+    h('div', { class: 'field' }, h('label', { for: 'reason' }, 'Reason (optional, recorded)'), reason),
+    h('div', { class: 'row' }, buttons.pause, buttons.resume, buttons.cancel),
+    h(
+      'div',
+      { class: 'row retry' },
+      h('label', { for: 'from-step' }, 'Retry from step'),
+      fromStep,
+      buttons.retry,
+    ),
+    feedback,
+    dialog,
+  );
+
+  replace(
+    page,
+    h('p', { class: 'crumbs' }, h('a', { href: '/' }, '← Jobs'), ' ', live),
+    h(
+      'section',
+      { class: 'panel card-head', 'aria-labelledby': 'job-title' },
+      h('div', { class: 'title-row', id: 'job-title' }, title),
+      status,
+      h('div', { class: 'bar-row' }, bar, pct),
+      links,
+      notice,
+      errorBox,
+    ),
+    h(
+      'div',
+      { class: 'columns' },
+      h(
+        'div',
+        {},
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'steps-title' },
+          h('h2', { id: 'steps-title' }, 'Steps'),
+          steps,
+        ),
+      ),
+      h(
+        'div',
+        {},
+        actions,
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'subjobs-title' },
+          h('h2', { id: 'subjobs-title' }, 'Active sub-jobs'),
+          subJobs,
+        ),
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'summary-title' },
+          h('h2', { id: 'summary-title' }, 'Summary'),
+          summary,
+        ),
+      ),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'logs-title' },
+      h('h2', { id: 'logs-title' }, 'Log'),
+      logs,
+    ),
+  );
+
+  let state: JobState | null = null;
+  let busy = false;
+
+  /**
+   * The job's sub-jobs as `GET /api/jobs/:jobId/children` lists them (the chunk sub-jobs of a batch
+   * step run under its coordinator, so the state's `activeSubJobs` names only the coordinator).
+   * Read while sub-jobs run, at most every 1.5 s per page.
+   */
+  let tree: JobTreeNode[] = [];
+  let treeAt = 0;
+  let treeLoading = false;
+  const refreshTree = (): void => {
+    if (!state || state.closedAt || state.activeSubJobs.length === 0) return;
+    if (treeLoading || Date.now() - treeAt < 1500) return;
+    treeLoading = true;
+    api<JobTreeNode[]>('GET', `/api/jobs/${encodeURIComponent(jobId)}/children`)
+      .then(
+        (t) => {
+          tree = t;
+          if (state) render(state);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        treeLoading = false;
+        treeAt = Date.now();
+      });
+  };
+
+  /** Running sub-jobs: the state's (live progress) and the open chunk sub-jobs the tree adds. */
+  const openSubJobs = (s: JobState): { id: string; type: string; status: JobStatus; progress: number }[] => {
+    const direct = s.activeSubJobs.filter((j) => j.type !== BATCH_COORDINATOR);
+    const known = new Set(direct.map((j) => j.id));
+    const viaTree = s.activeSubJobs.some((j) => j.type === BATCH_COORDINATOR)
+      ? tree
+          .filter((n) => !TERMINAL.includes(n.status) && !known.has(n.jobId))
+          .map((n) => ({ ...n, id: n.jobId }))
+      : [];
+    return [...direct, ...viaTree].sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
+  };
+
+  const renderSubJobs = (): void => {
+    const s = state!;
+    const coordinators = s.activeSubJobs.filter((j) => j.type === BATCH_COORDINATOR);
+    const open = openSubJobs(s);
+    replace(
+      subJobs,
+      coordinators.map((j) =>
+        batchItem(
+          j,
+          s.steps.find((st) => st.key === j.step),
+        ),
+      ),
+      open.map((j) =>
+        h(
+          'li',
+          {},
+          h('a', { href: jobHref(j.id) }, j.id),
+          ' ',
+          h('span', { class: 'hint' }, j.type),
+          ' ',
+          badge(j.status),
+          progressBar(`Progress of sub-job ${j.id}`, j.progress),
+        ),
+      ),
+      coordinators.length + open.length === 0 ? h('li', { class: 'hint' }, 'None running.') : null,
+    );
+  };
+  /** The run and closing the retry choices were made for (the default moves once the job closed). */
+  let retryChoicesFor = '';
+
+  const enable = (): void => {
+    for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
+      button.disabled = !operator || busy || !state || !actionFits(state, action);
+    }
+    fromStep.disabled = buttons.retry.disabled;
+    reason.disabled = !operator;
+  };
+
+  const render = (s: JobState): void => {
+    state = s;
+    document.title = `${s.jobId} · ${s.status} · Stepwise`;
+    replace(title, s.jobId);
+    const stepText =
+      s.totalSteps > 0
+        ? `Step ${s.currentStep}/${s.totalSteps}${s.stepName ? `: ${s.stepName}` : ''}`
+        : 'Not started';
+    replace(
+      status,
+      h('span', { class: 'type' }, s.type),
+      badge(s.status),
+      h('span', { class: 'step-of', 'data-testid': 'step-of' }, stepText),
+      s.message ? h('span', { class: 'message' }, s.message) : null,
+    );
+    setProgress(bar, s.progress);
+    pct.textContent = `${Math.round(s.progress)}%`;
+    const ui = webUiHref(ctx, s.jobId, s.runId);
+    replace(
+      links,
+      `Started ${when(s.startedAt)}`,
+      s.closedAt ? ` · closed ${when(s.closedAt)}` : null,
+      s.recovery.attempt > 0
+        ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
+        : null,
+      s.parentJobId ? [' · sub-job of ', h('a', { href: jobHref(s.parentJobId) }, s.parentJobId)] : null,
+      ui ? [' · ', h('a', { href: ui, target: '_blank', rel: 'noopener' }, 'Open in Temporal UI')] : null,
+    );
+
+    // Cancellation: what is still being waited for while cancelling; what was left once it closed.
+    const c = s.cancellation;
+    if (c && s.status === 'cancelling') {
+      notice.hidden = false;
+      const left = openSubJobs(s).length;
+      replace(
+        notice,
+        h('strong', {}, `cancelling — ${left} sub-job${left === 1 ? '' : 's'} left`),
+        c.by || c.reason ? ` (${[c.by && `by ${c.by}`, c.reason].filter(Boolean).join(': ')})` : null,
+      );
+    } else if (c && c.leftRunning.length > 0) {
+      notice.hidden = false;
+      replace(
+        notice,
+        h('strong', {}, 'Left running when the job stopped waiting: '),
+        c.leftRunning.join(', '),
+      );
+    } else if (c) {
+      notice.hidden = false;
+      replace(
+        notice,
+        `Cancelled${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}; every sub-job stopped.`,
+      );
+    } else notice.hidden = true;
+
+    errorBox.hidden = !s.error;
+    if (s.error) replace(errorBox, s.error.step ? `Step ${s.error.step}: ` : '', s.error.message);
+
+    replace(
+      steps,
+      s.steps.map((st) => stepItem(st, st.index === s.currentStep && !s.closedAt)),
+    );
+    renderSubJobs();
+    replace(
+      summary,
+      (
+        [
+          ['Items processed', s.summary.itemsProcessed],
+          ['Items created', s.summary.itemsCreated],
+          ['Items failed', s.summary.itemsFailed],
+          ['Errors', s.summary.totalErrors],
+        ] as const
+      ).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))),
+    );
+    const tail = s.logs.slice(-50);
+    replace(
+      logs,
+      tail.length === 0
+        ? h('li', { class: 'hint' }, 'No log lines yet.')
+        : tail.map((l) =>
+            h(
+              'li',
+              { class: `log l-${l.level}` },
+              h('time', { datetime: l.at }, when(l.at)),
+              h('span', { class: 'level' }, l.level),
+              l.step !== null ? h('span', { class: 'hint' }, `step ${l.step}`) : null,
+              h('span', { class: 'msg' }, l.message),
+              l.entity ? entityLink(l.entity) : null,
+            ),
+          ),
+    );
+
+    // The retry choices: every step, preselecting the first that did not complete.
+    const choiceKey = `${s.runId}:${s.closedAt}`;
+    if (choiceKey !== retryChoicesFor) {
+      retryChoicesFor = choiceKey;
+      const firstOpen = s.steps.find((st) => st.status !== 'completed' && st.status !== 'skipped');
+      replace(
+        fromStep,
+        s.steps.map((st) =>
+          h(
+            'option',
+            { value: st.index, selected: st.index === firstOpen?.index },
+            `${st.index}. ${st.name}`,
+          ),
+        ),
+      );
+    }
+    enable();
+    refreshTree();
+  };
+
+  let closeStream: (() => void) | null = null;
+  let received = false;
+  const connect = (): void => {
+    closeStream?.();
+    received = false;
+    closeStream = stream(`/api/jobs/${encodeURIComponent(jobId)}/events`, ['state', 'closed'], {
+      onEvent(event, data) {
+        received = true;
+        render(data as JobState);
+        if (event === 'closed') {
+          closeStream?.();
+          live.textContent = 'closed';
+          live.className = 'live ended';
+        }
+      },
+      onStatus(st) {
+        if (st === 'open') {
+          live.textContent = 'live';
+          live.className = 'live open';
+        } else if (st === 'reconnecting') {
+          live.textContent = 'reconnecting…';
+          live.className = 'live reconnecting';
+        } else if (!received) {
+          // Refused before it started (404, 401…): the JSON answer says why.
+          api<JobState>('GET', `/api/jobs/${encodeURIComponent(jobId)}`).then(render, (err: unknown) => {
+            live.textContent = 'not live';
+            errorBox.hidden = false;
+            replace(errorBox, err instanceof Error ? err.message : String(err));
+          });
+        }
+      },
+    });
+  };
+
+  const act = async (action: Action): Promise<void> => {
+    busy = true;
+    enable();
+    feedback.textContent = `${action}…`;
+    try {
+      const path = `/api/jobs/${encodeURIComponent(jobId)}/${action}`;
+      if (action === 'retry') {
+        const started = await api<{ runId: string }>('POST', path, { fromStep: Number(fromStep.value) });
+        feedback.textContent = `Retry started (run ${started.runId}).`;
+        connect();
+      } else {
+        const text = reason.value.trim();
+        await api('POST', path, text ? { reason: text } : {});
+        feedback.textContent = `${action[0].toUpperCase()}${action.slice(1)} accepted.`;
+        reason.value = '';
+      }
+    } catch (err) {
+      feedback.textContent =
+        err instanceof ApiError ? `Refused (${err.status}): ${err.message}` : `Failed: ${String(err)}`;
+    } finally {
+      busy = false;
+      enable();
+    }
+  };
+
+  buttons.pause.addEventListener('click', () => void act('pause'));
+  buttons.resume.addEventListener('click', () => void act('resume'));
+  buttons.retry.addEventListener('click', () => void act('retry'));
+  buttons.cancel.addEventListener('click', () => {
+    const left = state?.activeSubJobs.length ?? 0;
+    confirmText.textContent =
+      `Job ${jobId} stops: running steps are cancelled` +
+      (left ? ` and its ${left} running sub-job${left === 1 ? ' is' : 's are'} asked to stop` : '') +
+      '. A cancelled job can be retried later.';
+    dialog.showModal();
+  });
+  confirmNo.addEventListener('click', () => dialog.close());
+  confirmYes.addEventListener('click', () => {
+    dialog.close();
+    void act('cancel');
+  });
+
+  // The retry countdowns tick between state events; the sub-job list is refreshed meanwhile.
+  setInterval(() => {
+    refreshTree();
+    for (const el of page.querySelectorAll<HTMLElement>('[data-until]')) {
+      el.textContent = untilText(el.dataset.until!);
+    }
+  }, 500);
+
+  enable();
+  connect();
+}

@@ -1,0 +1,23 @@
+/** The page context: the caller and the Temporal Web UI, with what follows from them. */
+import type { Me, Role } from './types.js';
+
+/** What every page gets: the caller, and where the Temporal Web UI is. */
+export interface PageContext {
+  me: Me;
+  temporalUi: string | null;
+  namespace: string;
+}
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+export const canOperate = (ctx: PageContext): boolean => ROLE_RANK[ctx.me.role] >= ROLE_RANK.operator;
+
+/** The job's workflow (this run) in the Temporal Web UI, or null without a configured UI. */
+export function webUiHref(ctx: PageContext, jobId: string, runId?: string): string | null {
+  if (!ctx.temporalUi) return null;
+  const base = `${ctx.temporalUi}/namespaces/${encodeURIComponent(ctx.namespace)}/workflows/${encodeURIComponent(jobId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}
+
+/** A `<meta name=…>` the API put in the page, or null when empty. */
+export const meta = (name: string): string | null =>
+  document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content || null;
