@@ -112,6 +112,8 @@ describe('npm start', () => {
     const second = await startSystem(env);
     try {
       const again = await jobState(second.api, jobId);
+      // An error answer: show what the processes said (the API logs the cause of a 500).
+      if ('statusCode' in again) throw new Error(`${JSON.stringify(again)}\n${second.output.join('')}`);
       expect(again).toMatchObject({ jobId, status: 'completed', currentStep: 2, progress: 100 });
     } finally {
       expect(await stop(second)).toBe(0);
