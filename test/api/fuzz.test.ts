@@ -12,6 +12,7 @@
  * Bounded: about 560 requests in all (a sweep of every route, then 220 and 100 generated ones),
  * a few seconds.
  */
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -114,7 +115,7 @@ async function makeApp(extra: Record<string, string> = {}): Promise<NestFastifyA
       STEPWISE_RATE_LIMIT_BURST: '1000000',
       ...extra,
     }),
-    { client: env.client },
+    { client: env.client, logger: serverErrorLog },
   );
   apps.push(app);
   return app;
@@ -469,9 +470,21 @@ const describeReq = (req: Req, res: Answer): string =>
   `${req.method} ${req.url.slice(0, 300)} headers=${JSON.stringify(req.headers).slice(0, 300)} ` +
   `body=${(req.body.payload ?? '').slice(0, 300)} → ${res.statusCode} ${res.body.slice(0, 500)}`;
 
+/** What the API logs as errors (the cause of a 500), for the failure message; the rest is dropped. */
+const serverErrors: string[] = [];
+const serverErrorLog: LoggerService = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: (message: unknown) => {
+    serverErrors.push(String(message));
+  },
+};
+
 /** The properties every answer has: no 5xx; an error is `{statusCode, error, message, issues?}`. */
 function checkAnswer(req: Req, res: Answer): void {
-  if (res.statusCode >= 500) throw new Error(`5xx: ${describeReq(req, res)}`);
+  if (res.statusCode >= 500) {
+    throw new Error(`5xx: ${describeReq(req, res)}\nwhat the API logged:\n${serverErrors.join('\n')}`);
+  }
   if (res.statusCode >= 400 && req.method !== 'HEAD') {
     const b = res.json() as { statusCode?: unknown; error?: unknown; message?: unknown };
     const extra = Object.keys(b).filter((k) => !['statusCode', 'error', 'message', 'issues'].includes(k));

@@ -56,6 +56,10 @@ export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
     if (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED) {
       return { statusCode: 503, message: `Temporal is unavailable: ${message}` };
     }
+    // Temporal sheds load (rate limits, too many outstanding requests): a moment later it may answer.
+    if (code === GrpcStatus.RESOURCE_EXHAUSTED) {
+      return { statusCode: 503, message: `Temporal is busy: ${message}` };
+    }
   }
   return undefined;
 }
