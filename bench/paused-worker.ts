@@ -18,7 +18,11 @@ async function main(): Promise<void> {
   const address = process.env.BENCH_ADDRESS!;
   const taskQueue = process.env.BENCH_TASK_QUEUE!;
   const bundlePath = process.env.BENCH_BUNDLE!;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // Errors only, from the SDK's core too (a loaded machine makes it warn about slow workflow tasks).
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });

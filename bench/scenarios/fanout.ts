@@ -75,7 +75,7 @@ interface CancelRun {
   leftRunning: number;
 }
 
-async function cancelRun(env: BenchEnv, side: SideName, n: number, id: string): Promise<CancelRun> {
+export async function cancelRun(env: BenchEnv, side: SideName, n: number, id: string): Promise<CancelRun> {
   const handle = await startFanout(env, side, id, { count: n, window: n, durationMs: CANCEL_WORK_MS });
   await waitUntil(
     `${n} children of ${id} started`,
@@ -99,13 +99,19 @@ async function cancelRun(env: BenchEnv, side: SideName, n: number, id: string): 
   return { ms, leftRunning };
 }
 
-export async function cancelScenario(env: BenchEnv, n: number, reps: number): Promise<ScenarioResult> {
+export async function cancelScenario(
+  env: BenchEnv,
+  n: number,
+  reps: number,
+  warmup = true,
+): Promise<ScenarioResult> {
   const t0 = Date.now();
-  const runs = await pairs(reps, (side, rep) => {
+  const run = (side: SideName, rep: number | 'warmup'): Promise<CancelRun> => {
     // The warm-up runs a tenth of the children: same paths, a fraction of the time.
     const count = rep === 'warmup' ? Math.max(10, Math.floor(n / 10)) : n;
     return cancelRun(env, side, count, `${env.runId}-cancel${n}-${rep}-${side}`);
-  });
+  };
+  const runs = await pairs(reps, run, warmup ? (side) => run(side, 'warmup') : null);
   const left = runs.stepwise.reduce((a, r) => a + r.leftRunning, 0);
   return {
     name: `cancel-${n}`,
@@ -120,6 +126,7 @@ export async function cancelScenario(env: BenchEnv, n: number, reps: number): Pr
       ),
     ],
     notes: [
+      ...(warmup ? [] : ['Warm-up: the cancel-100 scenario just before (same paths).']),
       `Each sub-job / child runs one simulateWork of ${CANCEL_WORK_MS / 1000} s (cancelled at its next heartbeat); the worker has 100 activity slots, so at most 100 of them are in an activity, the rest have one scheduled.`,
       `Sub-jobs Stepwise reported left running after the cancel wait, over all repetitions: ${left}.`,
     ],

@@ -13,9 +13,12 @@ import { goals, metric, pairs, pool, waitUntil, type ScenarioResult, type SideNa
 import type { PausedWorkerReply, PausedWorkerRequest } from '../paused-worker';
 
 class WorkerProcess {
-  private waiters: ((m: PausedWorkerReply) => void)[] = [];
+  private waiters: { resolve: (m: PausedWorkerReply) => void; reject: (e: Error) => void }[] = [];
   private constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: PausedWorkerReply) => this.waiters.shift()?.(m));
+    child.on('message', (m: PausedWorkerReply) => this.waiters.shift()?.resolve(m));
+    child.once('exit', (code) => {
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`paused worker exited (${code})`));
+    });
   }
 
   static async start(env: BenchEnv, taskQueue: string): Promise<WorkerProcess> {
@@ -36,10 +39,8 @@ class WorkerProcess {
   }
 
   private next(): Promise<PausedWorkerReply> {
-    return new Promise((resolve, reject) => {
-      this.waiters.push(resolve);
-      this.child.once('exit', (code) => reject(new Error(`paused worker exited (${code})`)));
-    });
+    if (this.child.exitCode !== null) return Promise.reject(new Error('paused worker exited'));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   async ask<T extends PausedWorkerReply['type']>(
