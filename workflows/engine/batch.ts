@@ -166,8 +166,11 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
 
   const tasks: Promise<void>[] = [];
   try {
+    const mayStart = (): boolean => inFlight < p.window && !paused;
     while (cursor < counts.total) {
-      await wf.condition(() => inFlight < p.window && !paused);
+      // Only wait when there is something to wait for: a condition already true still costs an
+      // async turn, and filling a large window that way piles them up by the thousand.
+      if (!mayStart()) await wf.condition(mayStart);
       const info = wf.workflowInfo();
       if (info.historyLength > BATCH_HISTORY_SOFT_LIMIT || info.continueAsNewSuggested) {
         await wf.condition(() => inFlight === 0);
