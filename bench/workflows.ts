@@ -202,7 +202,7 @@ export async function baselineFanout(p: BaselineFanoutParams): Promise<number> {
         await Promise.all(running);
         return await wf.continueAsNew<typeof baselineFanout>({ ...p, next });
       }
-      await wf.condition(() => inFlight < p.window);
+      if (inFlight >= p.window) await wf.condition(() => inFlight < p.window);
       const i = next++;
       inFlight++;
       startedHere++;
