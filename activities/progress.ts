@@ -13,7 +13,13 @@ export const MIN_REPORT_INTERVAL_MS = 500;
  */
 export class ProgressReporter {
   private lastReported: number | null = null;
-  private lastAt = 0;
+  /**
+   * Counted from the start, so an activity's first report waits until it has worked for
+   * {@link MIN_REPORT_INTERVAL_MS}: a report sooner than that is older than the next poll of
+   * anyone watching, yet costs a signal and a workflow task. Work that ends sooner sends only its
+   * final report.
+   */
+  private lastAt = Date.now();
 
   constructor(
     private readonly client: Client,

@@ -1,192 +1,102 @@
 /**
- * Benchmarks: Stepwise jobs against raw-SDK baseline workflows doing the same work, measured in
- * the same run on the same dev server and worker, reported as ratios (never as absolute targets).
+ * Benchmarks: Stepwise against raw-SDK baselines doing the same work, measured in the same run on
+ * the same dev server and worker, reported as ratios (never as absolute targets).
  *
- *   npm run bench                                  # defaults: --reps=5 --items=3000 --chunkSize=5 --window=20
- *   npm run bench -- --reps=3 --items=2000
+ *   npm run bench                                   # every scenario
+ *   npm run bench -- --scenario=steps,handoff       # some of them
+ *   npm run bench -- --reps=2                       # repetitions for every scenario chosen
  *
- * Scenarios (each: one warm-up pair, then `reps` pairs, alternating which side goes first):
- * - steps: a `benchSteps` job of 20 `simulateWork` activity steps (no simulated work) through the
- *   engine, against `baselineSteps` calling the same activity 20 times in sequence;
- * - batch: an `itemBatch` job (a batchCoordinator child running `countItems` chunk activities
- *   with a window), against `baselineBatch` running the same chunks with the same window in one
- *   workflow.
- * Per run: wall time from the client's start call until the result arrives, and CPU time of this
- * process (client, worker, workflow threads; the server is another process); per scenario, the
- * history events of the last run (children included). Medians and stepwise/baseline ratios go to
- * stdout as a table, everything as JSON to bench/results/ (not committed).
+ * Each scenario runs a warm-up pair, then its repetitions in pairs, alternating which side goes
+ * first, and reports min/median/max over the repetitions (see bench/README.md for what each
+ * measures and its goal). The table goes to stdout with the machine's load average beside it, the
+ * raw numbers as JSON to bench/results/ (not committed).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { DevServer, freePort } from '../src/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES, createStepwiseWorker } from '../src/worker-factory';
-import type { JobParams } from '../workflows/contracts';
-import { initialJobAttributes } from '../workflows/search-attributes';
-import { BENCH_STEPS } from './workflows';
+import { startApi, type BenchEnv, type Options } from './env';
+import { table, type ScenarioResult } from './lib';
+import { apiGetScenario, apiStartScenario } from './scenarios/api';
+import { cancelScenario, fanoutScenario } from './scenarios/fanout';
+import { handoffScenario } from './scenarios/handoff';
+import { pausedScenario } from './scenarios/paused';
+import { stepsScenario } from './scenarios/steps';
+import { streamScenario } from './scenarios/stream';
 
-interface Options {
-  reps: number;
-  items: number;
-  chunkSize: number;
-  window: number;
-}
-
-interface Side {
-  workflowType: string;
-  arg: unknown;
-  /** Child workflow ids below the run's id whose history counts too (the batch coordinator). */
-  children?: string[];
-}
-
-interface Scenario {
-  name: string;
-  description: string;
-  baseline: Side;
-  stepwise: Side;
-}
-
-interface Run {
-  wallMs: number;
-  cpuMs: number;
-}
-
-export interface SideResult {
-  /** Client start call until the result arrived. */
-  wallMs: number[];
-  /** CPU time of this process (client, worker, workflow threads; not the server) during the run. */
-  cpuMs: number[];
-  medianWallMs: number;
-  medianCpuMs: number;
-  /** History events of the last run, its children included. */
-  historyEvents: number;
-}
-
-export interface ScenarioResult {
-  name: string;
-  description: string;
-  baseline: SideResult;
-  stepwise: SideResult;
-  /** Stepwise / baseline, of the medians. */
-  wallRatio: number;
-  cpuRatio: number;
-  eventsRatio: number;
-}
+/** Every scenario, in the order they run, with its default repetitions. */
+const SCENARIOS: Record<
+  string,
+  { reps: number; run: (env: BenchEnv, reps: number, o: Options) => Promise<ScenarioResult> }
+> = {
+  steps: { reps: 5, run: (env, reps) => stepsScenario(env, reps) },
+  'api-start': { reps: 3, run: (env, reps) => apiStartScenario(env, reps) },
+  'api-get': { reps: 3, run: (env, reps) => apiGetScenario(env, reps) },
+  handoff: { reps: 3, run: (env, reps) => handoffScenario(env, reps) },
+  'stream-50': { reps: 3, run: (env, reps) => streamScenario(env, reps) },
+  'cancel-100': { reps: 3, run: (env, reps) => cancelScenario(env, 100, reps) },
+  // The heavy ones run once each (plus a warm-up): on a 2-core machine 1,000 children take minutes.
+  'cancel-1000': {
+    reps: 1,
+    // cancel-100 just ran the same paths; otherwise a tenth-size pair warms up.
+    run: (env, reps, o) => cancelScenario(env, 1000, reps, !o.scenarios.includes('cancel-100')),
+  },
+  'paused-1000': { reps: 1, run: (env, reps) => pausedScenario(env, 1000, reps) },
+  'fanout-10k': { reps: 1, run: (env, reps, o) => fanoutScenario(env, o.fanout, reps) },
+};
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { reps: 5, items: 3000, chunkSize: 5, window: 20 };
+  const opts: Options = { reps: null, scenarios: Object.keys(SCENARIOS), fanout: 10_000 };
   for (const arg of argv) {
-    const m = /^--(reps|items|chunkSize|window)=(\d+)$/.exec(arg);
-    if (!m) throw new Error(`unknown argument ${arg}; use --reps=N --items=N --chunkSize=N --window=N`);
-    opts[m[1] as keyof Options] = Math.max(1, Number(m[2]));
+    let m: RegExpExecArray | null;
+    if ((m = /^--reps=(\d+)$/.exec(arg))) opts.reps = Math.max(1, Number(m[1]));
+    else if ((m = /^--fanout=(\d+)$/.exec(arg))) opts.fanout = Math.max(100, Number(m[1]));
+    else if ((m = /^--scenario=([\w,-]+)$/.exec(arg))) {
+      const names = m[1].split(',').filter(Boolean);
+      const unknown = names.filter((n) => !(n in SCENARIOS));
+      if (unknown.length > 0)
+        throw new Error(
+          `unknown scenario ${unknown.join(', ')}; one of ${Object.keys(SCENARIOS).join(', ')}`,
+        );
+      opts.scenarios = Object.keys(SCENARIOS).filter((n) => names.includes(n));
+    } else throw new Error(`unknown argument ${arg}; use --scenario=a,b --reps=N --fanout=N`);
   }
   return opts;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
-const jobParams = (input: unknown): JobParams => ({ input });
-
-function scenarios(o: Options): Scenario[] {
-  const chunks = Math.ceil(o.items / o.chunkSize);
-  return [
-    {
-      name: 'steps',
-      description: `${BENCH_STEPS} activity steps in sequence (simulateWork, no simulated work)`,
-      baseline: { workflowType: 'baselineSteps', arg: { steps: BENCH_STEPS, durationMs: 0 } },
-      stepwise: { workflowType: 'benchSteps', arg: jobParams({ durationMs: 0 }) },
-    },
-    {
-      name: 'batch',
-      description: `itemBatch: ${o.items} items, ${chunks} countItems chunks of ${o.chunkSize}, window ${o.window}`,
-      baseline: {
-        workflowType: 'baselineBatch',
-        arg: { count: o.items, chunkSize: o.chunkSize, window: o.window },
-      },
-      stepwise: {
-        workflowType: 'itemBatch',
-        arg: jobParams({ count: o.items, chunkSize: o.chunkSize, window: o.window }),
-        children: ['count'],
-      },
-    },
-  ];
-}
-
-async function timeOne(client: Client, taskQueue: string, side: Side, id: string): Promise<Run> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const handle = await client.workflow.start(side.workflowType, {
-    taskQueue,
-    workflowId: id,
-    args: [side.arg],
-    typedSearchAttributes: initialJobAttributes(side.workflowType),
-  });
-  await handle.result();
-  const wallMs = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
-}
-
-async function historyEvents(client: Client, side: Side, id: string): Promise<number> {
-  const ids = [id, ...(side.children ?? []).map((c) => `${id}/${c}`)];
-  const lengths = await Promise.all(
-    ids.map(async (w) => (await client.workflow.getHandle(w).describe()).historyLength),
-  );
-  return lengths.reduce((a, b) => a + b, 0);
-}
-
-function sideResult(runs: Run[], events: number): SideResult {
-  const wallMs = runs.map((r) => r.wallMs);
-  const cpuMs = runs.map((r) => r.cpuMs);
-  return { wallMs, cpuMs, medianWallMs: median(wallMs), medianCpuMs: median(cpuMs), historyEvents: events };
-}
-
-function table(results: ScenarioResult[]): string {
-  const ms = (x: number): string => `${Math.round(x)} ms`;
-  const ratio = (x: number): string => `${x.toFixed(2)}×`;
-  const rows = [
-    [
-      '',
-      'wall: baseline',
-      'stepwise',
-      'ratio',
-      'cpu: baseline',
-      'stepwise',
-      'ratio',
-      'events: baseline',
-      'stepwise',
-    ],
-    ...results.map((r) => [
-      r.name,
-      ms(r.baseline.medianWallMs),
-      ms(r.stepwise.medianWallMs),
-      ratio(r.wallRatio),
-      ms(r.baseline.medianCpuMs),
-      ms(r.stepwise.medianCpuMs),
-      ratio(r.cpuRatio),
-      String(r.baseline.historyEvents),
-      String(r.stepwise.historyEvents),
-    ]),
-  ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows
-    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
-    .join('\n');
+function gitCommit(): string | null {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${sha} (uncommitted changes)` : sha;
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const began = Date.now();
+  // Errors only, from the SDK's core too (a loaded machine makes it warn about slow workflow tasks).
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
   const tmp = mkdtempSync(join(tmpdir(), 'stepwise-bench-'));
   const port = await freePort();
-  console.log(`starting a dev server on 127.0.0.1:${port} and bundling the workflows…`);
+  const log = (msg: string): void =>
+    console.log(`[${((Date.now() - began) / 1000).toFixed(0)} s, load ${load()}] ${msg}`);
+  log(`starting a dev server on 127.0.0.1:${port} and bundling the workflows…`);
   const [server, bundle] = await Promise.all([
     DevServer.start({ port, uiPort: port, headless: true, startTimeoutMs: 90_000 }),
     bundleWorkflowCode({
@@ -202,6 +112,33 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: 'default' });
   const taskQueue = 'bench';
   const results: ScenarioResult[] = [];
+  const loads: Record<string, string> = {};
+  const commit = gitCommit();
+  const outDir = resolve(process.cwd(), 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const at = new Date(began).toISOString();
+  const file = join(outDir, `bench-${at.replace(/[:.]/g, '-')}.json`);
+  /** The results so far (after every scenario, so a late failure keeps the earlier ones). */
+  const save = (totalSeconds: number | null): void => {
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? null,
+      memBytes: totalmem(),
+      node: process.version,
+      loadAverage: loadavg(),
+      loadAfterScenario: loads,
+    };
+    const doc = {
+      at,
+      commit,
+      complete: totalSeconds !== null,
+      totalSeconds,
+      machine,
+      options: opts,
+      results,
+    };
+    writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
+  };
   try {
     const worker = await createStepwiseWorker({
       connection: nativeConnection,
@@ -211,41 +148,38 @@ async function main(): Promise<void> {
       workflowBundlePath: bundlePath,
       // The bench's jobs do not touch the pipelines' folders.
       pipelines: loadConfig().pipelines,
+      // cancel-1000 keeps a coordinator and 1,000 sub-jobs open at once.
+      overrides: { maxCachedWorkflows: 3000 },
     });
-    await worker.runUntil(async () => {
-      for (const s of scenarios(opts)) {
-        console.log(`${s.name}: ${s.description} — warm-up, then ${opts.reps} pairs`);
-        await timeOne(client, taskQueue, s.baseline, `bench-${s.name}-warmup-baseline`);
-        await timeOne(client, taskQueue, s.stepwise, `bench-${s.name}-warmup-stepwise`);
-        const runs: Record<'baseline' | 'stepwise', Run[]> = { baseline: [], stepwise: [] };
-        for (let rep = 0; rep < opts.reps; rep++) {
-          // Alternate the order so drift on a shared machine does not favour one side.
-          const order =
-            rep % 2 === 0 ? (['baseline', 'stepwise'] as const) : (['stepwise', 'baseline'] as const);
-          for (const side of order) {
-            runs[side].push(await timeOne(client, taskQueue, s[side], `bench-${s.name}-${rep}-${side}`));
-          }
+    const api = await startApi(server.address, tmp, taskQueue);
+    const env: BenchEnv = {
+      address: server.address,
+      client,
+      worker,
+      taskQueue,
+      bundlePath,
+      tmp,
+      api,
+      startApi: (q, extra) => startApi(server.address, tmp, q, extra),
+      runId: `b${Date.now().toString(36)}`,
+      log,
+    };
+    try {
+      await worker.runUntil(async () => {
+        for (const name of opts.scenarios) {
+          const s = SCENARIOS[name];
+          const reps = opts.reps ?? s.reps;
+          log(`${name}: warm-up, then ${reps} pairs`);
+          const r = await s.run(env, reps, opts);
+          results.push(r);
+          loads[name] = load();
+          save(null);
+          log(`${name}: done in ${r.wallSeconds.toFixed(0)} s`);
         }
-        const last = opts.reps - 1;
-        const baseline = sideResult(
-          runs.baseline,
-          await historyEvents(client, s.baseline, `bench-${s.name}-${last}-baseline`),
-        );
-        const stepwise = sideResult(
-          runs.stepwise,
-          await historyEvents(client, s.stepwise, `bench-${s.name}-${last}-stepwise`),
-        );
-        results.push({
-          name: s.name,
-          description: s.description,
-          baseline,
-          stepwise,
-          wallRatio: stepwise.medianWallMs / baseline.medianWallMs,
-          cpuRatio: stepwise.medianCpuMs / baseline.medianCpuMs,
-          eventsRatio: stepwise.historyEvents / baseline.historyEvents,
-        });
-      }
-    });
+      });
+    } finally {
+      await api.close();
+    }
   } finally {
     await connection.close();
     await nativeConnection.close();
@@ -253,15 +187,22 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
+  const totalSeconds = (Date.now() - began) / 1000;
   console.log(`\n${table(results)}\n`);
-  for (const r of results) console.log(`${r.name}: ${r.description}`);
-  const outDir = resolve(process.cwd(), 'bench', 'results');
-  mkdirSync(outDir, { recursive: true });
-  const at = new Date().toISOString();
-  const file = join(outDir, `bench-${at.replace(/[:.]/g, '-')}.json`);
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version };
-  writeFileSync(file, JSON.stringify({ at, machine, options: opts, results }, null, 2) + '\n');
-  console.log(`results written to ${file}`);
+  console.log(
+    `load average (1/5/15 min) at the end: ${load()} on ${cpus().length} cores; after each scenario: ${Object.entries(
+      loads,
+    )
+      .map(([n, l]) => `${n} ${l.split(' ')[0]}`)
+      .join(', ')}`,
+  );
+  console.log(`total ${totalSeconds.toFixed(0)} s; commit ${commit ?? 'unknown'}; node ${process.version}`);
+  for (const r of results) {
+    console.log(`\n${r.name} (${r.wallSeconds.toFixed(0)} s): ${r.description}`);
+    for (const n of r.notes) console.log(`  - ${n}`);
+  }
+  save(totalSeconds);
+  console.log(`\nresults written to ${file}`);
 }
 
 if (require.main === module) {

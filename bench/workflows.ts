@@ -6,9 +6,13 @@
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
 import type { StepActivities } from '../workflows/activities';
+import { jobBuilder } from '../workflows/engine/builder';
 import { defineJob } from '../workflows/engine/definition';
+import { registerJobTypes } from '../workflows/engine/registry';
 import type { ActivityJobRef, BatchChunkArgs } from '../workflows/engine/step-io';
 import { jobWorkflow } from '../workflows/engine/workflow';
+import { exampleSubJobDefinition } from '../workflows/jobs/example';
+import { simulatedDuration, type DemoActivities } from '../workflows/jobs/demo-contracts';
 
 export * from '../workflows';
 
@@ -88,4 +92,148 @@ export async function baselineBatch(p: {
   }
   await Promise.all(running);
   return counted;
+}
+
+// ——— Scenarios beyond `steps` and `batch` (see bench/README.md) ———
+
+const job = jobBuilder<DemoActivities>();
+
+const benchHandoffInput = z.object({}).strict();
+
+/**
+ * Bench-only job type for `handoff`: a sub-job step (`exampleSubJob`, no simulated work), then an
+ * activity step; the bench reads the gap between the two from the job's history.
+ */
+export const benchHandoffDefinition = job({
+  name: 'benchHandoff',
+  description: 'Benchmark: a sub-job step, then an activity step.',
+  input: benchHandoffInput,
+})
+  .subJob('child', { name: 'Child', job: exampleSubJobDefinition, input: () => ({ durationMs: 0 }) })
+  .activity('next', {
+    name: 'Next',
+    activity: 'simulateWork',
+    args: () => ({ durationMs: 0, items: 1 }),
+  })
+  .build();
+export const benchHandoff = jobWorkflow(benchHandoffDefinition);
+
+const benchFanoutInput = z
+  .object({
+    count: z.number().int().min(0).max(100_000),
+    window: z.number().int().min(1).max(10_000),
+    durationMs: simulatedDuration.default(0),
+  })
+  .strict();
+
+/**
+ * Bench-only job type for `fanout-10k`, `cancel-100` and `cancel-1000`: one batch step of `count`
+ * `exampleSubJob` sub-jobs (one item each), `window` at a time.
+ */
+export const benchFanoutDefinition = job({
+  name: 'benchFanout',
+  description: 'Benchmark: `count` exampleSubJob sub-jobs, `window` at a time.',
+  input: benchFanoutInput,
+})
+  .batch('run', {
+    name: 'Run sub-jobs',
+    items: ({ input }) => Array.from({ length: input.count }, (_, i) => i),
+    chunkSize: 1,
+    window: ({ input }) => input.window,
+    run: { job: exampleSubJobDefinition },
+    chunkInput: (_chunk, { input }) => ({ durationMs: input.durationMs }),
+  })
+  .build();
+export const benchFanout = jobWorkflow(benchFanoutDefinition);
+
+// The batch coordinator finds a batch step's definition by its job type.
+registerJobTypes([benchFanoutDefinition]);
+
+const childActivities = (): StepActivities =>
+  wf.proxyActivities<StepActivities>({
+    startToCloseTimeout: '10 minutes',
+    retry: { maximumAttempts: 1 },
+    cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+
+/** Raw child: what an `exampleSubJob` does (one `simulateWork` call with the same arguments). */
+export async function baselineChildWork(p: { durationMs: number }): Promise<void> {
+  await childActivities().simulateWork(ref('work', 1), {
+    durationMs: p.durationMs,
+    items: 5,
+    label: 'sub-job work',
+  });
+}
+
+/** Baseline for `benchHandoff`: a child workflow, then an activity. */
+export async function baselineHandoff(): Promise<void> {
+  await wf.executeChild(baselineChildWork, {
+    workflowId: `${wf.workflowInfo().workflowId}/child`,
+    args: [{ durationMs: 0 }],
+  });
+  await childActivities().simulateWork(ref('next', 2), { durationMs: 0, items: 1 });
+}
+
+export interface BaselineFanoutParams {
+  count: number;
+  window: number;
+  durationMs: number;
+  /** Children started per run before continuing as new (the sample's page size). */
+  perRun: number;
+  /** Next child index; carried across continue-as-new. */
+  next?: number;
+}
+
+/**
+ * Baseline for `benchFanout`: a sliding window of child workflows in the style of
+ * samples-typescript `batch-sliding-window` — at most `window` children in flight, continue-as-new
+ * after `perRun` children (once those in flight closed). Cancelled, it waits for every child to
+ * stop (`WAIT_CANCELLATION_COMPLETED`) before closing.
+ */
+export async function baselineFanout(p: BaselineFanoutParams): Promise<number> {
+  const { workflowId } = wf.workflowInfo();
+  let next = p.next ?? 0;
+  let inFlight = 0;
+  let startedHere = 0;
+  const running: Promise<void>[] = [];
+  try {
+    while (next < p.count) {
+      if (startedHere >= p.perRun) {
+        await Promise.all(running);
+        return await wf.continueAsNew<typeof baselineFanout>({ ...p, next });
+      }
+      if (inFlight >= p.window) await wf.condition(() => inFlight < p.window);
+      const i = next++;
+      inFlight++;
+      startedHere++;
+      running.push(
+        wf
+          .executeChild(baselineChildWork, {
+            workflowId: `${workflowId}/c/${i}`,
+            args: [{ durationMs: p.durationMs }],
+            cancellationType: wf.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+          })
+          .finally(() => {
+            inFlight--;
+          }),
+      );
+    }
+    await Promise.all(running);
+  } catch (err) {
+    if (wf.isCancellation(err)) await wf.CancellationScope.nonCancellable(() => Promise.allSettled(running));
+    throw err;
+  }
+  return next;
+}
+
+/** Releases a {@link baselineHold} workflow. */
+export const releaseSignal = wf.defineSignal('release');
+
+/** Baseline for `paused-1000`: a raw workflow blocked on a condition until signalled. */
+export async function baselineHold(): Promise<void> {
+  let released = false;
+  wf.setHandler(releaseSignal, () => {
+    released = true;
+  });
+  await wf.condition(() => released);
 }

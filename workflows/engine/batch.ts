@@ -27,6 +27,8 @@ import type { ActivityJobRef, StepActivityCall, StepResultExtras } from './step-
 /** Continue as new once a run's history passes this many events (the hard limit we keep under is 10,240). */
 export const BATCH_HISTORY_SOFT_LIMIT = 4000;
 const MAX_RECORDED_FAILURES = 20;
+/** While cancelling, the coordinator reports the chunks still running in steps (see `report`). */
+export const BATCH_CANCEL_REPORTS_PATCH = 'batch-cancel-reports-in-steps';
 
 export async function batchCoordinator(p: BatchCoordinatorParams): Promise<BatchOutcome> {
   const chunkArg = chunkArguments(p);
@@ -40,6 +42,9 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
   let paused = p.paused ?? false;
   const root = wf.CancellationScope.current();
   let lastStatus: JobStatus = 'running';
+  /** Chunks still running at the last report while cancelling, and the drop that is worth a new one. */
+  let lastCancelReport: number | null = null;
+  const cancelReportStep = Math.max(1, Math.ceil(p.window / PROGRESS_REPORT_BUDGET));
   /** Running chunk sub-jobs and the status each last reported. */
   const chunkJobs = new Map<string, JobStatus>();
 
@@ -60,10 +65,22 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
       `${done}/${counts.total} chunks · ${counts.failed} failed · ${counts.running} running${now === 'running' ? '' : ` · ${now}`}`,
     );
     const statusChanged = now !== lastStatus;
-    // While cancelling, every chunk that stops is reported (at most `window` of them).
+    // While cancelling, the job hears how many chunks still run: each time that number dropped by a
+    // twentieth of the window, and when it reaches 0 (runs before the patch reported every chunk).
     const cancelling = root.consideredCancelled;
     if (!statusChanged && !cancelling && !shouldReport(lastReported, progress, PROGRESS_REPORT_BUDGET))
       return;
+    if (
+      !statusChanged &&
+      cancelling &&
+      lastCancelReport !== null &&
+      counts.running > 0 &&
+      lastCancelReport - counts.running < cancelReportStep &&
+      wf.patched(BATCH_CANCEL_REPORTS_PATCH)
+    ) {
+      return;
+    }
+    if (cancelling) lastCancelReport = counts.running;
     if (!statusChanged && !cancelling) lastReported = progress;
     lastStatus = now;
     const update: StepProgressReport = {
@@ -149,8 +166,11 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
 
   const tasks: Promise<void>[] = [];
   try {
+    const mayStart = (): boolean => inFlight < p.window && !paused;
     while (cursor < counts.total) {
-      await wf.condition(() => inFlight < p.window && !paused);
+      // Only wait when there is something to wait for: a condition already true still costs an
+      // async turn, and filling a large window that way piles them up by the thousand.
+      if (!mayStart()) await wf.condition(mayStart);
       const info = wf.workflowInfo();
       if (info.historyLength > BATCH_HISTORY_SOFT_LIMIT || info.continueAsNewSuggested) {
         await wf.condition(() => inFlight === 0);

@@ -21,6 +21,9 @@ import {
 import { PROGRESS_REPORT_BUDGET, shouldReport } from './progress';
 import { isRecoverable } from './recovery';
 
+/** Chunk sub-jobs no longer report `cancelling` to their batch coordinator (see {@link Publisher.reportToParent}). */
+export const QUIET_CHUNK_CANCEL_PATCH = 'chunk-sub-job-quiet-cancelling';
+
 export class Publisher {
   private lastUpsert = { status: '', step: -1 };
   private lastParentReport: number | null = null;
@@ -56,6 +59,17 @@ export class Publisher {
       parent.reportProgress && shouldReport(this.lastParentReport, st.progress, PROGRESS_REPORT_BUDGET);
     if (!statusChanged && !progressDue) return;
     this.lastReportedStatus = st.status;
+    // A batch coordinator hears its chunk sub-jobs' statuses only to know when all have paused; it
+    // cancels them itself, so `cancelling` tells it nothing — one signal (and a coordinator task)
+    // less per chunk sub-job that a cancellation stops. Runs recorded before this still send it.
+    if (
+      !progressDue &&
+      st.status === 'cancelling' &&
+      Boolean(parent.reportTo) &&
+      wf.patched(QUIET_CHUNK_CANCEL_PATCH)
+    ) {
+      return;
+    }
     if (progressDue) this.lastParentReport = Math.floor(st.progress);
     const report: StepProgressReport = {
       stepKey: parent.stepKey,

@@ -35,7 +35,8 @@ export class AuditHooks implements OnModuleInit {
       const action = (request.routeOptions.config as AuditRouteConfig | undefined)?.auditAction;
       if (action) {
         try {
-          this.store.append(this.record(request, reply, payload, action));
+          // Committed before the answer leaves, in one transaction with the answers sent meanwhile.
+          await this.store.appendSoon(this.record(request, reply, payload, action));
         } catch (err) {
           // The answer stands (an accepted action already happened); the gap must not go unnoticed.
           this.logger.error(

@@ -19,9 +19,6 @@ import { APP_CONFIG } from '../config/config.module';
 import { JobListService } from '../jobs/job-list.service';
 import { JobStateReader } from '../jobs/job-state.service';
 import type { JobSummary, ListJobsQuery } from '../jobs/schemas';
-import { describeStepwiseJob } from '../jobs/stepwise-job';
-import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
-import type { Client } from '@temporalio/client';
 
 /** One server-sent event. */
 export interface StreamEvent {
@@ -48,7 +45,7 @@ const isClosed = (s: JobState): boolean => s.closedAt !== null || isTerminal(s.s
 
 /** A poller's counters, for tests and diagnostics. */
 export interface EventHubStats {
-  /** Job polls made (each: a describe and the `jobState` query). */
+  /** Job polls made (each: the `jobState` query while the job runs; a describe too once it closed). */
   jobPolls: number;
   /** List polls made (each: one visibility list call, plus describes of recoverable runs). */
   listPolls: number;
@@ -228,7 +225,6 @@ export class EventHub implements OnModuleDestroy {
   readonly maxSubscribers: number;
 
   constructor(
-    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) config: Config,
     private readonly states: JobStateReader,
     private readonly lister: JobListService,
@@ -240,11 +236,10 @@ export class EventHub implements OnModuleDestroy {
     } = config.streams);
   }
 
-  /** A job's state as `GET /api/jobs/:jobId` reads it (describe, then the `jobState` query under its deadline). */
+  /** A job's state as `GET /api/jobs/:jobId` reads it (the `jobState` query while it runs; see `JobStateReader.readLatest`). */
   async readJob(jobId: string): Promise<JobState> {
     this.counters.jobPolls++;
-    const { desc, def } = await describeStepwiseJob(this.client, jobId);
-    return this.states.read(desc, def);
+    return this.states.readLatest(jobId);
   }
 
   async readList(filters: ListFilters): Promise<JobSummary[]> {

@@ -4,7 +4,7 @@
  * working, that state corrected to how the run really ended (see `job-runs.ts`).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isTerminal, jobStateQuery, type JobState, type JobStatus } from '../../../workflows/contracts';
 import { JobStatusKey } from '../../../workflows/search-attributes';
@@ -24,13 +24,60 @@ import {
   runTimeouts,
   stateFromDescription,
 } from './job-runs';
+import { describeStepwiseJob } from './stepwise-job';
 
 @Injectable()
 export class JobStateReader {
+  /** The same connection, with queries the server refuses (unanswered) unless the run is open. */
+  private readonly openRunsOnly: Client;
+
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.openRunsOnly = new Client({
+      connection: client.connection,
+      namespace: client.options.namespace,
+      dataConverter: client.options.dataConverter,
+      workflow: { queryRejectCondition: 'NOT_OPEN' },
+    });
+  }
+
+  /**
+   * The job's state, of its latest run: the describe and the `jobState` query of a running job go
+   * out together, so a read takes the longer of the two instead of both in turn. The query is one
+   * the server refuses, without asking a worker, once the run closed; a closed run, an unknown id or
+   * a workflow that is not a Stepwise job are answered from the describe by {@link read}, as before.
+   */
+  async readLatest(jobId: string): Promise<JobState> {
+    const early = this.queryIfOpen(jobId);
+    const { desc, def } = await describeStepwiseJob(this.client, jobId);
+    if (isOpenStatus(desc.status.name)) {
+      const answer = await early;
+      if ('state' in answer) {
+        if (answer.state?.runId === desc.runId && answer.state.type === def.name) return answer.state;
+      } else {
+        // No answer in time: asking again would only double the wait.
+        const code = grpcCode(answer.error);
+        if (code === GrpcStatus.DEADLINE_EXCEEDED || code === GrpcStatus.UNAVAILABLE) {
+          throw new JobOperationError({ kind: 'query', jobId, deadlineMs: WORKER_DEADLINE_MS }, answer.error);
+        }
+      }
+    }
+    return this.read(desc, def);
+  }
+
+  /** The `jobState` query of the latest run, refused by the server if that run is closed. */
+  private async queryIfOpen(jobId: string): Promise<{ state: JobState | null } | { error: unknown }> {
+    try {
+      const state = await temporalCall(this.client, 'worker', () =>
+        this.openRunsOnly.workflow.getHandle(jobId).query(jobStateQuery),
+      );
+      return { state };
+    } catch (error) {
+      return { error };
+    }
+  }
 
   /**
    * The state of the run `desc` describes. For a run closed outside Stepwise whose query fails (its

@@ -136,8 +136,7 @@ export class JobsService {
 
   /** The job's state; a run terminated or timed out in Temporal reads as such (see `JobStateReader`). */
   async getState(jobId: string): Promise<JobState> {
-    const { desc, def } = await describeStepwiseJob(this.client, jobId);
-    return this.states.read(desc, def);
+    return this.states.readLatest(jobId);
   }
 
   /**
