@@ -20,6 +20,7 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
+const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port');
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -116,6 +117,20 @@ export const envSchema = z.object({
   STEPWISE_STREAM_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   STEPWISE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   STEPWISE_STREAM_MAX_SUBSCRIBERS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  // Worker process (src/worker.ts): graceful shutdown, Prometheus metrics and health probes.
+  STEPWISE_WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  STEPWISE_WORKER_METRICS_ADDRESS: hostPort.optional(),
+  STEPWISE_WORKER_HEALTH_ADDRESS: hostPort.optional(),
+  STEPWISE_WORKER_IDENTITY: z.string().min(1).max(200).optional(),
+  // API observability (docs/production.md): who may read GET /metrics.
+  STEPWISE_METRICS_PUBLIC: bool.default(false),
+  // `npm run cluster` (src/cluster/): ports, worker count, PostgreSQL's OS user when run as root.
+  CLUSTER_POSTGRES_PORT: port.default(5433),
+  CLUSTER_TEMPORAL_PORT: port.default(7233),
+  CLUSTER_UI_PORT: port.default(8233),
+  CLUSTER_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
+  CLUSTER_WORKER_PORT_BASE: port.default(9464),
+  CLUSTER_POSTGRES_OS_USER: z.string().min(1).default('postgres'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -12,6 +12,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobTypesModule } from './job-types/job-types.module';
 import { JobsModule } from './jobs/jobs.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { TemporalModule } from './temporal/temporal.module';
 
 /**
@@ -39,6 +40,7 @@ export class AppModule {
         JobTypesModule,
         DocsModule,
         OpenApiModule,
+        MetricsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -29,7 +29,14 @@ const MAX_INPUT_BYTES = 8192;
 /** Over the body limit (input budget + 64 KiB). */
 const HUGE = 80 * 1024;
 /** Routes anyone may call, keys or not (see src/api/common/route-policy.ts). */
-const PUBLIC_PATHS = ['/health', '/docs', '/docs/assets/:file', '/openapi.json'];
+const PUBLIC_PATHS = [
+  '/health',
+  '/health/live',
+  '/health/ready',
+  '/docs',
+  '/docs/assets/:file',
+  '/openapi.json',
+];
 /** Routes this test knows exist; the fuzzed set is what the app registered, which must include them. */
 const KNOWN_ROUTES = [
   'GET /health',
