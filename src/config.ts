@@ -126,7 +126,13 @@ export const envSchema = z.object({
   STEPWISE_METRICS_PUBLIC: bool.default(false),
   // `npm run cluster` (src/cluster/): ports, worker count, PostgreSQL's OS user when run as root.
   CLUSTER_POSTGRES_PORT: port.default(5433),
-  CLUSTER_TEMPORAL_PORT: port.default(7233),
+  // Temporal's PostgreSQL schema keeps membership ports (this one − 300 …) in a smallint.
+  CLUSTER_TEMPORAL_PORT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(32_757, 'must be at most 32757 (Temporal stores its service ports as a PostgreSQL smallint)')
+    .default(7233),
   CLUSTER_UI_PORT: port.default(8233),
   CLUSTER_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
   CLUSTER_WORKER_PORT_BASE: port.default(9464),

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManagedProcess, waitUntil, type LineSink } from './process';
+import { GaveUp, ManagedProcess, waitUntil, type LineSink } from './process';
 import { Postgres } from './postgres';
 import {
   loadClusterTools,
@@ -140,7 +140,7 @@ export class Cluster {
     await waitUntil(
       `worker-${i + 1}`,
       async () => {
-        if (!proc.running) throw new Error(`worker-${i + 1} exited during start:\n${proc.tail.join('\n')}`);
+        if (!proc.running) throw new GaveUp(`worker-${i + 1} exited during start:\n${proc.tail.join('\n')}`);
         return (await fetch(`${this.workerHealthUrl(i)}/readyz`)).ok;
       },
       timeoutMs,
@@ -162,7 +162,7 @@ export class Cluster {
     await waitUntil(
       'api',
       async () => {
-        if (!proc.running) throw new Error(`the API exited during start:\n${proc.tail.join('\n')}`);
+        if (!proc.running) throw new GaveUp(`the API exited during start:\n${proc.tail.join('\n')}`);
         return (await fetch(`${this.apiUrl}/health/ready`)).ok;
       },
       timeoutMs,

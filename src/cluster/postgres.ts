@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ManagedProcess, run, waitUntil, type LineSink } from './process';
+import { GaveUp, ManagedProcess, run, waitUntil, type LineSink } from './process';
 
 export interface PostgresOptions {
   /** Folder of initdb, postgres, pg_isready, psql. */
@@ -90,7 +90,7 @@ export class Postgres {
       `PostgreSQL on 127.0.0.1:${this.opts.port}`,
       async () => {
         if (!proc.running) {
-          throw new Error(`PostgreSQL exited during start:\n${proc.tail.join('\n')}`);
+          throw new GaveUp(`PostgreSQL exited during start:\n${proc.tail.join('\n')}`);
         }
         await run(join(this.opts.binDir, 'pg_isready'), [
           '-q',

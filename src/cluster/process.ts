@@ -121,7 +121,15 @@ export function run(
   });
 }
 
-/** Polls `check` until it resolves true, or throws after `timeoutMs` with `what` and the last error. */
+/** Thrown by a readiness check when waiting longer is pointless (the process exited). */
+export class GaveUp extends Error {
+  override name = 'GaveUp';
+}
+
+/**
+ * Polls `check` until it resolves true, or throws after `timeoutMs` with `what` and the last
+ * error; a {@link GaveUp} thrown by `check` ends the wait at once.
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
@@ -134,6 +142,7 @@ export async function waitUntil(
     try {
       if (await check()) return;
     } catch (err) {
+      if (err instanceof GaveUp) throw err;
       last = err;
     }
     if (Date.now() > deadline) {

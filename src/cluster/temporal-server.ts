@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { prepareNamespace } from '../search-attributes';
-import { ManagedProcess, run, waitUntil, type LineSink } from './process';
+import { GaveUp, ManagedProcess, run, waitUntil, type LineSink } from './process';
 import { TEMPORAL_DB_PASSWORD, TEMPORAL_DB_USER, type Postgres } from './postgres';
 
 const PROJECT_ROOT = resolve(
@@ -192,7 +192,7 @@ export class TemporalServer {
     await waitUntil(
       `Temporal Server on ${this.address}`,
       async () => {
-        if (!proc.running) throw new Error(`Temporal Server exited during start:\n${proc.tail.join('\n')}`);
+        if (!proc.running) throw new GaveUp(`Temporal Server exited during start:\n${proc.tail.join('\n')}`);
         const connection = await Connection.connect({ address: this.address, connectTimeout: 2000 });
         try {
           const { namespaceCreated, attributesAdded } = await prepareNamespace(
@@ -268,7 +268,7 @@ export class UiServer {
     await waitUntil(
       `Temporal UI on ${this.url}`,
       async () => {
-        if (!proc.running) throw new Error(`UI server exited during start:\n${proc.tail.join('\n')}`);
+        if (!proc.running) throw new GaveUp(`UI server exited during start:\n${proc.tail.join('\n')}`);
         return (await fetch(this.url)).ok;
       },
       timeoutMs,
