@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     logger,
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      // SDK metrics and the jobs' own (workflows/engine/metrics.ts), all prefixed `temporal_`.
+      // The SDK's metrics (temporal_*) and the jobs' own (stepwise_*, workflows/engine/metrics.ts).
       ...(metricsAddress
         ? {
             metrics: {

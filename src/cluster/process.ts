@@ -101,14 +101,14 @@ export class ManagedProcess {
   }
 }
 
-/** Runs a command to completion; rejects with its output when it fails. */
+/** Runs a command to completion (no input); rejects with its output when it fails. */
 export function run(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<string> {
   return new Promise((res, rej) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -117,7 +117,6 @@ export function run(
       if (code === 0) res(out);
       else rej(new Error(`${command} ${args.join(' ')} exited with code ${code}:\n${out.trim()}`));
     });
-    child.stdin.end(opts.input ?? '');
   });
 }
 

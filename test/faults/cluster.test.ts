@@ -104,6 +104,88 @@ const demo = (durationMs: number, parts: number) => ({
   steps: { transform: { durationMs } },
 });
 
+/** Sum of a Prometheus series over every line whose labels include all of `labels`. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function workerMetrics(): Promise<string> {
+  const texts = await Promise.all(
+    fc.cluster.workers.map(async (_, i) => (await fetch(fc.cluster.workerMetricsUrl(i))).text()),
+  );
+  return texts.join('\n');
+}
+
+it('metrics: the workers and the API serve the documented series, and a job moves its counters', async () => {
+  await withLog(async () => {
+    const closed = { job_type: 'example', status: 'completed' };
+    const before = await workerMetrics();
+    const apiBefore = (await http<string>(api(), 'GET', '/metrics')).body;
+    const jobId = await startJobViaApi(api(), 'example', {});
+    await waitAllClosed(api(), [jobId], 60_000);
+    // Worker metrics are exported as the Runtime collects them: polled, not assumed instant.
+    const after = await waitFor(
+      workerMetrics,
+      (t) =>
+        sample(t, 'stepwise_jobs_closed_total', closed) >=
+        sample(before, 'stepwise_jobs_closed_total', closed) + 1,
+      30_000,
+      250,
+    );
+    expect(sample(after, 'stepwise_jobs_started_total', { job_type: 'example' })).toBeGreaterThanOrEqual(
+      sample(before, 'stepwise_jobs_started_total', { job_type: 'example' }) + 1,
+    );
+    expect(
+      sample(after, 'stepwise_step_duration_milliseconds_count', { job_type: 'example' }),
+    ).toBeGreaterThan(0);
+    // The SDK's own series, on the same endpoint.
+    expect(after).toMatch(/^temporal_workflow_completed_total\{/m);
+    expect(after).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
+    const apiAfter = (await http<string>(api(), 'GET', '/metrics')).body;
+    const started = { method: 'POST', route: '/api/jobs', status: '201' };
+    expect(sample(apiAfter, 'stepwise_api_http_requests_total', started)).toBe(
+      sample(apiBefore, 'stepwise_api_http_requests_total', started) + 1,
+    );
+    expect(apiAfter).toMatch(
+      /^stepwise_api_http_request_duration_seconds_bucket\{.*route="\/api\/jobs\/:jobId"/m,
+    );
+    expect(apiAfter).toMatch(/^stepwise_api_process_cpu_seconds_total /m);
+  });
+});
+
+it('graceful stop: a worker on SIGTERM lets its running activity finish — the step does not burn an attempt', async () => {
+  await withLog(async () => {
+    const jobId = await startJobViaApi(api(), 'demoPipeline', {
+      durationMs: 300,
+      parts: 1,
+      steps: { extract: { durationMs: 4000 } },
+    });
+    const onWorker = await waitFor(
+      async () => {
+        for (const i of [0, 1]) if ((await activitiesOn(client, `worker-${i + 1}@`, [jobId])) > 0) return i;
+        return -1;
+      },
+      (i) => i >= 0,
+      30_000,
+      100,
+    );
+    const worker = fc.cluster.workers[onWorker]!;
+    await worker.stop(30_000); // SIGTERM; the grace time in these tests is 10 s
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    const final = (await waitAllClosed(api(), [jobId], 60_000)).get(jobId)!;
+    const extract = final.steps.find((s) => s.key === 'extract')!;
+    expect({ status: extract.status, attempt: extract.attempt }).toEqual({ status: 'completed', attempt: 1 });
+    await expectDemoDoneOnce(client, final, 1);
+    await fc.cluster.startWorker(onWorker);
+  });
+});
+
 it('kill -9 of one of two workers: its activities and sub-jobs finish on the other, each once', async () => {
   await withLog(async () => {
     const PARTS = 4;
