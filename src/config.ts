@@ -27,6 +27,8 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  // JSON lines, or pino-pretty's readable lines; auto: pretty in a terminal.
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^\s:]+:\d+$/, 'must be host:port')

@@ -22,7 +22,7 @@ export const DEFAULT_BUNDLE_PATH = resolve(__dirname, '..', 'workflow-bundle.js'
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const level = config.env.LOG_LEVEL;
-  const logger = new JsonLogger('worker', level);
+  const logger = new JsonLogger('worker', level, undefined, config.env.LOG_FORMAT);
   const metricsAddress = config.env.STEPWISE_WORKER_METRICS_ADDRESS;
   Runtime.install({
     logger,
@@ -90,6 +90,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  new JsonLogger('worker').error('worker failed', {
+    error: err instanceof Error ? err : new Error(String(err)),
+  });
   process.exit(1);
 });
