@@ -78,6 +78,7 @@ async function main(): Promise<void> {
       appEnv: { ...process.env, NODE_ENV: 'production' },
       distDir: resolve(__dirname, '..', 'src'),
       postgresOsUser: env.CLUSTER_POSTGRES_OS_USER,
+      workerStopGraceMs: env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS + 10_000,
       onLine: say,
     });
   } catch (err) {

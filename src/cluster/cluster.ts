@@ -39,6 +39,11 @@ export interface ClusterOptions {
   /** Folder of the compiled `src/` (worker.js, main.js). */
   distDir: string;
   postgresOsUser?: string;
+  /**
+   * How long a stopping worker may take before it is killed: more than its own grace time for
+   * running activities (STEPWISE_WORKER_SHUTDOWN_GRACE_MS), so a stop never cuts one short.
+   */
+  workerStopGraceMs: number;
   onLine: LineSink;
 }
 
@@ -172,7 +177,7 @@ export class Cluster {
 
   /** Stops everything in reverse order; safe to call twice. */
   async stop(): Promise<void> {
-    await Promise.all([this.api?.stop(), ...this.workers.map((w) => w?.stop())]);
+    await Promise.all([this.api?.stop(), ...this.workers.map((w) => w?.stop(this.opts.workerStopGraceMs))]);
     await this.ui?.stop();
     await this.temporal.stop();
     await this.postgres.stop();

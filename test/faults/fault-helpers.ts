@@ -72,6 +72,7 @@ export async function startFaultCluster(name: string, workers = 2): Promise<Faul
       STEPWISE_STREAM_HEARTBEAT_MS: '1000',
     },
     distDir: resolve(__dirname, '..', '..', 'dist', 'src'),
+    workerStopGraceMs: 20_000,
     onLine: (proc, line) => appendFileSync(logFile, `[${proc}] ${line}\n`),
   });
   const tail = (lines = 60): string => {
