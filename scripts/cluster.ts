@@ -105,7 +105,14 @@ async function main(): Promise<void> {
     return;
   }
   // One process dying takes the others down, as with `npm start`: a half cluster is not what you asked for.
-  for (const proc of [cluster.api, ...cluster.workers]) {
+  const watched = [
+    cluster.postgres.process,
+    cluster.temporal.process,
+    cluster.ui?.process ?? null,
+    cluster.api,
+    ...cluster.workers,
+  ];
+  for (const proc of watched) {
     void proc?.exited.then(({ code, signal }) => {
       if (stopping) return;
       say('cluster', `${proc.name} exited (${signal ?? `code ${code}`}); stopping everything`);

@@ -144,6 +144,11 @@ export class Postgres {
   get running(): boolean {
     return this.proc?.running ?? false;
   }
+
+  /** The server process while started (the launcher watches it). */
+  get process(): ManagedProcess | null {
+    return this.proc;
+  }
 }
 
 function osUser(name: string): { uid: number; gid: number; name: string } {

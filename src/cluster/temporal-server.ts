@@ -177,6 +177,11 @@ export class TemporalServer {
     return this.proc?.running ?? false;
   }
 
+  /** The server process while started (the launcher watches it). */
+  get process(): ManagedProcess | null {
+    return this.proc;
+  }
+
   /** Writes the config, starts the server, waits until the namespace is ready (search attributes included). */
   async start(timeoutMs = 120_000): Promise<void> {
     mkdirSync(this.opts.configDir, { recursive: true });
@@ -238,6 +243,11 @@ export class UiServer {
 
   get url(): string {
     return `http://127.0.0.1:${this.opts.port}`;
+  }
+
+  /** The UI server process while started (the launcher watches it). */
+  get process(): ManagedProcess | null {
+    return this.proc;
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
