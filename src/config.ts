@@ -20,12 +20,15 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
+const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port');
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  // JSON lines, or pino-pretty's readable lines; auto: pretty in a terminal.
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^\s:]+:\d+$/, 'must be host:port')
@@ -122,6 +125,26 @@ export const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
+  // Worker process (src/worker.ts): graceful shutdown, Prometheus metrics and health probes.
+  STEPWISE_WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  STEPWISE_WORKER_METRICS_ADDRESS: hostPort.optional(),
+  STEPWISE_WORKER_HEALTH_ADDRESS: hostPort.optional(),
+  STEPWISE_WORKER_IDENTITY: z.string().min(1).max(200).optional(),
+  // API observability (docs/production.md): who may read GET /metrics.
+  STEPWISE_METRICS_PUBLIC: bool.default(false),
+  // `npm run cluster` (src/cluster/): ports, worker count, PostgreSQL's OS user when run as root.
+  CLUSTER_POSTGRES_PORT: port.default(5433),
+  // Temporal's PostgreSQL schema keeps membership ports (this one − 300 …) in a smallint.
+  CLUSTER_TEMPORAL_PORT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(32_757, 'must be at most 32757 (Temporal stores its service ports as a PostgreSQL smallint)')
+    .default(7233),
+  CLUSTER_UI_PORT: port.default(8233),
+  CLUSTER_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
+  CLUSTER_WORKER_PORT_BASE: port.default(9464),
+  CLUSTER_POSTGRES_OS_USER: z.string().min(1).default('postgres'),
 });
 
 export type Env = z.infer<typeof envSchema>;

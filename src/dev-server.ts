@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ensureSearchAttributes } from './search-attributes';
+import { prepareNamespace } from './search-attributes';
 
 export interface DevServerOptions {
   /** SQLite file; omitted → in-memory (tests). */
@@ -172,8 +172,7 @@ export class DevServer {
         const connection = await Connection.connect({ address: this.address, connectTimeout: 2000 });
         try {
           await connection.workflowService.describeNamespace({ namespace });
-          const added = await ensureSearchAttributes(connection, namespace);
-          if (added.length > 0) await this.waitForSearchAttributes(connection, namespace, added, deadline);
+          await prepareNamespace(connection, namespace, deadline);
           return;
         } finally {
           await connection.close();
@@ -184,21 +183,6 @@ export class DevServer {
       }
     }
     throw new Error(`Temporal dev server not healthy within ${timeoutMs} ms: ${String(lastError)}`);
-  }
-
-  /** Added attributes become usable asynchronously; wait until the namespace lists them. */
-  private async waitForSearchAttributes(
-    connection: Connection,
-    namespace: string,
-    names: string[],
-    deadline: number,
-  ): Promise<void> {
-    while (Date.now() < deadline) {
-      const res = await connection.operatorService.listSearchAttributes({ namespace });
-      if (names.every((n) => n in (res.customAttributes ?? {}))) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`search attributes ${names.join(', ')} not visible before the deadline`);
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */

@@ -1,48 +1,87 @@
 /**
- * The project's structured logger: one JSON object per line. It implements Temporal's `Logger`
- * so the worker's Runtime logger (workflow and activity logs included) goes through it too.
+ * The project's one structured logger, on pino: one JSON object per line (`time`, `level`,
+ * `component`, `message`, then the fields), or pino-pretty's readable lines when the output is a
+ * terminal (LOG_FORMAT=auto; `json` / `pretty` force one). It implements Temporal's `Logger`, so
+ * the worker's Runtime logger — workflow (through the SDK's logger sink) and activity logs
+ * included — goes through it; the API's Nest logger and request log go through it too
+ * (src/main.ts, src/api/metrics/request-log.ts). Errors keep their type, stack and cause chain.
  */
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import pino, { type DestinationStream, type Logger as Pino } from 'pino';
+import pretty from 'pino-pretty';
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** An error as plain JSON: type, message, stack, and its causes (bounded). */
+export function serializeError(err: Error, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: err.name, message: err.message, stack: err.stack };
+  if (err.cause !== undefined && depth < 5) {
+    out.cause = err.cause instanceof Error ? serializeError(err.cause, depth + 1) : err.cause;
+  }
+  return out;
+}
+
+function destination(write: ((line: string) => void) | undefined, format: LogFormat): DestinationStream {
+  if (write) return { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
+  const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (usePretty) {
+    return pretty({
+      sync: true,
+      colorize: true,
+      messageKey: 'message',
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'component',
+      messageFormat: '[{component}] {message}',
+    });
+  }
+  return pino.destination({ dest: 1, sync: true });
+}
 
 export class JsonLogger implements TemporalLogger {
+  private readonly pino: Pino;
+
+  /**
+   * @param write Receives each line as JSON without its newline (tests); default: stdout, in
+   * the format `format` says.
+   */
   constructor(
     private readonly component: string,
     private readonly minLevel: Level = 'info',
-    private readonly write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
-  ) {}
+    private readonly write?: (line: string) => void,
+    private readonly format: LogFormat = 'auto',
+  ) {
+    this.pino = pino(
+      {
+        level: minLevel,
+        messageKey: 'message',
+        base: { component },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination(write, format),
+    );
+  }
 
   log(level: TemporalLogLevel | Level, message: string, meta?: LogMetadata): void {
     const lvl = level.toLowerCase() as Level;
-    if (ORDER[lvl] < ORDER[this.minLevel]) return;
+    if (!this.pino.isLevelEnabled(lvl)) return;
     // The SDK's "Activity started" comes before the job context is known; the activity
     // interceptor (activities/log.ts) writes it again with the context.
     if (message === 'Activity started' && meta?.sdkComponent === 'worker' && !('jobId' in meta)) return;
-    const entry: Record<string, unknown> = {
-      time: new Date().toISOString(),
-      level: lvl,
-      component: this.component,
-      message,
-    };
+    const fields: Record<string, unknown> = {};
     if (meta) {
       for (const [k, v] of Object.entries(meta)) {
         // Temporal passes timestamps in nanoseconds as bigint.
-        entry[k] =
-          typeof v === 'bigint'
-            ? v.toString()
-            : v instanceof Error
-              ? { message: v.message, stack: v.stack }
-              : v;
+        fields[k] = typeof v === 'bigint' ? v.toString() : v instanceof Error ? serializeError(v) : v;
       }
     }
-    if ('jobId' in entry) {
+    if ('jobId' in fields) {
       // Job lines carry all four job fields; Temporal's logger drops null metadata on the way here.
-      entry.parentJobId ??= null;
-      entry.step ??= null;
+      fields.parentJobId ??= null;
+      fields.step ??= null;
     }
-    this.write(safeStringify(entry));
+    this.pino[lvl](fields, message);
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('trace', message, meta);
@@ -60,18 +99,6 @@ export class JsonLogger implements TemporalLogger {
     this.log('error', message, meta);
   }
   child(component: string): JsonLogger {
-    return new JsonLogger(`${this.component}.${component}`, this.minLevel, this.write);
+    return new JsonLogger(`${this.component}.${component}`, this.minLevel, this.write, this.format);
   }
-}
-
-function safeStringify(value: unknown): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object') {
-      if (seen.has(v)) return '[circular]';
-      seen.add(v);
-    }
-    return v;
-  });
 }

@@ -1,7 +1,7 @@
 /** The API process: NestJS on Fastify in front of the Temporal client (which the app connects itself). */
 import type { LoggerService } from '@nestjs/common';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
-import { JsonLogger } from './logger';
+import { JsonLogger, type Level } from './logger';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -15,18 +15,13 @@ async function main(): Promise<void> {
   }
   // The keys were hashed at load; the plain text need not stay in this process's environment.
   delete process.env.STEPWISE_API_KEYS;
-  const log = new JsonLogger('api', config.env.LOG_LEVEL);
+  const log = new JsonLogger('api', config.env.LOG_LEVEL, undefined, config.env.LOG_FORMAT);
   if (config.api.keys.length === 0) {
     log.warn(
       `No API keys configured (STEPWISE_API_KEYS): the API is open on ${config.env.HOST} — every request acts as admin "local". See docs/security.md.`,
     );
   }
-  const nestLogger: LoggerService = {
-    log: (m: unknown, ctx?: unknown) => log.info(String(m), { context: ctx }),
-    error: (m: unknown, ctx?: unknown) => log.error(String(m), { context: ctx }),
-    warn: (m: unknown, ctx?: unknown) => log.warn(String(m), { context: ctx }),
-    debug: (m: unknown, ctx?: unknown) => log.debug(String(m), { context: ctx }),
-  };
+  const nestLogger = nestAdapter(log);
   const app = await createApp(config, { logger: nestLogger });
   // On SIGINT/SIGTERM: stop the HTTP server, close the Temporal connection (TemporalModule), exit 0.
   app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
@@ -37,7 +32,35 @@ async function main(): Promise<void> {
   });
 }
 
+/**
+ * Nest's logger calls, onto the project logger: `log(message, context)`, `error(message, stack,
+ * context)`; a message that is an object (the request log) becomes the line's fields.
+ */
+function nestAdapter(log: JsonLogger): LoggerService {
+  const line =
+    (level: Level) =>
+    (m: unknown, ...rest: unknown[]): void => {
+      const context = rest.length > 0 ? rest[rest.length - 1] : undefined;
+      const stack = level === 'error' && rest.length > 1 ? rest[0] : undefined;
+      if (m instanceof Error) return log.log(level, m.message, { context, error: m });
+      if (m && typeof m === 'object') {
+        const { message, ...fields } = m as Record<string, unknown>;
+        return log.log(level, String(message ?? ''), { ...fields, context });
+      }
+      log.log(level, String(m), stack ? { context, stack } : { context });
+    };
+  return {
+    log: line('info'),
+    error: line('error'),
+    warn: line('warn'),
+    debug: line('debug'),
+    verbose: line('trace'),
+  };
+}
+
 main().catch((err: unknown) => {
-  console.error(err);
+  new JsonLogger('api').error('API failed to start', {
+    error: err instanceof Error ? err : new Error(String(err)),
+  });
   process.exit(1);
 });

@@ -11,6 +11,7 @@ import {
   type SearchAttributePair,
 } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { SEARCH_ATTRIBUTE_KEYS, type JobSearchAttributeKey } from '../workflows/search-attributes';
 
 const { IndexedValueType } = temporal.api.enums.v1;
@@ -24,6 +25,69 @@ const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.Inde
   [SearchAttributeType.DATETIME]: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
   [SearchAttributeType.KEYWORD_LIST]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
+
+/**
+ * Makes `namespace` ready for Stepwise — the one code path every launcher uses (the dev server,
+ * `npm run cluster`, and docker-compose's one-shot `temporal-setup` service through
+ * `scripts/prepare-namespace.ts`): registers the namespace when the server does not have it (a
+ * fresh cluster has none; the dev server creates its own), registers the missing search
+ * attributes, and waits until the namespace lists them. Throws after `deadline` (epoch ms).
+ */
+export async function prepareNamespace(
+  connection: Connection,
+  namespace: string,
+  deadline: number,
+  retentionDays = 7,
+): Promise<{ namespaceCreated: boolean; attributesAdded: string[] }> {
+  const namespaceCreated = await ensureNamespace(connection, namespace, retentionDays, deadline);
+  const attributesAdded = await ensureSearchAttributes(connection, namespace);
+  while (attributesAdded.length > 0) {
+    const res = await connection.operatorService.listSearchAttributes({ namespace });
+    if (attributesAdded.every((n) => n in (res.customAttributes ?? {}))) break;
+    if (Date.now() > deadline) {
+      throw new Error(`search attributes ${attributesAdded.join(', ')} not visible before the deadline`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { namespaceCreated, attributesAdded };
+}
+
+/** Registers `namespace` unless it exists, and waits until it is usable; true when it was created. */
+async function ensureNamespace(
+  connection: Connection,
+  namespace: string,
+  retentionDays: number,
+  deadline: number,
+): Promise<boolean> {
+  const exists = async (): Promise<boolean> => {
+    try {
+      await connection.workflowService.describeNamespace({ namespace });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === grpcStatus.NOT_FOUND) return false;
+      throw err;
+    }
+  };
+  if (await exists()) return false;
+  try {
+    await connection.workflowService.registerNamespace(
+      // fromObject converts the plain number into the int64 (Long) the message holds.
+      temporal.api.workflowservice.v1.RegisterNamespaceRequest.fromObject({
+        namespace,
+        workflowExecutionRetentionPeriod: { seconds: retentionDays * 24 * 3600 },
+      }),
+    );
+  } catch (err) {
+    // Another launcher registered it first.
+    if ((err as { code?: number }).code !== grpcStatus.ALREADY_EXISTS) throw err;
+  }
+  // A new namespace reaches the frontend's cache asynchronously.
+  while (!(await exists())) {
+    if (Date.now() > deadline) throw new Error(`namespace ${namespace} not usable before the deadline`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return true;
+}
 
 /** Registers the keys missing on `namespace`; returns the names it added (empty when all were present). */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {

@@ -71,10 +71,12 @@ async function main(): Promise<void> {
         ([name, child]) =>
           new Promise<void>((res) => {
             if (child.exitCode !== null || child.signalCode !== null) return res();
+            // The worker may take its grace time for running activities (STEPWISE_WORKER_SHUTDOWN_GRACE_MS).
+            const graceMs = (name === 'worker' ? config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS : 0) + 15_000;
             const timer = setTimeout(() => {
-              say('start', `${name} did not stop in 15 s; killing it`);
+              say('start', `${name} did not stop in ${graceMs / 1000} s; killing it`);
               child.kill('SIGKILL');
-            }, 15_000);
+            }, graceMs);
             child.once('exit', () => {
               clearTimeout(timer);
               res();

@@ -1,7 +1,11 @@
 /**
  * The worker process: polls the Stepwise task queue, runs workflows (from the prebuilt bundle in
- * production, bundled at start in development) and activities. SIGINT/SIGTERM shut it down
- * gracefully: in-flight activities finish or are cancelled, then the process exits.
+ * production, bundled at start in development) and activities.
+ *
+ * SIGINT/SIGTERM shut it down gracefully (a deploy): it stops polling for new tasks at once, lets
+ * running activities finish for up to STEPWISE_WORKER_SHUTDOWN_GRACE_MS (so a deploy does not burn
+ * a step attempt), then cancels what is left and exits. Optional: Prometheus metrics of the SDK
+ * and of the jobs (STEPWISE_WORKER_METRICS_ADDRESS) and health probes (STEPWISE_WORKER_HEALTH_ADDRESS).
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
@@ -11,16 +15,32 @@ import { loadConfigOrExit } from './config';
 import { JsonLogger } from './logger';
 import { connectClient, workerConnectionOptions } from './temporal';
 import { createStepwiseWorker } from './worker-factory';
+import { startWorkerHealthServer } from './worker-health';
 
 export const DEFAULT_BUNDLE_PATH = resolve(__dirname, '..', 'workflow-bundle.js');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const level = config.env.LOG_LEVEL;
-  const logger = new JsonLogger('worker', level);
+  const logger = new JsonLogger('worker', level, undefined, config.env.LOG_FORMAT);
+  const metricsAddress = config.env.STEPWISE_WORKER_METRICS_ADDRESS;
   Runtime.install({
     logger,
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      // The SDK's metrics (temporal_*) and the jobs' own (stepwise_*, workflows/engine/metrics.ts).
+      ...(metricsAddress
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: metricsAddress,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }
+        : {}),
+    },
   });
   let bundle = config.env.WORKFLOW_BUNDLE_PATH;
   if (!bundle && config.env.NODE_ENV === 'production') {
@@ -42,14 +62,27 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     workflowBundlePath: bundle,
     pipelines: config.pipelines,
+    overrides: {
+      shutdownGraceTime: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
+      ...(config.env.STEPWISE_WORKER_IDENTITY
+        ? { identity: `${config.env.STEPWISE_WORKER_IDENTITY}@${process.pid}` }
+        : {}),
+    },
   });
+  const healthAddress = config.env.STEPWISE_WORKER_HEALTH_ADDRESS;
+  const health = healthAddress ? await startWorkerHealthServer(healthAddress, worker, connection) : null;
   logger.info('worker started', {
     taskQueue: worker.options.taskQueue,
+    identity: worker.options.identity,
     bundle: bundle ?? 'bundled at start',
+    shutdownGraceMs: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
+    metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+    health: healthAddress ? `http://${healthAddress}/readyz` : 'off',
   });
   try {
     await worker.run(); // resolves after a shutdown signal, once in-flight work is done
   } finally {
+    health?.close();
     await client.connection.close();
     await connection.close();
     logger.info('worker stopped');
@@ -57,6 +90,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  new JsonLogger('worker').error('worker failed', {
+    error: err instanceof Error ? err : new Error(String(err)),
+  });
   process.exit(1);
 });

@@ -1,6 +1,8 @@
 /**
  * One real Temporal dev server (the CLI installed by scripts/install-temporal-cli.mjs) and one
  * workflow bundle for the whole test run; tests reach them through environment variables.
+ * With STEPWISE_TEST_TEMPORAL_ADDRESS already set (`npm run test:cluster`), the tests use that
+ * server instead, unchanged, and no dev server is started.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,13 +18,15 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   // Pipeline test folders (imports, indexes, datasets) of earlier runs.
   rmSync(join(TMP, 'pipelines'), { recursive: true, force: true });
+  const external = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
   const port = await freePort();
   const [server] = await Promise.all([
-    DevServer.start({ port, uiPort: port + 1000, headless: true, startTimeoutMs: 90_000 }),
+    external ? null : DevServer.start({ port, uiPort: port + 1000, headless: true, startTimeoutMs: 90_000 }),
     buildWorkflowBundle(join(TMP, 'workflow-bundle.js'), new DefaultLogger('WARN')),
   ]);
-  (globalThis as { __devServer?: DevServer }).__devServer = server;
-  process.env.STEPWISE_TEST_TEMPORAL_ADDRESS = server.address;
+  if (server) (globalThis as { __devServer?: DevServer }).__devServer = server;
+  const address = server?.address ?? external;
+  process.env.STEPWISE_TEST_TEMPORAL_ADDRESS = address;
   process.env.STEPWISE_TEST_BUNDLE = join(TMP, 'workflow-bundle.js');
   // The e2e tests run the compiled processes exactly as `npm start` does.
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
@@ -33,6 +37,6 @@ export default async function globalSetup(): Promise<void> {
     stdio: 'inherit',
   });
   console.log(
-    `\n[global-setup] dev server ${server.address}, bundle and build ready in ${Date.now() - started} ms`,
+    `\n[global-setup] ${server ? 'dev server' : 'external Temporal'} ${address}, bundle and build ready in ${Date.now() - started} ms`,
   );
 }

@@ -32,6 +32,8 @@ const HUGE = 80 * 1024;
 /** Routes anyone may call, keys or not (see src/api/common/route-policy.ts). */
 const PUBLIC_PATHS = [
   '/health',
+  '/health/live',
+  '/health/ready',
   '/docs',
   '/docs/assets/:file',
   '/openapi.json',

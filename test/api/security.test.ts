@@ -133,6 +133,9 @@ const GHOST = 'sec-no-such-job';
 /** Every route, with the lowest role it needs, and a request that changes nothing when allowed. */
 const ROUTES: { method: Call['method']; path: string; url: string; payload?: unknown; min: Minimum }[] = [
   { method: 'GET', path: '/health', url: '/health', min: 'public' },
+  { method: 'GET', path: '/health/live', url: '/health/live', min: 'public' },
+  { method: 'GET', path: '/health/ready', url: '/health/ready', min: 'public' },
+  { method: 'GET', path: '/metrics', url: '/metrics', min: 'viewer' },
   { method: 'GET', path: '/docs', url: '/docs', min: 'public' },
   { method: 'GET', path: '/docs/assets/:file', url: '/docs/assets/init.js', min: 'public' },
   { method: 'GET', path: '/openapi.json', url: '/openapi.json', min: 'public' },

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the API,
  * a worker and the real dev server: a job started from the generated form and followed live to
@@ -68,18 +67,17 @@ afterEach(async () => {
 async function openPage(key: string | null, width = 1280, height = 900): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height } });
   contexts.push(context);
-  await context.addInitScript((k) => {
-    if (k) sessionStorage.setItem('stepwise.apiKey', k);
-    const seen: number[] = [];
-    (window as unknown as { __progress: number[] }).__progress = seen;
+  // Browser code as text: the tests compile without the DOM library (it would change Node's fetch types).
+  await context.addInitScript(`
+    ${key ? `sessionStorage.setItem('stepwise.apiKey', ${JSON.stringify(key)});` : ''}
+    const seen = [];
+    window.__progress = seen;
     new MutationObserver((records) => {
       for (const r of records) {
-        const el = r.target as Element;
-        if (el.getAttribute('aria-label') === 'Job progress')
-          seen.push(Number(el.getAttribute('aria-valuenow')));
+        if (r.target.getAttribute('aria-label') === 'Job progress') seen.push(Number(r.target.getAttribute('aria-valuenow')));
       }
     }).observe(document, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow'] });
-  }, key);
+  `);
   const page = await context.newPage();
   page.on('pageerror', (err) => {
     throw err;
@@ -101,8 +99,7 @@ async function startViaApi(type: string, input: unknown): Promise<string> {
 const statusBadge = (page: Page, status: string) =>
   page.locator('.status-line .badge', { hasText: new RegExp(`^${status.replace(/_/g, ' ')}$`) });
 const progressOf = (page: Page) => page.getByRole('progressbar', { name: 'Job progress' });
-const recorded = (page: Page): Promise<number[]> =>
-  page.evaluate(() => (window as unknown as { __progress: number[] }).__progress);
+const recorded = (page: Page): Promise<number[]> => page.evaluate<number[]>('window.__progress');
 
 test('a sceneProcessing job started from the form is followed live to 100 % with 7/7, the bar only moving forward', async () => {
   const page = await openPage(keys.operator);
@@ -246,7 +243,7 @@ test('a viewer sees the job and no enabled action; the sign-in form takes the ke
   expect(await page.getByLabel('Reason (optional, recorded)').isDisabled()).toBe(true);
   expect(await page.getByRole('link', { name: 'New job' }).count()).toBe(0);
   // Nothing is wider than the phone's screen.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: screenshotPath('job-card-viewer-390'), fullPage: true });
   await statusBadge(page, 'completed').waitFor(WAIT);

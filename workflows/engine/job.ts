@@ -7,6 +7,7 @@ import * as wf from '@temporalio/workflow';
 import type { JobParams, JobState, JobStatus, Json, LogLevel, StepError, StepState } from '../contracts';
 import { deriveStatus } from './control';
 import type { JobDefinition, NormalizedStep } from './definition';
+import { JobMetrics } from './metrics';
 import { Publisher } from './publication';
 import { closeState, initialJobState, nowIso, pushLog, refreshDerived, stepStateOf } from './state';
 import type { ActivityJobRef } from './step-io';
@@ -33,6 +34,7 @@ export class Job {
   /** The budgets this run enforces (the API's, passed on to sub-jobs; else the defaults). */
   readonly limits: JobLimits;
   private readonly publisher: Publisher;
+  private readonly metrics: JobMetrics;
 
   constructor(
     readonly def: JobDefinition,
@@ -41,6 +43,7 @@ export class Job {
     this.limits = { ...DEFAULT_LIMITS, ...params.limits };
     this.state = initialJobState(def, params, wf.workflowInfo());
     this.publisher = new Publisher(def.name, params.parent);
+    this.metrics = new JobMetrics(def.name);
   }
 
   get jobId(): string {
@@ -65,6 +68,7 @@ export class Job {
     st.status = deriveStatus({ cancelling: st.cancellation !== null, paused: st.control.paused, busy });
     this.publisher.publish(st);
     this.publisher.reportToParent(st);
+    this.metrics.observe(st);
   }
 
   /** Closes the state with its final status and message, logs it and publishes it. */
@@ -72,6 +76,7 @@ export class Job {
     closeState(this.state, this.def, status, message, this.failure?.step ?? null);
     this.log(status === 'failed' ? 'error' : 'info', null, `Job ${status}: ${message}`);
     this.publisher.publish(this.state);
+    this.metrics.observe(this.state);
   }
 
   /** A line in the job's log ring and in the worker's log, with the job's context. */

@@ -13,6 +13,7 @@ import { ApiError } from '../common/errors';
 import { requestContext } from '../common/request-context';
 import {
   AUDIT_ACTION,
+  METRICS_ROUTE,
   PUBLIC_ROUTE,
   QUERY_TOKEN_AUTH,
   ROUTE_ROLE,
@@ -37,12 +38,19 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly keys: KeyRing,
     @Inject(MUTATION_RATE_LIMITER) private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    if (
+      this.config.env.STEPWISE_METRICS_PUBLIC &&
+      this.reflector.get<boolean>(METRICS_ROUTE, context.getHandler())
+    ) {
+      return true;
+    }
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();

@@ -2,6 +2,7 @@
  * Who may call a route and whether it is audited, declared on the handler:
  *
  * - `@Public()` — no key needed (`/health`, `/docs`);
+ * - `@MetricsAccess()` — `/metrics`: public when STEPWISE_METRICS_PUBLIC=true, else like `viewer`;
  * - `@Roles('operator')` — the lowest role allowed (default for every other route: `viewer`);
  * - `@QueryTokenAuth()` — the key may also come as `?access_token=<key>` (the SSE routes only:
  *   browsers' EventSource cannot set headers; see docs/security.md);
@@ -28,6 +29,13 @@ export interface AuditRouteConfig {
 
 /** Anyone may call this route, with or without a key. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
+
+/**
+ * `GET /metrics`: public when STEPWISE_METRICS_PUBLIC=true, otherwise any valid key (viewer and up).
+ * The guard decides, because it knows the configuration.
+ */
+export const METRICS_ROUTE = 'stepwise:metricsRoute';
+export const MetricsAccess = (): MethodDecorator => SetMetadata(METRICS_ROUTE, true);
 
 /** The lowest role that may call this route (method over class; default `viewer`). */
 export const Roles = (role: Role): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ROLE, role);

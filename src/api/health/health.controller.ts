@@ -1,10 +1,10 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Res, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config';
 import { Public } from '../common/route-policy';
 import { ApiOperation } from '../openapi/api-operation';
-import { healthSchema, type Health } from '../openapi/response-schemas';
+import { healthSchema, livenessSchema, type Health, type Liveness } from '../openapi/response-schemas';
 import { APP_CONFIG } from '../config/config.module';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 
@@ -12,24 +12,38 @@ import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 const HEALTH_DEADLINE_MS = 3_000;
 
 @Controller()
-export class HealthController {
+export class HealthController implements BeforeApplicationShutdown {
+  /** Set when shutdown starts: readiness fails, so a load balancer stops sending new requests. */
+  private draining = false;
+
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
-  /** 200 when Temporal answers for our namespace, 503 otherwise (within {@link HEALTH_DEADLINE_MS}). */
-  @Get('health')
+  /**
+   * Readiness: 200 when Temporal answers for our namespace, 503 otherwise (within
+   * {@link HEALTH_DEADLINE_MS}) and while the process drains for shutdown. `GET /health` is the
+   * same probe under its historical path.
+   */
+  @Get(['health', 'health/ready'])
   @Public()
   @ApiOperation({
-    summary: 'Whether Temporal answers for the namespace',
+    summary: 'Readiness: whether Temporal answers for the namespace (and the API is not shutting down)',
     tags: ['health'],
     responses: {
       200: { description: 'Temporal reachable', schema: healthSchema },
-      503: { description: 'Temporal did not answer within 3 s', schema: healthSchema },
+      503: {
+        description: 'Temporal did not answer within 3 s, or the API is shutting down',
+        schema: healthSchema,
+      },
     },
   })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<Health> {
+    if (this.draining) {
+      void reply.status(503);
+      return { status: 'error', temporal: 'unreachable' };
+    }
     try {
       await this.client.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () =>
         this.client.workflowService.describeNamespace({ namespace: this.config.temporal.namespace }),
@@ -39,5 +53,21 @@ export class HealthController {
       void reply.status(503);
       return { status: 'error', temporal: 'unreachable' };
     }
+  }
+
+  /** Liveness: 200 while the process serves HTTP; it never calls Temporal (an outage is not a reason to restart). */
+  @Get('health/live')
+  @Public()
+  @ApiOperation({
+    summary: 'Liveness: the process serves requests (Temporal is not called)',
+    tags: ['health'],
+    responses: { 200: { description: 'Alive', schema: livenessSchema } },
+  })
+  live(): Liveness {
+    return { status: 'ok' };
+  }
+
+  beforeApplicationShutdown(): void {
+    this.draining = true;
   }
 }

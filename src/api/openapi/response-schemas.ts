@@ -235,6 +235,9 @@ export const healthSchema = z.object({
 });
 export type Health = z.infer<typeof healthSchema>;
 
+export const livenessSchema = z.object({ status: z.literal('ok') });
+export type Liveness = z.infer<typeof livenessSchema>;
+
 export const errorBodySchema = z.object({
   statusCode: z.number().int(),
   error: z.string(),

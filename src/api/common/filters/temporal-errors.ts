@@ -12,7 +12,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { NamespaceNotFoundError, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { JobOperationError, type Issue, type JobOperation } from '../errors';
 
 /** An HTTP status and the message of the error body. */
@@ -33,6 +33,10 @@ export function grpcCode(err: unknown): number | undefined {
 
 /** The HTTP answer for a Temporal error, or `undefined` when `err` is not one this API knows. */
 export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
+  // The configured namespace is not the caller's doing: Temporal answers "not found" for it while
+  // its database is down (the namespace registry cannot read it), so this is an outage, not a 404.
+  const namespaceMissing = namespaceNotFound(err);
+  if (namespaceMissing) return { statusCode: 503, message: `Temporal is unavailable: ${namespaceMissing}` };
   if (err instanceof JobOperationError) {
     return operationAnswer(err.operation, err.cause) ?? temporalErrorToHttp(err.cause);
   }
@@ -60,6 +64,16 @@ export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
     if (code === GrpcStatus.RESOURCE_EXHAUSTED) {
       return { statusCode: 503, message: `Temporal is busy: ${message}` };
     }
+  }
+  return undefined;
+}
+
+/** The message when `err` (or what it wraps) says the namespace does not exist; else undefined. */
+function namespaceNotFound(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof NamespaceNotFoundError) return e.message;
+    if (grpcCode(e) === GrpcStatus.NOT_FOUND && /namespace \S+ is not found/i.test(e.message))
+      return e.message;
   }
   return undefined;
 }

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { HttpMetrics } from './http-metrics';
+import { MetricsController } from './metrics.controller';
+import { RequestLog } from './request-log';
+
+/** `GET /metrics`, the request metrics behind it, and the request log (docs/production.md). */
+@Module({ providers: [HttpMetrics, RequestLog], controllers: [MetricsController] })
+export class MetricsModule {}

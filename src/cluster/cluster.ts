@@ -1,0 +1,185 @@
+/**
+ * The production topology without containers: PostgreSQL, Temporal Server on it, the Temporal
+ * Web UI, the API and N worker processes — what `npm run cluster` runs and what the fault tests
+ * (test/faults/) break and restart piece by piece. All state lives under `dataDir`, so a restart
+ * keeps every job.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { GaveUp, ManagedProcess, waitUntil, type LineSink } from './process';
+import { Postgres } from './postgres';
+import {
+  loadClusterTools,
+  setupSchemas,
+  TemporalServer,
+  UiServer,
+  type ClusterTools,
+} from './temporal-server';
+
+export interface ClusterPorts {
+  postgres: number;
+  /** Temporal frontend gRPC; the server's other services use the ports after it (see `temporalPorts`). */
+  temporal: number;
+  ui: number;
+  api: number;
+  /** Worker i (0-based) serves metrics on `workerBase + 2i` and health on `workerBase + 2i + 1`. */
+  workerBase: number;
+}
+
+export interface ClusterOptions {
+  /** Root of all state: `cluster/postgres` (the database), `cluster/config`, and the workers' and API's own data. */
+  dataDir: string;
+  ports: ClusterPorts;
+  namespace: string;
+  workers: number;
+  /** Start the Web UI (the fault tests do not). */
+  ui: boolean;
+  /** Environment of the API and worker processes (TEMPORAL_ADDRESS, ports and data dir are set on top). */
+  appEnv: NodeJS.ProcessEnv;
+  /** Folder of the compiled `src/` (worker.js, main.js). */
+  distDir: string;
+  postgresOsUser?: string;
+  /**
+   * How long a stopping worker may take before it is killed: more than its own grace time for
+   * running activities (STEPWISE_WORKER_SHUTDOWN_GRACE_MS), so a stop never cuts one short.
+   */
+  workerStopGraceMs: number;
+  onLine: LineSink;
+}
+
+export class Cluster {
+  readonly tools: ClusterTools;
+  readonly postgres: Postgres;
+  readonly temporal: TemporalServer;
+  readonly ui: UiServer | null;
+  readonly workers: (ManagedProcess | null)[];
+  api: ManagedProcess | null = null;
+
+  constructor(readonly opts: ClusterOptions) {
+    this.tools = loadClusterTools();
+    const base = join(resolve(opts.dataDir), 'cluster');
+    this.postgres = new Postgres({
+      binDir: this.tools.postgresBin,
+      dataDir: join(base, 'postgres'),
+      port: opts.ports.postgres,
+      osUser: opts.postgresOsUser,
+      onLine: opts.onLine,
+    });
+    this.temporal = new TemporalServer({
+      tools: this.tools,
+      configDir: join(base, 'config', 'temporal'),
+      port: opts.ports.temporal,
+      postgresPort: opts.ports.postgres,
+      namespace: opts.namespace,
+      onLine: opts.onLine,
+    });
+    this.ui = opts.ui
+      ? new UiServer({
+          tools: this.tools,
+          configDir: join(base, 'config', 'ui'),
+          port: opts.ports.ui,
+          temporalAddress: this.temporal.address,
+          namespace: opts.namespace,
+          corsOrigins: [this.apiUrl],
+          onLine: opts.onLine,
+        })
+      : null;
+    this.workers = Array.from({ length: opts.workers }, () => null);
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.opts.ports.api}`;
+  }
+
+  workerMetricsUrl(i: number): string {
+    return `http://127.0.0.1:${this.opts.ports.workerBase + 2 * i}/metrics`;
+  }
+
+  workerHealthUrl(i: number): string {
+    return `http://127.0.0.1:${this.opts.ports.workerBase + 2 * i + 1}`;
+  }
+
+  /** Everything, in dependency order. */
+  async start(): Promise<void> {
+    const say = (line: string): void => this.opts.onLine('cluster', line);
+    if (await this.postgres.init()) say('initialised the PostgreSQL data directory');
+    await this.postgres.start();
+    say(`PostgreSQL ready on 127.0.0.1:${this.opts.ports.postgres}`);
+    await setupSchemas(this.tools, this.postgres, this.opts.onLine);
+    await this.temporal.start();
+    say(`Temporal Server v${this.tools.serverVersion} ready on ${this.temporal.address}`);
+    if (this.ui) {
+      await this.ui.start();
+      say(`Temporal UI v${this.tools.uiVersion} on ${this.ui.url}`);
+    }
+    await Promise.all([...this.workers.keys()].map((i) => this.startWorker(i)));
+    await this.startApi();
+  }
+
+  private appEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return {
+      ...this.opts.appEnv,
+      TEMPORAL_ADDRESS: this.temporal.address,
+      TEMPORAL_NAMESPACE: this.opts.namespace,
+      STEPWISE_DATA_DIR: resolve(this.opts.dataDir),
+      ...extra,
+    };
+  }
+
+  /** Starts worker `i` and waits until its readiness probe answers 200. */
+  async startWorker(i: number, timeoutMs = 60_000): Promise<ManagedProcess> {
+    const entry = join(this.opts.distDir, 'worker.js');
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build:workflows"`);
+    const proc = new ManagedProcess({
+      name: `worker-${i + 1}`,
+      command: process.execPath,
+      args: ['--enable-source-maps', entry],
+      env: this.appEnv({
+        STEPWISE_WORKER_METRICS_ADDRESS: `127.0.0.1:${this.opts.ports.workerBase + 2 * i}`,
+        STEPWISE_WORKER_HEALTH_ADDRESS: `127.0.0.1:${this.opts.ports.workerBase + 2 * i + 1}`,
+        STEPWISE_WORKER_IDENTITY: `worker-${i + 1}`,
+      }),
+      onLine: this.opts.onLine,
+    });
+    this.workers[i] = proc;
+    await waitUntil(
+      `worker-${i + 1}`,
+      async () => {
+        if (!proc.running) throw new GaveUp(`worker-${i + 1} exited during start:\n${proc.tail.join('\n')}`);
+        return (await fetch(`${this.workerHealthUrl(i)}/readyz`)).ok;
+      },
+      timeoutMs,
+    );
+    return proc;
+  }
+
+  /** Starts the API and waits until its readiness probe answers 200. */
+  async startApi(timeoutMs = 60_000): Promise<ManagedProcess> {
+    const entry = join(this.opts.distDir, 'main.js');
+    const proc = new ManagedProcess({
+      name: 'api',
+      command: process.execPath,
+      args: ['--enable-source-maps', entry],
+      env: this.appEnv({ HOST: '127.0.0.1', PORT: String(this.opts.ports.api) }),
+      onLine: this.opts.onLine,
+    });
+    this.api = proc;
+    await waitUntil(
+      'api',
+      async () => {
+        if (!proc.running) throw new GaveUp(`the API exited during start:\n${proc.tail.join('\n')}`);
+        return (await fetch(`${this.apiUrl}/health/ready`)).ok;
+      },
+      timeoutMs,
+    );
+    return proc;
+  }
+
+  /** Stops everything in reverse order; safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all([this.api?.stop(), ...this.workers.map((w) => w?.stop(this.opts.workerStopGraceMs))]);
+    await this.ui?.stop();
+    await this.temporal.stop();
+    await this.postgres.stop();
+  }
+}

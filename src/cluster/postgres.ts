@@ -1,0 +1,165 @@
+/**
+ * A PostgreSQL server for the cluster: a data directory under the cluster's data folder
+ * (initialised once, kept across restarts), listening on 127.0.0.1 only, with a `temporal` role.
+ * PostgreSQL refuses to run as root, so when this process is root the server and initdb run as
+ * an unprivileged OS user (default `postgres`) through `setpriv`, and the data directory is
+ * chowned to it.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GaveUp, ManagedProcess, run, waitUntil, type LineSink } from './process';
+
+export interface PostgresOptions {
+  /** Folder of initdb, postgres, pg_isready, psql. */
+  binDir: string;
+  /** The data directory (created and initialised when missing). */
+  dataDir: string;
+  port: number;
+  /** The OS user to run as when this process is root. */
+  osUser?: string;
+  onLine: LineSink;
+}
+
+/** Credentials Temporal uses; the server listens on loopback only. */
+export const TEMPORAL_DB_USER = 'temporal';
+export const TEMPORAL_DB_PASSWORD = 'temporal';
+
+export class Postgres {
+  private proc: ManagedProcess | null = null;
+  private readonly ids: { uid: number; gid: number; name: string } | null;
+
+  constructor(private readonly opts: PostgresOptions) {
+    this.ids = process.getuid?.() === 0 ? osUser(opts.osUser ?? 'postgres') : null;
+  }
+
+  get port(): number {
+    return this.opts.port;
+  }
+
+  /** Runs a PostgreSQL program as the server's OS user. */
+  private asUser(bin: string, args: string[]): { command: string; args: string[] } {
+    const path = join(this.opts.binDir, bin);
+    if (!this.ids) return { command: path, args };
+    return {
+      command: 'setpriv',
+      args: [`--reuid=${this.ids.uid}`, `--regid=${this.ids.gid}`, '--init-groups', '--', path, ...args],
+    };
+  }
+
+  /** initdb once; later starts reuse the directory (and all its data). */
+  async init(): Promise<boolean> {
+    const dir = this.opts.dataDir;
+    if (existsSync(join(dir, 'PG_VERSION'))) return false;
+    // The parents with the usual mode (the server's user must be able to reach its directory).
+    mkdirSync(dirname(dir), { recursive: true });
+    mkdirSync(dir, { mode: 0o700 });
+    if (this.ids) chownSync(dir, this.ids.uid, this.ids.gid);
+    const cmd = this.asUser('initdb', [
+      '-D',
+      dir,
+      '-U',
+      'postgres',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-locale',
+    ]);
+    await run(cmd.command, cmd.args);
+    return true;
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    const dir = this.opts.dataDir;
+    const cmd = this.asUser('postgres', [
+      '-D',
+      dir,
+      '-p',
+      String(this.opts.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'max_connections=200',
+    ]);
+    const proc = new ManagedProcess({ name: 'postgres', ...cmd, onLine: this.opts.onLine });
+    this.proc = proc;
+    await waitUntil(
+      `PostgreSQL on 127.0.0.1:${this.opts.port}`,
+      async () => {
+        if (!proc.running) {
+          throw new GaveUp(`PostgreSQL exited during start:\n${proc.tail.join('\n')}`);
+        }
+        await run(join(this.opts.binDir, 'pg_isready'), [
+          '-q',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(this.opts.port),
+        ]);
+        return true;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Runs SQL as the superuser over the server's Unix socket; returns psql's unaligned output. */
+  psql(sql: string, database = 'postgres'): Promise<string> {
+    return run(join(this.opts.binDir, 'psql'), [
+      '-h',
+      this.opts.dataDir,
+      '-p',
+      String(this.opts.port),
+      '-U',
+      'postgres',
+      '-d',
+      database,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-tAq',
+      '-c',
+      sql,
+    ]);
+  }
+
+  /** The `temporal` role Temporal connects as (created once). */
+  async ensureTemporalRole(): Promise<void> {
+    const exists = await this.psql(`SELECT 1 FROM pg_roles WHERE rolname = '${TEMPORAL_DB_USER}'`);
+    if (exists.trim() === '1') return;
+    await this.psql(`CREATE ROLE ${TEMPORAL_DB_USER} LOGIN CREATEDB PASSWORD '${TEMPORAL_DB_PASSWORD}'`);
+  }
+
+  async databaseExists(name: string): Promise<boolean> {
+    return (await this.psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`)).trim() === '1';
+  }
+
+  /** Fast shutdown (SIGINT: open sessions are ended; SIGTERM would wait for Temporal to disconnect). */
+  async stop(graceMs = 30_000): Promise<void> {
+    await this.proc?.stop(graceMs, 'SIGINT');
+    this.proc = null;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  /** The server process while started (the launcher watches it). */
+  get process(): ManagedProcess | null {
+    return this.proc;
+  }
+}
+
+function osUser(name: string): { uid: number; gid: number; name: string } {
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+    return { uid, gid, name };
+  } catch {
+    throw new Error(
+      `Running as root, PostgreSQL needs an unprivileged OS user, and "${name}" does not exist. ` +
+        `Create one (e.g. "useradd --system ${name}", which "apt-get install postgresql" does) or set CLUSTER_POSTGRES_OS_USER.`,
+    );
+  }
+}

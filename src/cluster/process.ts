@@ -1,0 +1,152 @@
+/**
+ * A child process the cluster launcher owns: its output as labelled lines, a stop with a grace
+ * time (then SIGKILL), `kill -9` for the fault tests, and SIGKILL if this process exits first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export type LineSink = (name: string, line: string) => void;
+
+export interface ProcessSpec {
+  /** Label of its log lines (`postgres`, `temporal`, `worker-1`, …). */
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  onLine: LineSink;
+}
+
+export class ManagedProcess {
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private readonly onParentExit = (): void => {
+    this.child.kill('SIGKILL');
+  };
+  /** The last lines it wrote, for error messages. */
+  readonly tail: string[] = [];
+
+  constructor(readonly spec: ProcessSpec) {
+    this.child = spawn(spec.command, spec.args, {
+      env: spec.env ?? process.env,
+      cwd: spec.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: Ctrl-C reaches only the launcher, which stops the processes
+      // in order (API and workers before Temporal, Temporal before PostgreSQL).
+      detached: true,
+    });
+    this.exited = new Promise((res) => {
+      this.child.once('exit', (code, signal) => {
+        process.removeListener('exit', this.onParentExit);
+        res({ code, signal });
+      });
+      this.child.once('error', (err) => {
+        this.line(`failed to start ${spec.command}: ${err.message}`);
+        res({ code: 127, signal: null });
+      });
+    });
+    process.once('exit', this.onParentExit);
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      let buf = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          this.line(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+      stream?.on('end', () => {
+        if (buf) this.line(buf);
+        buf = '';
+      });
+    }
+  }
+
+  private line(text: string): void {
+    this.tail.push(text);
+    if (this.tail.length > 40) this.tail.shift();
+    this.spec.onLine(this.spec.name, text);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends `signal`, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.running) return;
+    this.child.kill(signal);
+    const timer = setTimeout(() => {
+      this.spec.onLine('cluster', `${this.name} did not stop within ${graceMs} ms; killing it`);
+      this.child.kill('SIGKILL');
+    }, graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** `kill -9`: no chance to clean up (the fault tests). */
+  async kill9(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Runs a command to completion (no input); rejects with its output when it fails. */
+export function run(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  return new Promise((res, rej) => {
+    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.once('error', (err) => rej(new Error(`cannot run ${command}: ${err.message}`, { cause: err })));
+    child.once('close', (code) => {
+      if (code === 0) res(out);
+      else rej(new Error(`${command} ${args.join(' ')} exited with code ${code}:\n${out.trim()}`));
+    });
+  });
+}
+
+/** Thrown by a readiness check when waiting longer is pointless (the process exited). */
+export class GaveUp extends Error {
+  override name = 'GaveUp';
+}
+
+/**
+ * Polls `check` until it resolves true, or throws after `timeoutMs` with `what` and the last
+ * error; a {@link GaveUp} thrown by `check` ends the wait at once.
+ */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      if (err instanceof GaveUp) throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what} not ready within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * Faults on one cluster (`src/cluster/`: PostgreSQL, Temporal Server, two worker processes, the
+ * API), broken and repaired in turn, in this order: a worker killed with SIGKILL, Temporal Server
+ * stopped and restarted, PostgreSQL stopped and restarted, the API restarted under a live event
+ * stream, and a paused job across a restart of everything. Each scenario checks that no work was
+ * lost or done twice — sub-jobs ran once, rows were indexed once — not only that jobs completed.
+ * No sleeps: every wait polls a condition with a deadline.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Client, Connection } from '@temporalio/client';
+import type { JobState } from '../../workflows/contracts';
+import type { ImportSummary } from '../../workflows/jobs/data-import-contracts';
+import { uniqueId, waitFor } from '../helpers';
+import { writeImportFolder } from '../pipeline-fixtures';
+import {
+  activitiesOn,
+  demoPartIds,
+  expectDemoDoneOnce,
+  http,
+  startFaultCluster,
+  startJobViaApi,
+  waitAllClosed,
+  type FaultCluster,
+} from './fault-helpers';
+
+let fc: FaultCluster;
+let connection: Connection;
+let client: Client;
+const api = (): string => fc.cluster.apiUrl;
+
+beforeAll(async () => {
+  fc = await startFaultCluster('cluster');
+  connection = await Connection.connect({ address: fc.cluster.temporal.address });
+  client = new Client({ connection, namespace: 'default' });
+}, 240_000);
+
+afterAll(async () => {
+  await connection?.close();
+  await fc?.cluster.stop();
+}, 120_000);
+
+/** Whatever an earlier scenario left stopped (when it failed half-way) runs again. */
+beforeEach(async () => {
+  const c = fc.cluster;
+  if (!c.postgres.running) await c.postgres.start();
+  if (!c.temporal.running) await c.temporal.start();
+  for (const [i, w] of c.workers.entries()) if (!w?.running) await c.startWorker(i);
+  if (!c.api?.running) await c.startApi();
+}, 180_000);
+
+/** On failure, the cluster's last log lines say what the processes did. */
+async function withLog<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- cluster log (tail) ---\n${fc.tail(80)}`, { cause: err });
+  }
+}
+
+/** Rows of one import in the index the workers share: count, distinct keys, full-text entries. */
+function indexedRows(importId: string): { rows: number; keys: number; fts: number } {
+  const db = new Database(join(fc.dataDir, 'index.sqlite'), { readonly: true });
+  try {
+    const one = (sql: string): number => (db.prepare(sql).get(importId) as { n: number }).n;
+    return {
+      rows: one('SELECT count(*) AS n FROM import_rows WHERE import_id = ?'),
+      keys: one('SELECT count(DISTINCT key) AS n FROM import_rows WHERE import_id = ?'),
+      fts: one(
+        'SELECT count(*) AS n FROM import_rows_fts WHERE rowid IN (SELECT rowid FROM import_rows WHERE import_id = ?)',
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** A dataImport of `files` files (10% invalid rows) under the cluster's import root; resolves the expected counts. */
+function importFolder(name: string, files: number) {
+  return writeImportFolder(join(fc.dataDir, 'imports', name), {
+    prefix: uniqueId(name),
+    files,
+    rowsPerFile: 200,
+  });
+}
+
+function expectImportedOnce(state: JobState, validRows: number, totalRows: number): void {
+  expect(state.status).toBe('completed');
+  const summary = (state.output as { summary: ImportSummary }).summary;
+  expect(summary.rows).toMatchObject({
+    total: totalRows,
+    valid: validRows,
+    processed: validRows,
+    indexed: validRows,
+  });
+  // Inserted once: a second index pass would count the rows as updated or unchanged instead.
+  expect(state.summary.itemsCreated).toBe(validRows);
+  expect(indexedRows(state.jobId)).toEqual({ rows: validRows, keys: validRows, fts: validRows });
+}
+
+const demo = (durationMs: number, parts: number) => ({
+  durationMs: 300,
+  parts,
+  steps: { transform: { durationMs } },
+});
+
+/** Sum of a Prometheus series over every line whose labels include all of `labels`. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function workerMetrics(): Promise<string> {
+  const texts = await Promise.all(
+    fc.cluster.workers.map(async (_, i) => (await fetch(fc.cluster.workerMetricsUrl(i))).text()),
+  );
+  return texts.join('\n');
+}
+
+it('metrics: the workers and the API serve the documented series, and a job moves its counters', async () => {
+  await withLog(async () => {
+    const closed = { job_type: 'example', status: 'completed' };
+    const before = await workerMetrics();
+    const apiBefore = (await http<string>(api(), 'GET', '/metrics')).body;
+    const jobId = await startJobViaApi(api(), 'example', {});
+    await waitAllClosed(api(), [jobId], 60_000);
+    // Worker metrics are exported as the Runtime collects them: polled, not assumed instant.
+    const after = await waitFor(
+      workerMetrics,
+      (t) =>
+        sample(t, 'stepwise_jobs_closed_total', closed) >=
+        sample(before, 'stepwise_jobs_closed_total', closed) + 1,
+      30_000,
+      250,
+    );
+    expect(sample(after, 'stepwise_jobs_started_total', { job_type: 'example' })).toBeGreaterThanOrEqual(
+      sample(before, 'stepwise_jobs_started_total', { job_type: 'example' }) + 1,
+    );
+    expect(
+      sample(after, 'stepwise_step_duration_milliseconds_count', { job_type: 'example' }),
+    ).toBeGreaterThan(0);
+    // The SDK's own series, on the same endpoint.
+    expect(after).toMatch(/^temporal_workflow_completed_total\{/m);
+    expect(after).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
+    const apiAfter = (await http<string>(api(), 'GET', '/metrics')).body;
+    const started = { method: 'POST', route: '/api/jobs', status: '201' };
+    expect(sample(apiAfter, 'stepwise_api_http_requests_total', started)).toBe(
+      sample(apiBefore, 'stepwise_api_http_requests_total', started) + 1,
+    );
+    expect(apiAfter).toMatch(
+      /^stepwise_api_http_request_duration_seconds_bucket\{.*route="\/api\/jobs\/:jobId"/m,
+    );
+    expect(apiAfter).toMatch(/^stepwise_api_process_cpu_seconds_total /m);
+  });
+});
+
+it('graceful stop: a worker on SIGTERM lets its running activity finish — the step does not burn an attempt', async () => {
+  await withLog(async () => {
+    const jobId = await startJobViaApi(api(), 'demoPipeline', {
+      durationMs: 300,
+      parts: 1,
+      steps: { extract: { durationMs: 4000 } },
+    });
+    const onWorker = await waitFor(
+      async () => {
+        for (const i of [0, 1]) if ((await activitiesOn(client, `worker-${i + 1}@`, [jobId])) > 0) return i;
+        return -1;
+      },
+      (i) => i >= 0,
+      30_000,
+      100,
+    );
+    const worker = fc.cluster.workers[onWorker]!;
+    await worker.stop(30_000); // SIGTERM; the grace time in these tests is 10 s
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    const final = (await waitAllClosed(api(), [jobId], 60_000)).get(jobId)!;
+    const extract = final.steps.find((s) => s.key === 'extract')!;
+    expect({ status: extract.status, attempt: extract.attempt }).toEqual({ status: 'completed', attempt: 1 });
+    await expectDemoDoneOnce(client, final, 1);
+    await fc.cluster.startWorker(onWorker);
+  });
+});
+
+it('kill -9 of one of two workers: its activities and sub-jobs finish on the other, each once', async () => {
+  await withLog(async () => {
+    const PARTS = 4;
+    const data = importFolder('kill', 12);
+    const demos = await Promise.all(
+      [1, 2, 3].map(() => startJobViaApi(api(), 'demoPipeline', demo(4000, PARTS))),
+    );
+    const importId = await startJobViaApi(api(), 'dataImport', { sourceDir: 'kill', batchSize: 2 });
+    // Until worker-1 holds running demoTask activities.
+    const parts = demos.flatMap((id) => demoPartIds(id, PARTS));
+    await waitFor(
+      () => activitiesOn(client, 'worker-1@', parts),
+      (n) => n > 0,
+      60_000,
+      200,
+    );
+    const survivor = fc.cluster.workers[1]!;
+    await fc.cluster.workers[0]!.kill9();
+    // Heartbeat timeouts (10 s) hand the killed worker's activities to worker-2.
+    const states = await waitAllClosed(api(), [...demos, importId], 120_000);
+    expect(survivor.running).toBe(true);
+    for (const id of demos) await expectDemoDoneOnce(client, states.get(id)!, PARTS);
+    expectImportedOnce(states.get(importId)!, data.validRows, data.rows);
+    // Back to two workers for the next scenarios.
+    await fc.cluster.startWorker(0);
+  });
+});
+
+it('Temporal Server stopped and restarted mid-job: the API answers 503, then recovers; workers reconnect by themselves', async () => {
+  await withLog(async () => {
+    const PARTS = 3;
+    const data = importFolder('temporal', 6);
+    const demos = await Promise.all(
+      [1, 2].map(() => startJobViaApi(api(), 'demoPipeline', demo(3000, PARTS))),
+    );
+    const importId = await startJobViaApi(api(), 'dataImport', { sourceDir: 'temporal', batchSize: 2 });
+    await waitFor(
+      () => http<JobState>(api(), 'GET', `/api/jobs/${demos[0]}`),
+      (r) => r.status === 200 && r.body.currentStep >= 2,
+      60_000,
+      200,
+    );
+    const workerPids = fc.cluster.workers.map((w) => w!.pid);
+    await fc.cluster.temporal.stop();
+    // Meanwhile: 503 from a route that needs Temporal, and from readiness (liveness stays 200).
+    const during = await waitFor(
+      () => http(api(), 'GET', `/api/jobs/${demos[0]}`),
+      (r) => r.status === 503,
+      30_000,
+      200,
+    );
+    expect(during.status).toBe(503);
+    expect((await http(api(), 'GET', '/health/ready')).status).toBe(503);
+    expect((await http(api(), 'GET', '/health/live')).status).toBe(200);
+    await fc.cluster.temporal.start();
+    // Nobody restarts the API or the workers: they recover on their own.
+    await waitFor(
+      () => http(api(), 'GET', `/api/jobs/${demos[0]}`),
+      (r) => r.status === 200,
+      60_000,
+      250,
+    );
+    const states = await waitAllClosed(api(), [...demos, importId], 120_000);
+    expect(fc.cluster.workers.map((w) => w!.pid)).toEqual(workerPids);
+    expect(fc.cluster.workers.every((w) => w!.running)).toBe(true);
+    for (const i of [0, 1]) {
+      await waitFor(
+        () => http(fc.cluster.workerHealthUrl(i), 'GET', '/readyz'),
+        (r) => r.status === 200,
+        30_000,
+        250,
+      );
+    }
+    for (const id of demos) await expectDemoDoneOnce(client, states.get(id)!, PARTS);
+    expectImportedOnce(states.get(importId)!, data.validRows, data.rows);
+  });
+});
+
+it('PostgreSQL restarted mid-job: jobs continue and complete once; the API answers 503 meanwhile and recovers', async () => {
+  await withLog(async () => {
+    const PARTS = 3;
+    const data = importFolder('postgres', 6);
+    const demos = await Promise.all(
+      [1, 2].map(() => startJobViaApi(api(), 'demoPipeline', demo(3000, PARTS))),
+    );
+    const importId = await startJobViaApi(api(), 'dataImport', { sourceDir: 'postgres', batchSize: 2 });
+    await waitFor(
+      () => http<JobState>(api(), 'GET', `/api/jobs/${demos[0]}`),
+      (r) => r.status === 200 && r.body.currentStep >= 2,
+      60_000,
+      200,
+    );
+    const workerPids = fc.cluster.workers.map((w) => w!.pid);
+    await fc.cluster.postgres.stop();
+    // The job list reads visibility from the database: 503 while it is down.
+    await waitFor(
+      () => http(api(), 'GET', '/api/jobs?pageSize=5'),
+      (r) => r.status === 503,
+      30_000,
+      200,
+    );
+    await fc.cluster.postgres.start();
+    await waitFor(
+      () => http(api(), 'GET', '/api/jobs?pageSize=5'),
+      (r) => r.status === 200,
+      60_000,
+      250,
+    );
+    const states = await waitAllClosed(api(), [...demos, importId], 180_000);
+    expect(fc.cluster.workers.map((w) => w!.pid)).toEqual(workerPids);
+    expect(fc.cluster.temporal.running).toBe(true);
+    for (const id of demos) await expectDemoDoneOnce(client, states.get(id)!, PARTS);
+    expectImportedOnce(states.get(importId)!, data.validRows, data.rows);
+  });
+});
+
+interface SseEvent {
+  event: string;
+  id: string | null;
+  data: string;
+}
+
+/** Reads an SSE response until it ends; returns its events (no EventSource in Node: a minimal reader). */
+async function readEvents(
+  url: string,
+  lastEventId: string | null,
+  onEvent: (e: SseEvent) => void,
+): Promise<number> {
+  const res = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    signal: AbortSignal.timeout(120_000),
+  });
+  if (res.status !== 200 || !res.body) return res.status;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let at: number;
+      while ((at = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, at);
+        buffer = buffer.slice(at + 2);
+        const ev: SseEvent = { event: 'message', id: null, data: '' };
+        let isEvent = false;
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':') || line === '') continue;
+          isEvent = true;
+          const i = line.indexOf(':');
+          const [field, value] = [line.slice(0, i), line.slice(i + 1).replace(/^ /, '')];
+          if (field === 'event') ev.event = value;
+          else if (field === 'id') ev.id = value;
+          else if (field === 'data') ev.data += value;
+        }
+        if (isEvent) onEvent(ev);
+      }
+    }
+  } catch {
+    // The server went away mid-stream: what arrived so far counts.
+  }
+  return 200;
+}
+
+it('API restarted while a client streams job events: the client reconnects with Last-Event-ID and gets the final state', async () => {
+  await withLog(async () => {
+    const jobId = await startJobViaApi(api(), 'demoPipeline', demo(6000, 2));
+    const events: SseEvent[] = [];
+    const first = readEvents(`${api()}/api/jobs/${jobId}/events`, null, (e) => events.push(e));
+    await waitFor(
+      async () => events.length,
+      (n) => n >= 1,
+      30_000,
+      100,
+    );
+    // A deploy: SIGTERM, the API ends its streams and drains, then a new process starts.
+    await fc.cluster.api!.stop();
+    expect(await first).toBe(200);
+    const lastId = events[events.length - 1].id;
+    expect(lastId).not.toBeNull();
+    expect(events.some((e) => e.event === 'closed')).toBe(false);
+    await fc.cluster.startApi();
+    // Like EventSource: reconnect with the last id until the stream says the job closed.
+    const after: SseEvent[] = [];
+    let last = lastId;
+    await waitFor(
+      async () => {
+        const status = await readEvents(`${api()}/api/jobs/${jobId}/events`, last, (e) => {
+          after.push(e);
+          last = e.id ?? last;
+        });
+        return { status, closed: after.some((e) => e.event === 'closed') };
+      },
+      (r) => r.closed || r.status === 204,
+      90_000,
+      100,
+    );
+    const closed = after.find((e) => e.event === 'closed');
+    expect(closed).toBeDefined();
+    const final = JSON.parse(closed!.data) as JobState;
+    expect(final).toMatchObject({ jobId, status: 'completed', progress: 100 });
+    // Nothing older than what the client had was sent again.
+    for (const e of after) expect(Number(e.id)).toBeGreaterThan(Number(lastId));
+    await expectDemoDoneOnce(client, final, 2);
+  });
+});
+
+it('a paused job survives a restart of everything and continues from where it stopped', async () => {
+  await withLog(async () => {
+    const jobId = await startJobViaApi(api(), 'demoPipeline', { ...demo(800, 2), durationMs: 800 });
+    await waitFor(
+      () => http<JobState>(api(), 'GET', `/api/jobs/${jobId}`),
+      (r) => r.status === 200 && r.body.steps[0].status === 'completed',
+      60_000,
+      100,
+    );
+    expect((await http(api(), 'POST', `/api/jobs/${jobId}/pause`, { reason: 'fault test' })).status).toBe(
+      200,
+    );
+    const paused = await waitFor(
+      () => http<JobState>(api(), 'GET', `/api/jobs/${jobId}`),
+      (r) => r.status === 200 && r.body.status === 'paused',
+      60_000,
+      100,
+    );
+    const before = paused.body.steps.map((s) => ({
+      key: s.key,
+      status: s.status,
+      completedAt: s.completedAt,
+    }));
+    expect(before[3].status).toBe('pending');
+
+    await fc.cluster.stop();
+    await fc.cluster.start();
+
+    const again = await waitFor(
+      () => http<JobState>(api(), 'GET', `/api/jobs/${jobId}`),
+      (r) => r.status === 200,
+      60_000,
+      250,
+    );
+    expect(again.body.status).toBe('paused');
+    expect(
+      again.body.steps.map((s) => ({ key: s.key, status: s.status, completedAt: s.completedAt })),
+    ).toEqual(before);
+    expect((await http(api(), 'POST', `/api/jobs/${jobId}/resume`, {})).status).toBe(200);
+    const final = (await waitAllClosed(api(), [jobId], 60_000)).get(jobId)!;
+    // What had completed before the pause was not run again.
+    for (const b of before.filter((s) => s.status === 'completed')) {
+      const s = final.steps.find((x) => x.key === b.key)!;
+      expect({ completedAt: s.completedAt, attempt: s.attempt }).toEqual({
+        completedAt: b.completedAt,
+        attempt: 1,
+      });
+    }
+    await expectDemoDoneOnce(client, final, 2);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The embedded default (`npm start`): the Temporal CLI dev server on its SQLite file, stopped and
+ * started again mid-job. The worker and the API are the same objects before and after — nobody
+ * restarts them — and the API answers 503 while the server is away.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { DevServer, freePort } from '../../src/dev-server';
+import { createStepwiseWorker } from '../../src/worker-factory';
+import type { JobState } from '../../workflows/contracts';
+import { testPipelineConfig, uniqueId, waitFor } from '../helpers';
+import { expectDemoDoneOnce, FAULTS_TMP } from './fault-helpers';
+
+let server: DevServer;
+let port: number;
+let dbFile: string;
+let worker: Worker;
+let running: Promise<void>;
+let nativeConnection: NativeConnection;
+let connection: Connection;
+let client: Client;
+let app: NestFastifyApplication;
+const taskQueue = uniqueId('faults-dev');
+
+const startServer = (): Promise<DevServer> =>
+  DevServer.start({ port, uiPort: port + 1, headless: true, dbFile });
+
+beforeAll(async () => {
+  const dir = join(FAULTS_TMP, uniqueId('dev'));
+  mkdirSync(dir, { recursive: true });
+  dbFile = join(dir, 'temporal.sqlite');
+  port = await freePort();
+  server = await startServer();
+  nativeConnection = await NativeConnection.connect({ address: server.address });
+  connection = await Connection.connect({ address: server.address });
+  client = new Client({ connection, namespace: 'default' });
+  worker = await createStepwiseWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    client,
+    taskQueue,
+    workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
+    pipelines: testPipelineConfig(),
+  });
+  running = worker.run();
+  app = await createApp(
+    loadConfig({
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      STEPWISE_AUDIT_DB_PATH: ':memory:',
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await nativeConnection?.close();
+  await server?.stop();
+}, 60_000);
+
+const get = async (jobId: string): Promise<{ status: number; body: JobState }> => {
+  const res = await app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
+  return { status: res.statusCode, body: res.json<JobState>() };
+};
+
+it('dev server stopped and restarted mid-job: jobs complete once; the API answers 503 meanwhile and recovers', async () => {
+  const PARTS = 3;
+  const jobIds: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/jobs',
+      payload: {
+        type: 'demoPipeline',
+        input: { durationMs: 300, parts: PARTS, steps: { transform: { durationMs: 3000 } } },
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    jobIds.push(res.json<{ jobId: string }>().jobId);
+  }
+  await waitFor(
+    () => get(jobIds[0]),
+    (r) => r.status === 200 && r.body.currentStep >= 2,
+    60_000,
+    100,
+  );
+  await server.stop();
+  const down = await waitFor(
+    () => get(jobIds[0]),
+    (r) => r.status === 503,
+    30_000,
+    200,
+  );
+  expect(down.status).toBe(503);
+  expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
+  server = await startServer();
+  await waitFor(
+    () => get(jobIds[0]),
+    (r) => r.status === 200,
+    60_000,
+    250,
+  );
+  for (const id of jobIds) {
+    const final = await waitFor(
+      () => get(id),
+      (r) => r.status === 200 && r.body.closedAt !== null,
+      120_000,
+      250,
+    );
+    await expectDemoDoneOnce(client, final.body, PARTS);
+  }
+  // The same worker object polled before and after: it reconnected by itself.
+  expect(worker.getState()).toBe('RUNNING');
+});

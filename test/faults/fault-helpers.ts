@@ -1,0 +1,216 @@
+/**
+ * Shared wiring of the fault tests: a cluster on free ports under test/.tmp/faults (its process
+ * output in a log file, printed when a test fails), HTTP calls to its API, and the checks that a
+ * job's work was done once — not only that the job completed.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { Cluster, type ClusterPorts } from '../../src/cluster/cluster';
+import { temporalPorts } from '../../src/cluster/temporal-server';
+import { freePort, portInUse } from '../../src/dev-server';
+import type { JobState } from '../../workflows/contracts';
+import { uniqueId, waitFor } from '../helpers';
+
+export const FAULTS_TMP = resolve(__dirname, '..', '.tmp', 'faults');
+
+async function allFree(ports: number[]): Promise<boolean> {
+  for (const p of ports) if (await portInUse(p)) return false;
+  return true;
+}
+
+/**
+ * A port `p` in [20000, 32000) for which every port `layout(p)` is free right now (below 32768:
+ * Temporal's PostgreSQL schema stores service ports as a smallint).
+ */
+async function freeLayout(layout: (p: number) => number[]): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await allFree(layout(p))) return p;
+  }
+  throw new Error('no free port layout found');
+}
+
+export async function freeClusterPorts(workers: number): Promise<ClusterPorts> {
+  return {
+    postgres: await freePort(),
+    temporal: await freeLayout(temporalPorts),
+    ui: await freePort(),
+    api: await freePort(),
+    workerBase: await freeLayout((p) => Array.from({ length: workers * 2 }, (_, i) => p + i)),
+  };
+}
+
+export interface FaultCluster {
+  cluster: Cluster;
+  dataDir: string;
+  logFile: string;
+  /** The last lines of the cluster's log (for failure messages). */
+  tail(lines?: number): string;
+}
+
+/** A cluster (no Web UI) with `workers` workers, started; state under a fresh folder. */
+export async function startFaultCluster(name: string, workers = 2): Promise<FaultCluster> {
+  const dataDir = join(FAULTS_TMP, uniqueId(name));
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'cluster.log');
+  const bundle = process.env.STEPWISE_TEST_BUNDLE;
+  if (!bundle) throw new Error('STEPWISE_TEST_BUNDLE unset: run through "npm run test:faults"');
+  const cluster = new Cluster({
+    dataDir,
+    ports: await freeClusterPorts(workers),
+    namespace: 'default',
+    workers,
+    ui: false,
+    appEnv: {
+      ...process.env,
+      NODE_ENV: 'production',
+      WORKFLOW_BUNDLE_PATH: bundle,
+      LOG_LEVEL: 'info',
+      STEPWISE_WORKER_SHUTDOWN_GRACE_MS: '10000',
+      STEPWISE_STREAM_POLL_MS: '200',
+      STEPWISE_STREAM_HEARTBEAT_MS: '1000',
+    },
+    distDir: resolve(__dirname, '..', '..', 'dist', 'src'),
+    workerStopGraceMs: 20_000,
+    onLine: (proc, line) => appendFileSync(logFile, `[${proc}] ${line}\n`),
+  });
+  const tail = (lines = 60): string => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  try {
+    await cluster.start();
+  } catch (err) {
+    await cluster.stop();
+    throw new Error(`cluster did not start: ${String(err)}\n${tail()}`, { cause: err });
+  }
+  return { cluster, dataDir, logFile, tail };
+}
+
+export interface HttpAnswer<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** One HTTP call to the API (a network failure answers status 0: the API is down). */
+export async function http<T = unknown>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<HttpAnswer<T>> {
+  try {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON (e.g. /metrics)
+    }
+    return { status: res.status, body: parsed as T };
+  } catch {
+    return { status: 0, body: null as T };
+  }
+}
+
+export async function startJobViaApi(baseUrl: string, type: string, input: unknown): Promise<string> {
+  const res = await http<{ jobId: string }>(baseUrl, 'POST', '/api/jobs', { type, input });
+  if (res.status !== 201) throw new Error(`start ${type}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.jobId;
+}
+
+const TERMINAL = new Set(['completed', 'completed_with_errors', 'failed', 'cancelled']);
+
+/** Polls the API until every job closed; returns their final states. */
+export async function waitAllClosed(
+  baseUrl: string,
+  jobIds: string[],
+  timeoutMs = 120_000,
+): Promise<Map<string, JobState>> {
+  const states = new Map<string, JobState>();
+  await waitFor(
+    async () => {
+      for (const id of jobIds) {
+        if (states.has(id)) continue;
+        const res = await http<JobState>(baseUrl, 'GET', `/api/jobs/${encodeURIComponent(id)}`);
+        if (res.status === 200 && TERMINAL.has(res.body.status)) states.set(id, res.body);
+      }
+      return states.size;
+    },
+    (n) => n === jobIds.length,
+    timeoutMs,
+    250,
+  );
+  return states;
+}
+
+/** The workflow ids of a demoPipeline's `demoTask` sub-jobs (its transform batch's parts). */
+export const demoPartIds = (jobId: string, parts: number): string[] =>
+  Array.from({ length: parts }, (_, i) => `${jobId}/transform/${i}`);
+
+/** How many runs each workflow id has (visibility lists every run), and the status of the latest. */
+export async function runsOf(
+  client: Client,
+  workflowId: string,
+): Promise<{ runs: number; status: string | null }> {
+  let runs = 0;
+  let status: string | null = null;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    runs++;
+    status ??= wf.status.name;
+  }
+  return { runs, status };
+}
+
+/**
+ * A demoPipeline that completed with its work done exactly once: all four steps completed, the
+ * transform batch counted `parts` completed parts and no failure, and each of the `parts`
+ * demoTask sub-jobs has exactly one run, completed — and there is no extra one (visibility is
+ * eventually consistent: polled with a deadline).
+ */
+export async function expectDemoDoneOnce(client: Client, state: JobState, parts: number): Promise<void> {
+  expect(state.status).toBe('completed');
+  expect(state.progress).toBe(100);
+  expect(state.steps.map((s) => s.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+  const transform = state.steps.find((s) => s.key === 'transform');
+  expect(transform?.batch).toEqual({ total: parts, completed: parts, failed: 0, running: 0 });
+  for (const id of demoPartIds(state.jobId, parts)) {
+    const r = await waitFor(
+      () => runsOf(client, id),
+      (v) => v.status === 'COMPLETED',
+      30_000,
+      250,
+    );
+    expect(r).toEqual({ runs: 1, status: 'COMPLETED' });
+  }
+  expect((await runsOf(client, `${state.jobId}/transform/${parts}`)).runs).toBe(0);
+}
+
+/** Workflow ids whose running activities were last picked up by `identityPrefix` (e.g. `worker-1@`). */
+export async function activitiesOn(
+  client: Client,
+  identityPrefix: string,
+  jobIds: string[],
+): Promise<number> {
+  let n = 0;
+  for (const id of jobIds) {
+    // A sub-job that has not started yet has nothing running.
+    const desc = await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => null);
+    const raw = desc?.raw.pendingActivities ?? [];
+    n += raw.filter((a) => (a.lastWorkerIdentity ?? '').startsWith(identityPrefix)).length;
+  }
+  return n;
+}
