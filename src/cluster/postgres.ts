@@ -6,8 +6,8 @@
  * chowned to it.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { GaveUp, ManagedProcess, run, waitUntil, type LineSink } from './process';
 
 export interface PostgresOptions {
@@ -53,6 +53,7 @@ export class Postgres {
     if (existsSync(join(dir, 'PG_VERSION'))) return false;
     // The parents with the usual mode (the server's user must be able to reach its directory).
     mkdirSync(dirname(dir), { recursive: true });
+    if (this.ids) assertReachable(dirname(dir), this.ids.name);
     mkdirSync(dir, { mode: 0o700 });
     if (this.ids) chownSync(dir, this.ids.uid, this.ids.gid);
     const cmd = this.asUser('initdb', [
@@ -148,6 +149,23 @@ export class Postgres {
   /** The server process while started (the launcher watches it). */
   get process(): ManagedProcess | null {
     return this.proc;
+  }
+}
+
+/**
+ * Throws, naming the folder, when another user cannot pass through every folder above `dir`
+ * (a checkout in a `mktemp -d` folder is mode 0700): PostgreSQL, run as `user`, could not reach its
+ * data directory, and initdb would only say "Permission denied".
+ */
+function assertReachable(dir: string, user: string): void {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) {
+      throw new Error(
+        `PostgreSQL runs as the OS user "${user}", which cannot enter ${d} (mode ${(statSync(d).mode & 0o777).toString(8)}). ` +
+          `Let it pass (chmod o+x ${d}) or put STEPWISE_DATA_DIR under a folder it can reach.`,
+      );
+    }
+    if (dirname(d) === d) return;
   }
 }
 

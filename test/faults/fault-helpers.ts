@@ -7,12 +7,18 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Cluster, type ClusterPorts } from '../../src/cluster/cluster';
+import { tmpdir } from 'node:os';
 import { temporalPorts } from '../../src/cluster/temporal-server';
 import { freePort, portInUse } from '../../src/dev-server';
 import type { JobState } from '../../workflows/contracts';
 import { uniqueId, waitFor } from '../helpers';
 
-export const FAULTS_TMP = resolve(__dirname, '..', '.tmp', 'faults');
+/**
+ * The fault tests' folders. Under the system's temporary folder, not the checkout: PostgreSQL runs
+ * as an unprivileged user (when the tests run as root) and must reach its data directory, which a
+ * checkout in a private folder (mode 0700, as `mktemp -d` makes) does not allow.
+ */
+export const FAULTS_TMP = join(tmpdir(), 'stepwise-faults');
 
 async function allFree(ports: number[]): Promise<boolean> {
   for (const p of ports) if (await portInUse(p)) return false;

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { FAULTS_TMP } from './fault-helpers';
 import { join, resolve } from 'node:path';
 import { DefaultLogger } from '@temporalio/worker';
 import { buildWorkflowBundle } from '../../scripts/build-workflow-bundle';
@@ -11,7 +12,7 @@ import { buildWorkflowBundle } from '../../scripts/build-workflow-bundle';
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   // Clusters of earlier runs (each holds a PostgreSQL data directory).
-  rmSync(resolve(__dirname, '..', '.tmp', 'faults'), { recursive: true, force: true });
+  rmSync(FAULTS_TMP, { recursive: true, force: true });
   const bundle = resolve(__dirname, '..', '.tmp', 'faults-workflow-bundle.js');
   await buildWorkflowBundle(bundle, new DefaultLogger('WARN'));
   process.env.STEPWISE_TEST_BUNDLE = bundle;
