@@ -160,7 +160,14 @@ export class Cluster {
       name: 'api',
       command: process.execPath,
       args: ['--enable-source-maps', entry],
-      env: this.appEnv({ HOST: '127.0.0.1', PORT: String(this.opts.ports.api) }),
+      env: this.appEnv({
+        HOST: '127.0.0.1',
+        PORT: String(this.opts.ports.api),
+        // The dashboard links each job to this cluster's Web UI (unless set otherwise).
+        ...(this.ui && !this.opts.appEnv?.STEPWISE_TEMPORAL_UI_URL
+          ? { STEPWISE_TEMPORAL_UI_URL: this.ui.url }
+          : {}),
+      }),
       onLine: this.opts.onLine,
     });
     this.api = proc;
