@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { forEachLine } from './lines';
 import { prepareNamespace } from './search-attributes';
 
 export interface DevServerOptions {
@@ -133,18 +134,7 @@ export class DevServer {
       if (output.length > 50) output.shift();
       opts.onOutput?.(line);
     };
-    for (const stream of [child.stdout, child.stderr]) {
-      let buf = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          onLine(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      });
-    }
+    for (const stream of [child.stdout, child.stderr]) forEachLine(stream, onLine);
     const server = new DevServer(
       child,
       `${ip}:${opts.port}`,

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { DevServer } from './dev-server';
+import { forEachLine } from './lines';
 
 const COLORS: Record<string, string> = { temporal: '35', worker: '36', api: '32', start: '33' };
 const useColor = process.stdout.isTTY;
@@ -18,20 +19,6 @@ function label(name: string): string {
 
 function say(name: string, line: string): void {
   process.stdout.write(`${label(name)}${line}\n`);
-}
-
-function pipeLines(name: string, stream: NodeJS.ReadableStream | null): void {
-  let buf = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (chunk: string) => {
-    buf += chunk;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      say(name, buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
-  stream?.on('end', () => buf && say(name, buf));
 }
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
@@ -128,8 +115,8 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(name, child);
-    pipeLines(name, child.stdout);
-    pipeLines(name, child.stderr);
+    forEachLine(child.stdout, (line) => say(name, line));
+    forEachLine(child.stderr, (line) => say(name, line));
     child.once('exit', (code, signal) => {
       if (stopping) return;
       say('start', `${name} exited (${signal ?? `code ${code}`}); stopping everything`);

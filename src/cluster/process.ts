@@ -3,6 +3,7 @@
  * time (then SIGKILL), `kill -9` for the fault tests, and SIGKILL if this process exits first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { forEachLine } from '../lines';
 
 export type LineSink = (name: string, line: string) => void;
 
@@ -45,22 +46,7 @@ export class ManagedProcess {
       });
     });
     process.once('exit', this.onParentExit);
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      let buf = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          this.line(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      });
-      stream?.on('end', () => {
-        if (buf) this.line(buf);
-        buf = '';
-      });
-    }
+    for (const stream of [this.child.stdout, this.child.stderr]) forEachLine(stream, (l) => this.line(l));
   }
 
   private line(text: string): void {
