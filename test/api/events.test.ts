@@ -6,48 +6,36 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Worker } from '@temporalio/worker';
 import { EventHub } from '../../src/api/events/event-hub.service';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { startTestApi, type TestApi } from '../api-harness';
 
 const POLL_MS = 100;
 const { STEPWISE_API_KEYS, keys } = testApiKeys({ viewer: 'viewer', operator: 'operator' });
 
+let harness: TestApi;
 let env: TestEnv;
 let app: NestFastifyApplication;
-let worker: Worker;
-let running: Promise<void>;
 let base: string;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  const w = await createTestWorker(env);
-  worker = w.worker;
-  running = worker.run();
-  app = await createApp(
-    loadConfig({
-      STEPWISE_AUDIT_DB_PATH: ':memory:',
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: w.taskQueue,
+  harness = await startTestApi(
+    {
       STEPWISE_API_KEYS,
       STEPWISE_STREAM_POLL_MS: String(POLL_MS),
       STEPWISE_STREAM_HEARTBEAT_MS: '300',
-    }),
-    { client: env.client },
+    },
+    { listen: true },
   );
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  base = `http://127.0.0.1:${port}`;
+  ({ env, app } = harness);
+  base = harness.base!;
 });
 
 afterAll(async () => {
-  await app?.close();
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await harness?.close();
 });
 
 interface SseEvent {

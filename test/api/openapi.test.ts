@@ -7,46 +7,29 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Worker } from '@temporalio/worker';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { createApp } from '../../src/app';
 import { OpenApiService } from '../../src/api/openapi/openapi.service';
 import type { OpenApiDocument } from '../../src/api/openapi/openapi-document';
 import { openApiPath } from '../../src/api/openapi/openapi-document';
-import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { uniqueId, waitFor } from '../helpers';
+import { startTestApi, type TestApi } from '../api-harness';
 
-let env: TestEnv;
+let harness: TestApi;
 let app: NestFastifyApplication;
-let worker: Worker;
-let running: Promise<void>;
 let doc: OpenApiDocument;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  const w = await createTestWorker(env);
-  worker = w.worker;
-  running = worker.run();
-  app = await createApp(
-    loadConfig({
-      STEPWISE_AUDIT_DB_PATH: ':memory:',
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: w.taskQueue,
-    }),
-    { client: env.client },
-  );
+  harness = await startTestApi();
+  ({ app } = harness);
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(res.statusCode).toBe(200);
   doc = res.json<OpenApiDocument>();
 });
 
 afterAll(async () => {
-  await app?.close();
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await harness?.close();
 });
 
 type Res = Awaited<ReturnType<NestFastifyApplication['inject']>>;

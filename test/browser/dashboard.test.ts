@@ -5,13 +5,9 @@
  * cancel with "cancelling — N sub-jobs left"; retry from a step; and a viewer with no enabled
  * actions. Screenshots go to test/.tmp/screenshots.
  */
-import type { AddressInfo } from 'node:net';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Worker } from '@temporalio/worker';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, type TestEnv } from '../helpers';
+import { testApiKeys, uniqueId } from '../helpers';
+import { startTestApi, type TestApi } from '../api-harness';
 import { launchChromium, screenshotPath } from './browser';
 
 const { STEPWISE_API_KEYS, keys } = testApiKeys({ viewer: 'viewer', operator: 'operator' });
@@ -19,40 +15,26 @@ const UI_URL = 'http://127.0.0.1:8233';
 /** How long a UI wait may take: jobs here run for a few seconds at most. */
 const WAIT = { timeout: 60_000 };
 
-let env: TestEnv;
-let app: NestFastifyApplication;
-let worker: Worker;
-let running: Promise<void>;
+let harness: TestApi;
 let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  const w = await createTestWorker(env);
-  worker = w.worker;
-  running = worker.run();
-  app = await createApp(
-    loadConfig({
-      STEPWISE_AUDIT_DB_PATH: ':memory:',
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: w.taskQueue,
+  harness = await startTestApi(
+    {
       STEPWISE_API_KEYS,
       STEPWISE_STREAM_POLL_MS: '100',
       STEPWISE_TEMPORAL_UI_URL: UI_URL,
-    }),
-    { client: env.client },
+    },
+    { listen: true },
   );
-  await app.listen(0, '127.0.0.1');
-  base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  base = harness.base!;
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await app?.close();
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await harness?.close();
 });
 
 const contexts: BrowserContext[] = [];
