@@ -6,7 +6,6 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
 import { runStartParams } from '../../src/api/jobs/job-runs';
 import type { JobList } from '../../src/api/jobs/schemas';
@@ -15,40 +14,27 @@ import { jobDefinitions } from '../../workflows/catalog';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import { BATCH_COORDINATOR_TYPE } from '../../workflows/engine/batch-contracts';
-import { connectTestEnv, createTestWorker, freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { startTestApi, type TestApi } from '../api-harness';
 
 const MAX_INPUT_BYTES = 4096;
 const MAX_CONTROL_ACTIONS = 7;
 
+let harness: TestApi;
 let env: TestEnv;
 let app: NestFastifyApplication;
-let worker: Worker;
-let running: Promise<void>;
 let taskQueue: string;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  const w = await createTestWorker(env);
-  worker = w.worker;
-  taskQueue = w.taskQueue;
-  running = worker.run();
-  app = await createApp(
-    loadConfig({
-      STEPWISE_AUDIT_DB_PATH: ':memory:',
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: w.taskQueue,
-      STEPWISE_MAX_INPUT_BYTES: String(MAX_INPUT_BYTES),
-      STEPWISE_MAX_CONTROL_ACTIONS: String(MAX_CONTROL_ACTIONS),
-    }),
-    { client: env.client },
-  );
+  harness = await startTestApi({
+    STEPWISE_MAX_INPUT_BYTES: String(MAX_INPUT_BYTES),
+    STEPWISE_MAX_CONTROL_ACTIONS: String(MAX_CONTROL_ACTIONS),
+  });
+  ({ env, app, taskQueue } = harness);
 });
 
 afterAll(async () => {
-  await app?.close();
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await harness?.close();
 });
 
 const post = (url: string, payload: unknown) =>

@@ -1,36 +1,22 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
+import { startTestApi, type TestApi } from '../api-harness';
 
+let harness: TestApi;
 let env: TestEnv;
 let app: NestFastifyApplication;
-let worker: Worker;
-let running: Promise<void>;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  const w = await createTestWorker(env);
-  worker = w.worker;
-  running = worker.run();
-  app = await createApp(
-    loadConfig({
-      STEPWISE_AUDIT_DB_PATH: ':memory:',
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: w.taskQueue,
-    }),
-    { client: env.client },
-  );
+  harness = await startTestApi();
+  ({ env, app } = harness);
 });
 
 afterAll(async () => {
-  await app?.close();
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await harness?.close();
 });
 
 const post = (url: string, payload: unknown) =>
