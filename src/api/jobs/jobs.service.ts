@@ -67,10 +67,6 @@ export class JobsService {
       throw new ApiError(400, `Invalid input for job type "${def.name}"`, zodIssues(parsed.error, ['input']));
     }
     const jobId = body.jobId ?? `${def.name}-${randomUUID()}`;
-    if (body.jobId) {
-      const existing = await this.existing(jobId, def.name, parsed.data);
-      if (existing) return { created: false, response: existing };
-    }
     const params: JobParams = { input: parsed.data, limits: this.config.limits };
     try {
       const handle = await temporalCall(this.client, 'rpc', () =>
@@ -90,7 +86,9 @@ export class JobsService {
       };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        // Lost a race with another request for this id: answer like the idempotent path.
+        // The id is taken (REJECT_DUPLICATE: by a running or a closed run): the same type and input
+        // return that job, anything else is a 409. Starting first and describing only on a
+        // conflict costs a new job one call to Temporal instead of two.
         const existing = await this.existing(jobId, def.name, parsed.data);
         if (existing) return { created: false, response: existing };
       }
