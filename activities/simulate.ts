@@ -45,12 +45,12 @@ export async function simulateWork(
     }
     await reporter.report((i / items) * 100, `${args.label ?? 'work'}: ${i}/${items} items`);
   }
-  return {
+  return reporter.finish({
     label: args.label ?? null,
     items,
     attempt: job.attempt,
     stats: { itemsProcessed: items },
-  };
+  });
 }
 
 /** A cheap batch chunk, for large fan-outs in tests and benchmarks. */

@@ -159,7 +159,7 @@ export async function datasetDownload(
   const downloaded = outcomes.flatMap((o) => ('ok' in o ? [o.ok] : []));
   const rejected = outcomes.flatMap((o) => ('rejected' in o ? [o.rejected] : []));
   log.info('dataset sources downloaded', { downloaded: downloaded.length, rejected: rejected.length });
-  return {
+  return reporter.finish({
     downloaded,
     rejected,
     stats: { itemsProcessed: downloaded.length, itemsFailed: rejected.length },
@@ -167,7 +167,7 @@ export async function datasetDownload(
       { level: 'info', message: `Downloaded ${downloaded.length} of ${args.sources.length} sources` },
       ...rejectLogs(rejected),
     ],
-  };
+  });
 }
 
 export async function datasetValidate(

@@ -226,7 +226,14 @@ export async function importValidate(
     invalidRows: files.reduce((n, f) => n + f.invalid, 0),
   };
   log.info('import files validated', { sourceDir: dir, ...totals, ignored });
-  return { sourceDir: dir, files, ignored, totals, logs, stats: { itemsFailed: totals.invalidRows } };
+  return reporter.finish({
+    sourceDir: dir,
+    files,
+    ignored,
+    totals,
+    logs,
+    stats: { itemsFailed: totals.invalidRows },
+  });
 }
 
 /** Name of batch `n`'s normalized file: sortable, so the index reads batches in order. */
@@ -281,7 +288,13 @@ export async function importNormalize(
   }
   await rename(tmp, join(work, output));
   jobLog(job).info('import batch normalized', { batch: args.batch, files: args.files.length, rows });
-  return { batch: args.batch, files: args.files.length, rows, output, stats: { itemsProcessed: rows } };
+  return reporter.finish({
+    batch: args.batch,
+    files: args.files.length,
+    rows,
+    output,
+    stats: { itemsProcessed: rows },
+  });
 }
 
 export async function importIndex(
@@ -351,7 +364,7 @@ export async function importIndex(
     index.close();
   }
   jobLog(job).info('import indexed', { rows, ...counts, db: cfg.indexDbPath });
-  return {
+  return reporter.finish({
     files: sources.size,
     rows,
     ...counts,
@@ -362,5 +375,5 @@ export async function importIndex(
         message: `Indexed ${rows} rows from ${sources.size} files: ${counts.inserted} new, ${counts.updated} updated, ${counts.unchanged} unchanged`,
       },
     ],
-  };
+  });
 }

@@ -39,6 +39,12 @@ describe('example job', () => {
         type: 'exampleSubJob',
       });
       expect(state.summary.itemsProcessed).toBe(10);
+      // The final report's message rides on the activity's result, not on a signal: the completed
+      // step shows it, and the job's history has no progress signal (50 ms of work reports nothing sooner).
+      expect(state.steps[0]).toMatchObject({ status: 'completed', message: 'prepare: 5/5 items' });
+      expect(state.steps[0].result).not.toHaveProperty('message');
+      const { events } = await handle.fetchHistory();
+      expect(events?.filter((e) => e.workflowExecutionSignaledEventAttributes)).toEqual([]);
     });
   });
 

@@ -186,10 +186,11 @@ function failStep(job: Job, step: NormalizedStep<unknown>, error: StepError): Ou
   return 'failed';
 }
 
-/** Folds `stats` and `logs` of a result into the job and returns the rest. */
+/** Folds `stats`, `logs` and `message` of a result into the job and returns the rest. */
 function absorbExtras(job: Job, step: NormalizedStep<unknown>, raw: Json): Json {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-  const { stats, logs, ...rest } = raw as Record<string, Json> & StepResultExtras;
+  const { stats, logs, message, ...rest } = raw as Record<string, Json> & StepResultExtras;
+  if (typeof message === 'string') job.stepState(step.key).message = message;
   if (stats) {
     addStats(job.state.summary, stats);
     job.stepState(step.key).stats = stats;

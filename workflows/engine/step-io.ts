@@ -23,9 +23,11 @@ export interface ActivityJobRef {
 export interface StepResultExtras {
   stats?: Partial<JobSummaryStats>;
   logs?: Omit<JobLogLine, 'at' | 'step'>[];
+  /** The step's last progress message (an activity's final report rides here, not in a signal). */
+  message?: string;
 }
 
-/** A step's result as the job keeps it: the activity's answer without its `stats` and `logs`. */
+/** A step's result as the job keeps it: the activity's answer without its `stats`, `logs` and `message`. */
 export type StepResultOf<R> = R extends object ? Omit<R, keyof StepResultExtras> : R;
 
 /** A batch step's default chunk argument: the chunk's items and the offset of the first one. */
