@@ -35,7 +35,7 @@ const SCENARIOS: Record<
   { reps: number; run: (env: BenchEnv, reps: number, o: Options) => Promise<ScenarioResult> }
 > = {
   steps: { reps: 5, run: (env, reps) => stepsScenario(env, reps) },
-  'api-start': { reps: 3, run: (env, reps) => apiStartScenario(env, reps) },
+  'api-start': { reps: 5, run: (env, reps) => apiStartScenario(env, reps) },
   'api-get': { reps: 3, run: (env, reps) => apiGetScenario(env, reps) },
   handoff: { reps: 3, run: (env, reps) => handoffScenario(env, reps) },
   'stream-50': { reps: 3, run: (env, reps) => streamScenario(env, reps) },
