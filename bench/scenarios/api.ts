@@ -23,9 +23,11 @@ export async function apiStartScenario(env: BenchEnv, reps: number, perRep = 256
   const input = { durationMs: 0 };
   let failures = 0;
   /** One timed batch of starts: POST /api/jobs, or the client's start, plain or as the API sends it. */
+  let batches = 0;
   const batch = async (kind: 'api' | 'plain' | 'same', rep: number | 'warmup'): Promise<number> => {
     const n = rep === 'warmup' ? START_CONCURRENCY : perRep;
-    const ids = Array.from({ length: n }, (_, i) => `${env.runId}-start-${rep}-${kind}-${i}`);
+    const b = batches++;
+    const ids = Array.from({ length: n }, (_, i) => `${env.runId}-start-${b}-${kind}-${i}`);
     const started = performance.now();
     await pool(ids, START_CONCURRENCY, async (jobId) => {
       if (kind === 'api') {
