@@ -26,7 +26,7 @@ export interface Options {
   /** Repetitions per scenario; each scenario has its own default. */
   reps: number | null;
   scenarios: string[];
-  /** fanout-10k's sub-job count (10,000 by default). */
+  /** fanout-10k's sub-job count (2,000 by default; `--fanout=10000` for the full size). */
   fanout: number;
 }
 
