@@ -34,7 +34,9 @@ const step = (s: JobState, key: string) => s.steps.find((x) => x.key === key)!;
 
 describe('sceneProcessing', () => {
   it('progress sampled through the query never decreases, moves inside steps, and is 100 only after completion', async () => {
-    const handle = await run({ ...fast, durationMs: 400 });
+    // 1.2 s a step: activities report at most every 0.5 s and their final report rides on the
+    // result, so only work longer than that shows progress inside its step.
+    const handle = await run({ ...fast, durationMs: 1200 });
     const samples: JobState[] = [];
     await waitFor(
       async () => {
