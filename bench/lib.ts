@@ -214,7 +214,7 @@ export function table(results: ScenarioResult[]): string {
  * A lean HTTP client for the API sides: `node:http` over kept-alive sockets. The load generator
  * runs in the bench process beside the API, the worker and the raw side's client, so its own cost
  * counts against the API: `fetch` (undici, web streams) spent more CPU per request here than the
- * API itself did (a `--cpu-prof` of 1,500 POSTs: 1.7 s in undici against about 1.5 s in Fastify,
+ * API itself did (a `--cpu-prof` of 1,536 POSTs: 1.7 s in undici against about 1.5 s in Fastify,
  * Nest and the route), while the raw side's `client.workflow.start` is a plain gRPC call.
  */
 export class HttpClient {

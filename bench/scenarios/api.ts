@@ -22,8 +22,8 @@ export async function apiStartScenario(env: BenchEnv, reps: number, perRep = 256
   const http = new HttpClient(api.base, api.headers);
   const input = { durationMs: 0 };
   let failures = 0;
-  /** One timed batch of starts: POST /api/jobs, or the client's start, plain or as the API sends it. */
   let batches = 0;
+  /** One timed batch of starts: POST /api/jobs, or the client's start, plain or as the API sends it. */
   const batch = async (kind: 'api' | 'plain' | 'same', rep: number | 'warmup'): Promise<number> => {
     const n = rep === 'warmup' ? START_CONCURRENCY : perRep;
     const b = batches++;
