@@ -1,4 +1,5 @@
 import { rm, stat } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityJobRef } from '../workflows/engine/step-io';
 import type {
   CleanupWorkDirArgs,
@@ -23,6 +24,13 @@ export async function cleanupWorkDir(
   job: ActivityJobRef,
   args: CleanupWorkDirArgs,
 ): Promise<CleanupWorkDirResult> {
+  // The scope names a folder: only the two the pipelines use, whatever the argument says.
+  if (args.scope !== 'import' && args.scope !== 'dataset') {
+    throw ApplicationFailure.nonRetryable(
+      `scope must be "import" or "dataset", not ${JSON.stringify(String(args.scope).slice(0, 50))}`,
+      'InvalidActivityArgument',
+    );
+  }
   const dir = jobWorkDir(cfg.workDir, args.scope, args.jobId);
   const existed = await stat(dir).then(
     () => true,
