@@ -111,7 +111,9 @@ export async function readBounded(
     onChunk();
   }
   const data = Buffer.concat(chunks, total);
-  return total > maxBytes ? { data: data.subarray(0, maxBytes), truncated: true } : { data, truncated: false };
+  return total > maxBytes
+    ? { data: data.subarray(0, maxBytes), truncated: true }
+    : { data, truncated: false };
 }
 
 /**

@@ -106,7 +106,12 @@ function checkImages(what: string, items: ImageItem[]): void {
     if (!(IMAGE_FORMATS as readonly string[]).includes(item.format)) {
       throw invalidItem(what, i, `has an unknown format ${JSON.stringify(String(item.format).slice(0, 20))}`);
     }
-    if (!Number.isInteger(item.width) || !Number.isInteger(item.height) || item.width < 1 || item.height < 1) {
+    if (
+      !Number.isInteger(item.width) ||
+      !Number.isInteger(item.height) ||
+      item.width < 1 ||
+      item.height < 1
+    ) {
       throw invalidItem(what, i, 'has invalid dimensions');
     }
   });
@@ -233,7 +238,9 @@ export async function datasetDownload(
             if (st.size > cfg.download.maxBytes) {
               return reject(`is ${st.size} bytes, over the ${cfg.download.maxBytes}-byte limit`);
             }
-            const { data, truncated } = await readBounded(fh, cfg.download.maxBytes, () => reporter.heartbeat());
+            const { data, truncated } = await readBounded(fh, cfg.download.maxBytes, () =>
+              reporter.heartbeat(),
+            );
             if (truncated) return reject(`grew over the ${cfg.download.maxBytes}-byte limit while read`);
             await writePrivateFile(dest, data);
             item = { index, source, file, bytes: data.length, contentType: null };

@@ -33,13 +33,7 @@ import {
 } from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
 import { ProgressReporter } from '../progress';
-import {
-  createPrivateFile,
-  identityOf,
-  openInside,
-  readBounded,
-  type FileIdentity,
-} from '../safe-open';
+import { createPrivateFile, identityOf, openInside, readBounded, type FileIdentity } from '../safe-open';
 import { ImportIndex } from './index-db';
 import { formatOf, normalizeRow, readRows, type NormalizedRow } from './rows';
 
@@ -307,7 +301,10 @@ export async function importNormalize(
 ): Promise<ImportNormalizeResult> {
   const dir = await resolveSourceDir(cfg, args.sourceDir);
   if (!Number.isInteger(args.batch) || args.batch < 0) {
-    throw ApplicationFailure.nonRetryable(`batch must be an integer >= 0, not ${String(args.batch)}`, 'BadBatch');
+    throw ApplicationFailure.nonRetryable(
+      `batch must be an integer >= 0, not ${String(args.batch)}`,
+      'BadBatch',
+    );
   }
   const realRoot = await realpath(cfg.importRoot);
   const work = jobWorkDir(cfg.workDir, 'import', args.importId);

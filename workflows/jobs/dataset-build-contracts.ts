@@ -53,10 +53,7 @@ export const labelRuleSchema = z.discriminatedUnion('by', [
         )
         .min(1)
         .max(50),
-      default: z
-        .string()
-        .regex(LABEL_PATTERN)
-        .default('unlabelled'),
+      default: z.string().regex(LABEL_PATTERN).default('unlabelled'),
     })
     .strict()
     .describe('The label of the first rule whose pattern matches the source URL or path.'),
