@@ -198,6 +198,18 @@ export async function datasetDownload(
   const reporter = new ProgressReporter(client, job);
   const log = jobLog(job);
   const limits = { ...cfg.download };
+  // Its own bound, from this worker's settings and this job's sources: every item ends within its
+  // deadline, so the step ends within ceil(sources / concurrency) deadlines.
+  const lanes = Math.max(1, Math.min(cfg.download.concurrency, args.sources.length));
+  const worstMs = Math.ceil(args.sources.length / lanes) * cfg.download.timeoutMs;
+  const stepMs = ctx.info.startToCloseTimeoutMs;
+  if (stepMs > 0 && worstMs > stepMs) {
+    log.warn(
+      `${args.sources.length} sources may take up to ${worstMs} ms (STEPWISE_DOWNLOAD_TIMEOUT_MS × sources / ` +
+        `STEPWISE_DOWNLOAD_CONCURRENCY), longer than the step's ${stepMs} ms timeout; a retry keeps finished items`,
+      { worstMs, stepMs },
+    );
+  }
   let done = 0;
   type Outcome = { ok: DownloadedItem } | { rejected: RejectedItem };
   const outcomes = await pool(
@@ -436,7 +448,10 @@ export function applyLabelRule(rule: LabelRule, item: LabelItem): string {
 
 export async function datasetLabel(job: ActivityJobRef, args: DatasetLabelArgs): Promise<DatasetLabelResult> {
   const label = compileLabelRule(args.rule);
-  const labels = args.items.map((item) => ({ index: item.index, label: label(item) }));
+  const labels = args.items.map((item, i) => {
+    if (i % 100 === 0) Context.current().heartbeat();
+    return { index: item.index, label: label(item) };
+  });
   const counts: Record<string, number> = {};
   for (const l of labels) counts[l.label] = (counts[l.label] ?? 0) + 1;
   jobLog(job).info('dataset images labelled', { rule: args.rule.by, counts });
