@@ -4,7 +4,7 @@
  * Waits for health with a deadline and stops cleanly; the child is killed if this process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -123,7 +123,10 @@ export class DevServer {
     if (opts.headless) args.push('--headless');
     else args.push('--ui-port', String(opts.uiPort));
     if (opts.dbFile) {
-      mkdirSync(dirname(opts.dbFile), { recursive: true });
+      // Owner only, whatever the umask: the server's SQLite file (its -wal and -shm files take its mode).
+      mkdirSync(dirname(opts.dbFile), { recursive: true, mode: 0o700 });
+      closeSync(openSync(opts.dbFile, 'a', 0o600));
+      chmodSync(opts.dbFile, 0o600);
       args.push('--db-filename', opts.dbFile);
     }
     if (namespace !== 'default') args.push('--namespace', namespace);
