@@ -92,6 +92,13 @@ async function readHolder(path: string): Promise<{ holder: LockHolder; touchedAt
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -149,16 +156,21 @@ export async function acquireLock(
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const found = await readHolder(path);
-      if (!found) continue; // released (or being taken over) meanwhile: try again
-      const { holder, touchedAt } = found;
-      if (holder.jobId !== jobId) {
-        const who = `job ${holder.jobId} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
+      if (!found) {
+        if (!(await exists(path))) continue; // released (or being taken over) meanwhile: try again
+      }
+      if (found?.holder.jobId !== jobId) {
+        const holder = found?.holder;
+        const who = holder
+          ? `job ${holder.jobId} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`
+          : 'another build';
         throw ApplicationFailure.nonRetryable(
           `outputDir "${outputDir}" is being built by ${who}: one build per folder at a time. ` +
             `If that build is no longer running, delete the lock file ${path} and run this job again.`,
           OUTPUT_DIR_BUSY,
         );
       }
+      const { holder, touchedAt } = found;
       const stale =
         (holder.host === me.host && processGone(holder.pid)) || Date.now() - touchedAt > lease.staleMs;
       if (!stale) {
