@@ -1,4 +1,6 @@
-import { rm, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityJobRef } from '../workflows/engine/step-io';
 import type {
   CleanupWorkDirArgs,
@@ -23,16 +25,47 @@ export async function cleanupWorkDir(
   job: ActivityJobRef,
   args: CleanupWorkDirArgs,
 ): Promise<CleanupWorkDirResult> {
+  // The scope names a folder: only the two the pipelines use, whatever the argument says.
+  if (args.scope !== 'import' && args.scope !== 'dataset') {
+    throw ApplicationFailure.nonRetryable(
+      `scope must be "import" or "dataset", not ${JSON.stringify(String(args.scope).slice(0, 50))}`,
+      'InvalidActivityArgument',
+    );
+  }
   const dir = jobWorkDir(cfg.workDir, args.scope, args.jobId);
   const existed = await stat(dir).then(
     () => true,
     () => false,
   );
-  await rm(dir, { recursive: true, force: true });
+  if (existed) await removeHeartbeating(dir);
   jobLog(job).info('scratch folder cleaned up', { dir, existed });
   return {
     removed: existed,
     summary: args.summary ?? null,
     logs: [{ level: 'info', message: existed ? 'Removed temporary files' : 'No temporary files to remove' }],
   };
+}
+
+/**
+ * `rm -r` one entry at a time with a heartbeat after each, so removing a large scratch folder
+ * (hundreds of downloads) shows the step is alive within its heartbeat timeout. Links are removed,
+ * never followed.
+ */
+async function removeHeartbeating(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await removeHeartbeating(p);
+    else await rm(p, { force: true });
+    Context.current().heartbeat();
+  }
+  await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }

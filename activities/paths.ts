@@ -8,6 +8,16 @@ import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 
+/** Mode of every data folder Stepwise creates (owner only, whatever the process umask). */
+export const DIR_MODE = 0o700;
+/** Mode of every data file Stepwise creates. */
+export const FILE_MODE = 0o600;
+
+/** `mkdir -p` whose created folders get mode 0700 (a folder that exists keeps its own). */
+export async function mkdirPrivate(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: DIR_MODE });
+}
+
 /** Error type of every refused path; non-retryable, since retrying cannot change the answer. */
 export const PATH_REFUSED = 'PathRefused';
 
@@ -38,7 +48,7 @@ function lexical(root: string, p: string, what: string): string {
 export async function resolveExistingInside(root: string, p: string, what: string): Promise<string> {
   const absRoot = resolve(root);
   const candidate = lexical(absRoot, p, what);
-  await mkdir(absRoot, { recursive: true });
+  await mkdirPrivate(absRoot);
   const realRoot = await realpath(absRoot);
   let real: string;
   try {
@@ -67,7 +77,7 @@ export async function ensureDirInside(root: string, p: string, what: string): Pr
 
 /** {@link ensureDirInside} for an already lexically checked absolute `candidate`; messages name `p`. */
 async function ensureChecked(absRoot: string, candidate: string, p: string, what: string): Promise<string> {
-  await mkdir(absRoot, { recursive: true });
+  await mkdirPrivate(absRoot);
   const realRoot = await realpath(absRoot);
   let existing = candidate;
   for (;;) {
@@ -84,7 +94,7 @@ async function ensureChecked(absRoot: string, candidate: string, p: string, what
       `${what} "${p}" resolves outside the allowed root ${absRoot} (through a symbolic link)`,
     );
   }
-  await mkdir(candidate, { recursive: true });
+  await mkdirPrivate(candidate);
   const real = await realpath(candidate);
   if (!isInside(realRoot, real)) {
     throw pathRefused(

@@ -14,7 +14,7 @@ import {
   type ApiKey,
 } from './api-keys';
 import { TASK_QUEUE } from '../workflows/contracts';
-import { DEFAULT_LIMITS, type JobLimits } from '../workflows/limits';
+import { DEFAULT_LIMITS, LIMIT_BOUNDS, type JobLimits } from '../workflows/limits';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -93,14 +93,14 @@ export const envSchema = z.object({
   STEPWISE_MAX_INPUT_BYTES: z.coerce
     .number()
     .int()
-    .min(1024)
-    .max(512 * 1024)
+    .min(LIMIT_BOUNDS.maxInputBytes.min)
+    .max(LIMIT_BOUNDS.maxInputBytes.max)
     .default(DEFAULT_LIMITS.maxInputBytes),
   STEPWISE_MAX_CONTROL_ACTIONS: z.coerce
     .number()
     .int()
-    .min(1)
-    .max(10_000)
+    .min(LIMIT_BOUNDS.maxControlActions.min)
+    .max(LIMIT_BOUNDS.maxControlActions.max)
     .default(DEFAULT_LIMITS.maxControlActions),
   // API keys, audit and rate limits (docs/security.md).
   STEPWISE_API_KEYS: z

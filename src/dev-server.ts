@@ -4,7 +4,7 @@
  * Waits for health with a deadline and stops cleanly; the child is killed if this process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -72,6 +72,13 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/** Sets the dev server's SQLite file and its -wal / -shm files (those that exist) to mode 0600. */
+export function restrictDbFiles(dbFile: string): void {
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+}
+
 export class DevServer {
   private exited = false;
   private exitCode: number | null = null;
@@ -123,7 +130,11 @@ export class DevServer {
     if (opts.headless) args.push('--headless');
     else args.push('--ui-port', String(opts.uiPort));
     if (opts.dbFile) {
-      mkdirSync(dirname(opts.dbFile), { recursive: true });
+      // Owner only, whatever the umask. The server must create its SQLite file itself (it sets the
+      // schema up only then), so its folder is made 0700 first and the files 0600 once it runs.
+      mkdirSync(dirname(opts.dbFile), { recursive: true, mode: 0o700 });
+      chmodSync(dirname(opts.dbFile), 0o700);
+      restrictDbFiles(opts.dbFile);
       args.push('--db-filename', opts.dbFile);
     }
     if (namespace !== 'default') args.push('--namespace', namespace);
@@ -142,6 +153,7 @@ export class DevServer {
     );
     try {
       await server.waitHealthy(namespace, opts.startTimeoutMs ?? 60_000, output);
+      if (opts.dbFile) restrictDbFiles(opts.dbFile);
     } catch (err) {
       await server.stop();
       throw err;

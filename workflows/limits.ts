@@ -20,6 +20,32 @@ export interface JobLimits {
 
 export const DEFAULT_LIMITS: JobLimits = { maxInputBytes: 256 * 1024, maxControlActions: 50 };
 
+/**
+ * The range of each budget. The configuration refuses a setting outside it, and a run clamps
+ * whatever its `JobParams.limits` say into it: anyone who can start a workflow can put anything
+ * there, and workflow code cannot read the worker's configuration, so these bounds (compiled into
+ * the workflow bundle) are the most a forged start can raise a budget to.
+ */
+export const LIMIT_BOUNDS: {
+  readonly [K in keyof JobLimits]: { readonly min: number; readonly max: number };
+} = {
+  maxInputBytes: { min: 1024, max: 512 * 1024 },
+  maxControlActions: { min: 1, max: 10_000 },
+};
+
+/** `given` (a run's `JobParams.limits`, trusted for nothing) as budgets within {@link LIMIT_BOUNDS}. */
+export function clampLimits(given: unknown): JobLimits {
+  const src = given !== null && typeof given === 'object' ? (given as Record<string, unknown>) : {};
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(LIMIT_BOUNDS) as (keyof JobLimits)[]) {
+    const v = src[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    const { min, max } = LIMIT_BOUNDS[key];
+    out[key] = Math.min(max, Math.max(min, Math.floor(v)));
+  }
+  return out;
+}
+
 /** Bytes of `value` as UTF-8 JSON (0 for `undefined`), counted without encoders the sandbox may lack. */
 export function jsonBytes(value: unknown): number {
   const text = JSON.stringify(value);

@@ -5,41 +5,62 @@
  * rejected with a reason and the build goes on; only a problem with the job itself fails a step.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { RE2JS } from 're2js';
 import type { ActivityJobRef } from '../../workflows/engine/step-io';
 import type { JobLogLine } from '../../workflows/contracts';
-import type {
-  DatasetActivities,
-  DatasetCounts,
-  DatasetDedupeArgs,
-  DatasetDedupeResult,
-  DatasetDownloadArgs,
-  DatasetDownloadResult,
-  DatasetLabelArgs,
-  DatasetLabelResult,
-  DatasetMetadataArgs,
-  DatasetMetadataResult,
-  DatasetStoreArgs,
-  DatasetStoreResult,
-  DatasetValidateArgs,
-  DatasetValidateResult,
-  DownloadedItem,
-  ImageItem,
-  LabelRule,
-  RejectedItem,
+import {
+  IMAGE_FORMATS,
+  LABEL_PATTERN,
+  type DatasetActivities,
+  type DatasetCounts,
+  type DatasetDedupeArgs,
+  type DatasetDedupeResult,
+  type DatasetDownloadArgs,
+  type DatasetDownloadResult,
+  type DatasetLabelArgs,
+  type DatasetLabelResult,
+  type DatasetMetadataArgs,
+  type DatasetMetadataResult,
+  type DatasetStoreArgs,
+  type DatasetStoreResult,
+  type DatasetValidateArgs,
+  type DatasetValidateResult,
+  type DownloadedItem,
+  type ImageItem,
+  type LabelRule,
+  type RejectedItem,
+  type StoreItem,
 } from '../../workflows/jobs/dataset-build-contracts';
 import { jobLog } from '../log';
-import { jobWorkDir, resolveExistingInside, resolveFolderTarget, type FolderTarget } from '../paths';
+import {
+  DIR_MODE,
+  jobWorkDir,
+  mkdirPrivate,
+  PATH_REFUSED,
+  pathRefused,
+  resolveExistingInside,
+  resolveFolderTarget,
+  type FolderTarget,
+} from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
 import { ProgressReporter } from '../progress';
+import { createPrivateFile, openInside, readBounded, writePrivateFile, type OpenedFile } from '../safe-open';
 import { DownloadError, downloadWithRetries } from './download';
 import { readImageHeader, readImageMetadata } from './image-header';
-import { acquireLock, publish, refuseLinks, stagingPath } from './store';
+import {
+  acquireLock,
+  DATASET_FILE,
+  DEFAULT_LEASE,
+  publish,
+  refuseLinks,
+  stagingPath,
+  type HeldLock,
+  type LeaseOptions,
+} from './store';
 
 type Log = Omit<JobLogLine, 'at' | 'step'>;
 /** Rejection log lines returned per step; the manifest lists every rejection. */
@@ -48,6 +69,83 @@ const MAX_REJECT_LOGS = 50;
 const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 const downloadsDir = (cfg: PipelineConfig, workId: string): string =>
   join(jobWorkDir(cfg.workDir, 'dataset', workId), 'downloads');
+
+/**
+ * What `datasetDownload` names the files it writes into the job's scratch folder. A later step's
+ * argument comes from an earlier step's result, which anyone who can reach Temporal can forge
+ * (`temporal activity complete --result …`, a recovery run's carried results): every name it
+ * carries is checked against this before it is joined to a path.
+ */
+export const ITEM_FILE = /^item-\d{1,9}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+/** Error type of a step argument no step of this job could have produced. */
+export const INVALID_STEP_RESULT = 'InvalidStepResult';
+
+function invalidItem(what: string, i: number, why: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `${what}[${i}] ${why}; refused (not a result this job's earlier steps produce)`,
+    INVALID_STEP_RESULT,
+  );
+}
+
+/** Checks what every step after the download reads from an item: its index and its file name. */
+function checkDownloaded(what: string, items: DownloadedItem[]): void {
+  items.forEach((item, i) => {
+    if (!Number.isInteger(item.index) || item.index < 0) throw invalidItem(what, i, 'has no valid index');
+    if (typeof item.file !== 'string' || !ITEM_FILE.test(item.file)) {
+      throw pathRefused(
+        `${what}[${i}].file ${JSON.stringify(String(item.file).slice(0, 100))} is not a file name the download step writes (item-<n>); refused`,
+      );
+    }
+  });
+}
+
+function checkImages(what: string, items: ImageItem[]): void {
+  checkDownloaded(what, items);
+  items.forEach((item, i) => {
+    if (!(IMAGE_FORMATS as readonly string[]).includes(item.format)) {
+      throw invalidItem(what, i, `has an unknown format ${JSON.stringify(String(item.format).slice(0, 20))}`);
+    }
+    if (
+      !Number.isInteger(item.width) ||
+      !Number.isInteger(item.height) ||
+      item.width < 1 ||
+      item.height < 1
+    ) {
+      throw invalidItem(what, i, 'has invalid dimensions');
+    }
+  });
+}
+
+/** The job's downloads folder as a real path (it must exist: the download step made it). */
+async function realDownloads(cfg: PipelineConfig, workId: string): Promise<string> {
+  return realpath(downloadsDir(cfg, workId));
+}
+
+/**
+ * Opens an item's file in the downloads folder `realDir` through {@link openInside}: a regular
+ * file inside the folder, never through a link, and no larger than the worker's own download
+ * limit (STEPWISE_DOWNLOAD_MAX_BYTES) whatever the argument says about it.
+ */
+async function openItem(cfg: PipelineConfig, realDir: string, item: DownloadedItem): Promise<OpenedFile> {
+  const opened = await openInside(realDir, join(realDir, item.file), 'item file');
+  if (opened.stat.size > cfg.download.maxBytes) {
+    await opened.fh.close();
+    throw pathRefused(
+      `item file ${item.file} is ${opened.stat.size} bytes, over the ${cfg.download.maxBytes}-byte limit (STEPWISE_DOWNLOAD_MAX_BYTES): not a file the download step wrote`,
+    );
+  }
+  return opened;
+}
+
+async function readItem(cfg: PipelineConfig, realDir: string, item: DownloadedItem): Promise<Buffer> {
+  const { fh } = await openItem(cfg, realDir, item);
+  try {
+    return (await readBounded(fh, cfg.download.maxBytes, () => Context.current().heartbeat())).data;
+  } finally {
+    await fh.close();
+  }
+}
 
 function rejectLogs(rejected: RejectedItem[]): Log[] {
   const logs: Log[] = rejected.slice(0, MAX_REJECT_LOGS).map((r) => ({
@@ -95,10 +193,23 @@ export async function datasetDownload(
 ): Promise<DatasetDownloadResult> {
   const ctx = Context.current();
   const dir = downloadsDir(cfg, args.workId);
-  await mkdir(dir, { recursive: true });
+  await mkdirPrivate(dir);
+  const realImportRoot = await realpath(cfg.importRoot).catch(() => null);
   const reporter = new ProgressReporter(client, job);
   const log = jobLog(job);
   const limits = { ...cfg.download };
+  // Its own bound, from this worker's settings and this job's sources: every item ends within its
+  // deadline, so the step ends within ceil(sources / concurrency) deadlines.
+  const lanes = Math.max(1, Math.min(cfg.download.concurrency, args.sources.length));
+  const worstMs = Math.ceil(args.sources.length / lanes) * cfg.download.timeoutMs;
+  const stepMs = ctx.info.startToCloseTimeoutMs;
+  if (stepMs > 0 && worstMs > stepMs) {
+    log.warn(
+      `${args.sources.length} sources may take up to ${worstMs} ms (STEPWISE_DOWNLOAD_TIMEOUT_MS × sources / ` +
+        `STEPWISE_DOWNLOAD_CONCURRENCY), longer than the step's ${stepMs} ms timeout; a retry keeps finished items`,
+      { worstMs, stepMs },
+    );
+  }
   let done = 0;
   type Outcome = { ok: DownloadedItem } | { rejected: RejectedItem };
   const outcomes = await pool(
@@ -117,7 +228,9 @@ export async function datasetDownload(
           (t) => JSON.parse(t) as DownloadedItem,
           () => null,
         );
-        if (previous && previous.source === source) return { ok: previous };
+        if (previous && previous.source === source && previous.file === file && previous.index === index) {
+          return { ok: previous };
+        }
         let item: DownloadedItem;
         if (isUrl(source)) {
           const got = await downloadWithRetries(source, dest, limits, (ms) => ctx.sleep(ms), {
@@ -131,19 +244,27 @@ export async function datasetDownload(
           item = { index, source, file, bytes: got.bytes, contentType: got.contentType };
         } else {
           const real = await resolveExistingInside(cfg.importRoot, source, 'source');
-          const st = await stat(real);
-          if (!st.isFile()) return reject('is not a file');
-          if (st.size > cfg.download.maxBytes) {
-            return reject(`is ${st.size} bytes, over the ${cfg.download.maxBytes}-byte limit`);
+          // Read as opened, not by name: a link swapped in after the check is not followed.
+          const { fh, stat: st } = await openInside(realImportRoot ?? cfg.importRoot, real, 'source');
+          try {
+            if (st.size > cfg.download.maxBytes) {
+              return reject(`is ${st.size} bytes, over the ${cfg.download.maxBytes}-byte limit`);
+            }
+            const { data, truncated } = await readBounded(fh, cfg.download.maxBytes, () =>
+              reporter.heartbeat(),
+            );
+            if (truncated) return reject(`grew over the ${cfg.download.maxBytes}-byte limit while read`);
+            await writePrivateFile(dest, data);
+            item = { index, source, file, bytes: data.length, contentType: null };
+          } finally {
+            await fh.close();
           }
-          await copyFile(real, dest);
-          item = { index, source, file, bytes: st.size, contentType: null };
         }
-        await writeFile(metaPath, JSON.stringify(item));
+        await writePrivateFile(metaPath, JSON.stringify(item));
         return { ok: item };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
-        if (err instanceof DownloadError || (err as { type?: string }).type === 'PathRefused') {
+        if (err instanceof DownloadError || (err as { type?: string }).type === PATH_REFUSED) {
           return reject((err as Error).message);
         }
         throw err;
@@ -175,14 +296,15 @@ export async function datasetValidate(
   job: ActivityJobRef,
   args: DatasetValidateArgs,
 ): Promise<DatasetValidateResult> {
-  const dir = downloadsDir(cfg, args.workId);
+  checkDownloaded('items', args.items);
+  const dir = await realDownloads(cfg, args.workId);
   const images: ImageItem[] = [];
   const rejected: RejectedItem[] = [];
   for (const item of args.items) {
     Context.current().heartbeat();
     const reject = (reason: string) =>
       rejected.push({ index: item.index, source: item.source, stage: 'validate', reason });
-    const buf = await readFile(join(dir, item.file));
+    const buf = await readItem(cfg, dir, item);
     const info = readImageHeader(buf);
     if (!info) {
       // Never quote the content: it is whatever a remote server sent.
@@ -211,14 +333,16 @@ export async function datasetValidate(
   };
 }
 
-function sha256File(path: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', rej)
-      .on('end', () => res(h.digest('hex')));
-  });
+/** SHA-256 of an item's file, read as {@link openItem} opens it. */
+async function sha256Item(cfg: PipelineConfig, realDir: string, item: DownloadedItem): Promise<string> {
+  const { fh } = await openItem(cfg, realDir, item);
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of fh.createReadStream({ autoClose: false })) h.update(chunk as Buffer);
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
 }
 
 export async function datasetDedupe(
@@ -226,13 +350,14 @@ export async function datasetDedupe(
   job: ActivityJobRef,
   args: DatasetDedupeArgs,
 ): Promise<DatasetDedupeResult> {
-  const dir = downloadsDir(cfg, args.workId);
+  checkImages('images', args.images);
+  const dir = await realDownloads(cfg, args.workId);
   const firstByHash = new Map<string, ImageItem>();
   const unique: DatasetDedupeResult['unique'] = [];
   const duplicates: RejectedItem[] = [];
   for (const img of [...args.images].sort((a, b) => a.index - b.index)) {
     Context.current().heartbeat();
-    const sha256 = await sha256File(join(dir, img.file));
+    const sha256 = await sha256Item(cfg, dir, img);
     const first = firstByHash.get(sha256);
     if (first) {
       duplicates.push({
@@ -263,11 +388,12 @@ export async function datasetMetadata(
   job: ActivityJobRef,
   args: DatasetMetadataArgs,
 ): Promise<DatasetMetadataResult> {
-  const dir = downloadsDir(cfg, args.workId);
+  checkImages('images', args.images);
+  const dir = await realDownloads(cfg, args.workId);
   const metadata: DatasetMetadataResult['metadata'] = [];
   for (const img of args.images) {
     Context.current().heartbeat();
-    const buf = await readFile(join(dir, img.file));
+    const buf = await readItem(cfg, dir, img);
     const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
     const g = gcd(img.width, img.height);
     metadata.push({
@@ -322,7 +448,10 @@ export function applyLabelRule(rule: LabelRule, item: LabelItem): string {
 
 export async function datasetLabel(job: ActivityJobRef, args: DatasetLabelArgs): Promise<DatasetLabelResult> {
   const label = compileLabelRule(args.rule);
-  const labels = args.items.map((item) => ({ index: item.index, label: label(item) }));
+  const labels = args.items.map((item, i) => {
+    if (i % 100 === 0) Context.current().heartbeat();
+    return { index: item.index, label: label(item) };
+  });
   const counts: Record<string, number> = {};
   for (const l of labels) counts[l.label] = (counts[l.label] ?? 0) + 1;
   jobLog(job).info('dataset images labelled', { rule: args.rule.by, counts });
@@ -339,23 +468,69 @@ export async function datasetStore(
   cfg: PipelineConfig,
   job: ActivityJobRef,
   args: DatasetStoreArgs,
+  lease: Partial<LeaseOptions> = {},
 ): Promise<DatasetStoreResult> {
   const ctx = Context.current();
+  checkStoreItems(args.items);
   const target = await resolveFolderTarget(cfg.datasetRoot, args.outputDir, 'outputDir');
-  const release = await acquireLock(target, job.jobId, args.outputDir);
+  const lock = await acquireLock(target, job.jobId, job.attempt, args.outputDir, {
+    ...DEFAULT_LEASE,
+    wait: (ms) => ctx.sleep(ms),
+    heartbeat: () => ctx.heartbeat(),
+    ...lease,
+  });
   try {
     if (target.exists) await refuseLinks(target.path, args.outputDir);
-    const staging = stagingPath(target, job.jobId);
-    await rm(staging, { recursive: true, force: true }); // an earlier attempt's leftovers
-    await mkdir(staging);
+    const staging = stagingPath(target, job.jobId, lock.token);
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { mode: DIR_MODE });
     try {
-      const result = await stageAndPublish(cfg, job, args, target, staging, () => ctx.heartbeat());
-      return result;
+      return await stageAndPublish(cfg, job, args, target, staging, lock, () => ctx.heartbeat());
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
   } finally {
-    await release();
+    await lock.release();
+  }
+}
+
+/** The store's items: downloaded images, with a label that is a safe folder name and a SHA-256. */
+function checkStoreItems(items: DatasetStoreArgs['items']): void {
+  checkImages('items', items);
+  items.forEach((item, i) => {
+    if (typeof item.label !== 'string' || !LABEL_PATTERN.test(item.label)) {
+      throw pathRefused(
+        `items[${i}].label ${JSON.stringify(String(item.label).slice(0, 100))} is not a label (${LABEL_PATTERN.source}); refused`,
+      );
+    }
+    if (typeof item.sha256 !== 'string' || !SHA256.test(item.sha256)) {
+      throw invalidItem('items', i, 'has no valid sha256');
+    }
+  });
+}
+
+/**
+ * Copies an item's file into the staging folder (mode 0600), checking on the way that its content
+ * is the SHA-256 the deduplicate step recorded: the dataset's file names are that hash.
+ */
+async function stageItem(cfg: PipelineConfig, realDir: string, item: StoreItem, dest: string): Promise<void> {
+  const { fh } = await openItem(cfg, realDir, item);
+  const out = await createPrivateFile(dest);
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of fh.createReadStream({ autoClose: false })) {
+      h.update(chunk as Buffer);
+      await out.write(chunk as Buffer);
+    }
+  } finally {
+    await out.close();
+    await fh.close();
+  }
+  if (h.digest('hex') !== item.sha256) {
+    throw ApplicationFailure.nonRetryable(
+      `item file ${item.file} does not have the content its sha256 says; refused`,
+      INVALID_STEP_RESULT,
+    );
   }
 }
 
@@ -365,18 +540,20 @@ async function stageAndPublish(
   args: DatasetStoreArgs,
   target: FolderTarget,
   staging: string,
+  lock: HeldLock,
   heartbeat: () => void,
 ): Promise<DatasetStoreResult> {
   const out = target.path;
-  const dir = downloadsDir(cfg, args.workId);
+  const dir = await realDownloads(cfg, args.workId);
   const items = [...args.items].sort((a, b) => a.index - b.index);
   const entries = [];
   for (const item of items) {
     heartbeat();
     // Named by content: storing again (a retried step) writes the same files.
     const file = `images/${item.label}/${item.sha256.slice(0, 16)}.${EXT[item.format]}`;
-    await mkdir(join(staging, 'images', item.label), { recursive: true });
-    await copyFile(join(dir, item.file), join(staging, file));
+    if (!DATASET_FILE.test(file)) throw pathRefused(`dataset file ${file} is not a dataset path; refused`);
+    await mkdirPrivate(join(staging, 'images', item.label));
+    await stageItem(cfg, dir, item, join(staging, file));
     entries.push({
       file,
       source: item.source,
@@ -411,8 +588,8 @@ async function stageAndPublish(
     items: entries,
     rejected: rejected.map(({ source, stage, reason }) => ({ source, stage, reason })),
   };
-  await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  const { removed } = await publish(target, staging, entries, args.outputDir, heartbeat);
+  await writePrivateFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const { removed } = await publish(target, staging, entries, args.outputDir, heartbeat, lock);
   jobLog(job).info('dataset stored', { outputDir: out, ...counts, removed });
   return {
     outputDir: out,

@@ -17,10 +17,11 @@
  * stripped to printable ASCII.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { STATUS_CODES, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
+import { createPrivateFile } from '../safe-open';
 import { classifyAddress } from './address';
 
 export interface DownloadLimits {
@@ -291,7 +292,7 @@ export async function downloadOnce(
     );
   }
   const part = `${dest}.part-${opts.attemptTag ?? '1'}`;
-  const fh = await open(part, 'w');
+  const fh = await createPrivateFile(part);
   let bytes = 0;
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {

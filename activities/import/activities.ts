@@ -4,7 +4,7 @@
  * SQLite full-text index. Results carry file names and counts only; rows travel through files.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, realpath, rename, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, rename, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -23,9 +23,17 @@ import type {
   ImportValidateResult,
 } from '../../workflows/jobs/data-import-contracts';
 import { jobLog } from '../log';
-import { isInside, jobWorkDir, pathRefused, resolveExistingInside } from '../paths';
+import {
+  isInside,
+  jobWorkDir,
+  mkdirPrivate,
+  PATH_REFUSED,
+  pathRefused,
+  resolveExistingInside,
+} from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
 import { ProgressReporter } from '../progress';
+import { createPrivateFile, identityOf, openInside, readBounded, type FileIdentity } from '../safe-open';
 import { ImportIndex } from './index-db';
 import { formatOf, normalizeRow, readRows, type NormalizedRow } from './rows';
 
@@ -37,12 +45,20 @@ export const MAX_ROW_ERROR_LOGS = 100;
 export const MAX_FILE_LOGS = 50;
 /** Rows per index transaction. */
 export const INDEX_BATCH_ROWS = 500;
+/**
+ * Rows checked between two heartbeats while a file is validated or normalized: a large file
+ * (STEPWISE_IMPORT_MAX_FILE_BYTES, 50 MiB by default) takes far longer than the step's
+ * heartbeat timeout, so the activity must show it is alive within the file, not only after it.
+ */
+export const HEARTBEAT_EVERY_ROWS = 2000;
 
 type Log = Omit<JobLogLine, 'at' | 'step'>;
 
 interface FoundFile {
   rel: string;
   real: string | null;
+  /** The file the scan saw: reading it later must find the same one. */
+  id: FileIdentity | null;
   format: ImportFormat;
   error: string | null;
 }
@@ -73,7 +89,7 @@ async function findFiles(realRoot: string, dir: string): Promise<{ files: FoundF
           real = await realpath(path);
           isDir = (await stat(real)).isDirectory();
         } catch {
-          if (format) files.push({ rel, real: null, format, error: 'is a broken symbolic link' });
+          if (format) files.push({ rel, real: null, id: null, format, error: 'is a broken symbolic link' });
           else ignored++;
           continue;
         }
@@ -82,6 +98,7 @@ async function findFiles(realRoot: string, dir: string): Promise<{ files: FoundF
             files.push({
               rel,
               real: null,
+              id: null,
               format,
               error: 'is a symbolic link that resolves outside the import root; refused',
             });
@@ -97,7 +114,9 @@ async function findFiles(realRoot: string, dir: string): Promise<{ files: FoundF
           await walk(path);
         }
       } else if (format && (e.isFile() || e.isSymbolicLink())) {
-        files.push({ rel, real, format, error: null });
+        const st = await lstat(real);
+        if (st.isFile()) files.push({ rel, real, id: identityOf(st), format, error: null });
+        else files.push({ rel, real: null, id: null, format, error: 'is not a regular file' });
       } else {
         ignored++;
       }
@@ -121,6 +140,32 @@ async function resolveSourceDir(cfg: PipelineConfig, sourceDir: string): Promise
   const dir = await resolveExistingInside(cfg.importRoot, sourceDir, 'sourceDir');
   if (!(await stat(dir)).isDirectory()) throw pathRefused(`sourceDir "${sourceDir}" is not a folder`);
   return dir;
+}
+
+/** A heartbeat for long work inside one file (throttled by the SDK, so cheap to call often). */
+const heartbeat = (): void => Context.current().heartbeat();
+
+/**
+ * The text of one source file, read through {@link openInside}: never through a link swapped in
+ * after the check, never a file outside the import root, the scanned file itself when `expect`
+ * is given. Too large: `tooLarge` says why and nothing is read.
+ */
+async function readSource(
+  cfg: PipelineConfig,
+  realRoot: string,
+  path: string,
+  expect?: FileIdentity,
+): Promise<{ bytes: number; text: string | null; tooLarge: string | null }> {
+  const { fh, stat: st } = await openInside(realRoot, path, 'file', expect);
+  try {
+    const tooLarge = oversize(st.size, cfg);
+    if (tooLarge) return { bytes: st.size, text: null, tooLarge };
+    const { data, truncated } = await readBounded(fh, cfg.importMaxFileBytes, heartbeat);
+    if (truncated) return { bytes: st.size, text: null, tooLarge: oversize(cfg.importMaxFileBytes + 1, cfg) };
+    return { bytes: data.length, text: data.toString('utf8'), tooLarge: null };
+  } finally {
+    await fh.close();
+  }
 }
 
 function oversize(bytes: number, cfg: PipelineConfig): string | null {
@@ -163,14 +208,23 @@ export async function importValidate(
     };
     const rowLogs: Log[] = [];
     if (f.real && !report.error) {
-      const size = (await stat(f.real)).size;
-      report.bytes = size;
-      report.error = oversize(size, cfg);
-      if (!report.error) {
-        const parsed = readRows(await readFile(f.real, 'utf8'), f.format);
+      let source: Awaited<ReturnType<typeof readSource>> | null = null;
+      try {
+        source = await readSource(cfg, realRoot, f.real, f.id ?? undefined);
+      } catch (err) {
+        if ((err as { type?: string }).type !== PATH_REFUSED) throw err;
+        report.error = `could not be read safely: ${(err as Error).message}`;
+      }
+      if (source) {
+        report.bytes = source.bytes;
+        report.error = source.tooLarge;
+      }
+      if (source?.text != null) {
+        const parsed = readRows(source.text, f.format);
         report.error = parsed.fileError;
         for (const r of parsed.rows) {
           report.rows++;
+          if (report.rows % HEARTBEAT_EVERY_ROWS === 0) heartbeat();
           if ('row' in r) {
             report.valid++;
           } else {
@@ -207,7 +261,7 @@ export async function importValidate(
       );
     }
     logs.push(...rowLogs);
-    Context.current().heartbeat();
+    heartbeat();
     await reporter.report(((i + 1) / found.length) * 100, `Validated ${i + 1}/${found.length} files`);
   }
   if (rowErrorsHidden > 0) {
@@ -246,28 +300,39 @@ export async function importNormalize(
   args: ImportNormalizeArgs,
 ): Promise<ImportNormalizeResult> {
   const dir = await resolveSourceDir(cfg, args.sourceDir);
+  if (!Number.isInteger(args.batch) || args.batch < 0) {
+    throw ApplicationFailure.nonRetryable(
+      `batch must be an integer >= 0, not ${String(args.batch)}`,
+      'BadBatch',
+    );
+  }
+  const realRoot = await realpath(cfg.importRoot);
   const work = jobWorkDir(cfg.workDir, 'import', args.importId);
-  await mkdir(work, { recursive: true });
+  await mkdirPrivate(work);
   const output = batchFileName(args.batch);
   // Written under a temporary name and renamed when complete: a crashed attempt leaves no half batch.
   const tmp = join(work, `.${output}.${job.attempt}-${process.pid}.tmp`);
   const reporter = new ProgressReporter(client, job);
-  const fh = await open(tmp, 'w');
+  const fh = await createPrivateFile(tmp);
   let rows = 0;
   try {
     for (const [i, file] of args.files.entries()) {
-      // Checked again: the folder may have changed since validation.
+      // Checked again: the folder may have changed since validation; then read as opened, not by name.
       const real = await resolveExistingInside(cfg.importRoot, resolve(dir, file), 'file');
-      const why = oversize((await stat(real)).size, cfg);
-      if (why) throw ApplicationFailure.nonRetryable(`File ${file} ${why}`, 'FileTooLarge');
       const format = formatOf(file);
       if (!format) throw ApplicationFailure.nonRetryable(`File ${file} is not CSV or JSON Lines`, 'BadFile');
-      const parsed = readRows(await readFile(real, 'utf8'), format);
+      const source = await readSource(cfg, realRoot, real);
+      if (source.tooLarge || source.text === null) {
+        throw ApplicationFailure.nonRetryable(`File ${file} ${source.tooLarge}`, 'FileTooLarge');
+      }
+      const parsed = readRows(source.text, format);
       if (parsed.fileError) {
         throw ApplicationFailure.nonRetryable(`File ${file}: ${parsed.fileError}`, 'BadFile');
       }
       let buf: string[] = [];
+      let seen = 0;
       for (const r of parsed.rows) {
+        if (++seen % HEARTBEAT_EVERY_ROWS === 0) heartbeat();
         if (!('row' in r)) continue; // counted and reported by validation
         buf.push(JSON.stringify(normalizeRow(r.row, `${file}:${r.line}`)));
         rows++;

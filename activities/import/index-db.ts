@@ -9,7 +9,7 @@
  * so it waits for the lock instead of failing with SQLITE_BUSY when upgrading a read — and a
  * connection waits up to {@link BUSY_TIMEOUT_MS} for a lock another one holds.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NormalizedRow } from './rows';
@@ -88,7 +88,11 @@ export class ImportIndex {
   private readonly upsertBatch: (rows: NormalizedRow[], importId: string) => UpsertCounts;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    // Owner only, whatever the umask: the folder 0700 when created, the file 0600 before SQLite
+    // opens it (SQLite gives its -wal and -shm files the database file's mode).
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
     this.db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('journal_mode = WAL');

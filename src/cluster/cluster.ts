@@ -61,6 +61,7 @@ export class Cluster {
     this.postgres = new Postgres({
       binDir: this.tools.postgresBin,
       dataDir: join(base, 'postgres'),
+      passwordFile: join(base, 'secrets', 'postgres-temporal-password'),
       port: opts.ports.postgres,
       osUser: opts.postgresOsUser,
       onLine: opts.onLine,
@@ -70,6 +71,7 @@ export class Cluster {
       configDir: join(base, 'config', 'temporal'),
       port: opts.ports.temporal,
       postgresPort: opts.ports.postgres,
+      postgresPassword: () => this.postgres.temporalPassword,
       namespace: opts.namespace,
       onLine: opts.onLine,
     });

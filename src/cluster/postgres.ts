@@ -1,12 +1,15 @@
 /**
  * A PostgreSQL server for the cluster: a data directory under the cluster's data folder
- * (initialised once, kept across restarts), listening on 127.0.0.1 only, with a `temporal` role.
+ * (initialised once, kept across restarts), listening on 127.0.0.1 only, with a `temporal` role
+ * whose password is generated once per data folder and kept in a file only its owner can read
+ * (`passwordFile`, mode 0600); it never appears on a command line.
  * PostgreSQL refuses to run as root, so when this process is root the server and initdb run as
  * an unprivileged OS user (default `postgres`) through `setpriv`, and the data directory is
  * chowned to it.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GaveUp, ManagedProcess, run, waitUntil, type LineSink } from './process';
 
@@ -15,15 +18,40 @@ export interface PostgresOptions {
   binDir: string;
   /** The data directory (created and initialised when missing). */
   dataDir: string;
+  /** The `temporal` role's password: read from here, or generated and written here (mode 0600). */
+  passwordFile: string;
   port: number;
   /** The OS user to run as when this process is root. */
   osUser?: string;
   onLine: LineSink;
 }
 
-/** Credentials Temporal uses; the server listens on loopback only. */
+/** The role Temporal connects as; the server listens on loopback only. */
 export const TEMPORAL_DB_USER = 'temporal';
-export const TEMPORAL_DB_PASSWORD = 'temporal';
+
+/**
+ * The password in `file`, generated (24 random bytes, base64url: no character SQL or YAML would
+ * need to quote) and written with mode 0600 when the file does not exist yet; an existing file is
+ * set to 0600 again. The folder it is in is created with mode 0700.
+ */
+export function loadOrCreatePassword(file: string): string {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) {
+    try {
+      writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // written meanwhile: use it
+    }
+  }
+  chmodSync(file, 0o600);
+  const password = readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9_-]{16,200}$/.test(password)) {
+    throw new Error(
+      `${file} does not hold a password of 16+ letters, digits, "-" or "_"; delete it to have a new one generated`,
+    );
+  }
+  return password;
+}
 
 export class Postgres {
   private proc: ManagedProcess | null = null;
@@ -31,6 +59,11 @@ export class Postgres {
 
   constructor(private readonly opts: PostgresOptions) {
     this.ids = process.getuid?.() === 0 ? osUser(opts.osUser ?? 'postgres') : null;
+  }
+
+  /** The `temporal` role's password (generated on first use, then the same on every start). */
+  get temporalPassword(): string {
+    return loadOrCreatePassword(this.opts.passwordFile);
   }
 
   get port(): number {
@@ -106,30 +139,43 @@ export class Postgres {
     );
   }
 
-  /** Runs SQL as the superuser over the server's Unix socket; returns psql's unaligned output. */
+  /**
+   * Runs SQL as the superuser over the server's Unix socket; returns psql's unaligned output. The
+   * SQL goes to psql's standard input, not its command line, which every user can read.
+   */
   psql(sql: string, database = 'postgres'): Promise<string> {
-    return run(join(this.opts.binDir, 'psql'), [
-      '-h',
-      this.opts.dataDir,
-      '-p',
-      String(this.opts.port),
-      '-U',
-      'postgres',
-      '-d',
-      database,
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-tAq',
-      '-c',
-      sql,
-    ]);
+    return run(
+      join(this.opts.binDir, 'psql'),
+      [
+        '-h',
+        this.opts.dataDir,
+        '-p',
+        String(this.opts.port),
+        '-U',
+        'postgres',
+        '-d',
+        database,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-tAq',
+      ],
+      { input: sql },
+    );
   }
 
-  /** The `temporal` role Temporal connects as (created once). */
+  /**
+   * The `temporal` role Temporal connects as, with this data folder's password: created once, and
+   * its password set again on every start (a data directory from before generated passwords still
+   * had the fixed `temporal`).
+   */
   async ensureTemporalRole(): Promise<void> {
+    const password = this.temporalPassword;
     const exists = await this.psql(`SELECT 1 FROM pg_roles WHERE rolname = '${TEMPORAL_DB_USER}'`);
-    if (exists.trim() === '1') return;
-    await this.psql(`CREATE ROLE ${TEMPORAL_DB_USER} LOGIN CREATEDB PASSWORD '${TEMPORAL_DB_PASSWORD}'`);
+    if (exists.trim() === '1') {
+      await this.psql(`ALTER ROLE ${TEMPORAL_DB_USER} PASSWORD '${password}'`);
+      return;
+    }
+    await this.psql(`CREATE ROLE ${TEMPORAL_DB_USER} LOGIN CREATEDB PASSWORD '${password}'`);
   }
 
   async databaseExists(name: string): Promise<boolean> {

@@ -87,17 +87,24 @@ export class ManagedProcess {
   }
 }
 
-/** Runs a command to completion (no input); rejects with its output when it fails. */
+/**
+ * Runs a command to completion, with `input` on its standard input (none when absent); rejects
+ * with its output when it fails.
+ */
 export function run(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv } = {},
+  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<string> {
   return new Promise((res, rej) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: opts.env ?? process.env,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    child.stdin?.end(opts.input);
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.once('error', (err) => rej(new Error(`cannot run ${command}: ${err.message}`, { cause: err })));
     child.once('close', (code) => {
       if (code === 0) res(out);

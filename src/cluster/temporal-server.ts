@@ -3,12 +3,12 @@
  * from the binaries `scripts/install-cluster-tools.mjs` builds: schema setup with
  * `temporal-sql-tool`, the config files, start with a health deadline, stop.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { prepareNamespace } from '../search-attributes';
 import { GaveUp, ManagedProcess, run, waitUntil, type LineSink } from './process';
-import { TEMPORAL_DB_PASSWORD, TEMPORAL_DB_USER, type Postgres } from './postgres';
+import { TEMPORAL_DB_USER, type Postgres } from './postgres';
 
 const PROJECT_ROOT = resolve(
   __dirname,
@@ -78,33 +78,41 @@ export async function setupSchemas(tools: ClusterTools, pg: Postgres, onLine: Li
       String(pg.port),
       '--user',
       TEMPORAL_DB_USER,
-      '--password',
-      TEMPORAL_DB_PASSWORD,
       '--database',
       db.name,
     ];
+    // The password through the tool's environment (readable by this user only), never its arguments.
+    const env = { ...process.env, SQL_PASSWORD: pg.temporalPassword };
     if (!(await pg.databaseExists(db.name))) {
       onLine('cluster', `creating database ${db.name}`);
-      await run(tools.sqlTool, [...base, 'create-database']);
-      await run(tools.sqlTool, [...base, 'setup-schema', '-v', '0.0']);
+      await run(tools.sqlTool, [...base, 'create-database'], { env });
+      await run(tools.sqlTool, [...base, 'setup-schema', '-v', '0.0'], { env });
     }
     // Idempotent: applies the versions above the database's current one.
-    await run(tools.sqlTool, [...base, 'update-schema', '-d', join(tools.schemaDir, db.schema, 'versioned')]);
+    await run(
+      tools.sqlTool,
+      [...base, 'update-schema', '-d', join(tools.schemaDir, db.schema, 'versioned')],
+      { env },
+    );
   }
   onLine('cluster', 'schemas temporal and temporal_visibility are up to date');
 }
 
 export interface TemporalServerOptions {
   tools: ClusterTools;
-  /** Folder for the generated config. */
+  /** Folder for the generated config (mode 0700; the config, which holds the database password, 0600). */
   configDir: string;
   port: number;
   postgresPort: number;
+  /** The `temporal` role's password (`Postgres.temporalPassword`). */
+  postgresPassword: () => string;
   namespace: string;
   onLine: LineSink;
 }
 
-function serverConfig(o: TemporalServerOptions): string {
+/** The server's config file: YAML naming the ports, the databases and the `temporal` role's password. */
+export function serverConfig(o: TemporalServerOptions): string {
+  const password = o.postgresPassword();
   const [frontend, history, matching, worker, http, mFrontend, mHistory, mMatching, mWorker] = temporalPorts(
     o.port,
   );
@@ -115,7 +123,7 @@ function serverConfig(o: TemporalServerOptions): string {
         connectAddr: "127.0.0.1:${o.postgresPort}"
         connectProtocol: tcp
         user: ${TEMPORAL_DB_USER}
-        password: ${TEMPORAL_DB_PASSWORD}
+        password: ${JSON.stringify(password)}
         maxConns: ${maxConns}
         maxIdleConns: ${maxConns}
         maxConnLifetime: 1h`;
@@ -164,6 +172,19 @@ dynamicConfigClient:
 `;
 }
 
+/**
+ * Writes the server's config into `configDir`: the folder 0700 and the file 0600 whatever the
+ * umask (it holds the database password); returns the file's path.
+ */
+export function writeServerConfig(o: TemporalServerOptions): string {
+  mkdirSync(o.configDir, { recursive: true, mode: 0o700 });
+  chmodSync(o.configDir, 0o700);
+  const file = join(o.configDir, 'stepwise.yaml');
+  writeFileSync(file, serverConfig(o), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
 export class TemporalServer {
   private proc: ManagedProcess | null = null;
 
@@ -184,8 +205,7 @@ export class TemporalServer {
 
   /** Writes the config, starts the server, waits until the namespace is ready (search attributes included). */
   async start(timeoutMs = 120_000): Promise<void> {
-    mkdirSync(this.opts.configDir, { recursive: true });
-    writeFileSync(join(this.opts.configDir, 'stepwise.yaml'), serverConfig(this.opts));
+    writeServerConfig(this.opts);
     const proc = new ManagedProcess({
       name: 'temporal',
       command: this.opts.tools.server,

@@ -6,9 +6,11 @@
  * lost or done twice — sub-jobs ran once, rows were indexed once — not only that jobs completed.
  * No sleeps: every wait polls a condition with a deadline.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, Connection } from '@temporalio/client';
+import { run } from '../../src/cluster/process';
 import type { JobState } from '../../workflows/contracts';
 import type { ImportSummary } from '../../workflows/jobs/data-import-contracts';
 import { uniqueId, waitFor } from '../helpers';
@@ -441,4 +443,33 @@ it('a paused job survives a restart of everything and continues from where it st
     }
     await expectDemoDoneOnce(client, final, 2);
   });
+});
+
+it("PostgreSQL's temporal login: a generated password kept 0600 across the restarts above, never temporal/temporal", async () => {
+  const base = join(fc.dataDir, 'cluster');
+  const passwordFile = join(base, 'secrets', 'postgres-temporal-password');
+  const configFile = join(base, 'config', 'temporal', 'stepwise.yaml');
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+  expect(statSync(configFile).mode & 0o777).toBe(0o600);
+  expect(readFileSync(configFile, 'utf8')).toContain(`password: "${password}"`);
+  const psql = (pw: string) =>
+    run(
+      join(fc.cluster.tools.postgresBin, 'psql'),
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(fc.cluster.postgres.port),
+        '-U',
+        'temporal',
+        '-d',
+        'temporal',
+        '-tAc',
+        'SELECT 1',
+      ],
+      { env: { ...process.env, PGPASSWORD: pw } },
+    );
+  await expect(psql('temporal')).rejects.toThrow(/password authentication failed/);
+  expect((await psql(password)).trim()).toBe('1');
 });

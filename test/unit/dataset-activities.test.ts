@@ -10,6 +10,7 @@ import {
   readdirSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -403,8 +404,10 @@ describe('datasetStore: one build per folder, staged, owning only its files', ()
     expect(tree(first.outputDir)).toEqual(before);
     expect(manifestOf(first.outputDir).jobId).toBe('first');
 
-    // the holder's own retry takes its lock over
+    // the holder's own retry takes its lock over once the lock is stale (not renewed for a minute)
     writeFileSync(lock, JSON.stringify({ jobId: 'second', pid: 1, host: 'old', since: 'x' }));
+    const minuteAgo = new Date(Date.now() - 61_000);
+    utimesSync(lock, minuteAgo, minuteAgo);
     const second = await runActivity(
       datasetStore,
       cfg,

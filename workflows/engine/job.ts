@@ -11,7 +11,7 @@ import { JobMetrics } from './metrics';
 import { Publisher } from './publication';
 import { closeState, initialJobState, nowIso, pushLog, refreshDerived, stepStateOf } from './state';
 import type { ActivityJobRef } from './step-io';
-import { DEFAULT_LIMITS, type JobLimits } from '../limits';
+import { clampLimits, type JobLimits } from '../limits';
 
 export class Job {
   readonly state: JobState;
@@ -31,7 +31,10 @@ export class Job {
   endMessage: string | null = null;
   /** Set when the activity that asks Temporal to cancel this run gave up. */
   selfCancelError: string | null = null;
-  /** The budgets this run enforces (the API's, passed on to sub-jobs; else the defaults). */
+  /**
+   * The budgets this run enforces (the API's, passed on to sub-jobs; else the defaults), clamped
+   * into `LIMIT_BOUNDS`: a forged start cannot lift them past what any configuration may set.
+   */
   readonly limits: JobLimits;
   private readonly publisher: Publisher;
   private readonly metrics: JobMetrics;
@@ -40,7 +43,7 @@ export class Job {
     readonly def: JobDefinition,
     readonly params: JobParams,
   ) {
-    this.limits = { ...DEFAULT_LIMITS, ...params.limits };
+    this.limits = clampLimits(params.limits);
     this.state = initialJobState(def, params, wf.workflowInfo());
     this.publisher = new Publisher(def.name, params.parent);
     this.metrics = new JobMetrics(def.name);

@@ -25,6 +25,7 @@ import {
 import { cancelWaitExpired, closeCancelled, requestCancel } from './cancellation';
 import type { JobDefinition, StepContext } from './definition';
 import { jsonBytes } from '../limits';
+import { recoveryProblem } from './entry-checks';
 import { formatIssues } from './failures';
 import { Job } from './job';
 import { onControlSignal, pause, resume, validateUpdate } from './operator';
@@ -128,6 +129,8 @@ async function runJob(job: Job): Promise<JobState> {
   }
   const recovery = params.recovery;
   if (recovery) {
+    const problem = recoveryProblem(def, recovery);
+    if (problem) fail(job, 'InvalidRecovery', `Invalid recovery of job type "${def.name}": ${problem}`);
     if (recovery.attempt > def.recoveryLimit) {
       const message = `Recovery limit reached: attempt ${recovery.attempt} of at most ${def.recoveryLimit}`;
       fail(job, 'RecoveryLimitReached', message);

@@ -17,6 +17,12 @@ import type { DataImportActivities, ImportSummary } from './data-import-contract
 import { rootedPathSchema, type WorkspaceActivities } from './workspace-contracts';
 
 const job = jobBuilder<DataImportActivities & WorkspaceActivities>();
+const MINUTE = 60_000;
+/**
+ * Every dataImport activity heartbeats within each file (per MiB read, per 2000 rows), so a lost
+ * worker is noticed after this long, however large the files.
+ */
+const HEARTBEAT_MS = 60_000;
 type Results = {
   validate: ActivityResult<DataImportActivities['importValidate']>;
   index: ActivityResult<DataImportActivities['importIndex']>;
@@ -43,7 +49,9 @@ export const importBatchDefinition = job({
   .activity('normalize', {
     name: 'Normalize rows',
     activity: 'importNormalize',
-    heartbeatTimeoutMs: 60_000,
+    // A batch: up to 100 files of up to STEPWISE_IMPORT_MAX_FILE_BYTES (50 MiB by default).
+    timeoutMs: 60 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     retry: { maxAttempts: 3, initialIntervalMs: 500 },
     args: ({ input }) => ({ ...input }),
   })
@@ -94,7 +102,9 @@ export const dataImportDefinition = job({
     name: 'Validate files',
     activity: 'importValidate',
     weight: 2,
-    heartbeatTimeoutMs: 60_000,
+    // Up to 1000 files of up to STEPWISE_IMPORT_MAX_FILE_BYTES, every row parsed.
+    timeoutMs: 120 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ input }) => ({ sourceDir: input.sourceDir }),
     endJob: (v, { input }) => {
       if (v.totals.validFiles === 0) return 'No valid files to import';
@@ -125,7 +135,8 @@ export const dataImportDefinition = job({
     name: 'Index rows',
     activity: 'importIndex',
     weight: 3,
-    heartbeatTimeoutMs: 60_000,
+    timeoutMs: 120 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     // The Process step's batches are numbered floor(offset / batchSize) over the same files.
     args: ({ jobId, input, results }) => ({
       importId: jobId,
@@ -136,6 +147,7 @@ export const dataImportDefinition = job({
     name: 'Clean up',
     activity: 'cleanupWorkDir',
     weight: 0.5,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ jobId, results }) => ({ scope: 'import', jobId, summary: importSummary(results) }),
   })
   .onCancel({

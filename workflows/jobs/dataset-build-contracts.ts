@@ -10,6 +10,9 @@ import { labelPatternProblem } from './label-pattern';
 export const IMAGE_FORMATS = ['png', 'jpeg', 'gif', 'webp'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
+/** A label: the name of the image's folder in the dataset, so a safe path segment. */
+export const LABEL_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
 /** How the label step names each image's class (its folder in the dataset). */
 export const labelRuleSchema = z.discriminatedUnion('by', [
   z
@@ -21,7 +24,7 @@ export const labelRuleSchema = z.discriminatedUnion('by', [
     .strict()
     .describe('landscape, portrait or square, from the dimensions.'),
   z
-    .object({ by: z.literal('fixed'), label: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/) })
+    .object({ by: z.literal('fixed'), label: z.string().regex(LABEL_PATTERN) })
     .strict()
     .describe('The same label for every image.'),
   z
@@ -44,16 +47,13 @@ export const labelRuleSchema = z.discriminatedUnion('by', [
                   'A regular expression in RE2 syntax (linear-time matching: no lookaround, no backreferences, ' +
                     'repeat counts up to 1000), tested against the source URL or path.',
                 ),
-              label: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
+              label: z.string().regex(LABEL_PATTERN),
             })
             .strict(),
         )
         .min(1)
         .max(50),
-      default: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
-        .default('unlabelled'),
+      default: z.string().regex(LABEL_PATTERN).default('unlabelled'),
     })
     .strict()
     .describe('The label of the first rule whose pattern matches the source URL or path.'),

@@ -23,12 +23,27 @@ import { rootedPathSchema, urlOrRootedPathSchema, type WorkspaceActivities } fro
 
 const job = jobBuilder<DatasetActivities & WorkspaceActivities>();
 
+/** Most sources one build takes. */
+export const MAX_DATASET_SOURCES = 500;
+const MINUTE = 60_000;
+/**
+ * The download step's start-to-close timeout: the largest build (500 sources) at the default
+ * settings — 4 at a time (STEPWISE_DOWNLOAD_CONCURRENCY), 30 s per item at most with all its
+ * retries (STEPWISE_DOWNLOAD_TIMEOUT_MS) — needs 125 × 30 s = 62.5 min; plus a margin. The step
+ * cannot take the input's source count into account (a step's timeout is fixed in its
+ * definition), so it is sized for the largest input; a worker that dies is noticed by the 60 s
+ * heartbeat timeout, not by this. The activity warns when its own settings need more.
+ */
+export const DOWNLOAD_STEP_TIMEOUT_MS = 75 * MINUTE;
+/** Heartbeat timeout of every datasetBuild step: each heartbeats per item and per MiB read. */
+const HEARTBEAT_MS = 60_000;
+
 export const datasetBuildInput = z
   .object({
     sources: z
       .array(urlOrRootedPathSchema)
       .min(1)
-      .max(500)
+      .max(MAX_DATASET_SOURCES)
       .describe(
         'Image sources: http(s) URLs, or paths of local files relative to the import root (STEPWISE_IMPORT_ROOT).',
       ),
@@ -64,14 +79,17 @@ export const datasetBuildDefinition = job({
     name: 'Download',
     activity: 'datasetDownload',
     weight: 4,
-    heartbeatTimeoutMs: 60_000,
+    timeoutMs: DOWNLOAD_STEP_TIMEOUT_MS,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ input, jobId }) => ({ workId: jobId, sources: input.sources }),
   })
   .activity('validate', {
     name: 'Validate images',
     activity: 'datasetValidate',
     weight: 1,
-    heartbeatTimeoutMs: 60_000,
+    // Up to 500 files of up to STEPWISE_DOWNLOAD_MAX_BYTES read from local disk.
+    timeoutMs: 30 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ jobId, results }) => ({ workId: jobId, items: results.download.downloaded }),
   })
   .activity('dedupe', {
@@ -79,7 +97,8 @@ export const datasetBuildDefinition = job({
     activity: 'datasetDedupe',
     weight: 1,
     dependsOn: ['validate'],
-    heartbeatTimeoutMs: 60_000,
+    timeoutMs: 30 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: validatedImages,
   })
   .activity('metadata', {
@@ -87,7 +106,8 @@ export const datasetBuildDefinition = job({
     activity: 'datasetMetadata',
     weight: 1,
     dependsOn: ['validate'],
-    heartbeatTimeoutMs: 60_000,
+    timeoutMs: 30 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: validatedImages,
   })
   .activity('label', {
@@ -95,6 +115,8 @@ export const datasetBuildDefinition = job({
     activity: 'datasetLabel',
     weight: 0.5,
     dependsOn: ['dedupe', 'metadata'],
+    timeoutMs: 5 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ input, results }) => {
       const keep = new Set(results.dedupe.unique.map((u) => u.index));
       const items = results.validate.images
@@ -107,7 +129,8 @@ export const datasetBuildDefinition = job({
     name: 'Store dataset',
     activity: 'datasetStore',
     weight: 2,
-    heartbeatTimeoutMs: 60_000,
+    timeoutMs: 30 * MINUTE,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ input, jobId, results }) => {
       const { download, validate, dedupe } = results;
       const meta = new Map(results.metadata.metadata.map((m) => [m.index, m.meta]));
@@ -135,6 +158,7 @@ export const datasetBuildDefinition = job({
     name: 'Clean up',
     activity: 'cleanupWorkDir',
     weight: 0.5,
+    heartbeatTimeoutMs: HEARTBEAT_MS,
     args: ({ jobId, results }) => ({ scope: 'dataset', jobId, summary: results.store.counts }),
   })
   .onCancel({

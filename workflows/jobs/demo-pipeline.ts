@@ -47,6 +47,7 @@ export const demoTaskDefinition = job({
   .activity('verify', {
     name: 'Verify',
     activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
     args: ({ input }) => ({
       label: `${input.label} verify`,
       durationMs: Math.min(100, input.durationMs),

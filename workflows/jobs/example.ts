@@ -24,6 +24,7 @@ export const exampleSubJobDefinition = job({
   .activity('work', {
     name: 'Do the sub-job work',
     activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
     args: ({ input }) => ({ durationMs: input.durationMs, items: 5, label: 'sub-job work' }),
   })
   .build();
@@ -45,6 +46,7 @@ export const exampleDefinition = job({
   .activity('prepare', {
     name: 'Prepare',
     activity: 'simulateWork',
+    heartbeatTimeoutMs: 10_000,
     weight: 1,
     retry: { maxAttempts: 3, initialIntervalMs: 200 },
     args: ({ input }) => ({

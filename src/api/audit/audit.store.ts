@@ -3,7 +3,7 @@
  * has no such statement), WAL with a busy timeout so several API processes can share one file.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '../../api-keys';
 import type { AuditAction } from '../common/route-policy';
@@ -98,7 +98,12 @@ export class AuditStore {
 
   /** Opens (creating it if needed) the store at `path`, or an in-memory one for `:memory:`. */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      // Owner only, whatever the umask (SQLite gives its -wal and -shm files the database's mode).
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
