@@ -72,6 +72,18 @@ const stepSpec: fc.Arbitrary<StepSpec> = fc.record({
   chunkJobs: fc.boolean(),
 });
 
+const baseSpec: StepSpec = {
+  kind: 'activity',
+  weight: 1,
+  deps: 'previous',
+  onFailure: 'fail',
+  maxAttempts: 1,
+  when: 'none',
+  endJob: 'none',
+  chunks: 0,
+  chunkJobs: false,
+};
+
 function buildDefinition(specs: StepSpec[]): JobDefinition {
   const steps = specs.map((sp, i): StepDef<unknown> => {
     const key = `s${i + 1}`;
@@ -653,5 +665,110 @@ describe('JobState invariants over random runs', () => {
       'sub-jobs running',
     ];
     expect(expected.filter((x) => !reached.has(x))).toEqual([]);
+  });
+});
+
+describe('the symptoms of issue 19, one transition each', () => {
+  const def = buildDefinition([
+    { ...baseSpec, kind: 'activity' },
+    { ...baseSpec, kind: 'batch', chunks: 8, chunkJobs: true },
+    { ...baseSpec, kind: 'activity' },
+  ]);
+  const fresh = (): JobState => initialJobState(def, { input: {} }, { workflowId: 'j', runId: 'r' });
+  const refresh = (s: JobState): void => refreshDerived(s, def, { activitiesRunning: false });
+  const report = (s: JobState, r: Omit<StepProgressReport, 'attempt'>): void => {
+    progressReported(s, { ...r, attempt: 1 });
+    refresh(s);
+  };
+
+  it("the headline is not an earlier step's progress message once the next step runs", () => {
+    const s = fresh();
+    attemptStarted(s, 's1', 1);
+    report(s, { stepKey: 's1', progress: 60, message: 'extract: 3/5 items' });
+    expect(s.message).toBe('extract: 3/5 items');
+    stepCompleted(s, 's1', { n: 1 });
+    attemptStarted(s, 's2', 1);
+    refresh(s);
+    expect(s).toMatchObject({ currentStep: 2, message: null });
+    expect(jobStateViolations(s)).toEqual([]);
+  });
+
+  it('a completed step keeps no mid-way message; one its result carries is kept', () => {
+    const s = fresh();
+    attemptStarted(s, 's1', 1);
+    report(s, { stepKey: 's1', progress: 90, message: 'Process downloads: 9/10 items' });
+    stepCompleted(s, 's1', { n: 1 });
+    expect(s.steps[0].message).toBeNull();
+    const t = fresh();
+    attemptStarted(t, 's1', 1);
+    stepCompleted(t, 's1', { n: 1, message: 'Process downloads: 10/10 items' });
+    expect(t.steps[0]).toMatchObject({ message: 'Process downloads: 10/10 items', result: { n: 1 } });
+  });
+
+  it('a completed batch says its final counts, whatever report arrived last', () => {
+    const s = fresh();
+    stepCompleted(s, 's1', null);
+    attemptStarted(s, 's2', 1);
+    report(s, {
+      stepKey: 's2',
+      progress: 87,
+      message: '7/8 chunks done',
+      batch: { total: 8, completed: 7, failed: 0, running: 1 },
+    });
+    s.steps[1].batch = { total: 8, completed: 8, failed: 0, running: 0 }; // the coordinator's outcome
+    stepCompleted(s, 's2', { chunks: 8, completed: 8, message: '8/8 chunks done' });
+    refresh(s);
+    expect(s.steps[1]).toMatchObject({ message: '8/8 chunks done', batch: { completed: 8, running: 0 } });
+    expect(jobStateViolations(s)).toEqual([]);
+  });
+
+  it('a cancelled batch step no longer says cancelling; the steps after it did not run', () => {
+    const s = fresh();
+    stepCompleted(s, 's1', null);
+    attemptStarted(s, 's2', 1);
+    subJobStarted(s, 's2', 'j/s2', BATCH_COORDINATOR_TYPE);
+    report(s, {
+      stepKey: 's2',
+      progress: 0,
+      message: '0/8 chunks done',
+      batch: { total: 8, completed: 0, failed: 0, running: 3 },
+    });
+    expect(s.runningSubJobs).toBe(3); // the chunk sub-jobs, not the one coordinator
+    cancelRequested(s, {
+      requestedAt: new Date().toISOString(),
+      by: 'alice',
+      reason: null,
+      source: 'update',
+      leftRunning: [],
+      cleanup: null,
+    });
+    report(s, {
+      stepKey: 's2',
+      progress: 0,
+      message: '0/8 chunks done · cancelling',
+      batch: { total: 8, completed: 0, failed: 0, running: 0 },
+    });
+    subJobClosed(s, 'j/s2');
+    stepCancelled(s, 's2');
+    stepNotRun(s, 's3');
+    refresh(s);
+    closeState(s, def, 'cancelled', 'Cancelled by alice', null);
+    expect(s.steps.map((x) => [x.status, x.message])).toEqual([
+      ['completed', null],
+      ['cancelled', null],
+      ['not_run', null],
+    ]);
+    expect(JSON.stringify(s.steps)).not.toContain('cancelling');
+    expect(jobStateViolations(s)).toEqual([]);
+  });
+
+  it('a failed job leaves no step pending', () => {
+    const s = fresh();
+    attemptStarted(s, 's1', 1);
+    stepFailed(s, 's1', { message: 'boom', type: 'X', nonRetryable: true });
+    s.error = { message: 'boom', type: 'X', nonRetryable: true, step: 's1' };
+    closeState(s, def, 'failed', 'Step 1 failed: boom', def.steps[0]);
+    expect(s.steps.map((x) => x.status)).toEqual(['failed', 'not_run', 'not_run']);
+    expect(jobStateViolations(s)).toEqual([]);
   });
 });
