@@ -68,7 +68,9 @@ export const jobStateSchema = z.object({
     .number()
     .int()
     .min(0)
-    .describe("Sub-jobs running now, batch chunk sub-jobs included (coordinators not counted); 0 once closed"),
+    .describe(
+      'Sub-jobs running now, batch chunk sub-jobs included (coordinators not counted); 0 once closed',
+    ),
   steps: z.array(
     z.object({
       index: z.number().int(),
