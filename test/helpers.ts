@@ -11,6 +11,7 @@ import type { StepActivities } from '../workflows/activities';
 import type { ActivityJobRef } from '../workflows/engine/step-io';
 import type { SimulateWorkArgs } from '../workflows/jobs/demo-contracts';
 import { jobStateQuery, type JobParams, type JobState } from '../workflows/contracts';
+import { jobStateViolations, transitionViolations } from '../workflows/engine/invariants';
 import { initialJobAttributes } from '../workflows/search-attributes';
 
 export interface TestEnv {
@@ -143,8 +144,30 @@ export function testApiKeys<N extends string>(
   return { STEPWISE_API_KEYS: entries.join(','), keys };
 }
 
-export const queryState = (env: TestEnv, jobId: string): Promise<JobState> =>
-  env.client.workflow.getHandle(jobId).query(jobStateQuery);
+/**
+ * The job's state from its `jobState` query, checked against the `JobState` invariants
+ * (`workflows/engine/invariants.ts`) and against the last state this test process read of the same
+ * run: a state that contradicts itself fails the test that read it, whatever that test checks.
+ */
+export async function queryState(env: TestEnv, jobId: string): Promise<JobState> {
+  const state = await env.client.workflow.getHandle(jobId).query(jobStateQuery);
+  expectJobStateInvariants(state);
+  return state;
+}
+
+/** The last state read of each run (`jobId#runId`), for the transition rules. */
+const lastSeen = new Map<string, JobState>();
+
+/** Throws naming every invariant `state` breaks, alone or as the successor of the last one seen. */
+export function expectJobStateInvariants(state: JobState): void {
+  const run = `${state.jobId}#${state.runId}`;
+  const prev = lastSeen.get(run);
+  lastSeen.set(run, state);
+  const broken = [...jobStateViolations(state), ...(prev ? transitionViolations(prev, state) : [])];
+  if (broken.length > 0) {
+    throw new Error(`The state of job ${state.jobId} breaks its invariants: ${broken.join('; ')}`);
+  }
+}
 
 /** A TCP port free on 127.0.0.1 right now. */
 export { freePort } from '../src/dev-server';

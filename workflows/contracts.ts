@@ -29,6 +29,12 @@ export const TERMINAL_STATUSES: readonly JobStatus[] = [
 ];
 export const isTerminal = (s: JobStatus): boolean => TERMINAL_STATUSES.includes(s);
 
+/**
+ * A step's status. `pending`: it has not started yet and still may; `not_run`: it never ran and
+ * never will in this run — the job failed or was cancelled before it could start (a recovery may
+ * run it); `skipped`: its `when` was false, a step it depends on did not complete under
+ * `onFailure: 'continue'`, or the job ended early — it counts as satisfied.
+ */
 export const STEP_STATUSES = [
   'pending',
   'running',
@@ -37,6 +43,7 @@ export const STEP_STATUSES = [
   'failed',
   'skipped',
   'cancelled',
+  'not_run',
 ] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
@@ -81,6 +88,11 @@ export interface StepState {
   error: StepError | null;
   subJobIds: string[];
   batch: BatchCounts | null;
+  /**
+   * While the step runs, its latest progress report's message; once completed, the message its
+   * result carried (null if none); why it was skipped; null once it failed (see `error`), was
+   * cancelled or did not run.
+   */
   message: string | null;
   /** Stats this step contributed to the summary (carried with its result into a recovery run). */
   stats: Partial<JobSummaryStats> | null;
@@ -177,8 +189,17 @@ export interface JobState {
   currentStep: number;
   totalSteps: number;
   stepName: string | null;
+  /**
+   * The headline: while the job runs, the current step's own message (null when it has none yet);
+   * once closed, how the job ended.
+   */
   message: string | null;
   activeSubJobs: SubJobState[];
+  /**
+   * Sub-jobs running now: the job's own (not counting batch coordinators) and the chunk sub-jobs of
+   * its running batch steps, as their coordinators last reported. 0 once the job closed.
+   */
+  runningSubJobs: number;
   steps: StepState[];
   summary: JobSummaryStats;
   logs: JobLogLine[];

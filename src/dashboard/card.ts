@@ -73,13 +73,7 @@ function stepItem(step: StepState, current: boolean): HTMLLIElement {
       ? progressBar(`Progress of step ${step.index} ${step.name}`, step.progress)
       : null,
     step.message ? h('p', { class: 'step-message' }, step.message) : null,
-    step.batch
-      ? h(
-          'p',
-          { class: 'batch' },
-          `Batch: ${step.batch.completed}/${step.batch.total} sub-jobs done · ${step.batch.failed} failed`,
-        )
-      : null,
+    step.batch ? h('p', { class: 'batch' }, `Batch: ${batchCounts(step.batch)}`) : null,
     step.error
       ? h('p', { class: 'error' }, step.error.type ? `${step.error.type}: ` : '', step.error.message)
       : null,
@@ -92,6 +86,17 @@ function stepItem(step: StepState, current: boolean): HTMLLIElement {
         )
       : null,
     step.carriedFrom ? h('p', { class: 'hint' }, `carried from run ${step.carriedFrom}`) : null,
+  );
+}
+
+/**
+ * A batch step's counters, worded like the engine's own step message ("3/8 chunks done" counts the
+ * failed ones as done too): "2 of 8 chunks completed · 1 failed · 3 running".
+ */
+function batchCounts(b: NonNullable<StepState['batch']>): string {
+  return (
+    `${b.completed} of ${b.total} chunks completed · ${b.failed} failed` +
+    (b.running > 0 ? ` · ${b.running} running` : '')
   );
 }
 
@@ -110,7 +115,7 @@ function batchItem(j: JobState['activeSubJobs'][number], step: StepState | undef
     ' ',
     badge(j.status),
     progressBar(`Progress of the batch of step ${step?.name ?? j.step}`, j.progress),
-    b ? h('span', { class: 'hint' }, `${b.completed}/${b.total} sub-jobs done · ${b.failed} failed`) : null,
+    b ? h('span', { class: 'hint' }, batchCounts(b)) : null,
   );
 }
 
@@ -348,7 +353,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     const c = s.cancellation;
     if (c && s.status === 'cancelling') {
       notice.hidden = false;
-      const left = openSubJobs(s).length;
+      const left = s.runningSubJobs;
       replace(
         notice,
         h('strong', {}, `cancelling — ${left} sub-job${left === 1 ? '' : 's'} left`),
@@ -489,7 +494,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   buttons.resume.addEventListener('click', () => void act('resume'));
   buttons.retry.addEventListener('click', () => void act('retry'));
   buttons.cancel.addEventListener('click', () => {
-    const left = state?.activeSubJobs.length ?? 0;
+    // The state counts the sub-jobs that run, a batch step's chunk sub-jobs included.
+    const left = state?.runningSubJobs ?? 0;
     confirmText.textContent =
       `Job ${jobId} stops: running steps are cancelled` +
       (left ? ` and its ${left} running sub-job${left === 1 ? ' is' : 's are'} asked to stop` : '') +

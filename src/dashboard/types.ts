@@ -33,7 +33,7 @@ export const JOB_STATUSES: readonly JobStatus[] = [
 ];
 
 export type StepStatus =
-  'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+  'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled' | 'not_run';
 
 export interface StepState {
   index: number;
@@ -68,6 +68,8 @@ export interface JobState {
   stepName: string | null;
   message: string | null;
   activeSubJobs: { id: string; type: string; status: JobStatus; progress: number; step: string }[];
+  /** Sub-jobs running now, batch chunk sub-jobs included (the coordinators are not counted). */
+  runningSubJobs: number;
   steps: StepState[];
   summary: { itemsProcessed: number; itemsCreated: number; itemsFailed: number; totalErrors: number };
   logs: {

@@ -139,7 +139,7 @@ describe('a job terminated in Temporal', () => {
       ['extract', 'completed'],
       ['transform', 'completed'],
       ['load', 'failed'],
-      ['report', 'pending'],
+      ['report', 'not_run'],
     ]);
 
     // The list says the same, with or without a status filter.

@@ -106,6 +106,31 @@ export const duplicateKey = job({ name: 'typeTestDuplicate', description: 'type 
   .activity('a', { name: 'A again', activity: 'simulateWork' })
   .build();
 
+/** A cleanup's `args` sees the results that exist when the job is cancelled, each possibly absent. */
+export const cleanupReadsResults = job({ name: 'typeTestCleanup', description: 'type test', input })
+  .activity('first', { name: 'First', activity: 'simulateWork', args: () => ({ items: 1 }) })
+  .subJob('sub', { name: 'Sub-job', job: exampleSubJobDefinition })
+  .onCancel({
+    activity: 'simulateWork',
+    args: ({ results }) => ({
+      items: results.first?.items ?? 0,
+      label: results.sub ? `clean up after ${results.sub.jobId}` : undefined,
+    }),
+  })
+  .build();
+
+export const cleanupAssumesResult = job({ name: 'typeTestCleanupAbsent', description: 'type test', input })
+  .activity('first', { name: 'First', activity: 'simulateWork', args: () => ({ items: 1 }) })
+  // @ts-expect-error `results.first` may be absent: the job may be cancelled before it completed
+  .onCancel({ activity: 'simulateWork', args: ({ results }) => ({ items: results.first.items }) })
+  .build();
+
+export const cleanupUnknownResult = job({ name: 'typeTestCleanupUnknown', description: 'type test', input })
+  .activity('first', { name: 'First', activity: 'simulateWork', args: () => ({ items: 1 }) })
+  // @ts-expect-error no step is called 'second'
+  .onCancel({ activity: 'simulateWork', args: ({ results }) => ({ items: results.second?.items }) })
+  .build();
+
 export const executorsComplete: { readonly [K in StepKind]: StepExecutor<K> } = {
   activity: runActivityStep,
   job: runSubJobStep,

@@ -49,21 +49,30 @@ describe('closedOutsideState', () => {
   it('fails the running steps, keeps the completed ones, and leaves a plan that carries them', () => {
     const state = initialJobState(def, { input: {} }, { workflowId: 'j', runId: 'r1' });
     state.steps[0] = { ...state.steps[0], status: 'completed', result: { ok: 1 } };
-    state.steps[1] = { ...state.steps[1], status: 'running', startedAt: '2026-01-01T00:00:00.000Z' };
+    state.steps[1] = {
+      ...state.steps[1],
+      status: 'running',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      message: '1/3 chunks done',
+    };
     state.activeSubJobs = [
       { id: 'j/transform', type: 'demoTask', status: 'running', progress: 5, step: 'transform' },
     ];
+    state.runningSubJobs = 1;
     state.control.paused = true;
     const closed = closedOutsideState(state, runEnd('TERMINATED'), '2026-01-01T00:00:02.000Z');
     expect(closed).toMatchObject({
       status: 'failed',
       error: { type: 'Terminated' },
       activeSubJobs: [],
+      runningSubJobs: 0,
       closedAt: '2026-01-01T00:00:02.000Z',
       control: { paused: false },
     });
-    expect(closed.steps.map((s) => s.status)).toEqual(['completed', 'failed', 'pending', 'pending']);
+    // Nothing of a closed job reads as pending or part-way.
+    expect(closed.steps.map((s) => s.status)).toEqual(['completed', 'failed', 'not_run', 'not_run']);
     expect(closed.steps[1]).toMatchObject({
+      message: null,
       durationMs: 2000,
       error: { type: 'Terminated', nonRetryable: true },
     });

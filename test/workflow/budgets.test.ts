@@ -6,7 +6,15 @@ import type { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { pauseJobUpdate, resumeJobUpdate, type JobState } from '../../workflows/contracts';
 import { DEFAULT_LIMITS, jsonBytes } from '../../workflows/limits';
-import { connectTestEnv, createTestWorker, queryState, startJob, waitFor, type TestEnv } from '../helpers';
+import {
+  connectTestEnv,
+  createTestWorker,
+  expectJobStateInvariants,
+  queryState,
+  startJob,
+  type TestEnv,
+  waitFor,
+} from '../helpers';
 
 let env: TestEnv;
 let worker: Worker;
@@ -77,6 +85,7 @@ describe('large batches', () => {
       window: 20,
     });
     const result = (await handle.result()) as JobState;
+    expectJobStateInvariants(result);
     expect(result.status).toBe('completed');
     expect(result.summary.itemsProcessed).toBe(100_000);
     expect(result.steps[0].batch).toEqual({ total: 100, completed: 100, failed: 0, running: 0 });
@@ -111,6 +120,6 @@ describe('input budget', () => {
     expect(state.error).toMatchObject({ type: 'InputTooLarge', nonRetryable: true });
     expect(state.error?.message).toMatch(/over the limit of 262144 \(STEPWISE_MAX_INPUT_BYTES\)/);
     expect(state.input).toBeNull();
-    expect(state.steps.every((s) => s.status === 'pending')).toBe(true);
+    expect(state.steps.every((s) => s.status === 'not_run')).toBe(true);
   });
 });

@@ -15,12 +15,13 @@ import {
 import {
   connectTestEnv,
   createTestWorker,
-  recordingActivities,
+  expectJobStateInvariants,
   queryState,
-  startJob,
-  waitFor,
+  recordingActivities,
   type SimulateCall,
+  startJob,
   type TestEnv,
+  waitFor,
 } from '../helpers';
 
 let env: TestEnv;
@@ -122,7 +123,7 @@ describe('cancel', () => {
       expect(state.status).toBe('cancelled');
       expect(state.progress).toBeLessThan(100);
       expect(state.cancellation).toMatchObject({ leftRunning: [], cleanup: 'completed' });
-      expect(state.steps.map((s) => s.status)).toEqual(['completed', 'cancelled', 'pending', 'pending']);
+      expect(state.steps.map((s) => s.status)).toEqual(['completed', 'cancelled', 'not_run', 'not_run']);
       outcomes[how] = { state, temporalStatus: desc.status.name };
     },
   );
@@ -246,6 +247,7 @@ describe('pause and resume', () => {
     const resumed = await handle.executeUpdate(resumeJobUpdate, { args: [{ by: 'jest' }] });
     expect(resumed).toMatchObject({ action: 'resume', paused: false });
     const done = (await handle.result()) as JobState;
+    expectJobStateInvariants(done);
     expect(done.status).toBe('completed');
     expect(done.control.actions.map((a) => a.action)).toEqual(['pause', 'resume']);
   });
@@ -275,6 +277,7 @@ describe('pause and resume', () => {
     ownRun = again.worker.run();
     try {
       const done = (await handle.result()) as JobState;
+      expectJobStateInvariants(done);
       expect(done.status).toBe('completed');
       expect(done.steps.map((s) => s.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
       expect(done.control.actions.map((a) => a.action)).toEqual(['pause', 'resume']);

@@ -15,12 +15,13 @@ import type { ImportSummary, ImportValidateResult } from '../../workflows/jobs/d
 import {
   connectTestEnv,
   createTestWorker,
+  expectJobStateInvariants,
   queryState,
   startJob,
+  type TestEnv,
   testPipelineConfig,
   uniqueId,
   waitFor,
-  type TestEnv,
 } from '../helpers';
 import { writeImportFolder } from '../pipeline-fixtures';
 
@@ -278,6 +279,7 @@ describe('dataImport', () => {
       args: [params],
     });
     const done = (await handle.result()) as JobState;
+    expectJobStateInvariants(done);
     expect(done).toMatchObject({ status: 'completed', recovery: { attempt: 1, fromStep: 3 } });
     expect(done.steps.map((x) => x.carriedFrom !== null)).toEqual([true, true, false, false]);
     expect(step(done, 'index').result).toMatchObject({

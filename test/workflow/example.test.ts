@@ -1,6 +1,14 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { JobState } from '../../workflows/contracts';
-import { connectTestEnv, createTestWorker, queryState, startJob, waitFor, type TestEnv } from '../helpers';
+import {
+  connectTestEnv,
+  createTestWorker,
+  expectJobStateInvariants,
+  queryState,
+  startJob,
+  type TestEnv,
+  waitFor,
+} from '../helpers';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -16,6 +24,7 @@ describe('example job', () => {
     await worker.runUntil(async () => {
       const handle = await startJob(env, taskQueue, 'example', { durationMs: 50 });
       const result = (await handle.result()) as JobState;
+      expectJobStateInvariants(result);
       const state = await queryState(env, handle.workflowId);
       for (const s of [result, state]) {
         expect(s).toMatchObject({
@@ -58,6 +67,7 @@ describe('example job', () => {
       );
       expect(retrying.steps[0].error?.message).toMatch(/failed on attempt 1 \(simulated\)/);
       const result = (await handle.result()) as JobState;
+      expectJobStateInvariants(result);
       expect(result.steps[0]).toMatchObject({ status: 'completed', attempt: 3, error: null });
       expect(result.status).toBe('completed');
     });
@@ -79,7 +89,7 @@ describe('example job', () => {
       expect(cause.message).toMatch(/durationMs/);
       const state = await queryState(env, handle.workflowId);
       expect(state.status).toBe('failed');
-      expect(state.steps.every((s) => s.status === 'pending')).toBe(true);
+      expect(state.steps.every((s) => s.status === 'not_run')).toBe(true);
     });
   });
 });

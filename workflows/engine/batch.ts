@@ -19,6 +19,7 @@ import {
 import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
 import { childJobId, forwardControl, startChildJob } from './children';
 import { deriveStatus } from './control';
+import { callStepFunction } from './failures';
 import type { StepContext } from './definition';
 import { PROGRESS_REPORT_BUDGET, addStats, shouldReport } from './progress';
 import { registeredJobType } from './registry';
@@ -29,6 +30,12 @@ export const BATCH_HISTORY_SOFT_LIMIT = 4000;
 const MAX_RECORDED_FAILURES = 20;
 /** While cancelling, the coordinator reports the chunks still running in steps (see `report`). */
 export const BATCH_CANCEL_REPORTS_PATCH = 'batch-cancel-reports-in-steps';
+/**
+ * Once its first window of chunks is in flight, the coordinator reports how many run (one signal
+ * per batch step attempt, in its first run), so the job knows its running chunk sub-jobs before the
+ * first one finishes. Runs recorded before this sent their first report when progress first moved.
+ */
+export const BATCH_START_REPORT_PATCH = 'batch-reports-running-chunks-at-start';
 
 export async function batchCoordinator(p: BatchCoordinatorParams): Promise<BatchOutcome> {
   const chunkArg = chunkArguments(p);
@@ -57,7 +64,12 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
       busy: inFlight - chunkJobs.size > 0 || [...chunkJobs.values()].some((s) => s !== 'paused'),
     });
 
-  const report = (): void => {
+  /**
+   * Whether the chunks running were reported (see {@link BATCH_START_REPORT_PATCH}); a run after a
+   * continue-as-new does not report again: the job has heard from the earlier runs.
+   */
+  let startReported = p.cursor > 0;
+  const report = (force = false): void => {
     const done = counts.completed + counts.failed;
     const progress = counts.total === 0 ? 100 : Math.floor((done / counts.total) * 100);
     const now = status();
@@ -68,7 +80,12 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     // While cancelling, the job hears how many chunks still run: each time that number dropped by a
     // twentieth of the window, and when it reaches 0 (runs before the patch reported every chunk).
     const cancelling = root.consideredCancelled;
-    if (!statusChanged && !cancelling && !shouldReport(lastReported, progress, PROGRESS_REPORT_BUDGET))
+    if (
+      !force &&
+      !statusChanged &&
+      !cancelling &&
+      !shouldReport(lastReported, progress, PROGRESS_REPORT_BUDGET)
+    )
       return;
     if (
       !statusChanged &&
@@ -81,7 +98,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
       return;
     }
     if (cancelling) lastCancelReport = counts.running;
-    if (!statusChanged && !cancelling) lastReported = progress;
+    if (!force && !statusChanged && !cancelling) lastReported = progress;
     lastStatus = now;
     const update: StepProgressReport = {
       stepKey: p.stepKey,
@@ -164,13 +181,23 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
     }
   };
 
+  /** The first time this run's window is in flight: the job hears how many chunks run. */
+  const reportStart = (): void => {
+    if (startReported || inFlight === 0 || root.consideredCancelled) return;
+    startReported = true;
+    if (wf.patched(BATCH_START_REPORT_PATCH)) report(true);
+  };
+
   const tasks: Promise<void>[] = [];
   try {
     const mayStart = (): boolean => inFlight < p.window && !paused;
     while (cursor < counts.total) {
       // Only wait when there is something to wait for: a condition already true still costs an
       // async turn, and filling a large window that way piles them up by the thousand.
-      if (!mayStart()) await wf.condition(mayStart);
+      if (!mayStart()) {
+        reportStart();
+        await wf.condition(mayStart);
+      }
       const info = wf.workflowInfo();
       if (info.historyLength > BATCH_HISTORY_SOFT_LIMIT || info.continueAsNewSuggested) {
         await wf.condition(() => inFlight === 0);
@@ -187,6 +214,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
       }
       tasks.push(runChunk(cursor++));
     }
+    reportStart();
     await Promise.all(tasks);
   } catch (err) {
     // Cancelled: close only after every running chunk has stopped (they wait for their own cleanup).
@@ -214,10 +242,11 @@ function chunkArguments(p: BatchCoordinatorParams): (chunk: number) => unknown {
     });
   }
   const ctx: StepContext<unknown> = { ...p.ctx };
-  const items = step.items(ctx);
+  const items = callStepFunction(step, 'items', () => step.items(ctx));
+  const { chunkInput } = step;
   return (i) => {
     const chunk = { items: items.slice(i * p.chunkSize, (i + 1) * p.chunkSize), offset: i * p.chunkSize };
-    return step.chunkInput ? step.chunkInput(chunk, ctx, p.attempt) : chunk;
+    return chunkInput ? callStepFunction(step, 'chunkInput', () => chunkInput(chunk, ctx, p.attempt)) : chunk;
   };
 }
 

@@ -161,12 +161,23 @@ export interface JobTypeOptions<S extends z.ZodType> {
   cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>, NoResults>) => number);
 }
 
-/** Per-type cleanup: an activity run once when the job is cancelled, after its work has stopped. */
-export type CleanupOptions<A, N extends keyof A, I> = {
+/**
+ * What a cleanup's `args` sees: the results of the steps that completed before the cancellation.
+ * Any of them may be missing (a job can be cancelled before any step completed), so each is typed
+ * as possibly absent.
+ */
+export type CancelResults<R> = { readonly [K in keyof R]?: R[K] };
+
+/**
+ * Per-type cleanup: an activity run once when the job is cancelled, after its work has stopped.
+ * `args` sees the results of the steps declared before `.onCancel(...)` that completed, each
+ * possibly absent.
+ */
+export type CleanupOptions<A, N extends keyof A, I, R extends object = NoResults> = {
   activity: N;
   /**
    * The cleanup activity's start-to-close timeout, in milliseconds.
    * @default 60000
    */
   timeoutMs?: number;
-} & ArgFn<ActivityArgs<A[N]>, [ctx: StepContext<I, NoResults>], 'args'>;
+} & ArgFn<ActivityArgs<A[N]>, [ctx: StepContext<I, CancelResults<R>>], 'args'>;

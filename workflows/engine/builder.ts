@@ -30,6 +30,7 @@ import type {
   BatchDefaultActivityOptions,
   BatchJobOptions,
   BatchResult,
+  CancelResults,
   ChunkActivityName,
   ChunkFn,
   CleanupOptions,
@@ -126,9 +127,13 @@ export class JobBuilder<A extends ActivityInterface<A>, S extends z.ZodType, R e
     });
   }
 
-  /** The activity the engine runs once when a job of this type is cancelled. */
-  onCancel<N extends keyof A & string>(opts: CleanupOptions<A, N, z.infer<S>>): JobBuilder<A, S, R> {
-    const { args } = opts as { args?: (ctx: StepContext<z.infer<S>, NoResults>) => unknown };
+  /**
+   * The activity the engine runs once when a job of this type is cancelled. Its `args` sees the
+   * results of the steps declared so far that completed before the cancellation, each possibly
+   * absent: declare the cleanup after the steps whose results it reads.
+   */
+  onCancel<N extends keyof A & string>(opts: CleanupOptions<A, N, z.infer<S>, R>): JobBuilder<A, S, R> {
+    const { args } = opts as { args?: (ctx: StepContext<z.infer<S>, CancelResults<R>>) => unknown };
     return new JobBuilder(this.options, this.steps, {
       activity: opts.activity,
       timeoutMs: opts.timeoutMs,

@@ -4,12 +4,13 @@
  * running; run the type's cleanup once; close as Canceled in Temporal.
  */
 import * as wf from '@temporalio/workflow';
-import type { CancellationInfo, ControlPayload, ControlSource } from '../contracts';
+import type { CancellationInfo, ControlPayload, ControlSource, Json } from '../contracts';
 import { describeRequest } from './control';
 import type { StepContext } from './definition';
 import { toStepError } from './failures';
 import type { Job } from './job';
-import { nowIso, recordAction } from './state';
+import { nowIso, pushLog, recordAction } from './state';
+import { cancelRequested, splitResult } from './transitions';
 import type { EngineActivities, StepActivityCall } from './step-io';
 
 /**
@@ -20,17 +21,16 @@ import type { EngineActivities, StepActivityCall } from './step-io';
 export function requestCancel(job: Job, p: ControlPayload | undefined, source: ControlSource): void {
   const st = job.state;
   if (job.isClosed() || st.cancellation) return;
-  st.cancellation = {
+  cancelRequested(st, {
     requestedAt: nowIso(),
     by: p?.by ?? null,
     reason: p?.reason ?? null,
     source,
     leftRunning: [],
     cleanup: null,
-  };
+  });
   recordAction(job.state, 'cancel', p, source, job.limits.maxControlActions);
   job.log('warn', null, `Cancel requested${describeRequest(p)} (${source})`);
-  for (const j of st.activeSubJobs) j.status = 'cancelling';
   job.stepsScope.cancel();
   if (source !== 'native') {
     // Temporal refuses a workflow's own request to cancel itself, so an activity asks for it.
@@ -96,9 +96,23 @@ async function runCleanup(job: Job, ctx: StepContext<unknown>, c: CancellationIn
     retry: { maximumAttempts: 3, initialInterval: 1000 },
   });
   job.log('info', null, `Cleanup ${cleanup.activity} started`);
+  let args: unknown = {};
   try {
-    await acts[cleanup.activity](job.activityRef('onCancel', 0), cleanup.args ? cleanup.args(ctx) : {});
+    // `ctx.results` holds the results of the steps that completed before the cancellation.
+    if (cleanup.args) args = cleanup.args(ctx);
+  } catch (err) {
+    c.cleanup = 'failed';
+    const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    job.log('error', null, `Cleanup ${cleanup.activity} failed: its args function threw ${cause}`);
+    return;
+  }
+  try {
+    const raw = await acts[cleanup.activity](job.activityRef('onCancel', 0), args);
     c.cleanup = 'completed';
+    // Like a step's, the cleanup's `logs` go into the job's log (as job-level lines).
+    for (const line of splitResult(raw as Json).logs ?? []) {
+      pushLog(job.state, { ...line, at: nowIso(), step: null });
+    }
     job.log('info', null, `Cleanup ${cleanup.activity} completed`);
   } catch (err) {
     c.cleanup = 'failed';

@@ -26,3 +26,36 @@ export function toStepError(err: unknown): StepError {
 export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
   return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 }
+
+/**
+ * Runs recorded before this patch retried an attempt whose step function threw, like any error
+ * (and a throwing `when` failed the workflow task over and over); after it, the step fails at once.
+ */
+export const STEP_FUNCTION_ERROR_PATCH = 'step-function-error-non-retryable';
+
+/** The pure functions of a step definition, as named in errors. */
+export type StepFunctionName =
+  'when' | 'args' | 'input' | 'items' | 'chunkSize' | 'window' | 'chunkInput' | 'endJob';
+
+/**
+ * Calls one of a step's pure functions. They are deterministic — the same context gives the same
+ * exception (a result the step does not depend on, a bug) — so retrying cannot help: an exception
+ * becomes a non-retryable `StepFunctionFailed` naming the step and the function.
+ */
+export function callStepFunction<T>(
+  step: { key: string; name: string },
+  fn: StepFunctionName,
+  call: () => T,
+): T {
+  try {
+    return call();
+  } catch (err) {
+    if (!wf.patched(STEP_FUNCTION_ERROR_PATCH)) throw err;
+    const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw wf.ApplicationFailure.create({
+      type: 'StepFunctionFailed',
+      message: `the ${fn} function of step "${step.key}" (${step.name}) threw ${cause}; a bug in the job type's definition is not retried`,
+      nonRetryable: true,
+    });
+  }
+}

@@ -5,7 +5,6 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { JobParams, JobState, JobStatus, Json, LogLevel, StepError, StepState } from '../contracts';
-import { deriveStatus } from './control';
 import type { JobDefinition, NormalizedStep } from './definition';
 import { JobMetrics } from './metrics';
 import { Publisher } from './publication';
@@ -65,10 +64,7 @@ export class Job {
   changed(): void {
     if (this.isClosed()) return;
     const st = this.state;
-    refreshDerived(st, this.endMessage !== null);
-    // Paused once no activity runs and every sub-job has paused (or closed).
-    const busy = this.runningActivities.size > 0 || st.activeSubJobs.some((j) => j.status !== 'paused');
-    st.status = deriveStatus({ cancelling: st.cancellation !== null, paused: st.control.paused, busy });
+    refreshDerived(st, this.def, { activitiesRunning: this.runningActivities.size > 0 });
     this.publisher.publish(st);
     this.publisher.reportToParent(st);
     this.metrics.observe(st);

@@ -1,20 +1,29 @@
 /**
  * The scheduler: starts each step once its dependencies have settled (a DAG, in declaration
  * order), runs it in its own cancellation scope, retries failed attempts with backoff, and
- * records how each step ended. What an attempt does is its kind's executor's business.
+ * records how each step ended. What an attempt does is its kind's executor's business; how each
+ * of these moves the step's state is in `transitions.ts`.
  */
 import * as wf from '@temporalio/workflow';
 import type { Json, StepError } from '../contracts';
 import type { NormalizedStep, StepContext } from './definition';
 import { executeStep } from './executors';
-import { toStepError } from './failures';
+import { callStepFunction, toStepError } from './failures';
 import type { Job } from './job';
 import { stepEnded, stepStarted } from './log-context';
-import { addStats, backoffMs } from './progress';
-import { nowIso, pushLog } from './state';
-import type { StepResultExtras } from './step-io';
-
-type Outcome = 'completed' | 'failed' | 'skipped_condition' | 'skipped_dependency' | 'cancelled' | 'ended';
+import {
+  attemptFailed,
+  attemptStarted,
+  decideStep,
+  splitResult,
+  stepCancelled,
+  stepCompleted,
+  stepFailed,
+  stepNotRun,
+  stepSkipped,
+  type JobCourse,
+  type StepOutcome,
+} from './transitions';
 
 /** Runs the job's steps (those not carried over by a recovery) until none can start. */
 export async function runSteps(
@@ -22,32 +31,42 @@ export async function runSteps(
   ctx: StepContext<unknown>,
   carried: ReadonlySet<string>,
 ): Promise<void> {
-  const outcome = new Map<string, Outcome>([...carried].map((k): [string, Outcome] => [k, 'completed']));
+  const outcome = new Map<string, StepOutcome>(
+    [...carried].map((k): [string, StepOutcome] => [k, 'completed']),
+  );
   const running = new Map<string, Promise<void>>();
   const byKey = new Map(job.def.steps.map((s) => [s.key, s]));
+  // Asked for each step: a `when` that throws fails its step, and so maybe the job, mid-pass.
+  const course = (): JobCourse =>
+    job.endMessage !== null
+      ? 'ending'
+      : job.failure !== null || job.state.cancellation !== null
+        ? 'stopping'
+        : 'running';
   for (;;) {
-    const stopping = job.failure !== null || job.endMessage !== null || job.state.cancellation !== null;
     for (const key of job.def.order) {
       if (outcome.has(key) || running.has(key)) continue;
       const step = byKey.get(key)!;
-      const deps = step.dependsOn.map((d) => outcome.get(d));
-      if (deps.some((d) => d === undefined)) continue;
-      if (stopping) {
-        // Steps that never started stay pending on failure/cancel; an early end skips them.
-        if (job.endMessage !== null) skip(job, step, outcome, 'skipped_dependency', 'Job ended early');
-        else outcome.set(key, 'cancelled');
+      const decision = decideStep(
+        step.dependsOn.map((d) => outcome.get(d)),
+        course(),
+      );
+      if (decision === 'wait') continue;
+      if (decision === 'not_run') {
+        // The job fails or is cancelled before this step could start (a recovery may run it).
+        outcome.set(key, 'cancelled');
+        stepNotRun(job.state, key);
         continue;
       }
-      if (
-        deps.some((d) => d === 'failed' || d === 'skipped_dependency' || d === 'cancelled' || d === 'ended')
-      ) {
+      if (decision === 'skip_ended') {
+        skip(job, step, outcome, 'skipped_dependency', 'Job ended early');
+        continue;
+      }
+      if (decision === 'skip_dependency') {
         skip(job, step, outcome, 'skipped_dependency', 'A step it depends on did not complete');
         continue;
       }
-      if (step.when && !step.when(ctx)) {
-        skip(job, step, outcome, 'skipped_condition', 'Condition not met');
-        continue;
-      }
+      if (step.when && !whenHolds(job, step, ctx, outcome)) continue;
       running.set(
         key,
         runStepInScope(job, step, ctx).then((o) => {
@@ -61,17 +80,33 @@ export async function runSteps(
   }
 }
 
+/** Evaluates the step's `when`: false skips it; an exception fails it before any attempt. */
+function whenHolds(
+  job: Job,
+  step: NormalizedStep<unknown>,
+  ctx: StepContext<unknown>,
+  outcome: Map<string, StepOutcome>,
+): boolean {
+  let holds: boolean;
+  try {
+    holds = callStepFunction(step, 'when', () => step.when!(ctx));
+  } catch (err) {
+    outcome.set(step.key, failStep(job, step, toStepError(err)));
+    return false;
+  }
+  if (!holds) skip(job, step, outcome, 'skipped_condition', 'Condition not met');
+  return holds;
+}
+
 function skip(
   job: Job,
   step: NormalizedStep<unknown>,
-  outcome: Map<string, Outcome>,
-  why: Outcome,
+  outcome: Map<string, StepOutcome>,
+  why: StepOutcome,
   message: string,
 ): void {
   outcome.set(step.key, why);
-  const s = job.stepState(step.key);
-  s.status = 'skipped';
-  s.message = message;
+  stepSkipped(job.state, step.key, message);
   job.log('info', step.index, `Step "${step.name}" skipped: ${message}`);
   job.changed();
 }
@@ -80,7 +115,7 @@ async function runStepInScope(
   job: Job,
   step: NormalizedStep<unknown>,
   ctx: StepContext<unknown>,
-): Promise<Outcome> {
+): Promise<StepOutcome> {
   const scope = new wf.CancellationScope();
   job.stepScopes.set(step.key, scope);
   stepStarted(step.key);
@@ -88,10 +123,7 @@ async function runStepInScope(
     return await scope.run(() => runStep(job, step, ctx));
   } catch (err) {
     if (!wf.isCancellation(err)) throw err;
-    const s = job.stepState(step.key);
-    s.status = 'cancelled';
-    s.completedAt = nowIso();
-    s.durationMs = s.startedAt ? Date.parse(s.completedAt) - Date.parse(s.startedAt) : null;
+    stepCancelled(job.state, step.key);
     job.log('warn', step.index, `Step "${step.name}" cancelled`);
     job.changed();
     return 'cancelled';
@@ -102,15 +134,14 @@ async function runStepInScope(
 }
 
 /** The retry loop: waits while paused, runs an attempt, and backs off before the next one. */
-async function runStep(job: Job, step: NormalizedStep<unknown>, ctx: StepContext<unknown>): Promise<Outcome> {
-  const s = job.stepState(step.key);
+async function runStep(
+  job: Job,
+  step: NormalizedStep<unknown>,
+  ctx: StepContext<unknown>,
+): Promise<StepOutcome> {
   for (let attempt = 1; ; attempt++) {
     await wf.condition(() => !job.state.control.paused);
-    s.status = 'running';
-    s.attempt = attempt;
-    s.startedAt ??= nowIso();
-    s.nextAttemptAt = null;
-    s.progress = 0;
+    attemptStarted(job.state, step.key, attempt);
     job.log(
       'info',
       step.index,
@@ -124,12 +155,8 @@ async function runStep(job: Job, step: NormalizedStep<unknown>, ctx: StepContext
       // Only this job's own cancellation stops the step; a sub-job cancelled from outside fails it.
       if (wf.isCancellation(err) && wf.CancellationScope.current().consideredCancelled) throw err;
       const error = toStepError(err);
-      s.error = error;
-      if (error.nonRetryable || attempt >= step.retryPolicy.maxAttempts) return failStep(job, step, error);
-      const delay = backoffMs(attempt + 1, step.retryPolicy);
-      s.status = 'retrying';
-      s.nextAttemptAt = new Date(Date.now() + delay).toISOString();
-      job.state.summary.totalErrors += 1;
+      const delay = attemptFailed(job.state, step, attempt, error);
+      if (delay === null) return failed(job, step, error);
       job.log(
         'warn',
         step.index,
@@ -141,27 +168,33 @@ async function runStep(job: Job, step: NormalizedStep<unknown>, ctx: StepContext
   }
 }
 
+/**
+ * The attempt's work is done. `endJob` is asked first: if it throws, the step fails (the caller's
+ * catch) instead of completing with a result the job cannot act on.
+ */
 function completeStep(
   job: Job,
   step: NormalizedStep<unknown>,
   ctx: StepContext<unknown>,
   raw: Json,
-): Outcome {
-  const s = job.stepState(step.key);
-  const result = absorbExtras(job, step, raw);
+): StepOutcome {
+  // `endJob` sees the step's own result among the others, as it always has.
+  job.results[step.key] = splitResult(raw).result;
+  let end: string | null | undefined = null;
+  try {
+    end = step.endJob
+      ? callStepFunction(step, 'endJob', () => step.endJob!(job.results[step.key], ctx))
+      : null;
+  } catch (err) {
+    delete job.results[step.key];
+    throw err;
+  }
+  const result = stepCompleted(job.state, step.key, raw);
   job.results[step.key] = result;
-  s.status = 'completed';
-  s.progress = 100;
-  s.result = result;
-  s.error = null;
-  s.completedAt = nowIso();
-  s.durationMs = Date.parse(s.completedAt) - Date.parse(s.startedAt ?? s.completedAt);
-  job.state.output = result;
+  const s = job.stepState(step.key);
   job.log('info', step.index, `Step "${step.name}" completed in ${s.durationMs} ms`);
-  const end = step.endJob?.(result, ctx);
   if (end) {
     job.endMessage = end;
-    job.state.message = end;
     job.log('info', step.index, `Job ends early: ${end}`);
     job.changed();
     return 'ended';
@@ -170,12 +203,14 @@ function completeStep(
   return 'completed';
 }
 
-function failStep(job: Job, step: NormalizedStep<unknown>, error: StepError): Outcome {
-  const s = job.stepState(step.key);
-  s.status = 'failed';
-  s.completedAt = nowIso();
-  s.durationMs = Date.parse(s.completedAt) - Date.parse(s.startedAt ?? s.completedAt);
-  job.state.summary.totalErrors += 1;
+/** A step that failed before an attempt (its `when` threw). */
+function failStep(job: Job, step: NormalizedStep<unknown>, error: StepError): StepOutcome {
+  stepFailed(job.state, step.key, error);
+  return failed(job, step, error);
+}
+
+/** The step has failed for good: log it, and fail the job unless the step may fail. */
+function failed(job: Job, step: NormalizedStep<unknown>, error: StepError): StepOutcome {
   job.log('error', step.index, `Step "${step.name}" failed: ${error.message}`);
   if (step.onFailure === 'fail' && !job.failure) {
     job.failure = { step, error };
@@ -184,17 +219,4 @@ function failStep(job: Job, step: NormalizedStep<unknown>, error: StepError): Ou
   }
   job.changed();
   return 'failed';
-}
-
-/** Folds `stats`, `logs` and `message` of a result into the job and returns the rest. */
-function absorbExtras(job: Job, step: NormalizedStep<unknown>, raw: Json): Json {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-  const { stats, logs, message, ...rest } = raw as Record<string, Json> & StepResultExtras;
-  if (typeof message === 'string') job.stepState(step.key).message = message;
-  if (stats) {
-    addStats(job.state.summary, stats);
-    job.stepState(step.key).stats = stats;
-  }
-  for (const line of logs ?? []) pushLog(job.state, { ...line, at: nowIso(), step: step.index });
-  return rest as Json;
 }

@@ -1,7 +1,8 @@
 /**
  * The job state: its initial shape, the derived fields recomputed after every change, closing,
  * carried steps of a recovery run, and the bounded log ring. Pure: no Temporal calls, so the
- * bookkeeping can be read (and tested) apart from the workflow that drives it.
+ * bookkeeping can be read (and tested) apart from the workflow that drives it. The changes to a
+ * step are in `transitions.ts`; what must hold after each of them is in `invariants.ts`.
  */
 import type {
   ControlAck,
@@ -17,6 +18,8 @@ import type {
   RecoveryParams,
   StepState,
 } from '../contracts';
+import { BATCH_COORDINATOR_TYPE } from './batch-contracts';
+import { deriveStatus } from './control';
 import type { JobDefinition, NormalizedStep } from './definition';
 import { addStats, weightedProgress } from './progress';
 
@@ -42,6 +45,7 @@ export function initialJobState(
     stepName: null,
     message: null,
     activeSubJobs: [],
+    runningSubJobs: 0,
     steps: def.steps.map((s): StepState => ({
       index: s.index,
       key: s.key,
@@ -131,28 +135,67 @@ export function progressSnapshot(state: JobState): ProgressSnapshot {
   return { status, progress, currentStep, totalSteps, stepName, message };
 }
 
+/** What the scheduler and the executors keep outside the state that the derived fields depend on. */
+export interface DerivedInputs {
+  /** Whether any activity attempt of this job is in flight (a pausing job is `paused` once none is). */
+  activitiesRunning: boolean;
+}
+
+const isActive = (s: StepState): boolean => s.status === 'running' || s.status === 'retrying';
+
 /**
- * Recomputes progress (never decreasing), the current step (the first running one, else the last
- * that started) and the message (the running steps' own, unless the job is ending early).
+ * Recomputes what is derived from the steps after any change: progress (never decreasing), the
+ * current step (the first running one, else the last that started), the headline message (the
+ * current step's own while it runs, else none: a finished step's message never stands for the
+ * job), the sub-jobs running, and the status under operator control.
  */
-export function refreshDerived(state: JobState, keepMessage: boolean): void {
+export function refreshDerived(
+  state: JobState,
+  def: Pick<JobDefinition, 'steps'>,
+  inputs: DerivedInputs,
+): void {
   state.progress = Math.max(state.progress, weightedProgress(state.steps));
-  const active = state.steps.filter((s) => s.status === 'running' || s.status === 'retrying');
+  const active = state.steps.filter(isActive);
   const current =
     active[0] ??
-    [...state.steps].reverse().find((s) => s.status !== 'pending' && s.status !== 'skipped') ??
+    [...state.steps]
+      .reverse()
+      .find((s) => s.status !== 'pending' && s.status !== 'skipped' && s.status !== 'not_run') ??
     null;
   if (current) {
     state.currentStep = current.index;
     state.stepName = current.name;
   }
-  if (!keepMessage) {
-    const msg = active.map((s) => s.message).find((m) => m);
-    if (msg) state.message = msg;
-  }
+  state.message = active[0]?.message ?? null;
+  state.runningSubJobs = runningSubJobs(state, def);
+  // Paused once no activity runs and every sub-job has paused (or closed).
+  const busy = inputs.activitiesRunning || state.activeSubJobs.some((j) => j.status !== 'paused');
+  state.status = deriveStatus({
+    cancelling: state.cancellation !== null,
+    paused: state.control.paused,
+    busy,
+  });
 }
 
-/** Closes the state: 100% and the last step on completion; the failed step on failure. */
+/**
+ * The job's own running sub-jobs (a batch coordinator is the engine's, not a job) plus the chunk
+ * sub-jobs its running batch steps' coordinators last reported as running.
+ */
+export function runningSubJobs(state: JobState, def: Pick<JobDefinition, 'steps'>): number {
+  let n = state.activeSubJobs.filter((j) => j.type !== BATCH_COORDINATOR_TYPE).length;
+  for (const s of state.steps) {
+    const step = def.steps.find((d) => d.key === s.key);
+    if (isActive(s) && s.batch && step?.kind === 'batch' && 'jobType' in step.run) n += s.batch.running;
+  }
+  return n;
+}
+
+/**
+ * Closes the state: 100% and the last step on completion; the failed step on failure. No step of a
+ * closed job is left pending or running: a step that never started did not run, and one still
+ * running when a cancellation stopped waiting for it is cancelled (`cancellation.leftRunning` names
+ * what it left behind).
+ */
 export function closeState(
   state: JobState,
   def: JobDefinition,
@@ -171,7 +214,37 @@ export function closeState(
     state.currentStep = failedStep.index;
     state.stepName = failedStep.name;
   }
+  for (const s of state.steps) {
+    if (s.status === 'pending') s.status = 'not_run';
+    else if (isActive(s)) {
+      s.status = 'cancelled';
+      s.completedAt = state.closedAt;
+      s.durationMs = s.startedAt ? Date.parse(state.closedAt) - Date.parse(s.startedAt) : null;
+      s.nextAttemptAt = null;
+      s.message = null;
+    }
+  }
   state.activeSubJobs = [];
+  state.runningSubJobs = 0;
+}
+
+/**
+ * How a job whose steps all settled ends when it was neither cancelled nor failed by a step:
+ * `completed_with_errors` naming the steps that failed under `onFailure: 'continue'`, else
+ * `completed` with the early end's message or "Completed".
+ */
+export function completion(
+  state: JobState,
+  endMessage: string | null,
+): { status: 'completed' | 'completed_with_errors'; message: string } {
+  const failed = state.steps.filter((s) => s.status === 'failed');
+  if (failed.length > 0) {
+    return {
+      status: 'completed_with_errors',
+      message: `Completed with errors in ${failed.map((s) => `"${s.name}"`).join(', ')}`,
+    };
+  }
+  return { status: 'completed', message: endMessage ?? 'Completed' };
 }
 
 /** A recovery run: marks the carried steps completed with their earlier results and stats. */

@@ -29,9 +29,9 @@ import { recoveryProblem } from './entry-checks';
 import { formatIssues } from './failures';
 import { Job } from './job';
 import { onControlSignal, pause, resume, validateUpdate } from './operator';
-import { clampPercent } from './progress';
 import { runSteps } from './scheduler';
-import { applyCarried, controlAck, progressSnapshot } from './state';
+import { applyCarried, completion, controlAck, progressSnapshot } from './state';
+import { progressReported } from './transitions';
 
 /** Turns a job definition into the workflow function registered under the job type's name. */
 export function jobWorkflow(def: JobDefinition): (params: JobParams) => Promise<JobState> {
@@ -97,16 +97,7 @@ function registerHandlers(job: Job): void {
 
 /** A running step's activity or sub-job reports progress; stale attempts are ignored. */
 function onStepProgress(job: Job, r: StepProgressReport): void {
-  const s = job.state.steps.find((x) => x.key === r.stepKey);
-  if (!s || s.attempt !== r.attempt || (s.status !== 'running' && s.status !== 'retrying')) return;
-  s.progress = Math.max(s.progress, Math.min(99, clampPercent(r.progress)));
-  if (r.message) s.message = r.message;
-  if (r.batch) s.batch = r.batch;
-  if (r.subJob) {
-    const sub = job.state.activeSubJobs.find((j) => j.id === r.subJob!.id);
-    if (sub) Object.assign(sub, { status: r.subJob.status, progress: r.subJob.progress });
-  }
-  job.changed();
+  if (progressReported(job.state, r)) job.changed();
 }
 
 async function runJob(job: Job): Promise<JobState> {
@@ -176,15 +167,8 @@ async function runJob(job: Job): Promise<JobState> {
       }),
     });
   }
-  const failedContinue = job.state.steps.filter((s) => s.status === 'failed');
-  if (failedContinue.length > 0) {
-    job.finish(
-      'completed_with_errors',
-      `Completed with errors in ${failedContinue.map((s) => `"${s.name}"`).join(', ')}`,
-    );
-  } else {
-    job.finish('completed', job.endMessage ?? 'Completed');
-  }
+  const { status, message } = completion(job.state, job.endMessage);
+  job.finish(status, message);
   await wf.condition(wf.allHandlersFinished);
   return job.state;
 }

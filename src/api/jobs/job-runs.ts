@@ -107,7 +107,8 @@ export function describedJobStatus(desc: WorkflowExecutionDescription): JobStatu
 /**
  * `state` (what the closed run's query replayed to) as the run really ended: the job status, error
  * and message from {@link RunEnd}; steps that were running or retrying end as failed (cancelled)
- * with the same error; no sub-job is active; `closedAt` is Temporal's close time.
+ * with the same error, steps that had not started as not run; no sub-job is active or running;
+ * `closedAt` is Temporal's close time.
  */
 export function closedOutsideState(state: JobState, end: RunEnd, closedAt: string | null): JobState {
   const stepError = end.error
@@ -120,6 +121,7 @@ export function closedOutsideState(state: JobState, end: RunEnd, closedAt: strin
     message: end.message,
     error: end.error,
     activeSubJobs: [],
+    runningSubJobs: 0,
     control: { ...state.control, paused: false },
     closedAt: closed,
     steps: state.steps.map((s) =>
@@ -128,12 +130,15 @@ export function closedOutsideState(state: JobState, end: RunEnd, closedAt: strin
             ...s,
             status: end.status,
             error: stepError ?? s.error,
+            message: null,
             nextAttemptAt: null,
             completedAt: closed,
             durationMs:
               s.startedAt && closed ? Math.max(0, Date.parse(closed) - Date.parse(s.startedAt)) : null,
           }
-        : s,
+        : s.status === 'pending'
+          ? { ...s, status: 'not_run' as const }
+          : s,
     ),
   };
 }

@@ -64,6 +64,13 @@ export const jobStateSchema = z.object({
       step: z.string(),
     }),
   ),
+  runningSubJobs: z
+    .number()
+    .int()
+    .min(0)
+    .describe(
+      'Sub-jobs running now, batch chunk sub-jobs included (coordinators not counted); 0 once closed',
+    ),
   steps: z.array(
     z.object({
       index: z.number().int(),

@@ -1,6 +1,7 @@
 /** `activity` steps: one activity call per attempt; the engine retries, so attempts show in the state. */
 import * as wf from '@temporalio/workflow';
 import type { Json } from '../../contracts';
+import { callStepFunction } from '../failures';
 import type { StepActivityCall } from '../step-io';
 import type { StepExecutor } from './types';
 
@@ -16,7 +17,8 @@ export const runActivityStep: StepExecutor<'activity'> = async ({ job, step, ctx
   try {
     const ref = job.activityRef(step.key, step.index, attempt, true);
     // Activities return plain JSON: their results travel through Temporal's JSON payloads.
-    return (await acts[step.activity](ref, step.args ? step.args(ctx, attempt) : {})) as Json;
+    const args = step.args ? callStepFunction(step, 'args', () => step.args!(ctx, attempt)) : {};
+    return (await acts[step.activity](ref, args)) as Json;
   } finally {
     job.runningActivities.delete(tag);
     if (job.state.control.paused) job.changed(); // pausing → paused once nothing runs

@@ -6,6 +6,7 @@ import * as wf from '@temporalio/workflow';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams, type BatchOutcome } from '../batch-contracts';
 import type { Json } from '../../contracts';
 import type { StepContext } from '../definition';
+import { callStepFunction } from '../failures';
 import type { Job } from '../job';
 import { addStats } from '../progress';
 import { startStepChild, stepChildId } from './child-step';
@@ -28,10 +29,17 @@ function dependencyResults(job: Job, key: string): Record<string, Json> {
 }
 
 export const runBatchStep: StepExecutor<'batch'> = async ({ job, step, ctx, attempt }) => {
-  const items = step.items(ctx);
-  const resolve = (v: number | ((c: StepContext<unknown>) => number) | undefined, dflt: number): number =>
-    Math.max(1, Math.floor(typeof v === 'function' ? v(ctx) : (v ?? dflt)));
-  const chunkSize = resolve(step.chunkSize, 1);
+  const items = callStepFunction(step, 'items', () => step.items(ctx));
+  const resolve = (
+    name: 'chunkSize' | 'window',
+    v: number | ((c: StepContext<unknown>) => number) | undefined,
+    dflt: number,
+  ): number =>
+    Math.max(
+      1,
+      Math.floor(typeof v === 'function' ? callStepFunction(step, name, () => v(ctx)) : (v ?? dflt)),
+    );
+  const chunkSize = resolve('chunkSize', step.chunkSize, 1);
   // The coordinator computes each chunk's input itself (see BatchCoordinatorParams.ctx).
   const total = Math.ceil(items.length / chunkSize);
   job.stepState(step.key).batch = { total, completed: 0, failed: 0, running: 0 };
@@ -49,7 +57,7 @@ export const runBatchStep: StepExecutor<'batch'> = async ({ job, step, ctx, atte
     },
     chunkSize,
     itemTotal: items.length,
-    window: resolve(step.window, 10),
+    window: resolve('window', step.window, 10),
     run: step.run,
     chunkRetry: step.retryPolicy,
     chunkTimeoutMs: step.timeoutMs,
@@ -80,5 +88,12 @@ export const runBatchStep: StepExecutor<'batch'> = async ({ job, step, ctx, atte
       nonRetryable: true,
     });
   }
-  return { chunks: outcome.counts.total, completed: outcome.counts.completed, stats: { ...outcome.stats } };
+  const { counts } = outcome;
+  return {
+    chunks: counts.total,
+    completed: counts.completed,
+    stats: { ...outcome.stats },
+    // The step's last word agrees with its final counts (the coordinator's last report may not arrive first).
+    message: `${counts.completed}/${counts.total} chunks done`,
+  };
 };

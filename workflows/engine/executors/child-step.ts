@@ -5,6 +5,7 @@ import { childJobId, forwardControl, startChildJob } from '../children';
 import type { NormalizedStep } from '../definition';
 import type { Job } from '../job';
 import { currentPausePayload } from '../operator';
+import { subJobClosed, subJobStarted } from '../transitions';
 
 export async function startStepChild(
   job: Job,
@@ -23,21 +24,13 @@ export async function startStepChild(
     workflowExecutionTimeoutMs: executionTimeoutMs,
     staticSummary: `Step ${step.index} "${step.name}" of ${job.def.name} job ${job.jobId}`,
   });
-  const s = job.stepState(step.key);
-  if (!s.subJobIds.includes(childId)) s.subJobIds.push(childId);
-  job.state.activeSubJobs.push({
-    id: childId,
-    type: workflowType,
-    status: 'running',
-    progress: 0,
-    step: step.key,
-  });
+  subJobStarted(job.state, step.key, childId, workflowType);
   // Paused between this step's start and its sub-job's start: the sub-job pauses too.
   if (job.state.control.paused) forwardControl(pauseSignal, [childId], currentPausePayload(job));
   job.changed();
   // Drop the sub-job from the active list when it closes, whatever the outcome.
   const drop = (): void => {
-    job.state.activeSubJobs = job.state.activeSubJobs.filter((j) => j.id !== childId);
+    subJobClosed(job.state, childId);
     job.changed();
   };
   handle.result().then(drop, drop);

@@ -4,6 +4,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { JobParams, JobState, Json } from '../../contracts';
+import { callStepFunction } from '../failures';
 import type { Job } from '../job';
 import { startStepChild, stepChildId } from './child-step';
 import type { StepExecutor } from './types';
@@ -16,7 +17,7 @@ export const SUB_JOB_DEADLINE_PATCH = 'sub-job-deadline-excludes-pause';
 
 export const runSubJobStep: StepExecutor<'job'> = async ({ job, step, ctx, attempt }) => {
   const params: JobParams = {
-    input: step.input ? step.input(ctx, attempt) : {},
+    input: step.input ? callStepFunction(step, 'input', () => step.input!(ctx, attempt)) : {},
     parent: { jobId: job.jobId, stepKey: step.key, attempt, reportProgress: true },
     ...(job.params.limits ? { limits: job.params.limits } : {}),
   };
@@ -73,6 +74,8 @@ function subJobResult(childState: JobState): Json {
     status: childState.status,
     output: childState.output,
     summary: { ...childState.summary },
-    stats: { ...childState.summary }, // folded into this job's summary with the result's extras
+    // Folded into this job's summary and step with the result's extras.
+    stats: { ...childState.summary },
+    ...(childState.message ? { message: childState.message } : {}),
   };
 }
