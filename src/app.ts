@@ -8,6 +8,7 @@ import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './api/app.module';
 import { ApiError } from './api/common/errors';
 import { toErrorBody } from './api/common/filters/api-exception.filter';
+import { MAX_JOB_ID_LENGTH } from './api/jobs/schemas';
 import type { Config } from './config';
 
 export interface CreateAppOptions {
@@ -56,8 +57,11 @@ export async function createApp(
   return app;
 }
 
-/** Path parameters (job ids) longer than this are refused by the router (414). */
-const MAX_PARAM_LENGTH = 1000;
+/**
+ * Path parameters longer than this are refused by the router (414): room for the longest job id
+ * (1000 characters) path-encoded, where a sub-job id's `/` takes three (`%2F`).
+ */
+const MAX_PARAM_LENGTH = 3 * MAX_JOB_ID_LENGTH;
 
 /** The request body limit: the job input budget (STEPWISE_MAX_INPUT_BYTES) plus 64 KiB for the rest of the request. */
 export const maxBodyBytes = (config: Config): number => config.limits.maxInputBytes + 64 * 1024;

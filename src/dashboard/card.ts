@@ -7,6 +7,7 @@
 import { api, ApiError, stream } from './api.js';
 import { canOperate, webUiHref, type PageContext } from './context.js';
 import { badge, duration, h, jobHref, progressBar, replace, setProgress, when, type Child } from './dom.js';
+import { renderTree } from './tree.js';
 import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
 
 type Action = 'pause' | 'resume' | 'cancel' | 'retry';
@@ -25,7 +26,9 @@ export function actionFits(state: JobState, action: Action): boolean {
       return (
         !open &&
         ['failed', 'cancelled', 'completed_with_errors'].includes(state.status) &&
-        state.recovery.attempt < state.recovery.max
+        state.recovery.attempt < state.recovery.max &&
+        // A sub-job runs again through its parent's retry (the API refuses it with a 409 too).
+        state.parentJobId === null
       );
   }
 }
@@ -92,6 +95,22 @@ function stepItem(step: StepState, current: boolean): HTMLLIElement {
         )
       : null,
     step.carriedFrom ? h('p', { class: 'hint' }, `carried from run ${step.carriedFrom}`) : null,
+    // A batch step's id is its coordinator's (not a job); its chunks are in the sub-job tree.
+    step.kind === 'job' && step.subJobIds.length > 0
+      ? h(
+          'p',
+          { class: 'subjob-links' },
+          h(
+            'span',
+            { class: 'hint' },
+            step.subJobIds.length === 1 ? 'sub-job ' : 'sub-jobs (one per attempt) ',
+          ),
+          step.subJobIds.map((id, i) => [
+            i > 0 ? ', ' : null,
+            h('a', { href: jobHref(id), 'data-link': 'step-subjob' }, id),
+          ]),
+        )
+      : null,
   );
 }
 
@@ -135,6 +154,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   const live = h('span', { class: 'live', role: 'status' }, 'connecting…');
   const steps = h('ol', { class: 'timeline', 'aria-label': 'Steps' });
   const subJobs = h('ul', { class: 'subjobs' });
+  const treeBox = h('div', { class: 'tree-box' });
+  const retryHint = h('p', { class: 'hint', hidden: true });
   const summary = h('dl', { class: 'summary' });
   const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last' });
   const feedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
@@ -180,6 +201,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       fromStep,
       buttons.retry,
     ),
+    retryHint,
     feedback,
     dialog,
   );
@@ -222,6 +244,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         ),
         h(
           'section',
+          { class: 'panel', 'aria-labelledby': 'tree-title' },
+          h('h2', { id: 'tree-title' }, 'Sub-job tree'),
+          treeBox,
+        ),
+        h(
+          'section',
           { class: 'panel', 'aria-labelledby': 'summary-title' },
           h('h2', { id: 'summary-title' }, 'Summary'),
           summary,
@@ -245,16 +273,23 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
    * Read while sub-jobs run, at most every 1.5 s per page.
    */
   let tree: JobTreeNode[] = [];
+  let treeLoaded = false;
   let treeAt = 0;
   let treeLoading = false;
+  /** The closed run the tree was last read for: a closed job's tree is read once. */
+  let treeClosedFor = '';
   const refreshTree = (): void => {
-    if (!state || state.closedAt || state.activeSubJobs.length === 0) return;
+    if (!state || !state.steps.some((st) => st.kind !== 'activity')) return;
+    const closedKey = state.closedAt ? `${state.runId} ${state.closedAt}` : '';
+    if (closedKey ? closedKey === treeClosedFor : treeLoaded && state.activeSubJobs.length === 0) return;
     if (treeLoading || Date.now() - treeAt < 1500) return;
     treeLoading = true;
     api<JobTreeNode[]>('GET', `/api/jobs/${encodeURIComponent(jobId)}/children`)
       .then(
         (t) => {
           tree = t;
+          treeLoaded = true;
+          if (closedKey) treeClosedFor = closedKey;
           if (state) render(state);
         },
         () => undefined,
@@ -293,7 +328,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         h(
           'li',
           {},
-          h('a', { href: jobHref(j.id) }, j.id),
+          h('a', { href: jobHref(j.id), 'data-link': 'active-subjob' }, j.id),
           ' ',
           h('span', { class: 'hint' }, j.type),
           ' ',
@@ -340,8 +375,19 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       s.recovery.attempt > 0
         ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
         : null,
-      s.parentJobId ? [' · sub-job of ', h('a', { href: jobHref(s.parentJobId) }, s.parentJobId)] : null,
-      ui ? [' · ', h('a', { href: ui, target: '_blank', rel: 'noopener' }, 'Open in Temporal UI')] : null,
+      s.parentJobId
+        ? [' · sub-job of ', h('a', { href: jobHref(s.parentJobId), 'data-link': 'parent' }, s.parentJobId)]
+        : null,
+      ui
+        ? [
+            ' · ',
+            h(
+              'a',
+              { href: ui, target: '_blank', rel: 'noopener', 'data-link': 'temporal-ui' },
+              'Open in Temporal UI',
+            ),
+          ]
+        : null,
     );
 
     // Cancellation: what is still being waited for while cancelling; what was left once it closed.
@@ -377,6 +423,20 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       s.steps.map((st) => stepItem(st, st.index === s.currentStep && !s.closedAt)),
     );
     renderSubJobs();
+    const hasSubJobSteps = s.steps.some((st) => st.kind !== 'activity');
+    replace(
+      treeBox,
+      hasSubJobSteps ? renderTree(treeLoaded ? tree : null, s.jobId) : renderTree([], s.jobId),
+    );
+    retryHint.hidden = !s.parentJobId;
+    if (s.parentJobId) {
+      replace(
+        retryHint,
+        'A sub-job runs again when its parent is retried: ',
+        h('a', { href: jobHref(s.parentJobId) }, s.parentJobId),
+        '.',
+      );
+    }
     replace(
       summary,
       (

@@ -148,4 +148,6 @@ export interface JobTreeNode {
   status: JobStatus;
   progress: number;
   children: JobTreeNode[];
+  /** Set when more children exist than the tree shows. */
+  truncated?: boolean;
 }
