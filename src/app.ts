@@ -10,6 +10,8 @@ import { ApiError } from './api/common/errors';
 import { toErrorBody } from './api/common/filters/api-exception.filter';
 import { MAX_JOB_ID_LENGTH } from './api/jobs/schemas';
 import type { Config } from './config';
+import { jobDefinitions } from '../workflows/catalog';
+import { checkRegistration, exportedWorkflows, WORKFLOWS_PATH } from './registration';
 
 export interface CreateAppOptions {
   /**
@@ -25,6 +27,8 @@ export async function createApp(
   config: Config,
   { client, logger = false }: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  // The API starts nothing a worker could not run: every catalog type must be in the workflow entry.
+  checkRegistration(jobDefinitions, exportedWorkflows(WORKFLOWS_PATH), WORKFLOWS_PATH);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, client),
     // A body may carry the largest job input plus the request around it; Fastify refuses more with 413.

@@ -10,11 +10,15 @@ import { badge, duration, h, jobHref, progressBar, replace, setProgress, when, t
 import { renderTree } from './tree.js';
 import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
 
-type Action = 'pause' | 'resume' | 'cancel' | 'retry';
+type Action = 'pause' | 'resume' | 'cancel' | 'retry' | 'terminate';
 
 /** Whether `action` fits the job's state (the API decides again; this only enables buttons). */
 export function actionFits(state: JobState, action: Action): boolean {
   const open = state.closedAt === null && !TERMINAL.includes(state.status);
+  // A job whose workflow cannot run answers no update (the API refuses them with a 409): only
+  // terminate reaches it.
+  const stuck = open && state.error?.type === 'WorkflowTaskFailed';
+  if (stuck && action !== 'terminate') return false;
   switch (action) {
     case 'pause':
       return open && !state.cancellation && !state.control.paused;
@@ -22,6 +26,9 @@ export function actionFits(state: JobState, action: Action): boolean {
       return open && !state.cancellation && state.control.paused;
     case 'cancel':
       return open && !state.cancellation;
+    case 'terminate':
+      // Any open run, cancelling or stuck ones included: that is what terminate is for.
+      return open;
     case 'retry':
       return (
         !open &&
@@ -173,7 +180,23 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     resume: h('button', { type: 'button', 'data-action': 'resume' }, 'Resume'),
     cancel: h('button', { type: 'button', class: 'danger', 'data-action': 'cancel' }, 'Cancel…'),
     retry: h('button', { type: 'button', 'data-action': 'retry' }, 'Retry'),
+    terminate: h('button', { type: 'button', class: 'danger', 'data-action': 'terminate' }, 'Terminate…'),
   };
+  const admin = ctx.me.role === 'admin';
+  const terminateYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Terminate job');
+  const terminateNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep it');
+  const terminateDialog = h(
+    'dialog',
+    { 'aria-labelledby': 'terminate-title', class: 'confirm' },
+    h('h2', { id: 'terminate-title' }, 'Terminate this job?'),
+    h(
+      'p',
+      {},
+      `Job ${jobId} stops at once in Temporal: no step finishes, no cleanup runs, and its sub-jobs are ` +
+        'terminated with it. Use it for a job that cannot run or cannot be cancelled; the reason is recorded.',
+    ),
+    h('div', { class: 'row' }, terminateNo, terminateYes),
+  );
   const confirmYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Cancel job');
   const confirmNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep running');
   const confirmText = h('p', {});
@@ -202,8 +225,10 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       buttons.retry,
     ),
     retryHint,
+    admin ? h('div', { class: 'row terminate' }, buttons.terminate) : null,
     feedback,
     dialog,
+    terminateDialog,
   );
 
   replace(
@@ -344,7 +369,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
 
   const enable = (): void => {
     for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
-      button.disabled = !operator || busy || !state || !actionFits(state, action);
+      const allowed = action === 'terminate' ? admin : operator;
+      button.disabled = !allowed || busy || !state || !actionFits(state, action);
     }
     fromStep.disabled = buttons.retry.disabled;
     reason.disabled = !operator;
@@ -530,6 +556,11 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         const started = await api<{ runId: string }>('POST', path, { fromStep: Number(fromStep.value) });
         feedback.textContent = `Retry started (run ${started.runId}).`;
         connect();
+      } else if (action === 'terminate') {
+        const text = reason.value.trim();
+        await api('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`, text ? { reason: text } : {});
+        feedback.textContent = 'Terminated.';
+        reason.value = '';
       } else {
         const text = reason.value.trim();
         await api('POST', path, text ? { reason: text } : {});
@@ -548,6 +579,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   buttons.pause.addEventListener('click', () => void act('pause'));
   buttons.resume.addEventListener('click', () => void act('resume'));
   buttons.retry.addEventListener('click', () => void act('retry'));
+  buttons.terminate.addEventListener('click', () => terminateDialog.showModal());
+  terminateNo.addEventListener('click', () => terminateDialog.close());
+  terminateYes.addEventListener('click', () => {
+    terminateDialog.close();
+    void act('terminate');
+  });
   buttons.cancel.addEventListener('click', () => {
     const left = state?.activeSubJobs.length ?? 0;
     confirmText.textContent =

@@ -85,7 +85,7 @@ export interface JobState {
     reason: string | null;
     leftRunning: string[];
   } | null;
-  error: { message: string; step: string | null } | null;
+  error: { message: string; type: string | null; nonRetryable: boolean; step: string | null } | null;
   parentJobId: string | null;
   startedAt: string;
   closedAt: string | null;

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { jobIdSchema, newJobIdSchema } from '../../src/api/jobs/schemas';
 import { childJobId } from '../../workflows/engine/children';
-import { defineJob, JobDefinitionError } from '../../workflows/engine/definition';
+import { JobDefinitionError } from '../../workflows/engine/dag';
+import { defineJob } from '../../workflows/engine/definition';
 
 const chosenId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/);
 const stepKey = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,63}$/);

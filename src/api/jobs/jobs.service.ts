@@ -21,8 +21,10 @@ import { APP_CONFIG } from '../config/config.module';
 import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 import {
+  cannotRunMessage,
   canonicalJson,
   describedJobStatus,
+  failingWorkflowTask,
   firstDifference,
   isOpenStatus,
   normalizedInput,
@@ -148,6 +150,10 @@ export class JobsService {
     if (desc.status.name !== 'RUNNING') {
       throw new ApiError(409, `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot ${action}`);
     }
+    const failure = await temporalCall(this.client, 'rpc', () =>
+      failingWorkflowTask(this.client, this.config.temporal.namespace, desc),
+    );
+    if (failure) throw new ApiError(409, cannotRunMessage(jobId, action, failure.message));
     const handle = this.client.workflow.getHandle(jobId);
     return during({ kind: 'control', jobId, action, deadlineMs: WORKER_DEADLINE_MS }, () =>
       temporalCall(this.client, 'worker', () => handle.executeUpdate(UPDATES[action], { args: [payload] })),
