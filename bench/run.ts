@@ -17,10 +17,11 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { DevServer, freePort } from '../src/dev-server';
-import { WORKFLOW_INTERCEPTOR_MODULES, createStepwiseWorker } from '../src/worker-factory';
+import { createStepwiseWorker } from '../src/worker-factory';
+import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import { startApi, type BenchEnv, type Options } from './env';
 import { table, type ScenarioResult } from './lib';
 import { apiGetScenario, apiStartScenario } from './scenarios/api';
@@ -103,16 +104,11 @@ async function main(): Promise<void> {
   const log = (msg: string): void =>
     console.log(`[${((Date.now() - began) / 1000).toFixed(0)} s, load ${load()}] ${msg}`);
   log(`starting a dev server on 127.0.0.1:${port} and bundling the workflows…`);
-  const [server, bundle] = await Promise.all([
-    DevServer.start({ port, uiPort: port, headless: true, startTimeoutMs: 90_000 }),
-    bundleWorkflowCode({
-      workflowsPath: require.resolve('./workflows'),
-      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-      logger: new DefaultLogger('WARN'),
-    }),
-  ]);
   const bundlePath = join(tmp, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  const [server] = await Promise.all([
+    DevServer.start({ port, uiPort: port, headless: true, startTimeoutMs: 90_000 }),
+    buildWorkflowBundle(bundlePath, new DefaultLogger('WARN'), require.resolve('./workflows')),
+  ]);
   const connection = await Connection.connect({ address: server.address });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });

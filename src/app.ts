@@ -8,7 +8,10 @@ import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './api/app.module';
 import { ApiError } from './api/common/errors';
 import { toErrorBody } from './api/common/filters/api-exception.filter';
+import { MAX_JOB_ID_LENGTH } from './api/jobs/schemas';
 import type { Config } from './config';
+import { jobDefinitions } from '../workflows/catalog';
+import { checkRegistration, exportedWorkflows, WORKFLOWS_PATH } from './registration';
 
 export interface CreateAppOptions {
   /**
@@ -24,6 +27,8 @@ export async function createApp(
   config: Config,
   { client, logger = false }: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  // The API starts nothing a worker could not run: every catalog type must be in the workflow entry.
+  checkRegistration(jobDefinitions, exportedWorkflows(WORKFLOWS_PATH), WORKFLOWS_PATH);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, client),
     // A body may carry the largest job input plus the request around it; Fastify refuses more with 413.
@@ -56,8 +61,11 @@ export async function createApp(
   return app;
 }
 
-/** Path parameters (job ids) longer than this are refused by the router (414). */
-const MAX_PARAM_LENGTH = 1000;
+/**
+ * Path parameters longer than this are refused by the router (414): room for the longest job id
+ * (1000 characters) path-encoded, where a sub-job id's `/` takes three (`%2F`).
+ */
+const MAX_PARAM_LENGTH = 3 * MAX_JOB_ID_LENGTH;
 
 /** The request body limit: the job input budget (STEPWISE_MAX_INPUT_BYTES) plus 64 KiB for the rest of the request. */
 export const maxBodyBytes = (config: Config): number => config.limits.maxInputBytes + 64 * 1024;

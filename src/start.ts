@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { writeSamples } from '../activities/samples';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { DevServer } from './dev-server';
 import { forEachLine } from './lines';
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
     say('start', `ERROR: ${err.message}`);
     process.exit(1);
   }
+  // The pipelines' examples (POST /api/jobs in /docs) read these: written once, never overwritten.
+  const samples = writeSamples(config.pipelines.importRoot);
+  if (samples.length > 0) say('start', `sample inputs written under ${config.pipelines.importRoot}/samples`);
   const env = { ...process.env };
   let devServer: DevServer | null = null;
   const children = new Map<string, ChildProcess>();

@@ -3,6 +3,8 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type PipelineConfig } from '../activities';
 import { jobLogInterceptor } from '../activities/log';
+import { jobDefinitions } from '../workflows/catalog';
+import { bundledWorkflows, checkRegistration, exportedWorkflows, WORKFLOWS_PATH } from './registration';
 
 export interface StepwiseWorkerOptions {
   connection: NativeConnection;
@@ -19,11 +21,19 @@ export interface StepwiseWorkerOptions {
 }
 
 /** Path of the workflow entry file, for bundling from source or from compiled output. */
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+export { WORKFLOWS_PATH };
 /** Workflow interceptor module (job context on every workflow log line); goes into every bundle. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
 
+/**
+ * Creates the worker, after checking that every job type of the catalog is a workflow of the
+ * bundle it will run (a {@link RegistrationError} names the ones that are not).
+ */
 export async function createStepwiseWorker(opts: StepwiseWorkerOptions): Promise<Worker> {
+  const workflows = opts.workflowBundlePath
+    ? bundledWorkflows(opts.workflowBundlePath)
+    : exportedWorkflows(WORKFLOWS_PATH);
+  checkRegistration(jobDefinitions, workflows, opts.workflowBundlePath ?? WORKFLOWS_PATH);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

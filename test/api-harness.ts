@@ -6,10 +6,13 @@ import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
-import { connectTestEnv, createTestWorker, type TestEnv } from './helpers';
+import type { PipelineConfig } from '../activities/pipeline-config';
+import { connectTestEnv, createTestWorker, testPipelineConfig, type TestEnv } from './helpers';
 
 export interface TestApi {
   env: TestEnv;
+  /** The worker's pipeline folders (import root, index, work, datasets). */
+  pipelines: PipelineConfig;
   app: NestFastifyApplication;
   taskQueue: string;
   /** `http://127.0.0.1:<port>` when started with `listen`, else null (use `app.inject`). */
@@ -20,10 +23,10 @@ export interface TestApi {
 /** `config`: environment on top of an in-memory audit trail, the dev server and the worker's queue. */
 export async function startTestApi(
   config: NodeJS.ProcessEnv = {},
-  { listen = false }: { listen?: boolean } = {},
+  { listen = false, pipelines = testPipelineConfig() }: { listen?: boolean; pipelines?: PipelineConfig } = {},
 ): Promise<TestApi> {
   const env = await connectTestEnv();
-  const { worker, taskQueue } = await createTestWorker(env);
+  const { worker, taskQueue } = await createTestWorker(env, { pipelines });
   const running = worker.run();
   const app = await createApp(
     loadConfig({
@@ -41,6 +44,7 @@ export async function startTestApi(
   }
   return {
     env,
+    pipelines,
     app,
     taskQueue,
     base,

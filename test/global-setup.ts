@@ -1,6 +1,6 @@
 /**
- * One real Temporal dev server (the CLI installed by scripts/install-temporal-cli.mjs) and one
- * workflow bundle for the whole test run; tests reach them through environment variables.
+ * One real Temporal dev server (the CLI installed by scripts/install-temporal-cli.mjs), with its
+ * Web UI, and one workflow bundle for the whole test run; tests reach them through environment variables.
  * With STEPWISE_TEST_TEMPORAL_ADDRESS already set (`npm run test:cluster`), the tests use that
  * server instead, unchanged, and no dev server is started.
  */
@@ -19,14 +19,17 @@ export default async function globalSetup(): Promise<void> {
   // Pipeline test folders (imports, indexes, datasets) of earlier runs.
   rmSync(join(TMP, 'pipelines'), { recursive: true, force: true });
   const external = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
-  const port = await freePort();
+  const [port, uiPort] = [await freePort(), await freePort()];
   const [server] = await Promise.all([
-    external ? null : DevServer.start({ port, uiPort: port + 1000, headless: true, startTimeoutMs: 90_000 }),
+    // With its Web UI: the browser tests follow the dashboard's "Open in Temporal UI" links.
+    external ? null : DevServer.start({ port, uiPort, startTimeoutMs: 90_000 }),
     buildWorkflowBundle(join(TMP, 'workflow-bundle.js'), new DefaultLogger('WARN')),
   ]);
   if (server) (globalThis as { __devServer?: DevServer }).__devServer = server;
   const address = server?.address ?? external;
   process.env.STEPWISE_TEST_TEMPORAL_ADDRESS = address;
+  // An external server's UI, when there is one, comes from the environment (npm run test:cluster).
+  if (server?.uiUrl) process.env.STEPWISE_TEST_TEMPORAL_UI_URL = server.uiUrl;
   process.env.STEPWISE_TEST_BUNDLE = join(TMP, 'workflow-bundle.js');
   // The e2e tests run the compiled processes exactly as `npm start` does.
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {

@@ -7,13 +7,18 @@
 import { api, ApiError, stream } from './api.js';
 import { canOperate, webUiHref, type PageContext } from './context.js';
 import { badge, duration, h, jobHref, progressBar, replace, setProgress, when, type Child } from './dom.js';
+import { renderTree } from './tree.js';
 import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
 
-type Action = 'pause' | 'resume' | 'cancel' | 'retry';
+type Action = 'pause' | 'resume' | 'cancel' | 'retry' | 'terminate';
 
 /** Whether `action` fits the job's state (the API decides again; this only enables buttons). */
 export function actionFits(state: JobState, action: Action): boolean {
   const open = state.closedAt === null && !TERMINAL.includes(state.status);
+  // A job whose workflow cannot run answers no update (the API refuses them with a 409): only
+  // terminate reaches it.
+  const stuck = open && state.error?.type === 'WorkflowTaskFailed';
+  if (stuck && action !== 'terminate') return false;
   switch (action) {
     case 'pause':
       return open && !state.cancellation && !state.control.paused;
@@ -21,11 +26,16 @@ export function actionFits(state: JobState, action: Action): boolean {
       return open && !state.cancellation && state.control.paused;
     case 'cancel':
       return open && !state.cancellation;
+    case 'terminate':
+      // Any open run, cancelling or stuck ones included: that is what terminate is for.
+      return open;
     case 'retry':
       return (
         !open &&
         ['failed', 'cancelled', 'completed_with_errors'].includes(state.status) &&
-        state.recovery.attempt < state.recovery.max
+        state.recovery.attempt < state.recovery.max &&
+        // A sub-job runs again through its parent's retry (the API refuses it with a 409 too).
+        state.parentJobId === null
       );
   }
 }
@@ -86,6 +96,22 @@ function stepItem(step: StepState, current: boolean): HTMLLIElement {
         )
       : null,
     step.carriedFrom ? h('p', { class: 'hint' }, `carried from run ${step.carriedFrom}`) : null,
+    // A batch step's id is its coordinator's (not a job); its chunks are in the sub-job tree.
+    step.kind === 'job' && step.subJobIds.length > 0
+      ? h(
+          'p',
+          { class: 'subjob-links' },
+          h(
+            'span',
+            { class: 'hint' },
+            step.subJobIds.length === 1 ? 'sub-job ' : 'sub-jobs (one per attempt) ',
+          ),
+          step.subJobIds.map((id, i) => [
+            i > 0 ? ', ' : null,
+            h('a', { href: jobHref(id), 'data-link': 'step-subjob' }, id),
+          ]),
+        )
+      : null,
   );
 }
 
@@ -140,6 +166,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   const live = h('span', { class: 'live', role: 'status' }, 'connecting…');
   const steps = h('ol', { class: 'timeline', 'aria-label': 'Steps' });
   const subJobs = h('ul', { class: 'subjobs' });
+  const treeBox = h('div', { class: 'tree-box' });
+  const retryHint = h('p', { class: 'hint', hidden: true });
   const summary = h('dl', { class: 'summary' });
   const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last' });
   const feedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
@@ -157,7 +185,23 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     resume: h('button', { type: 'button', 'data-action': 'resume' }, 'Resume'),
     cancel: h('button', { type: 'button', class: 'danger', 'data-action': 'cancel' }, 'Cancel…'),
     retry: h('button', { type: 'button', 'data-action': 'retry' }, 'Retry'),
+    terminate: h('button', { type: 'button', class: 'danger', 'data-action': 'terminate' }, 'Terminate…'),
   };
+  const admin = ctx.me.role === 'admin';
+  const terminateYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Terminate job');
+  const terminateNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep it');
+  const terminateDialog = h(
+    'dialog',
+    { 'aria-labelledby': 'terminate-title', class: 'confirm' },
+    h('h2', { id: 'terminate-title' }, 'Terminate this job?'),
+    h(
+      'p',
+      {},
+      `Job ${jobId} stops at once in Temporal: no step finishes, no cleanup runs, and its sub-jobs are ` +
+        'terminated with it. Use it for a job that cannot run or cannot be cancelled; the reason is recorded.',
+    ),
+    h('div', { class: 'row' }, terminateNo, terminateYes),
+  );
   const confirmYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Cancel job');
   const confirmNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep running');
   const confirmText = h('p', {});
@@ -185,8 +229,11 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       fromStep,
       buttons.retry,
     ),
+    retryHint,
+    admin ? h('div', { class: 'row terminate' }, buttons.terminate) : null,
     feedback,
     dialog,
+    terminateDialog,
   );
 
   replace(
@@ -227,6 +274,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         ),
         h(
           'section',
+          { class: 'panel', 'aria-labelledby': 'tree-title' },
+          h('h2', { id: 'tree-title' }, 'Sub-job tree'),
+          treeBox,
+        ),
+        h(
+          'section',
           { class: 'panel', 'aria-labelledby': 'summary-title' },
           h('h2', { id: 'summary-title' }, 'Summary'),
           summary,
@@ -250,16 +303,23 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
    * Read while sub-jobs run, at most every 1.5 s per page.
    */
   let tree: JobTreeNode[] = [];
+  let treeLoaded = false;
   let treeAt = 0;
   let treeLoading = false;
+  /** The closed run the tree was last read for: a closed job's tree is read once. */
+  let treeClosedFor = '';
   const refreshTree = (): void => {
-    if (!state || state.closedAt || state.activeSubJobs.length === 0) return;
+    if (!state || !state.steps.some((st) => st.kind !== 'activity')) return;
+    const closedKey = state.closedAt ? `${state.runId} ${state.closedAt}` : '';
+    if (closedKey ? closedKey === treeClosedFor : treeLoaded && state.activeSubJobs.length === 0) return;
     if (treeLoading || Date.now() - treeAt < 1500) return;
     treeLoading = true;
     api<JobTreeNode[]>('GET', `/api/jobs/${encodeURIComponent(jobId)}/children`)
       .then(
         (t) => {
           tree = t;
+          treeLoaded = true;
+          if (closedKey) treeClosedFor = closedKey;
           if (state) render(state);
         },
         () => undefined,
@@ -298,7 +358,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         h(
           'li',
           {},
-          h('a', { href: jobHref(j.id) }, j.id),
+          h('a', { href: jobHref(j.id), 'data-link': 'active-subjob' }, j.id),
           ' ',
           h('span', { class: 'hint' }, j.type),
           ' ',
@@ -314,7 +374,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
 
   const enable = (): void => {
     for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
-      button.disabled = !operator || busy || !state || !actionFits(state, action);
+      const allowed = action === 'terminate' ? admin : operator;
+      button.disabled = !allowed || busy || !state || !actionFits(state, action);
     }
     fromStep.disabled = buttons.retry.disabled;
     reason.disabled = !operator;
@@ -345,8 +406,19 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       s.recovery.attempt > 0
         ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
         : null,
-      s.parentJobId ? [' · sub-job of ', h('a', { href: jobHref(s.parentJobId) }, s.parentJobId)] : null,
-      ui ? [' · ', h('a', { href: ui, target: '_blank', rel: 'noopener' }, 'Open in Temporal UI')] : null,
+      s.parentJobId
+        ? [' · sub-job of ', h('a', { href: jobHref(s.parentJobId), 'data-link': 'parent' }, s.parentJobId)]
+        : null,
+      ui
+        ? [
+            ' · ',
+            h(
+              'a',
+              { href: ui, target: '_blank', rel: 'noopener', 'data-link': 'temporal-ui' },
+              'Open in Temporal UI',
+            ),
+          ]
+        : null,
     );
 
     // Cancellation: what is still being waited for while cancelling; what was left once it closed.
@@ -382,6 +454,20 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       s.steps.map((st) => stepItem(st, st.index === s.currentStep && !s.closedAt)),
     );
     renderSubJobs();
+    const hasSubJobSteps = s.steps.some((st) => st.kind !== 'activity');
+    replace(
+      treeBox,
+      hasSubJobSteps ? renderTree(treeLoaded ? tree : null, s.jobId) : renderTree([], s.jobId),
+    );
+    retryHint.hidden = !s.parentJobId;
+    if (s.parentJobId) {
+      replace(
+        retryHint,
+        'A sub-job runs again when its parent is retried: ',
+        h('a', { href: jobHref(s.parentJobId) }, s.parentJobId),
+        '.',
+      );
+    }
     replace(
       summary,
       (
@@ -475,6 +561,11 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         const started = await api<{ runId: string }>('POST', path, { fromStep: Number(fromStep.value) });
         feedback.textContent = `Retry started (run ${started.runId}).`;
         connect();
+      } else if (action === 'terminate') {
+        const text = reason.value.trim();
+        await api('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`, text ? { reason: text } : {});
+        feedback.textContent = 'Terminated.';
+        reason.value = '';
       } else {
         const text = reason.value.trim();
         await api('POST', path, text ? { reason: text } : {});
@@ -493,6 +584,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   buttons.pause.addEventListener('click', () => void act('pause'));
   buttons.resume.addEventListener('click', () => void act('resume'));
   buttons.retry.addEventListener('click', () => void act('retry'));
+  buttons.terminate.addEventListener('click', () => terminateDialog.showModal());
+  terminateNo.addEventListener('click', () => terminateDialog.close());
+  terminateYes.addEventListener('click', () => {
+    terminateDialog.close();
+    void act('terminate');
+  });
   buttons.cancel.addEventListener('click', () => {
     // The state counts the sub-jobs that run, a batch step's chunk sub-jobs included.
     const left = state?.runningSubJobs ?? 0;

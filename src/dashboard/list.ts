@@ -58,8 +58,15 @@ function fillRow(tr: HTMLTableRowElement, job: JobSummary): void {
     h(
       'td',
       { class: 'job-id' },
-      h('a', { href: jobHref(job.jobId) }, job.jobId),
-      job.parentJobId ? h('span', { class: 'hint' }, ` sub-job of ${job.parentJobId}`) : null,
+      h('a', { href: jobHref(job.jobId), 'data-link': 'job' }, job.jobId),
+      job.parentJobId
+        ? h(
+            'span',
+            { class: 'hint' },
+            ' sub-job of ',
+            h('a', { href: jobHref(job.parentJobId), 'data-link': 'parent' }, job.parentJobId),
+          )
+        : null,
     ),
     h('td', { 'data-label': 'Type' }, job.type),
     h(

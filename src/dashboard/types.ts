@@ -87,7 +87,7 @@ export interface JobState {
     reason: string | null;
     leftRunning: string[];
   } | null;
-  error: { message: string; step: string | null } | null;
+  error: { message: string; type: string | null; nonRetryable: boolean; step: string | null } | null;
   parentJobId: string | null;
   startedAt: string;
   closedAt: string | null;
@@ -150,4 +150,6 @@ export interface JobTreeNode {
   status: JobStatus;
   progress: number;
   children: JobTreeNode[];
+  /** Set when more children exist than the tree shows. */
+  truncated?: boolean;
 }

@@ -652,7 +652,7 @@ describe('fuzzing every route', () => {
               try {
                 decodeURIComponent(id);
                 // '.' and '..' are resolved away by URL normalisation before routing.
-                return id !== '' && id !== '.' && id !== '..' && id.length <= 1000;
+                return id !== '' && id !== '.' && id !== '..' && id.length <= 3000;
               } catch {
                 return false;
               }

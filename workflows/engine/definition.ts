@@ -199,12 +199,22 @@ export const DEFAULT_RETRY: NormalizedRetry = {
   maxIntervalMs: 60_000,
 };
 
+const STEP_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
 /** Declares a job type; throws {@link JobDefinitionError} on a cycle, unknown dependency or duplicate key. */
 export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinition<S> {
   if (!/^[a-z][A-Za-z0-9]*$/.test(spec.name)) {
     throw new JobDefinitionError(spec.name, 'the name must be camelCase letters and digits');
   }
   const steps = spec.steps.map((s, i): NormalizedStep<z.infer<S>> => {
+    // A step key is part of its sub-jobs' ids (`<jobId>/<key>[-r<n>][/<chunk>][-a<k>]`): letters,
+    // digits and `_` only, so no two steps, recoveries, chunks or attempts can make the same id.
+    if (!STEP_KEY.test(s.key)) {
+      throw new JobDefinitionError(
+        spec.name,
+        `step "${s.key}": the key must start with a letter and use letters, digits and _ (at most 64)`,
+      );
+    }
     const retryPolicy = { ...DEFAULT_RETRY, ...s.retry };
     if (!Number.isInteger(retryPolicy.maxAttempts) || retryPolicy.maxAttempts < 1) {
       throw new JobDefinitionError(spec.name, `step "${s.key}": retry.maxAttempts must be an integer >= 1`);

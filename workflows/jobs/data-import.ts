@@ -65,7 +65,9 @@ export const dataImportInput = z
     validateOnly: z.boolean().default(false).describe('Stop after validation: nothing is indexed.'),
     batchSize: z.number().int().min(1).max(100).default(5).describe('Files per Process sub-job.'),
   })
-  .strict();
+  .strict()
+  // The samples `npm start` writes into the import root (activities/samples.ts): the API's example.
+  .meta({ examples: [{ sourceDir: 'samples/import', validateOnly: false, batchSize: 5 }] });
 
 /** Files worth processing: readable, within limits, with at least one valid row. */
 const importable = (v: Results['validate']): string[] =>

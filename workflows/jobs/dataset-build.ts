@@ -54,7 +54,17 @@ export const datasetBuildInput = z
       .default({ by: 'format' })
       .describe('How images are labelled (default: by format).'),
   })
-  .strict();
+  .strict()
+  // The samples `npm start` writes into the import root (activities/samples.ts): the API's example.
+  .meta({
+    examples: [
+      {
+        sources: ['samples/images/red.png', 'samples/images/green.png', 'samples/images/blue.png'],
+        outputDir: 'samples',
+        labelRule: { by: 'format' },
+      },
+    ],
+  });
 
 /** What dedupe and metadata both take: the images validation accepted. */
 const validatedImages = ({

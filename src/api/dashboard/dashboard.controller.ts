@@ -96,14 +96,24 @@ ${body}
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Dashboard: the job list', tags: ['dashboard'], responses: pageResponse })
+  @ApiOperation({
+    summary: 'Dashboard: the job list',
+    tags: ['dashboard'],
+    notInDocument: true,
+    responses: pageResponse,
+  })
   list(@Res({ passthrough: true }) reply: FastifyReply): string {
     return this.page(reply);
   }
 
   @Get('new')
   @Public()
-  @ApiOperation({ summary: 'Dashboard: the new-job form', tags: ['dashboard'], responses: pageResponse })
+  @ApiOperation({
+    summary: 'Dashboard: the new-job form',
+    tags: ['dashboard'],
+    notInDocument: true,
+    responses: pageResponse,
+  })
   newJob(@Res({ passthrough: true }) reply: FastifyReply): string {
     return this.page(reply);
   }
@@ -113,6 +123,7 @@ ${body}
   @ApiOperation({
     summary: "Dashboard: a job's card",
     tags: ['dashboard'],
+    notInDocument: true,
     params: jobPageParams,
     responses: pageResponse,
     errors: { 400: 'Malformed job id' },
@@ -129,6 +140,7 @@ ${body}
   @ApiOperation({
     summary: 'A file of the dashboard (script, style sheet)',
     tags: ['dashboard'],
+    notInDocument: true,
     params: assetParams,
     responses: {
       200: { description: 'The file', contentType: 'application/octet-stream', schema: z.string() },

@@ -71,6 +71,7 @@ export class DocsController {
   @ApiOperation({
     summary: 'A file of the interactive reference',
     tags: ['docs'],
+    notInDocument: true,
     params: assetParams,
     responses: {
       200: { description: 'The file', contentType: 'application/octet-stream', schema: z.string() },

@@ -168,6 +168,79 @@ export function stateFromDescription(
   };
 }
 
+/** Why a run's workflow cannot run: its workflow task keeps failing (see {@link failingWorkflowTask}). */
+export interface WorkflowTaskFailure {
+  /** The worker's reason, e.g. "no such function is exported by the workflow bundle". */
+  message: string;
+  /** The failing workflow task's attempt (2 or more). */
+  attempt: number;
+}
+
+/** History events read, newest first, when looking for why a workflow task fails. */
+const FAILURE_SCAN_EVENTS = 200;
+
+/**
+ * Whether the open run `desc` describes is stuck on a workflow task that fails (an unknown workflow
+ * type in the worker's bundle, a bundle that does not load, non-deterministic code): Temporal then
+ * retries the task forever, and no query, signal or update can be answered. Null when its pending
+ * workflow task is on its first attempt, or when the last thing that happened to a workflow task
+ * was not a failure (a worker that died mid-task times out instead and is retried by another).
+ */
+export async function failingWorkflowTask(
+  client: Client,
+  namespace: string,
+  desc: WorkflowExecutionDescription,
+): Promise<WorkflowTaskFailure | null> {
+  const attempt = desc.raw.pendingWorkflowTask?.attempt ?? 0;
+  if (attempt < 2) return null;
+  const execution = { workflowId: desc.workflowId, runId: desc.runId };
+  let nextPageToken: Uint8Array | undefined;
+  for (let read = 0; read < FAILURE_SCAN_EVENTS;) {
+    const res = await client.workflowService.getWorkflowExecutionHistoryReverse({
+      namespace,
+      execution,
+      maximumPageSize: 50,
+      nextPageToken,
+    });
+    for (const e of res.history?.events ?? []) {
+      read++;
+      const failed = e.workflowTaskFailedEventAttributes;
+      if (failed) return { message: failed.failure?.message || 'the workflow task failed', attempt };
+      if (e.workflowTaskCompletedEventAttributes || e.workflowTaskTimedOutEventAttributes) return null;
+    }
+    if (!res.nextPageToken?.length) return null;
+    nextPageToken = res.nextPageToken;
+  }
+  return null;
+}
+
+/** Why `action` cannot reach a job whose workflow cannot run. */
+export const cannotRunMessage = (jobId: string, action: string, reason: string): string =>
+  `Job "${jobId}" cannot ${action}: its workflow cannot run (${reason}), so it answers no signal or update; ` +
+  `an admin can terminate it (DELETE /api/jobs/${encodeURIComponent(jobId)})`;
+
+/**
+ * The state of an open run whose workflow cannot run (see {@link failingWorkflowTask}): it reads
+ * as what it is — still open in Temporal, stuck, with the worker's reason — instead of a query
+ * that times out. What the run did before it got stuck is not known to the API (its query is
+ * what would tell), so the steps read as in {@link stateFromDescription}.
+ */
+export function unrunnableState(
+  desc: WorkflowExecutionDescription,
+  def: JobDefinition,
+  params: JobParams | undefined,
+  failure: WorkflowTaskFailure,
+): JobState {
+  const message =
+    `The job's workflow cannot run: ${failure.message} (workflow task attempt ${failure.attempt}; ` +
+    'Temporal retries it until a worker can run it). An admin can terminate it.';
+  return {
+    ...stateFromDescription(desc, def, params),
+    message,
+    error: { type: 'WorkflowTaskFailed', message, nonRetryable: false, step: null },
+  };
+}
+
 /** The run's first and last history events (one small page each). */
 export async function runEvents(
   client: Client,

@@ -4,6 +4,7 @@
  * working, that state corrected to how the run really ended (see `job-runs.ts`).
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isTerminal, jobStateQuery, type JobState, type JobStatus } from '../../../workflows/contracts';
@@ -17,14 +18,19 @@ import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 import {
   closedOutsideState,
+  failingWorkflowTask,
   isOpenStatus,
   runEnd,
   runEvents,
   runStartParams,
   runTimeouts,
   stateFromDescription,
+  unrunnableState,
 } from './job-runs';
 import { describeStepwiseJob } from './stepwise-job';
+
+/** How often a read waiting for a state query looks whether the run got stuck meanwhile. */
+const STUCK_CHECK_MS = 1_000;
 
 @Injectable()
 export class JobStateReader {
@@ -53,7 +59,12 @@ export class JobStateReader {
     const early = this.queryIfOpen(jobId);
     const { desc, def } = await describeStepwiseJob(this.client, jobId);
     if (isOpenStatus(desc.status.name)) {
-      const answer = await early;
+      // A workflow that cannot run answers no query: say so now instead of waiting for the deadline.
+      const stuck = await this.unrunnable(desc, def);
+      if (stuck) return stuck;
+      const waited = await this.answerOrStuck(early, desc, def);
+      if ('stuck' in waited) return waited.stuck;
+      const answer = waited.answer;
       if ('state' in answer) {
         if (answer.state?.runId === desc.runId && answer.state.type === def.name) return answer.state;
       } else {
@@ -65,6 +76,47 @@ export class JobStateReader {
       }
     }
     return this.read(desc, def);
+  }
+
+  /**
+   * The state of an open run whose workflow task keeps failing, or null when it is not stuck.
+   * See {@link failingWorkflowTask}.
+   */
+  async unrunnable(desc: WorkflowExecutionDescription, def: JobDefinition): Promise<JobState | null> {
+    const namespace = this.config.temporal.namespace;
+    const failure = await temporalCall(this.client, 'rpc', () =>
+      failingWorkflowTask(this.client, namespace, desc),
+    );
+    if (!failure) return null;
+    const run = { workflowId: desc.workflowId, runId: desc.runId };
+    const params = await temporalCall(this.client, 'rpc', () => runStartParams(this.client, namespace, run));
+    return unrunnableState(desc, def, params, failure);
+  }
+
+  /**
+   * Waits for the query; while it is unanswered, looks every {@link STUCK_CHECK_MS} whether the
+   * run's workflow task has started failing (a job whose first task fails a moment after the
+   * describe): such a run answers no query, so waiting for the query's deadline would only end in
+   * a 503 that blames the worker.
+   */
+  private async answerOrStuck<A>(
+    early: Promise<A>,
+    desc: WorkflowExecutionDescription,
+    def: JobDefinition,
+  ): Promise<{ answer: A } | { stuck: JobState }> {
+    for (;;) {
+      const settled = await Promise.race([
+        early.then((answer) => ({ answer })),
+        delay(STUCK_CHECK_MS).then(() => null),
+      ]);
+      if (settled) return settled;
+      const now = await temporalCall(this.client, 'rpc', () =>
+        this.client.workflow.getHandle(desc.workflowId, desc.runId).describe(),
+      );
+      if (!isOpenStatus(now.status.name)) return { answer: await early };
+      const stuck = await this.unrunnable(now, def);
+      if (stuck) return { stuck };
+    }
   }
 
   /** The `jobState` query of the latest run, refused by the server if that run is closed. */
@@ -97,7 +149,7 @@ export class JobStateReader {
           this.client.workflow.getHandle(run.workflowId, run.runId).query(jobStateQuery),
         ),
       );
-    if (isOpenStatus(desc.status.name)) return query();
+    if (isOpenStatus(desc.status.name)) return (await this.unrunnable(desc, def)) ?? query();
     let state: JobState | null = null;
     try {
       state = await query();

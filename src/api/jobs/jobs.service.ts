@@ -14,15 +14,17 @@ import {
   type ControlAck,
   type JobState,
 } from '../../../workflows/contracts';
-import { initialJobAttributes } from '../../../workflows/search-attributes';
+import { initialJobAttributes, JobParentIdKey } from '../../../workflows/search-attributes';
 import type { Config } from '../../config';
 import { ApiError, during, zodIssues } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 import {
+  cannotRunMessage,
   canonicalJson,
   describedJobStatus,
+  failingWorkflowTask,
   firstDifference,
   isOpenStatus,
   normalizedInput,
@@ -148,6 +150,10 @@ export class JobsService {
     if (desc.status.name !== 'RUNNING') {
       throw new ApiError(409, `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot ${action}`);
     }
+    const failure = await temporalCall(this.client, 'rpc', () =>
+      failingWorkflowTask(this.client, this.config.temporal.namespace, desc),
+    );
+    if (failure) throw new ApiError(409, cannotRunMessage(jobId, action, failure.message));
     const handle = this.client.workflow.getHandle(jobId);
     return during({ kind: 'control', jobId, action, deadlineMs: WORKER_DEADLINE_MS }, () =>
       temporalCall(this.client, 'worker', () => handle.executeUpdate(UPDATES[action], { args: [payload] })),
@@ -162,6 +168,15 @@ export class JobsService {
     const { desc, def } = await describeStepwiseJob(this.client, jobId);
     if (isOpenStatus(desc.status.name)) {
       throw new ApiError(409, `Job "${jobId}" is still running; only a closed job can be retried`);
+    }
+    // A sub-job's new run would report to nobody: its parent closed, or runs its own retries. The
+    // parent's recovery runs the step (and so this sub-job) again, with its results carried.
+    const parentJobId = desc.typedSearchAttributes.get(JobParentIdKey);
+    if (parentJobId) {
+      throw new ApiError(
+        409,
+        `Job "${jobId}" is a sub-job of "${parentJobId}"; retry "${parentJobId}" (a sub-job is run again by its parent's recovery, from the step that ran it)`,
+      );
     }
     // The closed run's state (the query replays its history on a worker), as the run really ended:
     // a run terminated or timed out in Temporal is failed, its running steps with it.

@@ -7,21 +7,45 @@ import {
   type JobStatus,
 } from '../../../workflows/contracts';
 
-/** Job ids become workflow ids and appear in URLs: keep them URL- and log-safe. */
-export const jobIdSchema = z
+/**
+ * A job id a caller chooses (`POST /api/jobs`): it becomes the workflow id and appears in URLs and
+ * logs, so it is kept URL- and log-safe, and it has no `/`: every sub-job id the engine makes is
+ * `<jobId>/<stepKey>…`, so a chosen id can never collide with a sub-job's.
+ */
+export const newJobIdSchema = z
   .string()
   .min(1)
   .max(200)
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
-    'use letters, digits and . _ : - (starting with a letter or digit)',
+    'use letters, digits and . _ : - (starting with a letter or digit); "/" is kept for sub-job ids',
   );
+
+/** Temporal's default limit on a workflow id's length (`limit.maxIDLength`). */
+export const MAX_JOB_ID_LENGTH = 1000;
+
+/**
+ * The id of an existing job, as routes take it (path-encoded: a sub-job id's `/` is `%2F`). Any
+ * id the engine or a caller created is accepted — top-level ids, sub-job ids
+ * (`<jobId>/<step>[-r<n>][/<chunk>][-a<k>]`), ids started outside the API — so every job the list
+ * shows can be opened; only empty and over-long ids, control characters and `.`/`..` segments are
+ * refused.
+ */
+export const jobIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_JOB_ID_LENGTH)
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
+  // No job has a `.` or `..` segment (the engine's segments are ids and step keys): refused, so no
+  // id ever reads as a relative path wherever it is joined into one.
+  .regex(/^(?!(?:.*\/)?\.{1,2}(?:\/|$))/, 'no "." or ".." segment');
 
 export const startJobBodySchema = z
   .object({
     type: z.string().min(1).max(100),
     input: z.unknown().default({}),
-    jobId: jobIdSchema.optional(),
+    jobId: newJobIdSchema.optional(),
   })
   .strict();
 export type StartJobBody = z.infer<typeof startJobBodySchema>;

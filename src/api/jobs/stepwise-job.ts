@@ -1,6 +1,8 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { findJobDefinition } from '../../../workflows/catalog';
+import { BATCH_COORDINATOR_TYPE } from '../../../workflows/engine/batch-contracts';
 import type { JobDefinition } from '../../../workflows/engine/definition';
+import { JobParentIdKey } from '../../../workflows/search-attributes';
 import { ApiError } from '../common/errors';
 import { temporalCall } from '../temporal/deadlines';
 import { describedJobStatus } from './job-runs';
@@ -15,6 +17,14 @@ export async function describeStepwiseJob(
 ): Promise<{ desc: WorkflowExecutionDescription; def: JobDefinition }> {
   const desc = await temporalCall(client, 'rpc', () => client.workflow.getHandle(jobId).describe());
   const def = findJobDefinition(desc.type);
+  if (!def && desc.type === BATCH_COORDINATOR_TYPE) {
+    // The engine's own helper workflow of a batch step (`<jobId>/<step>`): say where its work is.
+    const owner = desc.typedSearchAttributes.get(JobParentIdKey) ?? desc.parentExecution?.workflowId;
+    throw new ApiError(
+      404,
+      `"${jobId}" is the batch coordinator of a step of job "${owner ?? 'unknown'}", not a job: its chunks are sub-jobs of that job (GET /api/jobs/<jobId>/children)`,
+    );
+  }
   if (!def) throw new ApiError(404, `"${jobId}" is not a Stepwise job (workflow type ${desc.type})`);
   return { desc, def };
 }

@@ -36,6 +36,12 @@ export interface ApiOperationSpec {
   responses: Record<number, ApiResponseSpec>;
   /** Error statuses the route answers with (the error body), with what each means here. */
   errors?: Record<number, string>;
+  /**
+   * Not part of the API contract — the dashboard's pages and files, Swagger UI's files — so left
+   * out of `/openapi.json`, where a generated client would otherwise get methods for HTML pages.
+   * The route is still described here, for readers of the code.
+   */
+  notInDocument?: true;
 }
 
 export const ApiOperation = (spec: ApiOperationSpec): MethodDecorator => SetMetadata(API_OPERATION, spec);

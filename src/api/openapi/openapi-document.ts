@@ -9,9 +9,16 @@ import { RequestMethod } from '@nestjs/common';
 import type { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
 import { jobDefinitions } from '../../../workflows/catalog';
+import type { JobDefinition } from '../../../workflows/engine/definition';
 import type { Role } from '../../api-keys';
 import { AUDIT_ACTION, PUBLIC_ROUTE, ROUTE_ROLE, type AuditAction } from '../common/route-policy';
-import { controlBodySchema, retryBodySchema, terminateBodySchema, jobIdSchema } from '../jobs/schemas';
+import {
+  controlBodySchema,
+  jobIdSchema,
+  newJobIdSchema,
+  retryBodySchema,
+  terminateBodySchema,
+} from '../jobs/schemas';
 import { API_OPERATION, type ApiOperationSpec, type SchemaRef } from './api-operation';
 import {
   auditEntrySchema,
@@ -75,18 +82,21 @@ export function collectRoutes(
       const targets = [handler, type];
       const verb = RequestMethod[method];
       const code = Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined;
+      const name0 = `${type.name.replace(/Controller$/, '')}_${name}`.replace(/^./, (c) => c.toLowerCase());
+      let nth = 0;
       for (const base of [prefix ?? ''].flat()) {
         for (const p of [sub].flat()) {
+          const path = joinPath(base, p);
           routes.push({
             method: verb,
-            path: joinPath(base, p),
+            path,
             httpCode: code ?? (verb === 'POST' ? 201 : 200),
             public: reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) ?? false,
             role: reflector.getAllAndOverride<Role>(ROUTE_ROLE, targets) ?? 'viewer',
             audited: reflector.get<AuditAction | undefined>(AUDIT_ACTION, handler),
-            operationId: `${type.name.replace(/Controller$/, '')}_${name}`.replace(/^./, (c) =>
-              c.toLowerCase(),
-            ),
+            // One handler on several paths (`/health`, `/health/ready`): the first path keeps the
+            // handler's id, the others add their path, so every operation has its own id.
+            operationId: nth++ === 0 ? name0 : `${name0}_${camelPath(path)}`,
             spec: reflector.get<ApiOperationSpec | undefined>(API_OPERATION, handler),
           });
         }
@@ -95,6 +105,14 @@ export function collectRoutes(
   }
   return routes;
 }
+
+/** `/health/ready` → `healthReady`: a path as an identifier. */
+const camelPath = (path: string): string =>
+  path
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1)))
+    .join('');
 
 /** `/api/jobs/:jobId` → `/api/jobs/{jobId}`. */
 export const openApiPath = (fastifyPath: string): string => fastifyPath.replace(/:(\w+)/g, '{$1}');
@@ -124,6 +142,7 @@ const REQUEST_COMPONENTS: [string, z.ZodType][] = [
   ['RetryBody', retryBodySchema],
   ['TerminateBody', terminateBodySchema],
   ['JobId', jobIdSchema],
+  ['NewJobId', newJobIdSchema],
 ];
 
 const REF = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
@@ -175,8 +194,27 @@ export interface OpenApiDocument {
   [key: string]: unknown;
 }
 
+/**
+ * What a start of `def` looks like: the first of its input schema's `examples` (zod
+ * `.meta({ examples })`), else its defaults spelled out, else none (a type whose input has
+ * required fields and no example: a test makes sure there is none).
+ */
+export function exampleInput(def: JobDefinition): unknown {
+  const declared = (z.toJSONSchema(def.input, { io: 'input', unrepresentable: 'any' }) as JsonObject)
+    .examples;
+  if (Array.isArray(declared) && declared.length > 0) return declared[0];
+  const defaults = def.input.safeParse({});
+  // Spelled out, so a reader sees each field to change.
+  return defaults.success ? defaults.data : undefined;
+}
+
 export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocument {
   const responseSchemas = components(RESPONSE_COMPONENTS, 'output');
+  // Any JSON value: an open schema. zod's recursive union is exact, but generated clients cannot
+  // type it (openapi-typescript writes a type that refers to itself: TS2502).
+  responseSchemas.Json = {
+    description: 'Any JSON value (object, array, string, number, boolean or null)',
+  };
   const requestSchemas = components(REQUEST_COMPONENTS, 'input');
   const names = new Map<z.ZodType, string>(
     [...RESPONSE_COMPONENTS, ...REQUEST_COMPONENTS].map(([n, s]) => [s, n]),
@@ -184,26 +222,36 @@ export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocu
 
   // Each startable job type's input, and the start body as a oneOf discriminated by `type`.
   const typeSchemas: Record<string, unknown> = {};
+  const startExamples: Record<string, JsonObject> = {};
   const variants: JsonObject[] = [];
+  const inlineVariants: JsonObject[] = [];
   const mapping: Record<string, string> = {};
   for (const def of jobDefinitions) {
     const inputName = `${pascal(def.name)}Input`;
-    typeSchemas[inputName] = {
+    const inputSchema = {
       description: `Input of \`${def.name}\`${def.internal ? ' (internal: started only by its parent job)' : ''}: ${def.description}`,
       ...(clean(
         z.toJSONSchema(def.input, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
       ) as JsonObject),
     };
+    typeSchemas[inputName] = inputSchema;
     if (def.internal) continue;
     const bodyName = `Start${pascal(def.name)}Body`;
-    typeSchemas[bodyName] = {
+    const body = (input: unknown): JsonObject => ({
       type: 'object',
-      properties: { type: { const: def.name }, input: REF(inputName), jobId: REF('JobId') },
+      title: bodyName,
+      properties: { type: { const: def.name }, input, jobId: REF('NewJobId') },
       required: ['type'],
       additionalProperties: false,
-    };
+    });
+    typeSchemas[bodyName] = body(REF(inputName));
+    inlineVariants.push(body(inputSchema));
     variants.push(REF(bodyName));
     mapping[def.name] = `#/components/schemas/${bodyName}`;
+    const input = exampleInput(def);
+    if (input !== undefined) {
+      startExamples[def.name] = { summary: `Start ${def.name}`, value: { type: def.name, input } };
+    }
   }
   typeSchemas.OpenApiDocument = { type: 'object', description: 'An OpenAPI 3.1 document' };
   typeSchemas.StartJobBody = {
@@ -223,6 +271,7 @@ export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocu
   const paths: OpenApiDocument['paths'] = {};
   for (const route of [...routes].sort((a, b) => a.path.localeCompare(b.path))) {
     const spec = route.spec;
+    if (spec?.notInDocument) continue;
     const path = openApiPath(route.path);
     const parameters: JsonObject[] = [];
     const pathParams = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
@@ -282,7 +331,26 @@ export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocu
         ? {
             requestBody: {
               required: spec.bodyRequired ?? false,
-              content: { 'application/json': { schema: schemaOf(spec.body, 'input') } },
+              content: {
+                'application/json': {
+                  // The start body inline, not by reference: client generators read a field with a
+                  // default as optional only inside a request body (openapi-typescript makes it
+                  // required in a shared component), and every input field with a default is optional.
+                  schema:
+                    'ref' in spec.body && spec.body.ref === 'StartJobBody'
+                      ? {
+                          // The variants differ by their `type` const; a discriminator's mapping
+                          // would name the components, which this inline copy is not.
+                          description: (typeSchemas.StartJobBody as JsonObject).description,
+                          oneOf: inlineVariants,
+                        }
+                      : schemaOf(spec.body, 'input'),
+                  // One working start per job type (Swagger UI prefills the first).
+                  ...('ref' in spec.body && spec.body.ref === 'StartJobBody'
+                    ? { examples: startExamples }
+                    : {}),
+                },
+              },
             },
           }
         : {}),
@@ -301,7 +369,6 @@ export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocu
       description:
         'Durable multi-step jobs on Temporal. Errors are `ErrorBody`; every answer carries `x-request-id`.',
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths,

@@ -31,6 +31,15 @@ export function grpcCode(err: unknown): number | undefined {
   return typeof code === 'number' && typeof message === 'string' ? code : undefined;
 }
 
+/** The server's own words in a gRPC error (`details`), or the error's message. */
+function grpcDetails(err: unknown): string {
+  const e = (err instanceof ServiceError ? err.cause : err) as {
+    details?: unknown;
+    message?: unknown;
+  } | null;
+  return String(e?.details ?? e?.message ?? '');
+}
+
 /** The HTTP answer for a Temporal error, or `undefined` when `err` is not one this API knows. */
 export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
   // The configured namespace is not the caller's doing: Temporal answers "not found" for it while
@@ -85,6 +94,16 @@ function operationAnswer(op: JobOperation, cause: unknown): HttpAnswer | undefin
       // describe() saw it running; the update found it gone: it closed in between.
       if (cause instanceof WorkflowNotFoundError || grpcCode(cause) === GrpcStatus.NOT_FOUND) {
         return { statusCode: 409, message: `Job "${op.jobId}" closed before it could ${op.action}` };
+      }
+      // The run's workflow task started failing after describe() looked (see failingWorkflowTask).
+      if (
+        grpcCode(cause) === GrpcStatus.FAILED_PRECONDITION &&
+        /Workflow Task in failed state/i.test(grpcDetails(cause))
+      ) {
+        return {
+          statusCode: 409,
+          message: `Job "${op.jobId}" cannot ${op.action}: its workflow cannot run (its workflow task fails), so it answers no update; an admin can terminate it`,
+        };
       }
       if (
         cause instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
