@@ -161,7 +161,8 @@ describe('forged step results', () => {
     expect(state.error!.message).toMatch(
       /recovery.carried\["nope"\] is not a step of job type "datasetBuild"/,
     );
-    expect(state.steps.every((s) => s.status === 'pending')).toBe(true);
+    // Refused before any step: none ran (the engine says not_run for a closed job's unstarted steps).
+    expect(state.steps.map((s) => s.status)).toEqual(state.steps.map(() => 'not_run'));
   });
 });
 
