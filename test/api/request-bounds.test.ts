@@ -23,11 +23,13 @@ afterAll(async () => {
 /** A worker and an open-mode API on a task queue of their own; the worker can be stopped and replaced. */
 async function setup(extra: NodeJS.ProcessEnv = {}) {
   const first = await createTestWorker(env);
+  const running = first.worker.run();
+  /** Stops the worker running now (once: a stopped one is not stopped again). */
   let stop: () => Promise<void> = async () => {
+    stop = async () => undefined;
     first.worker.shutdown();
     await running;
   };
-  const running = first.worker.run();
   const app: NestFastifyApplication = await createApp(
     loadConfig({
       TEMPORAL_ADDRESS: env.address,
@@ -44,6 +46,7 @@ async function setup(extra: NodeJS.ProcessEnv = {}) {
       const next = await createTestWorker(env, { taskQueue: first.taskQueue });
       const again = next.worker.run();
       stop = async () => {
+        stop = async () => undefined;
         next.worker.shutdown();
         await again;
       };

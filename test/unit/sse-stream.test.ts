@@ -34,7 +34,7 @@ function setup(stallMs = 5_000) {
   const request = {
     method: 'GET',
     id: 'req-1',
-    raw: { socket: { destroyed: false } },
+    raw: { socket: { destroyed: false }, on: () => undefined },
   } as unknown as FastifyRequest;
   const reply = { raw: res, hijack: () => undefined, getHeader: () => 'req-1' } as unknown as FastifyReply;
   let latest = { state: { n: 0, pad: '' }, version: 1 };
