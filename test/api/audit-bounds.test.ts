@@ -97,7 +97,9 @@ it('200 requests without a key: 401 then 429 by address, and at most 20 rows plu
     jobId: null,
     reason: null,
     statusCode: 429,
-    message: expect.stringMatching(/^180 refusals between .*\(STEPWISE_AUDIT_REFUSALS_PER_MINUTE\); the last: Too many/),
+    message: expect.stringMatching(
+      /^180 refusals between .*\(STEPWISE_AUDIT_REFUSALS_PER_MINUTE\); the last: Too many/,
+    ),
   });
   for (const r of all) {
     expect((r.jobId ?? '').length).toBeLessThanOrEqual(200);
