@@ -126,11 +126,15 @@ describe('closed jobs', () => {
       });
       expect(start.statusCode).toBe(201);
       const get = () => s.app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
-      const failed = await waitFor(
-        async () => (await get()).json<JobState>(),
-        (st) => st.closedAt !== null,
+      // Closed in Temporal (the state says closed a moment before the run is), then read once.
+      await waitFor(
+        () => env.client.workflow.getHandle(jobId).describe(),
+        (d) => d.status.name !== 'RUNNING',
         60_000,
       );
+      const first = await get();
+      expect(first.statusCode).toBe(200);
+      const failed = first.json<JobState>();
       expect(failed.status).toBe('failed');
 
       // No worker at all now: a read that needed one would wait for it and answer 503.
