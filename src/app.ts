@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './api/app.module';
+import { installHostGuard } from './api/common/browser-guard';
 import { ApiError } from './api/common/errors';
 import { toErrorBody } from './api/common/filters/api-exception.filter';
 import { MAX_JOB_ID_LENGTH } from './api/jobs/schemas';
@@ -57,6 +58,8 @@ export async function createApp(
     // instead of Nest's default process.abort().
     { logger, abortOnError: false },
   );
+  // First of all hooks: a request naming a host this API does not serve goes no further.
+  installHostGuard(app.getHttpAdapter().getInstance(), config.edge);
   await app.init();
   return app;
 }

@@ -21,6 +21,17 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
 const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port');
+/** A comma-separated list, each entry trimmed (and mapped), blanks dropped. */
+const csvList = (map: (v: string) => string = (v) => v) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((e) => map(e.trim()))
+        .filter(Boolean),
+    );
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -132,6 +143,31 @@ export const envSchema = z.object({
   STEPWISE_WORKER_IDENTITY: z.string().min(1).max(200).optional(),
   // API observability (docs/production.md): who may read GET /metrics.
   STEPWISE_METRICS_PUBLIC: bool.default(false),
+  // Browsers, greedy clients and the audit trail's growth (docs/security.md, "Browsers" and "Bounds").
+  STEPWISE_ALLOWED_HOSTS: csvList((h) => h.toLowerCase()),
+  STEPWISE_ALLOWED_ORIGINS: csvList((o) => o.toLowerCase().replace(/\/+$/, '')).pipe(
+    z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin must be scheme://host[:port]')),
+  ),
+  STEPWISE_READ_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+  STEPWISE_READ_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  STEPWISE_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  STEPWISE_STREAM_MAX_PER_CALLER: z.coerce.number().int().min(1).max(100_000).default(20),
+  STEPWISE_STREAM_MAX_POLLERS: z.coerce.number().int().min(1).max(100_000).default(200),
+  STEPWISE_STREAM_STALL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  STEPWISE_AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
+  STEPWISE_MAX_RUN_CONTROL_ACTIONS: z.coerce
+    .number()
+    .int()
+    .min(LIMIT_BOUNDS.maxRunControlActions.min)
+    .max(LIMIT_BOUNDS.maxRunControlActions.max)
+    .default(DEFAULT_LIMITS.maxRunControlActions),
   // `npm run cluster` (src/cluster/): ports, worker count, PostgreSQL's OS user when run as root.
   CLUSTER_POSTGRES_PORT: port.default(5433),
   // Temporal's PostgreSQL schema keeps membership ports (this one − 300 …) in a smallint.
@@ -178,6 +214,26 @@ export interface Config {
   streams: { pollMs: number; heartbeatMs: number; maxSubscribers: number };
   /** The dashboard: where the Temporal Web UI is (for its links to workflows), or null. */
   dashboard: { temporalUiUrl: string | null };
+  /** Bounds against hostile browsers and greedy clients, and on the audit trail's growth. */
+  edge: EdgeConfig;
+}
+
+/** See docs/security.md ("Browsers", "Bounds") for what each one guards against. */
+export interface EdgeConfig {
+  /** Host names (besides loopback names and IP addresses) the API answers to; lower case, no port. */
+  allowedHosts: string[];
+  /** Origins (besides the API's own) whose pages may send mutating requests: `scheme://host[:port]`. */
+  allowedOrigins: string[];
+  /** Per key, reads (GET, streams included); not in open mode. */
+  readRateLimit: { perMinute: number; burst: number };
+  /** Per client address, requests refused for want of a valid key. */
+  unauthenticatedPerMinute: number;
+  /** Open streams per caller (key; address in open mode), distinct pollers, and how long a stream may stall. */
+  streams: { maxPerCaller: number; maxPollers: number; stallMs: number };
+  /** Refusals recorded one by one per caller a minute (the rest are counted on one row), and the retention in days. */
+  audit: { refusalsPerMinute: number; retentionDays: number | null };
+  /** Bytes of closed jobs' states the API keeps (0: none). */
+  closedStateCacheBytes: number;
 }
 
 export interface ApiSecurityConfig {
@@ -215,6 +271,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       maxInputBytes: env.STEPWISE_MAX_INPUT_BYTES,
       maxControlActions: env.STEPWISE_MAX_CONTROL_ACTIONS,
+      maxRunControlActions: env.STEPWISE_MAX_RUN_CONTROL_ACTIONS,
     },
     streams: {
       pollMs: env.STEPWISE_STREAM_POLL_MS,
@@ -222,6 +279,25 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxSubscribers: env.STEPWISE_STREAM_MAX_SUBSCRIBERS,
     },
     dashboard: { temporalUiUrl: env.STEPWISE_TEMPORAL_UI_URL ?? null },
+    edge: {
+      allowedHosts: env.STEPWISE_ALLOWED_HOSTS,
+      allowedOrigins: env.STEPWISE_ALLOWED_ORIGINS,
+      readRateLimit: {
+        perMinute: env.STEPWISE_READ_RATE_LIMIT_PER_MINUTE,
+        burst: env.STEPWISE_READ_RATE_LIMIT_BURST,
+      },
+      unauthenticatedPerMinute: env.STEPWISE_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE,
+      streams: {
+        maxPerCaller: env.STEPWISE_STREAM_MAX_PER_CALLER,
+        maxPollers: env.STEPWISE_STREAM_MAX_POLLERS,
+        stallMs: env.STEPWISE_STREAM_STALL_MS,
+      },
+      audit: {
+        refusalsPerMinute: env.STEPWISE_AUDIT_REFUSALS_PER_MINUTE,
+        retentionDays: env.STEPWISE_AUDIT_RETENTION_DAYS ?? null,
+      },
+      closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
+    },
     api: {
       keys: loadApiKeys(env),
       auditDbPath:

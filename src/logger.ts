@@ -5,10 +5,13 @@
  * the worker's Runtime logger — workflow (through the SDK's logger sink) and activity logs
  * included — goes through it; the API's Nest logger and request log go through it too
  * (src/main.ts, src/api/metrics/request-log.ts). Errors keep their type, stack and cause chain.
+ * No secret reaches a line: credential fields and credentials in text are redacted (src/redact.ts).
  */
+import type { LoggerService } from '@nestjs/common';
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
+import { redactSecrets, redactText } from './redact';
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -81,7 +84,7 @@ export class JsonLogger implements TemporalLogger {
       fields.parentJobId ??= null;
       fields.step ??= null;
     }
-    this.pino[lvl](fields, message);
+    this.pino[lvl](redactSecrets(fields), redactText(message));
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('trace', message, meta);
@@ -101,4 +104,30 @@ export class JsonLogger implements TemporalLogger {
   child(component: string): JsonLogger {
     return new JsonLogger(`${this.component}.${component}`, this.minLevel, this.write, this.format);
   }
+}
+
+/**
+ * Nest's logger calls, onto the project logger: `log(message, context)`, `error(message, stack,
+ * context)`; a message that is an object (the request log) becomes the line's fields.
+ */
+export function nestLogger(log: JsonLogger): LoggerService {
+  const line =
+    (level: Level) =>
+    (m: unknown, ...rest: unknown[]): void => {
+      const context = rest.length > 0 ? rest[rest.length - 1] : undefined;
+      const stack = level === 'error' && rest.length > 1 ? rest[0] : undefined;
+      if (m instanceof Error) return log.log(level, m.message, { context, error: m });
+      if (m && typeof m === 'object') {
+        const { message, ...fields } = m as Record<string, unknown>;
+        return log.log(level, String(message ?? ''), { ...fields, context });
+      }
+      log.log(level, String(m), stack ? { context, stack } : { context });
+    };
+  return {
+    log: line('info'),
+    error: line('error'),
+    warn: line('warn'),
+    debug: line('debug'),
+    verbose: line('trace'),
+  };
 }

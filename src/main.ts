@@ -1,7 +1,6 @@
 /** The API process: NestJS on Fastify in front of the Temporal client (which the app connects itself). */
-import type { LoggerService } from '@nestjs/common';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
-import { JsonLogger, type Level } from './logger';
+import { JsonLogger, nestLogger } from './logger';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -21,8 +20,7 @@ async function main(): Promise<void> {
       `No API keys configured (STEPWISE_API_KEYS): the API is open on ${config.env.HOST} — every request acts as admin "local". See docs/security.md.`,
     );
   }
-  const nestLogger = nestAdapter(log);
-  const app = await createApp(config, { logger: nestLogger });
+  const app = await createApp(config, { logger: nestLogger(log) });
   // On SIGINT/SIGTERM: stop the HTTP server, close the Temporal connection (TemporalModule), exit 0.
   app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
   await app.listen(config.env.PORT, config.env.HOST);
@@ -30,32 +28,6 @@ async function main(): Promise<void> {
     temporal: config.temporal.address,
     namespace: config.temporal.namespace,
   });
-}
-
-/**
- * Nest's logger calls, onto the project logger: `log(message, context)`, `error(message, stack,
- * context)`; a message that is an object (the request log) becomes the line's fields.
- */
-function nestAdapter(log: JsonLogger): LoggerService {
-  const line =
-    (level: Level) =>
-    (m: unknown, ...rest: unknown[]): void => {
-      const context = rest.length > 0 ? rest[rest.length - 1] : undefined;
-      const stack = level === 'error' && rest.length > 1 ? rest[0] : undefined;
-      if (m instanceof Error) return log.log(level, m.message, { context, error: m });
-      if (m && typeof m === 'object') {
-        const { message, ...fields } = m as Record<string, unknown>;
-        return log.log(level, String(message ?? ''), { ...fields, context });
-      }
-      log.log(level, String(m), stack ? { context, stack } : { context });
-    };
-  return {
-    log: line('info'),
-    error: line('error'),
-    warn: line('warn'),
-    debug: line('debug'),
-    verbose: line('trace'),
-  };
 }
 
 main().catch((err: unknown) => {

@@ -1,12 +1,16 @@
 /**
  * The API as the API, stream and browser tests use it: a worker on a task queue of its own and the
- * Nest application over the same real client, against the run's dev server, closed in order.
+ * Nest application over the same real client, against the run's dev server, closed in order. The
+ * API logs through the project's logger into memory, and closing it fails when any line holds a
+ * configured key, plain or as its sha256 (hex, base64) — a check on every test that uses it.
  */
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import type { PipelineConfig } from '../activities/pipeline-config';
+import { JsonLogger, nestLogger } from '../src/logger';
 import { connectTestEnv, createTestWorker, testPipelineConfig, type TestEnv } from './helpers';
 
 export interface TestApi {
@@ -28,6 +32,7 @@ export async function startTestApi(
   const env = await connectTestEnv();
   const { worker, taskQueue } = await createTestWorker(env, { pipelines });
   const running = worker.run();
+  const lines: string[] = [];
   const app = await createApp(
     loadConfig({
       STEPWISE_AUDIT_DB_PATH: ':memory:',
@@ -35,7 +40,7 @@ export async function startTestApi(
       TEMPORAL_TASK_QUEUE: taskQueue,
       ...config,
     }),
-    { client: env.client },
+    { client: env.client, logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')) },
   );
   let base: string | null = null;
   if (listen) {
@@ -53,6 +58,22 @@ export async function startTestApi(
       worker.shutdown();
       await running;
       await env.close();
+      const leaked = leakedKeys(config.STEPWISE_API_KEYS ?? '', lines);
+      if (leaked.length > 0) throw new Error(`The API logged the key of ${leaked.join(', ')}`);
     },
   };
+}
+
+/** Names of the plain keys in `name:role:key` entries that appear in `lines` in any form. */
+function leakedKeys(entries: string, lines: string[]): string[] {
+  const text = lines.join('\n');
+  return entries
+    .split(',')
+    .map((e) => e.trim().split(':'))
+    .filter(([, , key]) => key !== undefined && key !== 'sha256')
+    .filter(([, , key]) => {
+      const digest = createHash('sha256').update(key, 'utf8').digest();
+      return [key, digest.toString('hex'), digest.toString('base64')].some((f) => text.includes(f));
+    })
+    .map(([name]) => `"${name}"`);
 }

@@ -16,9 +16,21 @@ export interface JobLimits {
    * @default 50
    */
   maxControlActions: number;
+  /**
+   * Pause and resume updates a run accepts (signals and the parent's forwarding are counted, but
+   * not refused). Each accepted one adds about six events to a history that never continues as new,
+   * so this keeps any API caller far from Temporal's history limit (51,200 events); past it the
+   * update is refused, and the job can still be cancelled.
+   * @default 1000
+   */
+  maxRunControlActions: number;
 }
 
-export const DEFAULT_LIMITS: JobLimits = { maxInputBytes: 256 * 1024, maxControlActions: 50 };
+export const DEFAULT_LIMITS: JobLimits = {
+  maxInputBytes: 256 * 1024,
+  maxControlActions: 50,
+  maxRunControlActions: 1000,
+};
 
 /**
  * The range of each budget. The configuration refuses a setting outside it, and a run clamps
@@ -31,6 +43,7 @@ export const LIMIT_BOUNDS: {
 } = {
   maxInputBytes: { min: 1024, max: 512 * 1024 },
   maxControlActions: { min: 1, max: 10_000 },
+  maxRunControlActions: { min: 1, max: 5_000 },
 };
 
 /** `given` (a run's `JobParams.limits`, trusted for nothing) as budgets within {@link LIMIT_BOUNDS}. */
@@ -46,8 +59,40 @@ export function clampLimits(given: unknown): JobLimits {
   return out;
 }
 
-/** Bytes of `value` as UTF-8 JSON (0 for `undefined`), counted without encoders the sandbox may lack. */
+/** Deepest nesting of arrays and objects a job input may have (serialising deeper JSON could overflow the stack). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether `value` nests arrays and objects deeper than `max` levels (a scalar is depth 0, `[]` is
+ * 1). Walks with its own stack, so it cannot overflow the call stack on the values it is there to
+ * catch, and stops at the first path that goes too deep.
+ */
+export function jsonDepthExceeds(value: unknown, max = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const c of children) if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+  }
+  return false;
+}
+
+/** Thrown by {@link jsonBytes} for a value nested deeper than {@link MAX_JSON_DEPTH}. */
+export class JsonTooDeepError extends Error {
+  override name = 'JsonTooDeepError';
+  constructor() {
+    super(`JSON nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`);
+  }
+}
+
+/**
+ * Bytes of `value` as UTF-8 JSON (0 for `undefined`), counted without encoders the sandbox may lack.
+ * Throws {@link JsonTooDeepError} past {@link MAX_JSON_DEPTH} instead of overflowing the stack.
+ */
 export function jsonBytes(value: unknown): number {
+  if (jsonDepthExceeds(value)) throw new JsonTooDeepError();
   const text = JSON.stringify(value);
   if (text === undefined) return 0;
   let bytes = 0;

@@ -7,6 +7,7 @@
 import { api, ApiError, stream } from './api.js';
 import { canOperate, webUiHref, type PageContext } from './context.js';
 import { badge, duration, h, jobHref, progressBar, replace, setProgress, when, type Child } from './dom.js';
+import { sameOriginPath } from './links.js';
 import { renderTree } from './tree.js';
 import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
 
@@ -145,12 +146,14 @@ function batchItem(j: JobState['activeSubJobs'][number], step: StepState | undef
   );
 }
 
-/** Links only to this site's paths or to http(s) pages; anything else stays text. */
+/**
+ * Links only to this site's own paths; anything else stays text. A route comes from a step's
+ * result, which may echo job input: a link off the site (`https://…`, `//host`, `/\host`) would
+ * lend the dashboard's trust to whatever page it names.
+ */
 function entityLink(entity: { tag: string; route?: string }): Child {
-  const route = entity.route;
-  if (route && (/^\/(?!\/)/.test(route) || /^https?:\/\//.test(route))) {
-    return h('a', { href: route, rel: 'noopener noreferrer' }, entity.tag);
-  }
+  const path = entity.route === undefined ? null : sameOriginPath(entity.route, location.origin);
+  if (path !== null) return h('a', { href: path }, entity.tag);
   return h('span', { class: 'entity' }, entity.tag);
 }
 

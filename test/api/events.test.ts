@@ -3,7 +3,7 @@
  * a job followed to completion, Last-Event-ID, 404/401/access_token, the list stream, and one
  * poller per job however many subscribers.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventHub } from '../../src/api/events/event-hub.service';
@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import { testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
+import { openSse, SseClient, type SseEvent } from '../sse-client';
 
 const POLL_MS = 100;
 const { STEPWISE_API_KEYS, keys } = testApiKeys({ viewer: 'viewer', operator: 'operator' });
@@ -27,6 +28,8 @@ beforeAll(async () => {
       STEPWISE_API_KEYS,
       STEPWISE_STREAM_POLL_MS: String(POLL_MS),
       STEPWISE_STREAM_HEARTBEAT_MS: '300',
+      // 50 streams of one key below (the per-key cap has its own tests: streams-bounds.test.ts).
+      STEPWISE_STREAM_MAX_PER_CALLER: '100',
     },
     { listen: true },
   );
@@ -38,100 +41,8 @@ afterAll(async () => {
   await harness?.close();
 });
 
-interface SseEvent {
-  event: string;
-  id: string | null;
-  data: string;
-}
-
-/** An open SSE response: its events and comments as they come, and whether it ended. */
-class SseClient {
-  readonly events: SseEvent[] = [];
-  readonly comments: string[] = [];
-  ended = false;
-  body = '';
-  private buffer = '';
-  private waiters: (() => void)[] = [];
-
-  constructor(
-    readonly res: IncomingMessage,
-    private readonly abort: () => void,
-  ) {
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      this.body += chunk;
-      this.buffer += chunk;
-      let at: number;
-      while ((at = this.buffer.indexOf('\n\n')) >= 0) {
-        const block = this.buffer.slice(0, at);
-        this.buffer = this.buffer.slice(at + 2);
-        const ev: SseEvent = { event: 'message', id: null, data: '' };
-        let isEvent = false;
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
-          else {
-            isEvent = true;
-            const [field, ...rest] = line.split(':');
-            const value = rest.join(':').replace(/^ /, '');
-            if (field === 'event') ev.event = value;
-            else if (field === 'id') ev.id = value;
-            else if (field === 'data') ev.data += value;
-          }
-        }
-        if (isEvent) this.events.push(ev);
-      }
-      this.wake();
-    });
-    res.on('end', () => {
-      this.ended = true;
-      this.wake();
-    });
-    res.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Waits until `done()` holds (checked on each chunk), failing past the deadline. */
-  async until(done: () => boolean, timeoutMs = 60_000, what = 'stream condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; events: ${this.events.length}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  close(): void {
-    this.abort();
-  }
-}
-
-function open(path: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${base}${path}`,
-      { headers: { accept: 'text/event-stream', ...headers } },
-      (res) => resolve(new SseClient(res, () => req.destroy())),
-    );
-    req.on('error', (err) =>
-      (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
-    );
-    req.end();
-  });
-}
+const open = (path: string, headers: Record<string, string> = {}): Promise<SseClient> =>
+  openSse(`${base}${path}`, headers);
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 

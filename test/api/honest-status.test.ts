@@ -14,6 +14,7 @@ import { jobDefinitions } from '../../workflows/catalog';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import { BATCH_COORDINATOR_TYPE } from '../../workflows/engine/batch-contracts';
+import { DEFAULT_LIMITS } from '../../workflows/limits';
 import { freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
 
@@ -107,6 +108,7 @@ describe('budgets travel with the job', () => {
     expect((await startParams(jobId, runId))?.limits).toEqual({
       maxInputBytes: MAX_INPUT_BYTES,
       maxControlActions: MAX_CONTROL_ACTIONS,
+      maxRunControlActions: DEFAULT_LIMITS.maxRunControlActions,
     });
     await env.client.workflow.getHandle(jobId).result();
   });
@@ -165,6 +167,7 @@ describe('a job terminated in Temporal', () => {
     expect(params?.limits).toEqual({
       maxInputBytes: MAX_INPUT_BYTES,
       maxControlActions: MAX_CONTROL_ACTIONS,
+      maxRunControlActions: DEFAULT_LIMITS.maxRunControlActions,
     });
     await env.client.workflow.getHandle(jobId, runId).result();
     const done = await state(jobId);

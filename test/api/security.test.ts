@@ -242,7 +242,12 @@ describe('API keys and roles', () => {
       payload: { reason: 'deploy', by: 'mallory' },
     });
     expect(paused.statusCode).toBe(200);
-    const resumed = await call(app, { method: 'POST', url: `/api/jobs/${jobId}/resume`, caller: 'admin' });
+    const resumed = await call(app, {
+      method: 'POST',
+      url: `/api/jobs/${jobId}/resume`,
+      caller: 'admin',
+      payload: {},
+    });
     expect(resumed.statusCode).toBe(200);
     const s = await state(jobId);
     expect(s.control.actions).toEqual([

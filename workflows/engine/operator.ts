@@ -83,6 +83,33 @@ export function onControlSignal(job: Job, action: ControlAction, raw: unknown): 
 
 /** An update's validator: a refused update changes nothing and leaves no trace in history. */
 export function validateUpdate(job: Job, action: ControlAction, p: unknown): void {
-  const refusal = checkControl(job.state, action, p);
+  const refusal = checkControl(job.state, action, p) ?? checkRunControlBudget(job, action);
   if (refusal) throw wf.ApplicationFailure.create({ ...refusal, nonRetryable: true });
+}
+
+/**
+ * Pause and resume updates past `maxRunControlActions` accepted in this run are refused: each adds
+ * history to a run that never continues as new, so an unbounded number would let any API caller
+ * drive the job to Temporal's history limit (where it is terminated without cleanup). Cancel is
+ * never refused for this. Only updates are refused: signals come from Temporal's own side (and from
+ * the parent job, which must stay obeyed), and their count is bounded by the parent's own budget.
+ */
+function checkRunControlBudget(
+  job: Job,
+  action: ControlAction,
+): { type: 'ControlLimitReached'; message: string } | null {
+  if (action === 'cancel') return null;
+  const { control } = job.state;
+  const accepted =
+    control.actions.filter((a) => a.action === 'pause' || a.action === 'resume').length +
+    (control.droppedActions ?? 0);
+  const max = job.limits.maxRunControlActions;
+  if (accepted < max) return null;
+  return {
+    type: 'ControlLimitReached',
+    message:
+      `Job "${job.jobId}" has had ${accepted} pause/resume actions in this run, the limit ` +
+      `(STEPWISE_MAX_RUN_CONTROL_ACTIONS=${max}, which keeps its history within Temporal's limit); ` +
+      'it can still be cancelled',
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * The audit trail: one SQLite table, append-only (triggers abort any UPDATE or DELETE; this code
- * has no such statement), WAL with a busy timeout so several API processes can share one file.
+ * The audit trail: one SQLite table, append-only (triggers abort any UPDATE, and any DELETE but of
+ * rows past the retention period, `STEPWISE_AUDIT_RETENTION_DAYS`, which {@link AuditStore.prune}
+ * removes), WAL with a busy timeout so several API processes can share one file.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
@@ -29,11 +30,17 @@ export interface AuditRecord {
   message: string | null;
   /** The client address as the API saw it. */
   ip: string | null;
+  /**
+   * How many requests this row stands for: 1, or for refusals past the per-caller budget
+   * (STEPWISE_AUDIT_REFUSALS_PER_MINUTE) the number recorded together as one row. Default 1.
+   */
+  count?: number;
 }
 
 export interface AuditEntry extends AuditRecord {
   /** Increasing with time of writing; the page token's position. */
   id: number;
+  count: number;
 }
 
 export interface AuditFilter {
@@ -70,8 +77,18 @@ CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, id);
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/**
+ * Rows may be deleted only when older than the last retention cutoff a pruning API wrote (none:
+ * no row may be deleted). Recreated at every open, replacing the unconditional one of older files.
+ */
+const DELETE_TRIGGER = `
+DROP TRIGGER IF EXISTS audit_log_no_delete;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  WHEN OLD.at >= COALESCE((SELECT value FROM audit_settings WHERE name = 'prune_before'), '')
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (rows leave only past the retention period)'); END;
 `;
 
 interface Row {
@@ -87,6 +104,7 @@ interface Row {
   status_code: number;
   message: string | null;
   ip: string | null;
+  count: number;
 }
 
 export class AuditStore {
@@ -108,17 +126,45 @@ export class AuditStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.db.transaction(() => {
+      const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('audit_log') as {
+        name: string;
+      }[];
+      // Files written before aggregated rows existed.
+      if (!columns.some((c) => c.name === 'count')) {
+        this.db.exec('ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1');
+      }
+      this.db.exec(DELETE_TRIGGER);
+    })();
     this.insert = this.db.prepare(
-      `INSERT INTO audit_log (at, request_id, actor, role, action, job_id, reason, outcome, status_code, message, ip)
-       VALUES (@at, @requestId, @actor, @role, @action, @jobId, @reason, @outcome, @statusCode, @message, @ip)`,
+      `INSERT INTO audit_log (at, request_id, actor, role, action, job_id, reason, outcome, status_code, message, ip, count)
+       VALUES (@at, @requestId, @actor, @role, @action, @jobId, @reason, @outcome, @statusCode, @message, @ip, @count)`,
     );
     this.insertAll = this.db.transaction((records: AuditRecord[]) => {
-      for (const r of records) this.insert.run(r);
+      for (const r of records) this.insert.run(withCount(r));
     });
   }
 
   append(record: AuditRecord): void {
-    this.insert.run(record);
+    this.insert.run(withCount(record));
+  }
+
+  /**
+   * Deletes the rows written before `retentionDays` days ago (in batches), and records that
+   * cutoff, below which the delete trigger lets rows go. Returns how many were deleted.
+   */
+  prune(retentionDays: number, now = Date.now()): number {
+    const cutoff = new Date(now - retentionDays * 86_400_000).toISOString();
+    this.flush();
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          "INSERT INTO audit_settings (name, value) VALUES ('prune_before', @cutoff) " +
+            'ON CONFLICT (name) DO UPDATE SET value = @cutoff',
+        )
+        .run({ cutoff });
+      return this.db.prepare('DELETE FROM audit_log WHERE at < @cutoff').run({ cutoff }).changes;
+    })();
   }
 
   /**
@@ -186,6 +232,8 @@ export class AuditStore {
   }
 }
 
+const withCount = (r: AuditRecord): AuditRecord & { count: number } => ({ ...r, count: r.count ?? 1 });
+
 function toEntry(r: Row): AuditEntry {
   return {
     id: r.id,
@@ -200,5 +248,6 @@ function toEntry(r: Row): AuditEntry {
     statusCode: r.status_code,
     message: r.message,
     ip: r.ip,
+    count: r.count,
   };
 }

@@ -1,14 +1,18 @@
 /**
- * The one guard of the API (global): authenticates the bearer key, checks the route's role, and
- * rate-limits mutating routes per key (when keys are configured) — in that order, before any pipe
- * or handler runs, so a refused request reaches neither validation nor Temporal. Refusals are `ApiError`s, answered by
- * the exception filter in the usual error body (and recorded by the audit hook on audited routes).
+ * The one guard of the API (global): authenticates the bearer key (limiting, per client address,
+ * how often a request without a valid key is answered), checks the route's role, refuses a request
+ * that changes something from another site's page (a foreign `Origin`, a body that is not JSON:
+ * `common/browser-guard.ts`), and rate-limits per key (when keys are configured) mutating routes
+ * and reads in their own buckets — in that order, before any pipe or handler runs, so a refused
+ * request reaches neither validation nor Temporal. Refusals are `ApiError`s, answered by the
+ * exception filter in the usual error body (and recorded by the audit hook on audited routes).
  */
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { roleRank, type Role } from '../../api-keys';
 import type { Config } from '../../config';
+import { mutationRefusal } from '../common/browser-guard';
 import { ApiError } from '../common/errors';
 import { requestContext } from '../common/request-context';
 import {
@@ -34,29 +38,51 @@ export const rateLimiterProvider = {
 
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** Per key: reads (every route that is neither public nor audited, the streams included). */
+  private readonly reads: RateLimiter;
+  /** Per client address: requests refused for want of a valid key (a bound on guessing, and on the audit rows they make). */
+  private readonly unauthenticated: RateLimiter;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: KeyRing,
     @Inject(MUTATION_RATE_LIMITER) private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    const { readRateLimit, unauthenticatedPerMinute } = config.edge;
+    this.reads = new RateLimiter(readRateLimit.perMinute, readRateLimit.burst);
+    this.unauthenticated = new RateLimiter(unauthenticatedPerMinute, unauthenticatedPerMinute);
+  }
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) {
+      this.refuseFromBrowser(request);
+      return true;
+    }
     if (
       this.config.env.STEPWISE_METRICS_PUBLIC &&
       this.reflector.get<boolean>(METRICS_ROUTE, context.getHandler())
     ) {
       return true;
     }
-    const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
 
     const auth = this.keys.authenticate(request.headers.authorization ?? this.queryToken(context, request));
     if (!auth.ok) {
+      const address = request.ip ?? 'unknown';
+      const wait = this.unauthenticated.take(address);
+      if (wait > 0) {
+        void reply.header('retry-after', String(wait));
+        throw new ApiError(
+          429,
+          `Too many requests without a valid API key from ${address}: at most ` +
+            `${this.unauthenticated.perMinute} a minute (STEPWISE_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE). Retry in ${wait} s`,
+        );
+      }
       void reply.header(
         'www-authenticate',
         auth.why === 'missing' ? 'Bearer realm="stepwise"' : 'Bearer realm="stepwise", error="invalid_token"',
@@ -79,21 +105,54 @@ export class AuthGuard implements CanActivate {
       );
     }
 
+    // Open mode too: what a page on another site can make a browser send must not act.
+    this.refuseFromBrowser(request);
+
     // Per key: open mode (no keys, loopback only) has no key to limit, so it is not limited.
+    if (this.keys.open) return true;
     const action = this.reflector.get<AuditAction | undefined>(AUDIT_ACTION, context.getHandler());
-    if (action && !this.keys.open) {
-      const wait = this.limiter.take(actor.name);
-      if (wait > 0) {
-        void reply.header('retry-after', String(wait));
-        const { perMinute, burst } = this.limiter;
-        throw new ApiError(
-          429,
-          `Rate limit reached for the key "${actor.name}": at most ${perMinute} mutating requests a minute ` +
-            `(bursts of ${burst}; STEPWISE_RATE_LIMIT_PER_MINUTE, STEPWISE_RATE_LIMIT_BURST). Retry in ${wait} s`,
-        );
-      }
+    if (action) {
+      this.take(
+        this.limiter,
+        actor.name,
+        reply,
+        (perMinute, burst) =>
+          `at most ${perMinute} mutating requests a minute (bursts of ${burst}; ` +
+          'STEPWISE_RATE_LIMIT_PER_MINUTE, STEPWISE_RATE_LIMIT_BURST)',
+      );
+    } else {
+      this.take(
+        this.reads,
+        actor.name,
+        reply,
+        (perMinute, burst) =>
+          `at most ${perMinute} reads a minute (bursts of ${burst}; ` +
+          'STEPWISE_READ_RATE_LIMIT_PER_MINUTE, STEPWISE_READ_RATE_LIMIT_BURST)',
+      );
     }
     return true;
+  }
+
+  /** A mutating request from another origin, or without a JSON body: 403 or 415. */
+  private refuseFromBrowser(request: FastifyRequest): void {
+    const refusal = mutationRefusal(request, this.config.edge);
+    if (refusal) throw refusal;
+  }
+
+  /** One token of `limiter` for the key `name`, or a 429 with `Retry-After` naming the limit. */
+  private take(
+    limiter: RateLimiter,
+    name: string,
+    reply: FastifyReply,
+    limit: (perMinute: number, burst: number) => string,
+  ): void {
+    const wait = limiter.take(name);
+    if (wait === 0) return;
+    void reply.header('retry-after', String(wait));
+    throw new ApiError(
+      429,
+      `Rate limit reached for the key "${name}": ${limit(limiter.perMinute, limiter.burst)}. Retry in ${wait} s`,
+    );
   }
 
   /**

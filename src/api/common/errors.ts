@@ -30,6 +30,22 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The 415 of a request that changes something without a JSON body (a form, text, none at all):
+ * curl's `-d` sends a form unless told otherwise, so the message says how to send JSON.
+ */
+export function notJsonError(contentType: string | undefined): ApiError {
+  const got = contentType
+    ? JSON.stringify(contentType.length > 100 ? `${contentType.slice(0, 100)}…` : contentType)
+    : 'no content type';
+  return new ApiError(
+    415,
+    `Send a JSON body with "content-type: application/json" (got ${got}); with curl: ` +
+      `-H 'content-type: application/json' -d '{}'. Requests without it are refused, so that no form ` +
+      'or simple cross-site request can act',
+  );
+}
+
 /** Zod issues as `{path, message}`; an unknown key gets its own path, so clients see where it is. */
 export function zodIssues(err: ZodError, prefix: (string | number)[] = []): Issue[] {
   return err.issues.flatMap((i) => {

@@ -2,8 +2,14 @@
  * The pollers behind the live streams (SSE): one per watched job, keyed by job id, and one per
  * watched list, keyed by its normalized filters — however many clients watch. A poller reads on a
  * fixed tick (`STEPWISE_STREAM_POLL_MS`), fans each change out to its subscribers, and stops when
- * its last subscriber leaves (a job poller also when the job closed). The `jobState` and
- * `progress` queries add nothing to a job's history, so polling costs Temporal reads only.
+ * its last subscriber leaves (a job poller also when the job closed, and even while its first read is
+ * still out: a client that leaves before its first event frees its place at once). The `jobState`
+ * and `progress` queries add nothing to a job's history, so polling costs Temporal reads only.
+ *
+ * Bounds: open streams per process (`STEPWISE_STREAM_MAX_SUBSCRIBERS`, 503) and per caller — a
+ * key, or a client address in open mode (`STEPWISE_STREAM_MAX_PER_CALLER`, 429) — and distinct
+ * pollers, i.e. distinct jobs and list filters watched at once (`STEPWISE_STREAM_MAX_POLLERS`, 503),
+ * which is what bounds the read rate to Temporal. `/metrics` shows the open streams and pollers.
  *
  * Versions: a poller bumps its version each time the polled JSON differs from the last one. The
  * first version of a poller starts at the wall clock in milliseconds, or continues the version this
@@ -12,12 +18,14 @@
  * than the clock) and the same state keeps the same version while the process remembers it.
  */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
 import { isTerminal, type JobState } from '../../../workflows/contracts';
 import type { Config } from '../../config';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import { JobListService } from '../jobs/job-list.service';
 import { JobStateReader } from '../jobs/job-state.service';
+import { HttpMetrics } from '../metrics/http-metrics';
 import type { JobSummary, ListJobsQuery } from '../jobs/schemas';
 
 /** One server-sent event. */
@@ -73,6 +81,8 @@ abstract class Poller<S> {
   /** Starts polling (after construction: `read` uses the subclass's fields). */
   start(remembered: { version: number; json: string } | undefined): this {
     this.ready = this.read().then((state) => {
+      // Every subscriber left while the read was out: nothing to keep.
+      if (this.stopped) return;
       const json = JSON.stringify(state);
       this.version = remembered?.json === json ? remembered.version : this.nextVersion(remembered);
       this.json = json;
@@ -80,6 +90,8 @@ abstract class Poller<S> {
       if (this.done(state)) this.stop();
       else this.schedule();
     });
+    // Handled here too: when every subscriber left before it settled, nobody else awaits it.
+    this.ready.catch(() => undefined);
     return this;
   }
 
@@ -213,37 +225,95 @@ class ListPoller extends Poller<JobSummary[]> {
   }
 }
 
+/** Who holds a stream, for the per-caller cap: `key:<name>`, or `address:<ip>` in open mode. */
+export interface StreamCaller {
+  id: string;
+  /** For the refusal: "the key "vera"", "the address 127.0.0.1". */
+  label: string;
+}
+
+/** The stream subscribing and how it may go: `signal` aborts when the client leaves. */
+export interface SubscribeOptions {
+  caller: StreamCaller;
+  signal: AbortSignal;
+}
+
+/** Rejects {@link EventHub.subscribeJob} when the client left before the stream started. */
+export class StreamAbortedError extends Error {
+  override name = 'StreamAbortedError';
+  constructor() {
+    super('The client left before the stream started');
+  }
+}
+
 @Injectable()
 export class EventHub implements OnModuleDestroy {
   private readonly jobs = new Map<string, JobPoller>();
   private readonly lists = new Map<string, ListPoller>();
   private readonly versions = new Map<string, { version: number; json: string }>();
   private subscriberCount = 0;
+  private readonly perCaller = new Map<string, number>();
   private counters = { jobPolls: 0, listPolls: 0 };
+  private readonly polls: Counter<'kind'>;
   readonly pollMs: number;
   readonly heartbeatMs: number;
   readonly maxSubscribers: number;
+  readonly maxPerCaller: number;
+  readonly maxPollers: number;
+  /** How long a stream's socket may refuse more data before the stream is closed. */
+  readonly stallMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: Config,
     private readonly states: JobStateReader,
     private readonly lister: JobListService,
+    metrics: HttpMetrics,
   ) {
     ({
       pollMs: this.pollMs,
       heartbeatMs: this.heartbeatMs,
       maxSubscribers: this.maxSubscribers,
     } = config.streams);
+    ({
+      maxPerCaller: this.maxPerCaller,
+      maxPollers: this.maxPollers,
+      stallMs: this.stallMs,
+    } = config.edge.streams);
+    const registers = [metrics.registry];
+    const open: Gauge = new Gauge({
+      name: 'stepwise_api_streams_open',
+      help: 'Open live streams (SSE subscribers), including those waiting for their first event',
+      registers,
+      collect: () => open.set(this.subscriberCount),
+    });
+    const pollers: Gauge<'kind'> = new Gauge({
+      name: 'stepwise_api_stream_pollers',
+      help: 'Pollers behind the live streams: one per watched job (kind="job") or list filter (kind="list")',
+      labelNames: ['kind'] as const,
+      registers,
+      collect: () => {
+        pollers.set({ kind: 'job' }, this.jobs.size);
+        pollers.set({ kind: 'list' }, this.lists.size);
+      },
+    });
+    this.polls = new Counter({
+      name: 'stepwise_api_stream_polls_total',
+      help: 'Reads the stream pollers made from Temporal, by kind (job, list)',
+      labelNames: ['kind'] as const,
+      registers,
+    });
   }
 
   /** A job's state as `GET /api/jobs/:jobId` reads it (the `jobState` query while it runs; see `JobStateReader.readLatest`). */
   async readJob(jobId: string): Promise<JobState> {
     this.counters.jobPolls++;
+    this.polls.inc({ kind: 'job' });
     return this.states.readLatest(jobId);
   }
 
   async readList(filters: ListFilters): Promise<JobSummary[]> {
     this.counters.listPolls++;
+    this.polls.inc({ kind: 'list' });
     const { jobs } = await this.lister.list({ ...filters, pageSize: LIST_STREAM_PAGE_SIZE });
     return jobs;
   }
@@ -259,69 +329,106 @@ export class EventHub implements OnModuleDestroy {
 
   /**
    * Subscribes to a job: resolves once the job's state is known (rejects with the read's error —
-   * 404 for an unknown job — or 503 past {@link maxSubscribers}), with its state and version. The
-   * subscriber gets every later change; `unsubscribe` when the client leaves.
+   * 404 for an unknown job —, 503 past {@link maxSubscribers} or {@link maxPollers}, 429 past
+   * {@link maxPerCaller}, or {@link StreamAbortedError} when `signal` aborts first), with its state
+   * and version. The subscriber gets every later change; `unsubscribe` (or the signal) when the
+   * client leaves.
    */
-  subscribeJob(jobId: string, sub: Subscriber): Promise<Subscription<JobState>> {
-    return this.subscribe(this.jobs, `job:${jobId}`, sub, () => new JobPoller(jobId, this));
+  subscribeJob(jobId: string, sub: Subscriber, opts: SubscribeOptions): Promise<Subscription<JobState>> {
+    return this.subscribe(this.jobs, `job:${jobId}`, sub, opts, () => new JobPoller(jobId, this));
   }
 
   /** Subscribes to a filtered list, like {@link subscribeJob}; the snapshot is the first page's jobs. */
-  subscribeList(filters: ListFilters, sub: Subscriber): Promise<Subscription<JobSummary[]>> {
+  subscribeList(
+    filters: ListFilters,
+    sub: Subscriber,
+    opts: SubscribeOptions,
+  ): Promise<Subscription<JobSummary[]>> {
     const norm: ListFilters = {};
     if (filters.status !== undefined) norm.status = filters.status;
     if (filters.type !== undefined) norm.type = filters.type;
     if (filters.recoverable !== undefined) norm.recoverable = filters.recoverable;
     if (filters.parentJobId !== undefined) norm.parentJobId = filters.parentJobId;
     const key = `list:${JSON.stringify(norm)}`;
-    return this.subscribe(this.lists, key, sub, (k) => new ListPoller(k, norm, this));
+    return this.subscribe(this.lists, key, sub, opts, (k) => new ListPoller(k, norm, this));
   }
 
   private async subscribe<S, P extends Poller<S>>(
     pollers: Map<string, P>,
     key: string,
     sub: Subscriber,
+    { caller, signal }: SubscribeOptions,
     create: (key: string) => P,
   ): Promise<Subscription<S>> {
+    if (signal.aborted) throw new StreamAbortedError();
     if (this.subscriberCount >= this.maxSubscribers) {
       throw new ApiError(
         503,
         `Too many open streams: at most ${this.maxSubscribers} a process (STEPWISE_STREAM_MAX_SUBSCRIBERS)`,
       );
     }
+    const held = this.perCaller.get(caller.id) ?? 0;
+    if (held >= this.maxPerCaller) {
+      throw new ApiError(
+        429,
+        `Too many open streams for ${caller.label}: at most ${this.maxPerCaller} (STEPWISE_STREAM_MAX_PER_CALLER); close one first`,
+      );
+    }
+    let p = pollers.get(key);
+    if (!p || p.isStopped) {
+      if (this.jobs.size + this.lists.size >= this.maxPollers) {
+        throw new ApiError(
+          503,
+          `Too many jobs and lists watched at once: at most ${this.maxPollers} distinct streams a process ` +
+            '(STEPWISE_STREAM_MAX_POLLERS); watch one already watched, or retry later',
+        );
+      }
+      p = create(key);
+      pollers.set(key, p);
+      p.start(this.versions.get(key));
+    }
+    const poller = p;
     this.subscriberCount++;
-    let counted = true;
+    this.perCaller.set(caller.id, held + 1);
+    // Subscribed before the first poll lands, so no change between the two is missed.
+    poller.subscribers.add(sub);
+    let released = false;
+    // Idempotent; the stream's end, the client leaving (even before the first event) and a failed
+    // first read all come here, and the last one out stops the poller.
     const release = (): void => {
-      if (counted) this.subscriberCount--;
-      counted = false;
+      if (released) return;
+      released = true;
+      signal.removeEventListener('abort', release);
+      this.subscriberCount--;
+      const left = (this.perCaller.get(caller.id) ?? 1) - 1;
+      if (left > 0) this.perCaller.set(caller.id, left);
+      else this.perCaller.delete(caller.id);
+      poller.subscribers.delete(sub);
+      if (poller.subscribers.size === 0) poller.stop();
     };
+    signal.addEventListener('abort', release);
     try {
-      let p = pollers.get(key);
-      if (!p || p.isStopped) {
-        p = create(key);
-        pollers.set(key, p);
-        p.start(this.versions.get(key));
-      }
-      // Subscribed before the first poll lands, so no change between the two is missed.
-      p.subscribers.add(sub);
-      try {
-        await p.ready;
-      } catch (err) {
-        p.stop();
-        throw err;
-      }
-      if (p.current === null) throw new ApiError(503, 'The API is shutting down');
-      const poller = p;
-      const unsubscribe = (): void => {
-        release();
-        poller.subscribers.delete(sub);
-        if (poller.subscribers.size === 0) poller.stop();
-      };
-      return { current: p.current, version: p.version, closed: p.isStopped, unsubscribe };
+      await poller.ready;
     } catch (err) {
       release();
+      poller.stop();
       throw err;
     }
+    if (released || signal.aborted) {
+      release();
+      throw new StreamAbortedError();
+    }
+    if (poller.current === null) {
+      release();
+      throw new ApiError(503, 'The API is shutting down');
+    }
+    return {
+      current: poller.current,
+      version: poller.version,
+      closed: poller.isStopped,
+      latest: () => (poller.current === null ? null : { state: poller.current, version: poller.version }),
+      unsubscribe: release,
+    };
   }
 
   /** Called by a stopping poller. */
@@ -350,5 +457,7 @@ export interface Subscription<S> {
   version: number;
   /** Polling is over (the job had closed): send the final state and end. */
   closed: boolean;
+  /** The poller's state now (for a stream that fell behind: it sends this instead of what it missed). */
+  latest(): { state: S; version: number } | null;
   unsubscribe(): void;
 }

@@ -1,7 +1,8 @@
 /**
  * A job's state as the API shows it: the `jobState` query, exact while the job runs and after it
  * ended by itself; for a run Temporal closed (terminated, timed out) while the job was still
- * working, that state corrected to how the run really ended (see `job-runs.ts`).
+ * working, that state corrected to how the run really ended (see `job-runs.ts`). A closed run's
+ * state is read from a worker once and then kept ({@link ClosedStateCache}).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -27,6 +28,7 @@ import {
   stateFromDescription,
   unrunnableState,
 } from './job-runs';
+import { ClosedStateCache } from './closed-state-cache';
 import { describeStepwiseJob } from './stepwise-job';
 
 /** How often a read waiting for a state query looks whether the run got stuck meanwhile. */
@@ -36,11 +38,14 @@ const STUCK_CHECK_MS = 1_000;
 export class JobStateReader {
   /** The same connection, with queries the server refuses (unanswered) unless the run is open. */
   private readonly openRunsOnly: Client;
+  /** Final states of closed runs (a closed run's query replays its whole history on a worker). */
+  private readonly closed: ClosedStateCache;
 
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {
+    this.closed = new ClosedStateCache(config.edge.closedStateCacheBytes);
     this.openRunsOnly = new Client({
       connection: client.connection,
       namespace: client.options.namespace,
@@ -150,6 +155,8 @@ export class JobStateReader {
         ),
       );
     if (isOpenStatus(desc.status.name)) return (await this.unrunnable(desc, def)) ?? query();
+    const kept = this.closed.get(run);
+    if (kept) return kept;
     let state: JobState | null = null;
     try {
       state = await query();
@@ -160,7 +167,10 @@ export class JobStateReader {
       const endedOutside = attribute === undefined || !isTerminal(attribute);
       if (exact || !endedOutside || !canDoWithout(err)) throw err;
     }
-    if (state && isTerminal(state.status)) return state;
+    if (state && isTerminal(state.status)) {
+      this.closed.set(run, state);
+      return state;
+    }
     const namespace = this.config.temporal.namespace;
     const [closeEvent, params] = await temporalCall(this.client, 'rpc', () =>
       Promise.all([
@@ -170,7 +180,11 @@ export class JobStateReader {
     );
     const base = state ?? stateFromDescription(desc, def, params);
     const end = runEnd(desc.status.name, closeEvent, runTimeouts(desc));
-    return closedOutsideState(base, end, desc.closeTime?.toISOString() ?? null);
+    const closed = closedOutsideState(base, end, desc.closeTime?.toISOString() ?? null);
+    // Kept only when built on the run's real state: one rebuilt without it (no worker answered)
+    // would hide the real one for good.
+    if (state) this.closed.set(run, closed);
+    return closed;
   }
 }
 

@@ -4,6 +4,10 @@ import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { JobStateReader } from './job-state.service';
 
-/** `/api/jobs`: start, read, list, control and retry jobs. */
-@Module({ controllers: [JobsController], providers: [JobsService, JobListService, JobStateReader] })
+/** `/api/jobs`: start, read, list, control and retry jobs; the readers are shared with the live streams. */
+@Module({
+  controllers: [JobsController],
+  providers: [JobsService, JobListService, JobStateReader],
+  exports: [JobListService, JobStateReader],
+})
 export class JobsModule {}

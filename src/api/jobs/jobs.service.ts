@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { findJobDefinition } from '../../../workflows/catalog';
 import { planRecovery } from '../../../workflows/engine/recovery';
-import { jsonBytes } from '../../../workflows/limits';
+import { jsonBytes, jsonDepthExceeds, MAX_JSON_DEPTH } from '../../../workflows/limits';
 import {
   cancelJobUpdate,
   pauseJobUpdate,
@@ -47,8 +47,8 @@ export class JobsService {
 
   /**
    * Starts a job. Validation happens before anything is sent to Temporal, so bad input starts
-   * nothing: an unknown type (404), an internal sub-job type (400), an input over the budget (413)
-   * or one its type's schema refuses (400). A `jobId` that exists with the same type and input
+   * nothing: an unknown type (404), an internal sub-job type (400), an input nested too deep (400)
+   * or over the budget (413), or one its type's schema refuses (400). A `jobId` that exists with the same type and input
    * returns that job (`created: false`), running or closed; with another type or input it is a 409.
    */
   async start(body: StartJobBody): Promise<{ created: boolean; response: StartJobResponse }> {
@@ -57,6 +57,11 @@ export class JobsService {
     if (def.internal) {
       const message = `"${def.name}" is an internal sub-job type, started only by its parent job (see GET /api/job-types)`;
       throw new ApiError(400, message, [{ path: ['type'], message }]);
+    }
+    // Checked before anything serialises the input: a deeply nested one would overflow the stack.
+    if (jsonDepthExceeds(body.input)) {
+      const message = `Job input nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`;
+      throw new ApiError(400, message, [{ path: ['input'], message }]);
     }
     const { maxInputBytes } = this.config.limits;
     const inputBytes = jsonBytes(body.input);

@@ -230,6 +230,13 @@ export const auditEntrySchema = z.object({
   statusCode: z.number().int(),
   message: z.string().nullable(),
   ip: z.string().nullable(),
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .describe(
+      'Requests this row stands for: 1, or refusals past STEPWISE_AUDIT_REFUSALS_PER_MINUTE recorded together',
+    ),
 });
 export const auditPageSchema = z.object({
   entries: z.array(auditEntrySchema),

@@ -10,9 +10,10 @@ import {
   Logger,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
-import { ApiError, JobOperationError, zodIssues, type ErrorBody, type Issue } from '../errors';
+import { redactText } from '../../../redact';
+import { ApiError, JobOperationError, notJsonError, zodIssues, type ErrorBody, type Issue } from '../errors';
 import { temporalErrorToHttp } from './temporal-errors';
 
 const REASON: Record<number, string> = {
@@ -31,7 +32,17 @@ const REASON: Record<number, string> = {
 
 const reason = (status: number): string => REASON[status] ?? HttpStatus[status] ?? 'Error';
 
-export function toErrorBody(err: unknown): ErrorBody {
+/**
+ * The error body of `err`. `contentType` is the request's: a 415 that Fastify or Nest raised (a
+ * content type no parser takes) gets the same message as the guard's, saying how to send JSON.
+ */
+export function toErrorBody(err: unknown, contentType?: string): ErrorBody {
+  const answer = errorBody(err);
+  if (answer.statusCode === 415 && !(err instanceof ApiError)) return errorBody(notJsonError(contentType));
+  return answer;
+}
+
+function errorBody(err: unknown): ErrorBody {
   const body = (statusCode: number, message: string, issues?: Issue[]): ErrorBody => ({
     statusCode,
     error: reason(statusCode),
@@ -49,7 +60,7 @@ export function toErrorBody(err: unknown): ErrorBody {
       typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? err.message);
     return { statusCode: status, error: reason(status), message };
   }
-  // Fastify's own errors (bad JSON, body too large) carry a statusCode.
+  // Fastify's own errors (bad JSON, body too large, a content type it has no parser for) carry a statusCode.
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return body(statusCode, (err as Error).message);
@@ -62,9 +73,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const body = toErrorBody(exception);
-    if (body.statusCode >= 500) this.logger.error(describe(exception));
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const http = host.switchToHttp();
+    const body = toErrorBody(
+      exception,
+      http.getRequest<FastifyRequest | undefined>()?.headers?.['content-type'],
+    );
+    // Redacted here too: Nest may have been given a logger that does not redact.
+    if (body.statusCode >= 500) this.logger.error(redactText(describe(exception)));
+    const reply = http.getResponse<FastifyReply>();
     void reply.status(body.statusCode).send(body);
   }
 }
