@@ -9,6 +9,7 @@
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
+import { prettyMessage } from './log-pretty';
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -26,13 +27,18 @@ function destination(write: ((line: string) => void) | undefined, format: LogFor
   if (write) return { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   if (usePretty) {
+    // One line a record, message first (src/log-pretty.ts). Colours in a terminal, or when a
+    // launcher whose output is a terminal asks for them (FORCE_COLOR).
+    const force = process.env.FORCE_COLOR;
+    const color =
+      !process.env.NO_COLOR && (process.stdout.isTTY === true || (force !== undefined && force !== '0'));
     return pretty({
       sync: true,
-      colorize: true,
+      colorize: color,
       messageKey: 'message',
       translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'component',
-      messageFormat: '[{component}] {message}',
+      hideObject: true,
+      messageFormat: (log, messageKey) => prettyMessage(log, messageKey),
     });
   }
   return pino.destination({ dest: 1, sync: true });
