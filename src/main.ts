@@ -3,8 +3,20 @@ import type { LoggerService } from '@nestjs/common';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { JsonLogger, type Level } from './logger';
 import { createApp } from './app';
+import { listenForStackStatus } from './stack-status';
+
+/** Nest's start-up chatter (a line per module and per route): debug, not info. */
+const NEST_STARTUP_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
 
 async function main(): Promise<void> {
+  // Under a launcher: the status of its processes, for the readiness answer (src/stack-status.ts).
+  listenForStackStatus();
   const config = loadConfigOrExit();
   try {
     checkApiExposure(config); // no keys: loopback only
@@ -13,7 +25,9 @@ async function main(): Promise<void> {
     console.error(err.message);
     process.exit(1);
   }
-  // The keys were hashed at load; the plain text need not stay in this process's environment.
+  // The keys were hashed at load; the plain text need not stay in this process's environment (it
+  // does stay in /proc/<pid>/environ: the launchers pass keys on a descriptor instead, see
+  // src/child-env.ts, and STEPWISE_API_KEYS_FILE does the same for a deployment).
   delete process.env.STEPWISE_API_KEYS;
   const log = new JsonLogger('api', config.env.LOG_LEVEL, undefined, config.env.LOG_FORMAT);
   if (config.api.keys.length === 0) {
@@ -41,6 +55,9 @@ function nestAdapter(log: JsonLogger): LoggerService {
     (level: Level) =>
     (m: unknown, ...rest: unknown[]): void => {
       const context = rest.length > 0 ? rest[rest.length - 1] : undefined;
+      if (level === 'info' && typeof context === 'string' && NEST_STARTUP_CONTEXTS.has(context)) {
+        return log.log('debug', String(m), { context });
+      }
       const stack = level === 'error' && rest.length > 1 ? rest[0] : undefined;
       if (m instanceof Error) return log.log(level, m.message, { context, error: m });
       if (m && typeof m === 'object') {
