@@ -217,6 +217,7 @@ export class Supervisor {
   /** One service's life: wait for its dependencies, start, watch, restart or give up. */
   private async run(slot: Slot): Promise<void> {
     const { spec } = slot;
+    let starts = 0;
     for (;;) {
       while (!this.stopping && !this.depsUp(slot)) {
         if (slot.state !== 'waiting') this.set(slot, 'waiting', null);
@@ -225,6 +226,7 @@ export class Supervisor {
       if (this.stopping) return;
       const first = !slot.started;
       slot.started = true;
+      starts++;
       this.set(slot, 'starting', null);
       const startedAt = Date.now();
       let exit: ProcessExit;
@@ -244,9 +246,7 @@ export class Supervisor {
           await spec.stop();
           return;
         }
-        if (slot.restarts > 0 || slot.planned) {
-          this.opts.log(`${spec.name} is up again (pid ${proc.pid}, restarts ${slot.restarts})`);
-        }
+        if (starts > 1) this.opts.log(`${spec.name} is up again (pid ${proc.pid}, restarts ${slot.restarts})`);
         slot.planned = false;
         this.set(slot, 'up', proc.pid ?? null);
         exit = await proc.exited;
