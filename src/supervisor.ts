@@ -246,7 +246,8 @@ export class Supervisor {
           await spec.stop();
           return;
         }
-        if (starts > 1) this.opts.log(`${spec.name} is up again (pid ${proc.pid}, restarts ${slot.restarts})`);
+        if (starts > 1)
+          this.opts.log(`${spec.name} is up again (pid ${proc.pid}, restarts ${slot.restarts})`);
         slot.planned = false;
         this.set(slot, 'up', proc.pid ?? null);
         exit = await proc.exited;
