@@ -102,18 +102,32 @@ export class Launcher {
   private readonly seen = new Map<number, number>();
   private partial = '';
 
-  constructor(entry: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [entry, ...args], {
-      env,
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+  /**
+   * @param opts.terminal Run it in a pseudo-terminal (script(1)), as in a user's terminal: its
+   * output is a TTY, and {@link typeCtrlC} makes the terminal send SIGINT. Lines are kept without
+   * colours and carriage returns.
+   */
+  constructor(entry: string, args: string[], env: NodeJS.ProcessEnv, opts: { terminal?: boolean } = {}) {
+    const command = [process.execPath, entry, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    this.child = opts.terminal
+      ? spawn('script', ['-qefc', `exec ${command}`, '/dev/null'], {
+          env,
+          cwd: ROOT,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+        })
+      : spawn(process.execPath, [entry, ...args], {
+          env,
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
     const onData = (d: Buffer): void => {
       this.partial += d.toString('utf8');
       let i: number;
       while ((i = this.partial.indexOf('\n')) >= 0) {
-        this.lines.push(this.partial.slice(0, i));
+        // eslint-disable-next-line no-control-regex
+        this.lines.push(this.partial.slice(0, i).replace(/\u001b\[[0-9;]*m|\r/g, ''));
         this.partial = this.partial.slice(i + 1);
       }
     };
@@ -185,6 +199,11 @@ export class Launcher {
   /** Every pid seen under the launcher that still runs as the same process. */
   aliveSeen(): number[] {
     return [...this.seen].filter(([pid, start]) => stat(pid)?.start === start).map(([pid]) => pid);
+  }
+
+  /** Ctrl-C typed into the pseudo-terminal (`terminal` launchers): the terminal sends the SIGINT. */
+  typeCtrlC(): void {
+    this.child.stdin!.write('\u0003');
   }
 
   /** What a terminal sends on Ctrl-C: SIGINT to the whole foreground process group. */

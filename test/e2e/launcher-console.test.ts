@@ -2,9 +2,10 @@
  * The first five minutes of `npm start`, as a user in a terminal sees them: the compiled launcher
  * as a process group of its own with LOG_FORMAT=pretty (what `auto` picks in a terminal). It says
  * "Stepwise is up" only once the worker polls; its children print readable lines — no JSON, no
- * task tokens, no route-mapping chatter; and Ctrl-C (SIGINT to the whole group, as a terminal
- * sends it) stops the API and the worker first — the worker finishes its running activity and
- * reports it to a dev server that is still up — then the dev server, without warnings.
+ * task tokens, no route-mapping chatter — also when it runs in a pseudo-terminal with LOG_FORMAT
+ * unset; and Ctrl-C (SIGINT to the whole group, as a terminal sends it) stops the API and the
+ * worker first — the worker finishes its running activity and reports it to a dev server that is
+ * still up — then the dev server, without warnings.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,7 +87,7 @@ it('prints readable lines from every child: no JSON, no task tokens, no route-ma
   );
   // The worker logged the job's activities (those lines used to begin with a task token).
   await waitFor(
-    async () => launcher.lines.filter((l) => l.startsWith('[worker]') && l.includes(`jobId=${jobId}`)).length,
+    async () => launcher.lines.filter((l) => l.startsWith('[worker]') && l.includes(jobId)).length,
     (n) => n > 0,
   );
   const fromChildren = launcher.lines.filter((l) => /^\[(worker|api)\]/.test(l));
@@ -150,4 +151,36 @@ it('Ctrl-C stops the API and the worker first — the worker finishes its runnin
     await conn.close();
     await server.stop();
   }
+});
+
+describe('in a terminal, with LOG_FORMAT unset (auto)', () => {
+  it('the children follow the launcher: readable lines, not JSON; Ctrl-C typed in the terminal stops everything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-tty-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      STEPWISE_DATA_DIR: dir,
+      PORT: String(await freePort()),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      TEMPORAL_DEV_HEADLESS: 'true',
+    };
+    delete env.TEMPORAL_ADDRESS;
+    delete env.LOG_FORMAT;
+    const tty = new Launcher(START_JS, [], env, { terminal: true });
+    try {
+      await tty.waitForLine(/^\[start\]\s+Stepwise is up$/, 110_000);
+      const fromChildren = tty.lines.filter((l) => /^\[(worker|api)\]/.test(l));
+      expect(fromChildren.length).toBeGreaterThan(3);
+      expect(fromChildren.filter((l) => /^\[\w+\]\s+\{"/.test(l))).toEqual([]);
+      expect(fromChildren.find((l) => l.includes('API listening on'))).toMatch(
+        /^\[api\]\s+\[\d\d:\d\d:\d\d\.\d{3}\] INFO: API listening on http/,
+      );
+      tty.typeCtrlC();
+      expect(await tty.exited).toEqual({ code: 0, signal: null });
+      expect(tty.lines.some((l) => /^\[start\]\s+all stopped$/.test(l))).toBe(true);
+    } finally {
+      await tty.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

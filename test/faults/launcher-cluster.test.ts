@@ -136,7 +136,7 @@ const demo = { durationMs: 300, parts: 3, steps: { transform: { durationMs: 3000
 async function killMidJob(victim: string, midway: (demos: string[]) => Promise<void>): Promise<void> {
   await withLog(async () => {
     const before = pids();
-    const restartsBefore = (await stackOf(api))!.find((p) => p.name === victim)!.restarts;
+    const restartsBefore = (await stackOf(api))?.find((p) => p.name === victim)?.restarts ?? 0;
     const data = importFolder(dataDir, `kill-${victim}`, 6);
     const demos = await Promise.all([1, 2].map(() => startJobViaApi(api, 'demoPipeline', demo, KEY)));
     const importId = await startJobViaApi(
