@@ -231,6 +231,8 @@ export class Supervisor {
       const startedAt = Date.now();
       let exit: ProcessExit;
       let reason: string;
+      /** The last output line, shown with the reason in the console (not in the status). */
+      let lastLine: string | undefined;
       try {
         const starting = spec.start(first);
         // The pid is known as soon as the process was spawned.
@@ -259,8 +261,7 @@ export class Supervisor {
           continue;
         }
         reason += ` after ${seconds(Date.now() - startedAt)}`;
-        const last = proc.tail.at(-1);
-        if (exit.code !== null && exit.code !== 0 && last) reason += ` (last line: ${last.slice(0, 300)})`;
+        if (exit.code !== null && exit.code !== 0) lastLine = proc.tail.at(-1);
       } catch (err) {
         const proc = spec.current();
         if (proc?.running) await proc.kill9();
@@ -269,8 +270,7 @@ export class Supervisor {
         const message = err instanceof Error ? err.message : String(err);
         slot.lastError = message.split('\n').slice(0, 20);
         reason = `failed to start: ${slot.lastError[0].replace(/:$/, '')}`;
-        const last = proc?.tail.at(-1);
-        if (last) reason += ` (last line: ${last.slice(0, 300)})`;
+        lastLine = proc?.tail.at(-1);
         if (slot.planned) {
           // Stopped while it started, for a restart: start again at once.
           slot.planned = false;
@@ -284,7 +284,7 @@ export class Supervisor {
         code: exit.code,
         signal: exit.signal,
         at: new Date(now).toISOString(),
-        reason: reason.split(' (last line:')[0],
+        reason,
       };
       slot.planned = false;
       if (slot.exits.length > this.policy.maxRestarts) {
@@ -294,8 +294,9 @@ export class Supervisor {
       }
       slot.restarts++;
       const delay = backoffDelay(this.policy, slot.exits.length);
+      const shown = lastLine ? `${reason} (last line: ${lastLine.slice(0, 300)})` : reason;
       this.opts.log(
-        `${spec.name} ${reason}; restarting it in ${seconds(delay)} ` +
+        `${spec.name} ${shown}; restarting it in ${seconds(delay)} ` +
           `(restart ${slot.restarts}; ${slot.exits.length} of at most ${this.policy.maxRestarts} within ${seconds(this.policy.windowMs)})`,
       );
       this.set(slot, 'restarting', null);
@@ -316,7 +317,7 @@ export class Supervisor {
     const lines = tail.length > 0 ? tail.slice(-20) : slot.lastError;
     this.opts.log(
       `${slot.spec.name} is in a crash loop: ${slot.exits.length} unexpected exits within ` +
-        `${seconds(this.policy.windowMs)} (more than ${this.policy.maxRestarts}); the last: ${reason.split(' (last line:')[0]}.`,
+        `${seconds(this.policy.windowMs)} (more than ${this.policy.maxRestarts}); the last: ${reason}.`,
     );
     this.opts.log(lines.length > 0 ? `Last lines of ${slot.spec.name}:` : `${slot.spec.name} wrote nothing.`);
     for (const line of lines) this.opts.log(`  | ${line}`);
