@@ -2,39 +2,38 @@
  * `npm run cluster`: the production topology on this machine, without containers — PostgreSQL,
  * Temporal Server on it (schemas migrated by temporal-sql-tool, search attributes registered),
  * the Temporal Web UI, then two workers and the API — in one log stream labelled per process.
- * Ctrl-C stops everything (API and workers first, PostgreSQL last); all state stays under
+ * Under the supervisor (src/supervisor.ts) a process that exits unexpectedly is restarted after a
+ * backoff while the others keep running; Ctrl-C or SIGTERM — or a crash loop — stops everything
+ * (API and workers first, PostgreSQL last); all state stays under
  * STEPWISE_DATA_DIR (`cluster/postgres` holds the database), so the next start continues where
  * this one stopped. Ports: CLUSTER_POSTGRES_PORT, CLUSTER_TEMPORAL_PORT, CLUSTER_UI_PORT, PORT,
  * CLUSTER_WORKER_PORT_BASE; workers: CLUSTER_WORKERS (docs/production.md).
  */
 import { resolve } from 'node:path';
+import { apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from '../src/child-env';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from '../src/config';
 import { Cluster } from '../src/cluster/cluster';
 import { portInUse } from '../src/dev-server';
 import { temporalPorts } from '../src/cluster/temporal-server';
+import { LauncherConsole } from '../src/launcher-console';
+import { Supervisor } from '../src/supervisor';
 
-const COLORS: Record<string, string> = { postgres: '34', temporal: '35', 'temporal-ui': '35', api: '32' };
-const useColor = process.stdout.isTTY;
-
-function say(name: string, line: string): void {
-  const tag = `[${name}]`.padEnd(14);
-  const color = COLORS[name] ?? (name.startsWith('worker') ? '36' : '33');
-  process.stdout.write(`${useColor ? `\u001b[${color}m${tag}\u001b[0m` : tag}${line}\n`);
-}
+/** The processes whose shutdown chatter is left out of the console once they are asked to stop. */
+const QUIET_WHEN_STOPPING = new Set(['postgres', 'temporal', 'temporal-ui']);
 
 async function main(): Promise<void> {
+  const out = new LauncherConsole('cluster', 14);
   const config = loadConfigOrExit();
   const env = config.env;
   try {
     checkApiExposure(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    say('cluster', `ERROR: ${err.message}`);
+    out.say(`ERROR: ${err.message}`);
     process.exit(1);
   }
   if (process.env.TEMPORAL_ADDRESS) {
-    say(
-      'cluster',
+    out.say(
       `note: TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS} is ignored; the cluster's server is used`,
     );
   }
@@ -60,13 +59,21 @@ async function main(): Promise<void> {
   ];
   for (const [name, p] of wanted) {
     if (await portInUse(p)) {
-      say(
-        'cluster',
+      out.say(
         `ERROR: port ${p} (${name}) is already in use; stop what holds it or choose another with ${name}`,
       );
       process.exit(1);
     }
   }
+  // The keys stay in this process only: the API gets their digests on a descriptor, and nothing
+  // else spawned from here inherits them (src/child-env.ts).
+  const launchEnv = { ...process.env };
+  for (const name of SECRET_ENV) delete process.env[name];
+  let supervisor: Supervisor | null = null;
+  const show = (name: string, line: string): void => {
+    if (QUIET_WHEN_STOPPING.has(name) && supervisor?.stopRequested(name)) return;
+    out.line(name, line);
+  };
   let cluster: Cluster;
   try {
     cluster = new Cluster({
@@ -75,63 +82,65 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       workers: env.CLUSTER_WORKERS,
       ui: true,
-      appEnv: { ...process.env, NODE_ENV: 'production' },
+      appEnv: childEnv(launchEnv, {
+        NODE_ENV: 'production',
+        ...childLogEnv(env.LOG_FORMAT, process.stdout.isTTY === true),
+      }),
+      apiKeys: () => apiKeyLines(launchEnv),
+      apiIpc: true,
       distDir: resolve(__dirname, '..', 'src'),
       postgresOsUser: env.CLUSTER_POSTGRES_OS_USER,
       workerStopGraceMs: env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS + 10_000,
-      onLine: say,
+      onLine: (name, line) => (name === 'cluster' ? out.say(line) : show(name, line)),
     });
   } catch (err) {
-    say('cluster', `ERROR: ${err instanceof Error ? err.message : String(err)}`);
+    out.say(`ERROR: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  let stopping = false;
-  const stopAll = async (code: number): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    say('cluster', 'stopping…');
-    await cluster.stop();
-    say('cluster', 'all stopped');
-    process.exit(code);
+  const sup = new Supervisor(cluster.services(), {
+    launcher: 'npm run cluster',
+    policy: {
+      maxRestarts: env.STEPWISE_RESTART_MAX,
+      windowMs: env.STEPWISE_RESTART_WINDOW_MS,
+      backoffMs: env.STEPWISE_RESTART_BACKOFF_MS,
+      maxBackoffMs: 30_000,
+    },
+    log: (line) => out.say(line),
+    onStatus: (status) => cluster.api?.send({ stepwise: 'stack-status', status }),
+  });
+  supervisor = sup;
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      out.say('stopping… (API and workers first, PostgreSQL last; Ctrl-C again kills everything)');
+      void sup.stop();
+    } else if (interrupts === 2) {
+      out.say('killing everything');
+      void sup.killAll();
+    }
   };
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
-  say('cluster', `data in ${config.dataDir}/cluster (kept across restarts)`);
-  try {
-    await cluster.start();
-  } catch (err) {
-    say('cluster', `ERROR: ${err instanceof Error ? err.message : String(err)}`);
-    await stopAll(1);
-    return;
-  }
-  // One process dying takes the others down, as with `npm start`: a half cluster is not what you asked for.
-  const watched = [
-    cluster.postgres.process,
-    cluster.temporal.process,
-    cluster.ui?.process ?? null,
-    cluster.api,
-    ...cluster.workers,
-  ];
-  for (const proc of watched) {
-    void proc?.exited.then(({ code, signal }) => {
-      if (stopping) return;
-      say('cluster', `${proc.name} exited (${signal ?? `code ${code}`}); stopping everything`);
-      void stopAll(1);
-    });
-  }
-  say('cluster', '');
-  say('cluster', 'Stepwise cluster is up');
-  say('cluster', `  API           ${cluster.apiUrl} (metrics ${cluster.apiUrl}/metrics)`);
-  say('cluster', `  Temporal UI   ${cluster.ui?.url ?? '-'}`);
-  say('cluster', `  Temporal      ${cluster.temporal.address} (namespace ${config.temporal.namespace})`);
-  say('cluster', `  PostgreSQL    127.0.0.1:${ports.postgres}`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  void sup.done.then(({ code }) => {
+    out.say('all stopped');
+    process.exit(code);
+  });
+  out.say(`data in ${config.dataDir}/cluster (kept across restarts)`);
+  if (!(await sup.start())) return;
+  out.say('');
+  out.say('Stepwise cluster is up');
+  out.say(`  API           ${cluster.apiUrl} (metrics ${cluster.apiUrl}/metrics)`);
+  out.say(`  Temporal UI   ${cluster.ui?.url ?? '-'}`);
+  out.say(`  Temporal      ${cluster.temporal.address} (namespace ${config.temporal.namespace})`);
+  out.say(`  PostgreSQL    127.0.0.1:${ports.postgres}`);
   cluster.workers.forEach((_, i) =>
-    say(
-      'cluster',
+    out.say(
       `  worker-${i + 1}      metrics ${cluster.workerMetricsUrl(i)}, health ${cluster.workerHealthUrl(i)}/readyz`,
     ),
   );
-  say('cluster', 'Press Ctrl-C to stop.');
+  out.processes(sup.status());
+  out.say('Press Ctrl-C to stop.');
 }
 
 void main();

@@ -181,6 +181,13 @@ export const envSchema = z.object({
   CLUSTER_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
   CLUSTER_WORKER_PORT_BASE: port.default(9464),
   CLUSTER_POSTGRES_OS_USER: z.string().min(1).default('postgres'),
+  // The launchers' supervisor (`npm start`, `npm run cluster`; src/supervisor.ts): a process that
+  // exits unexpectedly is restarted after a backoff that doubles from STEPWISE_RESTART_BACKOFF_MS
+  // (up to 30 s); more than STEPWISE_RESTART_MAX exits within STEPWISE_RESTART_WINDOW_MS is a crash
+  // loop and stops everything.
+  STEPWISE_RESTART_MAX: z.coerce.number().int().min(0).max(1000).default(5),
+  STEPWISE_RESTART_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  STEPWISE_RESTART_BACKOFF_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -344,7 +351,10 @@ function loadApiKeys(env: Env): ApiKey[] {
   if (env.STEPWISE_API_KEYS_FILE) {
     let text: string;
     try {
-      text = readFileSync(env.STEPWISE_API_KEYS_FILE, 'utf8');
+      // `/dev/fd/N` is read from descriptor N itself: the launchers hand the API its keys on a
+      // socket there (src/child-env.ts), which cannot be opened again by that name.
+      const fd = /^\/dev\/fd\/(\d+)$/.exec(env.STEPWISE_API_KEYS_FILE);
+      text = readFileSync(fd ? Number(fd[1]) : env.STEPWISE_API_KEYS_FILE, 'utf8');
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new ConfigError(

@@ -8,7 +8,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { childEnv } from './child-env';
 import { forEachLine } from './lines';
+import type { ProcessExit, SupervisedProcess } from './supervisor';
 import { prepareNamespace } from './search-attributes';
 
 export interface DevServerOptions {
@@ -24,6 +26,12 @@ export interface DevServerOptions {
   cliPath?: string;
   /** Receives the server's output lines. */
   onOutput?: (line: string) => void;
+  /**
+   * A process group of its own (`npm start`): a terminal's Ctrl-C then reaches only the launcher,
+   * which stops the worker and the API before the server. Default false (tests: the server dies
+   * with the test run's group).
+   */
+  detached?: boolean;
 }
 
 const PROJECT_ROOT = resolve(
@@ -79,9 +87,10 @@ export function restrictDbFiles(dbFile: string): void {
   }
 }
 
-export class DevServer {
-  private exited = false;
-  private exitCode: number | null = null;
+export class DevServer implements SupervisedProcess {
+  /** Resolves when the process exits. */
+  readonly exited: Promise<ProcessExit>;
+  private exit: ProcessExit | null = null;
   private readonly onProcessExit = (): void => {
     this.child.kill('SIGKILL');
   };
@@ -90,12 +99,26 @@ export class DevServer {
     private readonly child: ChildProcess,
     readonly address: string,
     readonly uiUrl: string | null,
+    /** The server's last output lines. */
+    readonly tail: string[],
+    private readonly detached: boolean,
   ) {
-    child.once('exit', (code) => {
-      this.exited = true;
-      this.exitCode = code;
+    this.exited = new Promise((res) => {
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        process.removeListener('exit', this.onProcessExit);
+        res(this.exit);
+      });
     });
     process.once('exit', this.onProcessExit);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exit === null;
   }
 
   /**
@@ -138,7 +161,11 @@ export class DevServer {
       args.push('--db-filename', opts.dbFile);
     }
     if (namespace !== 'default') args.push('--namespace', namespace);
-    const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cli, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv(process.env),
+      detached: opts.detached ?? false,
+    });
     const output: string[] = [];
     const onLine = (line: string): void => {
       output.push(line);
@@ -150,6 +177,8 @@ export class DevServer {
       child,
       `${ip}:${opts.port}`,
       opts.headless ? null : `http://${ip}:${opts.uiPort}`,
+      output,
+      opts.detached ?? false,
     );
     try {
       await server.waitHealthy(namespace, opts.startTimeoutMs ?? 60_000, output);
@@ -165,9 +194,9 @@ export class DevServer {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown = null;
     while (Date.now() < deadline) {
-      if (this.exited) {
+      if (this.exit) {
         throw new Error(
-          `Temporal dev server exited with code ${this.exitCode} during start:\n${output.join('\n')}`,
+          `Temporal dev server exited with code ${this.exit.code} during start:\n${output.join('\n')}`,
         );
       }
       try {
@@ -190,11 +219,24 @@ export class DevServer {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   async stop(graceMs = 10_000): Promise<void> {
     process.removeListener('exit', this.onProcessExit);
-    if (this.exited) return;
-    const gone = new Promise<void>((res) => this.child.once('exit', () => res()));
+    if (this.exit) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await gone;
+    await this.exited;
     clearTimeout(timer);
+  }
+
+  /** `kill -9` (of its process group when it leads one). */
+  async kill9(): Promise<void> {
+    if (this.exit) return;
+    if (this.detached && this.child.pid !== undefined) {
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 }

@@ -12,6 +12,7 @@ import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogge
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
 import { redactSecrets, redactText } from './redact';
+import { prettyMessage } from './log-pretty';
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -29,13 +30,18 @@ function destination(write: ((line: string) => void) | undefined, format: LogFor
   if (write) return { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   if (usePretty) {
+    // One line a record, message first (src/log-pretty.ts). Colours in a terminal, or when a
+    // launcher whose output is a terminal asks for them (FORCE_COLOR).
+    const force = process.env.FORCE_COLOR;
+    const color =
+      !process.env.NO_COLOR && (process.stdout.isTTY === true || (force !== undefined && force !== '0'));
     return pretty({
       sync: true,
-      colorize: true,
+      colorize: color,
       messageKey: 'message',
       translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'component',
-      messageFormat: '[{component}] {message}',
+      hideObject: true,
+      messageFormat: (log, messageKey) => prettyMessage(log, messageKey),
     });
   }
   return pino.destination({ dest: 1, sync: true });
@@ -110,11 +116,23 @@ export class JsonLogger implements TemporalLogger {
  * Nest's logger calls, onto the project logger: `log(message, context)`, `error(message, stack,
  * context)`; a message that is an object (the request log) becomes the line's fields.
  */
+/** Nest's start-up chatter (a line per module and per route): debug, not info. */
+const NEST_STARTUP_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
 export function nestLogger(log: JsonLogger): LoggerService {
   const line =
     (level: Level) =>
     (m: unknown, ...rest: unknown[]): void => {
       const context = rest.length > 0 ? rest[rest.length - 1] : undefined;
+      if (level === 'info' && typeof context === 'string' && NEST_STARTUP_CONTEXTS.has(context)) {
+        return log.log('debug', String(m), { context });
+      }
       const stack = level === 'error' && rest.length > 1 ? rest[0] : undefined;
       if (m instanceof Error) return log.log(level, m.message, { context, error: m });
       if (m && typeof m === 'object') {

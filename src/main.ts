@@ -2,8 +2,11 @@
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { JsonLogger, nestLogger } from './logger';
 import { createApp } from './app';
+import { listenForStackStatus } from './stack-status';
 
 async function main(): Promise<void> {
+  // Under a launcher: the status of its processes, for the readiness answer (src/stack-status.ts).
+  listenForStackStatus();
   const config = loadConfigOrExit();
   try {
     checkApiExposure(config); // no keys: loopback only
@@ -12,7 +15,9 @@ async function main(): Promise<void> {
     console.error(err.message);
     process.exit(1);
   }
-  // The keys were hashed at load; the plain text need not stay in this process's environment.
+  // The keys were hashed at load; the plain text need not stay in this process's environment (it
+  // does stay in /proc/<pid>/environ: the launchers pass keys on a descriptor instead, see
+  // src/child-env.ts, and STEPWISE_API_KEYS_FILE does the same for a deployment).
   delete process.env.STEPWISE_API_KEYS;
   const log = new JsonLogger('api', config.env.LOG_LEVEL, undefined, config.env.LOG_FORMAT);
   if (config.api.keys.length === 0) {

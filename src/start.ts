@@ -1,150 +1,242 @@
 /**
  * `npm start`: the whole system in one command — the Temporal dev server with its Web UI (unless
  * TEMPORAL_ADDRESS points elsewhere), the worker and the API, in one log stream labelled per
- * process. Ctrl-C stops all of them; if one dies, the others are stopped too.
+ * process, under the supervisor (src/supervisor.ts): a process that exits unexpectedly is
+ * restarted after a backoff while the others keep running; only Ctrl-C/SIGTERM or a crash loop
+ * stops everything — the API and the worker first (the worker drains), then the dev server.
+ * "Stepwise is up" is printed once every part is ready: the dev server answers, the worker polls,
+ * the API answers.
+ *
+ * `npm run dev` (`--watch`): the same, plus the TypeScript compiler in watch mode; each change that
+ * compiles restarts the worker and the API, and the dev server keeps running (src/dev-watch.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { writeSamples } from '../activities/samples';
+import { API_KEYS_FD_PATH, apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from './child-env';
+import { GaveUp, ManagedProcess, waitUntil } from './cluster/process';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
-import { DevServer } from './dev-server';
-import { forEachLine } from './lines';
+import { DevServer, freePort, portInUse } from './dev-server';
+import { tscWatchService, watchStyles } from './dev-watch';
+import { LauncherConsole } from './launcher-console';
+import { Supervisor, type ServiceSpec } from './supervisor';
 
-const COLORS: Record<string, string> = { temporal: '35', worker: '36', api: '32', start: '33' };
-const useColor = process.stdout.isTTY;
-
-function label(name: string): string {
-  const tag = `[${name}]`.padEnd(11);
-  return useColor ? `\u001b[${COLORS[name] ?? '0'}m${tag}\u001b[0m` : tag;
-}
-
-function say(name: string, line: string): void {
-  process.stdout.write(`${label(name)}${line}\n`);
-}
-
-async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return false;
-}
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
 async function main(): Promise<void> {
+  const watchMode = process.argv.includes('--watch');
+  const out = new LauncherConsole('start', 11);
   const config = loadConfigOrExit();
   try {
     checkApiExposure(config); // the API would refuse anyway: say so before starting anything
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    say('start', `ERROR: ${err.message}`);
+    out.say(`ERROR: ${err.message}`);
     process.exit(1);
   }
   // The pipelines' examples (POST /api/jobs in /docs) read these: written once, never overwritten.
   const samples = writeSamples(config.pipelines.importRoot);
-  if (samples.length > 0) say('start', `sample inputs written under ${config.pipelines.importRoot}/samples`);
-  const env = { ...process.env };
-  let devServer: DevServer | null = null;
-  const children = new Map<string, ChildProcess>();
-  let stopping = false;
-
-  const stopAll = async (code: number): Promise<never> => {
-    if (stopping) return new Promise<never>(() => undefined);
-    stopping = true;
-    say('start', 'stopping…');
-    await Promise.all(
-      [...children.entries()].map(
-        ([name, child]) =>
-          new Promise<void>((res) => {
-            if (child.exitCode !== null || child.signalCode !== null) return res();
-            // The worker may take its grace time for running activities (STEPWISE_WORKER_SHUTDOWN_GRACE_MS).
-            const graceMs = (name === 'worker' ? config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS : 0) + 15_000;
-            const timer = setTimeout(() => {
-              say('start', `${name} did not stop in ${graceMs / 1000} s; killing it`);
-              child.kill('SIGKILL');
-            }, graceMs);
-            child.once('exit', () => {
-              clearTimeout(timer);
-              res();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
-    if (devServer) await devServer.stop();
-    say('start', 'all stopped');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
-
+  if (samples.length > 0) out.say(`sample inputs written under ${config.pipelines.importRoot}/samples`);
+  const wanted: [string, number][] = [['PORT', config.env.PORT]];
   if (config.embeddedDevServer) {
-    const dbFile = join(config.dataDir, 'temporal.sqlite');
-    say('start', `starting Temporal dev server (SQLite ${dbFile})`);
-    try {
-      devServer = await DevServer.start({
-        dbFile,
-        port: config.env.TEMPORAL_DEV_PORT,
-        uiPort: config.env.TEMPORAL_UI_PORT,
-        headless: config.env.TEMPORAL_DEV_HEADLESS,
-        namespace: config.temporal.namespace,
-        startTimeoutMs: config.env.DEV_SERVER_START_TIMEOUT_MS,
-        onOutput: (line) => say('temporal', line),
-      });
-    } catch (err) {
-      say('start', `ERROR: ${err instanceof Error ? err.message : String(err)}`);
+    wanted.push(['TEMPORAL_DEV_PORT', config.env.TEMPORAL_DEV_PORT]);
+    if (!config.env.TEMPORAL_DEV_HEADLESS) wanted.push(['TEMPORAL_UI_PORT', config.env.TEMPORAL_UI_PORT]);
+  }
+  for (const [name, port] of wanted) {
+    if (await portInUse(port)) {
+      out.say(
+        `ERROR: port ${port} (${name}) is already in use; stop what holds it or choose another with ${name}`,
+      );
       process.exit(1);
     }
-    env.TEMPORAL_ADDRESS = devServer.address;
-    // The dashboard links each job to its workflow in this Web UI.
-    if (devServer.uiUrl && !env.STEPWISE_TEMPORAL_UI_URL) env.STEPWISE_TEMPORAL_UI_URL = devServer.uiUrl;
-    say('start', `Temporal dev server ready on ${devServer.address}`);
-  } else {
-    say(
-      'start',
-      `using Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS set; no dev server started)`,
-    );
   }
+  // The keys stay in this process only (the API gets their digests on a descriptor); nothing
+  // spawned from here inherits them.
+  const launchEnv = { ...process.env };
+  for (const name of SECRET_ENV) delete process.env[name];
+  const env = childEnv(launchEnv, childLogEnv(config.env.LOG_FORMAT, process.stdout.isTTY === true));
+
+  let supervisor: Supervisor | null = null;
+  // Output of a process the launcher is stopping on purpose (the dev server's shutdown warnings) is
+  // left out; it stays in the process's tail.
+  const show = (name: string, line: string): void => {
+    if (name === 'temporal' && supervisor?.stopRequested(name)) return;
+    out.line(name, line);
+  };
+
+  const services: ServiceSpec[] = [];
+  let devServer: DevServer | null = null;
+  if (config.embeddedDevServer) {
+    const dbFile = join(config.dataDir, 'temporal.sqlite');
+    env.TEMPORAL_ADDRESS = `127.0.0.1:${config.env.TEMPORAL_DEV_PORT}`;
+    // The dashboard links each job to its workflow in this Web UI.
+    if (!config.env.TEMPORAL_DEV_HEADLESS && !env.STEPWISE_TEMPORAL_UI_URL) {
+      env.STEPWISE_TEMPORAL_UI_URL = `http://127.0.0.1:${config.env.TEMPORAL_UI_PORT}`;
+    }
+    out.say(`Temporal dev server on SQLite ${dbFile}`);
+    services.push({
+      name: 'temporal',
+      async start() {
+        devServer = null;
+        devServer = await DevServer.start({
+          dbFile,
+          port: config.env.TEMPORAL_DEV_PORT,
+          uiPort: config.env.TEMPORAL_UI_PORT,
+          headless: config.env.TEMPORAL_DEV_HEADLESS,
+          namespace: config.temporal.namespace,
+          startTimeoutMs: config.env.DEV_SERVER_START_TIMEOUT_MS,
+          detached: true,
+          onOutput: (line) => show('temporal', line),
+        });
+      },
+      current: () => devServer,
+      stop: async () => devServer?.stop(),
+    });
+  } else {
+    out.say(`using Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS set; no dev server started)`);
+  }
+  const temporalDeps = config.embeddedDevServer ? ['temporal'] : [];
+  const buildDeps = watchMode ? ['build'] : [];
 
   const dist = resolve(__dirname);
-  for (const name of ['worker', 'api'] as const) {
-    const entry = join(dist, name === 'worker' ? 'worker.js' : 'main.js');
-    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.set(name, child);
-    forEachLine(child.stdout, (line) => say(name, line));
-    forEachLine(child.stderr, (line) => say(name, line));
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      say('start', `${name} exited (${signal ?? `code ${code}`}); stopping everything`);
-      void stopAll(code === 0 ? 1 : (code ?? 1));
-    });
-  }
+  let worker: ManagedProcess | null = null;
+  services.push({
+    name: 'worker',
+    dependsOn: [...temporalDeps, ...buildDeps],
+    async start() {
+      // Its readiness probe says when it polls: "Stepwise is up" waits for it.
+      const health = config.env.STEPWISE_WORKER_HEALTH_ADDRESS ?? `127.0.0.1:${await freePort()}`;
+      const proc = new ManagedProcess({
+        name: 'worker',
+        command: process.execPath,
+        args: ['--enable-source-maps', join(dist, 'worker.js')],
+        env: { ...env, STEPWISE_WORKER_HEALTH_ADDRESS: health },
+        onLine: show,
+      });
+      worker = proc;
+      await waitUntil(
+        'the worker',
+        async () => {
+          if (!proc.running) throw new GaveUp(`the worker exited during start:\n${proc.tail.join('\n')}`);
+          return (await fetch(`http://${health}/readyz`)).ok;
+        },
+        120_000,
+      );
+    },
+    current: () => worker,
+    // More than its own grace time for running activities, so a stop never cuts one short.
+    stop: async () => worker?.stop(config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS + 15_000),
+  });
 
   const apiUrl = `http://${config.env.HOST}:${config.env.PORT}`;
-  if (await waitForHealth(`${apiUrl}/health`, 120_000)) {
-    const ui = devServer?.uiUrl ?? (config.embeddedDevServer ? null : '(the external cluster’s Web UI)');
-    say('start', '');
-    say('start', `Stepwise is up`);
-    say('start', `  Dashboard    ${apiUrl}/`);
-    say('start', `  API          ${apiUrl}/api`);
-    say('start', `  API docs     ${apiUrl}/docs`);
-    say('start', `  Temporal UI  ${ui ?? 'disabled (TEMPORAL_DEV_HEADLESS=true)'}`);
-    say(
-      'start',
+  let api: ManagedProcess | null = null;
+  services.push({
+    name: 'api',
+    dependsOn: [...temporalDeps, ...buildDeps, ...(watchMode ? ['dashboard'] : [])],
+    async start() {
+      const keys = apiKeyLines(launchEnv); // re-read: a changed key file applies on a restart
+      const proc = new ManagedProcess({
+        name: 'api',
+        command: process.execPath,
+        args: ['--enable-source-maps', join(dist, 'main.js')],
+        env: keys ? { ...env, STEPWISE_API_KEYS_FILE: API_KEYS_FD_PATH } : env,
+        fd3: keys ?? undefined,
+        ipc: true,
+        onLine: show,
+      });
+      api = proc;
+      await waitUntil(
+        'the API',
+        async () => {
+          if (!proc.running) throw new GaveUp(`the API exited during start:\n${proc.tail.join('\n')}`);
+          return (await fetch(`${apiUrl}/health/ready`)).ok;
+        },
+        120_000,
+      );
+    },
+    current: () => api,
+    stop: async () => api?.stop(15_000),
+  });
+
+  let stopStyles: (() => void) | null = null;
+  if (watchMode) {
+    const restart = (names: string[], why: string): void => {
+      out.say(`${why}: restarting ${names.join(' and ')}`);
+      void supervisor?.restart(names);
+    };
+    services.push(
+      tscWatchService({
+        name: 'build',
+        root: PROJECT_ROOT,
+        project: 'tsconfig.build.json',
+        buildInfo: 'dist/.tsbuildinfo-watch',
+        onRebuilt: () => restart(['worker', 'api'], 'rebuilt'),
+        onLine: show,
+      }),
+      tscWatchService({
+        name: 'dashboard',
+        root: PROJECT_ROOT,
+        project: 'src/dashboard',
+        buildInfo: 'dist/.tsbuildinfo-dashboard-watch',
+        onRebuilt: () => restart(['api'], 'dashboard rebuilt'),
+        onLine: show,
+      }),
+    );
+    stopStyles = watchStyles(
+      join(PROJECT_ROOT, 'src', 'dashboard'),
+      join(PROJECT_ROOT, 'dist', 'dashboard'),
+      (files) => restart(['api'], `${files} changed`),
+    );
+  }
+
+  const sup = new Supervisor(services, {
+    launcher: watchMode ? 'npm run dev' : 'npm start',
+    policy: {
+      maxRestarts: config.env.STEPWISE_RESTART_MAX,
+      windowMs: config.env.STEPWISE_RESTART_WINDOW_MS,
+      backoffMs: config.env.STEPWISE_RESTART_BACKOFF_MS,
+      maxBackoffMs: 30_000,
+    },
+    log: (line) => out.say(line),
+    // The API shows the status in its readiness answer, and the dashboard in its banner.
+    onStatus: (status) => api?.send({ stepwise: 'stack-status', status }),
+  });
+  supervisor = sup;
+
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      out.say('stopping… (the API and the worker first; Ctrl-C again kills everything)');
+      stopStyles?.();
+      void sup.stop();
+    } else if (interrupts === 2) {
+      out.say('killing everything');
+      void sup.killAll();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  void sup.done.then(({ code }) => {
+    out.say('all stopped');
+    process.exit(code);
+  });
+
+  if (await sup.start()) {
+    const ui = config.embeddedDevServer
+      ? (env.STEPWISE_TEMPORAL_UI_URL ?? 'disabled (TEMPORAL_DEV_HEADLESS=true)')
+      : '(the external cluster’s Web UI)';
+    out.say('');
+    out.say(`Stepwise is up`);
+    out.say(`  Dashboard    ${apiUrl}/`);
+    out.say(`  API          ${apiUrl}/api`);
+    out.say(`  API docs     ${apiUrl}/docs`);
+    out.say(`  Temporal UI  ${ui}`);
+    out.say(
       `  Temporal     ${env.TEMPORAL_ADDRESS ?? config.temporal.address} (namespace ${config.temporal.namespace})`,
     );
-    say('start', 'Press Ctrl-C to stop.');
-  } else if (!stopping) {
-    say('start', `ERROR: the API did not become healthy at ${apiUrl}/health within 120 s`);
-    await stopAll(1);
+    out.processes(sup.status());
+    out.say(watchMode ? 'Watching for changes. Press Ctrl-C to stop.' : 'Press Ctrl-C to stop.');
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * The production topology without containers: PostgreSQL, Temporal Server on it, the Temporal
- * Web UI, the API and N worker processes — what `npm run cluster` runs and what the fault tests
- * (test/faults/) break and restart piece by piece. All state lives under `dataDir`, so a restart
- * keeps every job.
+ * Web UI, the API and N worker processes — what `npm run cluster` runs (under the supervisor, from
+ * {@link Cluster.services}) and what the harness fault tests (test/faults/cluster.test.ts) break
+ * and restart piece by piece. All state lives under `dataDir`, so a restart keeps every job.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { API_KEYS_FD_PATH } from '../child-env';
+import type { ServiceSpec } from '../supervisor';
 import { GaveUp, ManagedProcess, waitUntil, type LineSink } from './process';
 import { Postgres } from './postgres';
 import {
@@ -34,8 +36,15 @@ export interface ClusterOptions {
   workers: number;
   /** Start the Web UI (the fault tests do not). */
   ui: boolean;
-  /** Environment of the API and worker processes (TEMPORAL_ADDRESS, ports and data dir are set on top). */
+  /**
+   * Environment of the API and worker processes (TEMPORAL_ADDRESS, ports and data dir are set on
+   * top). It should hold no API keys (src/child-env.ts): give them with `apiKeys`.
+   */
   appEnv: NodeJS.ProcessEnv;
+  /** The API's keys for its descriptor 3 (`apiKeyLines`), read at each start; null: open mode. */
+  apiKeys?: () => string | null;
+  /** An IPC channel to the API (the launcher sends it the stack status). */
+  apiIpc?: boolean;
   /** Folder of the compiled `src/` (worker.js, main.js). */
   distDir: string;
   postgresOsUser?: string;
@@ -158,6 +167,7 @@ export class Cluster {
   /** Starts the API and waits until its readiness probe answers 200. */
   async startApi(timeoutMs = 60_000): Promise<ManagedProcess> {
     const entry = join(this.opts.distDir, 'main.js');
+    const keys = this.opts.apiKeys?.() ?? null;
     const proc = new ManagedProcess({
       name: 'api',
       command: process.execPath,
@@ -169,7 +179,10 @@ export class Cluster {
         ...(this.ui && !this.opts.appEnv?.STEPWISE_TEMPORAL_UI_URL
           ? { STEPWISE_TEMPORAL_UI_URL: this.ui.url }
           : {}),
+        ...(keys ? { STEPWISE_API_KEYS_FILE: API_KEYS_FD_PATH } : {}),
       }),
+      fd3: keys ?? undefined,
+      ipc: this.opts.apiIpc,
       onLine: this.opts.onLine,
     });
     this.api = proc;
@@ -182,6 +195,68 @@ export class Cluster {
       timeoutMs,
     );
     return proc;
+  }
+
+  /**
+   * The processes as the supervisor's services, with their dependencies: Temporal after PostgreSQL
+   * (the schemas are set up before its first start), the UI, the workers and the API after
+   * Temporal. A restarted PostgreSQL or Temporal is reconnected to by the processes that use it.
+   */
+  services(): ServiceSpec[] {
+    const specs: ServiceSpec[] = [
+      {
+        name: 'postgres',
+        start: async (first) => {
+          if (first && (await this.postgres.init())) {
+            this.opts.onLine('cluster', 'initialised the PostgreSQL data directory');
+          }
+          await this.postgres.start();
+        },
+        current: () => this.postgres.process,
+        stop: () => this.postgres.stop(),
+      },
+      {
+        name: 'temporal',
+        dependsOn: ['postgres'],
+        start: async (first) => {
+          if (first) await setupSchemas(this.tools, this.postgres, this.opts.onLine);
+          await this.temporal.start();
+        },
+        current: () => this.temporal.process,
+        stop: () => this.temporal.stop(),
+      },
+    ];
+    if (this.ui) {
+      const ui = this.ui;
+      specs.push({
+        name: 'temporal-ui',
+        dependsOn: ['temporal'],
+        start: () => ui.start(),
+        current: () => ui.process,
+        stop: () => ui.stop(),
+      });
+    }
+    for (const i of this.workers.keys()) {
+      specs.push({
+        name: `worker-${i + 1}`,
+        dependsOn: ['temporal'],
+        start: async () => {
+          await this.startWorker(i);
+        },
+        current: () => this.workers[i],
+        stop: async () => this.workers[i]?.stop(this.opts.workerStopGraceMs),
+      });
+    }
+    specs.push({
+      name: 'api',
+      dependsOn: ['temporal'],
+      start: async () => {
+        await this.startApi();
+      },
+      current: () => this.api,
+      stop: async () => this.api?.stop(),
+    });
+    return specs;
   }
 
   /** Stops everything in reverse order; safe to call twice. */

@@ -1,8 +1,10 @@
 /**
- * A child process the cluster launcher owns: its output as labelled lines, a stop with a grace
- * time (then SIGKILL), `kill -9` for the fault tests, and SIGKILL if this process exits first.
+ * A child process a launcher owns: its output as labelled lines, a stop with a grace time (then
+ * SIGKILL), `kill -9` (of its whole process group), and SIGKILL if this process exits first. It
+ * never inherits the API keys (src/child-env.ts); the API gets them on a descriptor of its own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { childEnv } from '../child-env';
 import { forEachLine } from '../lines';
 
 export type LineSink = (name: string, line: string) => void;
@@ -12,9 +14,14 @@ export interface ProcessSpec {
   name: string;
   command: string;
   args: string[];
+  /** Default: this process's environment without the API keys. */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   onLine: LineSink;
+  /** Written to the child's descriptor 3, which is then closed (the API's keys: never in its environment). */
+  fd3?: string;
+  /** An IPC channel (the launcher sends the API its stack status). */
+  ipc?: boolean;
 }
 
 export class ManagedProcess {
@@ -27,17 +34,27 @@ export class ManagedProcess {
   readonly tail: string[] = [];
 
   constructor(readonly spec: ProcessSpec) {
+    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', spec.fd3 === undefined ? 'ignore' : 'pipe'];
+    if (spec.ipc) stdio.push('ipc');
     this.child = spawn(spec.command, spec.args, {
-      env: spec.env ?? process.env,
+      env: spec.env ?? childEnv(process.env),
       cwd: spec.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio,
       // A process group of its own: Ctrl-C reaches only the launcher, which stops the processes
       // in order (API and workers before Temporal, Temporal before PostgreSQL).
       detached: true,
     });
+    if (spec.fd3 !== undefined) {
+      const fd3 = this.child.stdio[3] as NodeJS.WritableStream | null;
+      fd3?.on('error', () => undefined); // a child that exits before reading it
+      fd3?.end(spec.fd3);
+    }
     this.exited = new Promise((res) => {
       this.child.once('exit', (code, signal) => {
         process.removeListener('exit', this.onParentExit);
+        // What it left behind in its group (PostgreSQL's backends after a kill -9 of the postmaster)
+        // would hold its port and shared memory against the next start.
+        this.killGroup();
         res({ code, signal });
       });
       this.child.once('error', (err) => {
@@ -47,6 +64,24 @@ export class ManagedProcess {
     });
     process.once('exit', this.onParentExit);
     for (const stream of [this.child.stdout, this.child.stderr]) forEachLine(stream, (l) => this.line(l));
+  }
+
+  /** SIGKILL to the child's process group (it leads one: spawned detached). */
+  private killGroup(): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // the group is empty: nothing left behind
+    }
+  }
+
+  /** Sends a message over the IPC channel, if it has one and the child still listens. */
+  send(message: unknown): void {
+    if (!this.child.connected) return;
+    this.child.send(message as object, (err) => {
+      void err; // it exited meanwhile: the next start gets the status again
+    });
   }
 
   private line(text: string): void {
@@ -79,9 +114,10 @@ export class ManagedProcess {
     clearTimeout(timer);
   }
 
-  /** `kill -9`: no chance to clean up (the fault tests). */
+  /** `kill -9` of it and its process group: no chance to clean up. */
   async kill9(): Promise<void> {
     if (!this.running) return;
+    this.killGroup();
     this.child.kill('SIGKILL');
     await this.exited;
   }

@@ -8,6 +8,7 @@ import { renderCard } from './card.js';
 import { h, replace } from './dom.js';
 import { renderNewJob } from './form.js';
 import { renderList } from './list.js';
+import { startStackBanner } from './stack-banner.js';
 import { canOperate, meta, type PageContext } from './context.js';
 import type { Me } from './types.js';
 
@@ -84,6 +85,7 @@ function keyForm(root: HTMLElement, message: string): void {
 
 async function main(): Promise<void> {
   const root = document.getElementById('app')!;
+  startStackBanner(root);
   let caller: Me;
   try {
     caller = await me();

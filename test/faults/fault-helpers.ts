@@ -3,7 +3,9 @@
  * output in a log file, printed when a test fails), HTTP calls to its API, and the checks that a
  * job's work was done once — not only that the job completed.
  */
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Cluster, type ClusterPorts } from '../../src/cluster/cluster';
@@ -11,14 +13,23 @@ import { tmpdir } from 'node:os';
 import { temporalPorts } from '../../src/cluster/temporal-server';
 import { freePort, portInUse } from '../../src/dev-server';
 import type { JobState } from '../../workflows/contracts';
+import type { ImportSummary } from '../../workflows/jobs/data-import-contracts';
 import { uniqueId, waitFor } from '../helpers';
+import { writeImportFolder, type ImportFolder } from '../pipeline-fixtures';
 
 /**
  * The fault tests' folders. Under the system's temporary folder, not the checkout: PostgreSQL runs
  * as an unprivileged user (when the tests run as root) and must reach its data directory, which a
- * checkout in a private folder (mode 0700, as `mktemp -d` makes) does not allow.
+ * checkout in a private folder (mode 0700, as `mktemp -d` makes) does not allow. One folder per
+ * checkout: the global setup empties it, and must not empty another checkout's running tests'.
  */
-export const FAULTS_TMP = join(tmpdir(), 'stepwise-faults');
+export const FAULTS_TMP = join(
+  tmpdir(),
+  `stepwise-faults-${createHash('sha256')
+    .update(resolve(__dirname, '..', '..'))
+    .digest('hex')
+    .slice(0, 12)}`,
+);
 
 async function allFree(ports: number[]): Promise<boolean> {
   for (const p of ports) if (await portInUse(p)) return false;
@@ -102,17 +113,21 @@ export interface HttpAnswer<T = unknown> {
   body: T;
 }
 
-/** One HTTP call to the API (a network failure answers status 0: the API is down). */
+/** One HTTP call to the API (a network failure answers status 0: the API is down); `key`: an API key. */
 export async function http<T = unknown>(
   baseUrl: string,
   method: string,
   path: string,
   body?: unknown,
+  key?: string,
 ): Promise<HttpAnswer<T>> {
   try {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
@@ -129,8 +144,13 @@ export async function http<T = unknown>(
   }
 }
 
-export async function startJobViaApi(baseUrl: string, type: string, input: unknown): Promise<string> {
-  const res = await http<{ jobId: string }>(baseUrl, 'POST', '/api/jobs', { type, input });
+export async function startJobViaApi(
+  baseUrl: string,
+  type: string,
+  input: unknown,
+  key?: string,
+): Promise<string> {
+  const res = await http<{ jobId: string }>(baseUrl, 'POST', '/api/jobs', { type, input }, key);
   if (res.status !== 201) throw new Error(`start ${type}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.jobId;
 }
@@ -142,13 +162,20 @@ export async function waitAllClosed(
   baseUrl: string,
   jobIds: string[],
   timeoutMs = 120_000,
+  key?: string,
 ): Promise<Map<string, JobState>> {
   const states = new Map<string, JobState>();
   await waitFor(
     async () => {
       for (const id of jobIds) {
         if (states.has(id)) continue;
-        const res = await http<JobState>(baseUrl, 'GET', `/api/jobs/${encodeURIComponent(id)}`);
+        const res = await http<JobState>(
+          baseUrl,
+          'GET',
+          `/api/jobs/${encodeURIComponent(id)}`,
+          undefined,
+          key,
+        );
         if (res.status === 200 && TERMINAL.has(res.body.status)) states.set(id, res.body);
       }
       return states.size;
@@ -219,4 +246,60 @@ export async function activitiesOn(
     n += raw.filter((a) => (a.lastWorkerIdentity ?? '').startsWith(identityPrefix)).length;
   }
   return n;
+}
+
+/** Rows of one import in the index the workers share (`<dataDir>/index.sqlite`): count, distinct keys, full-text entries. */
+export function indexedRows(dataDir: string, importId: string): { rows: number; keys: number; fts: number } {
+  const db = new Database(join(dataDir, 'index.sqlite'), { readonly: true });
+  try {
+    const one = (sql: string): number => (db.prepare(sql).get(importId) as { n: number }).n;
+    return {
+      rows: one('SELECT count(*) AS n FROM import_rows WHERE import_id = ?'),
+      keys: one('SELECT count(DISTINCT key) AS n FROM import_rows WHERE import_id = ?'),
+      fts: one(
+        'SELECT count(*) AS n FROM import_rows_fts WHERE rowid IN (SELECT rowid FROM import_rows WHERE import_id = ?)',
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** A dataImport folder of `files` files (10% invalid rows) under `<dataDir>/imports/<name>`. */
+export function importFolder(dataDir: string, name: string, files: number): ImportFolder {
+  return writeImportFolder(join(dataDir, 'imports', name), {
+    prefix: uniqueId(name),
+    files,
+    rowsPerFile: 200,
+  });
+}
+
+/**
+ * A dataImport that completed with each valid row indexed exactly once: the summary's counts and
+ * the index itself — rows, distinct keys, full-text entries. With `singlePass`, also that the index
+ * step ran once (all rows counted as inserted): true when no process running it was killed; a
+ * worker killed in the middle of the index step leaves its retry to upsert rows the killed attempt
+ * had already committed, which it counts as unchanged — the rows are still there once.
+ */
+export function expectImportedOnce(
+  dataDir: string,
+  state: JobState,
+  data: ImportFolder,
+  opts: { singlePass?: boolean } = {},
+): void {
+  expect(state.status).toBe('completed');
+  const summary = (state.output as { summary: ImportSummary }).summary;
+  expect(summary.rows).toMatchObject({
+    total: data.rows,
+    valid: data.validRows,
+    processed: data.validRows,
+    indexed: data.validRows,
+  });
+  if (opts.singlePass) expect(state.summary.itemsCreated).toBe(data.validRows);
+  else expect(state.summary.itemsCreated).toBeLessThanOrEqual(data.validRows);
+  expect(indexedRows(dataDir, state.jobId)).toEqual({
+    rows: data.validRows,
+    keys: data.validRows,
+    fts: data.validRows,
+  });
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Res, type BeforeApplicationShutdown } from '@n
 import type { Client } from '@temporalio/client';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config';
+import { stackStatus } from '../../stack-status';
 import { Public } from '../common/route-policy';
 import { ApiOperation } from '../openapi/api-operation';
 import { healthSchema, livenessSchema, type Health, type Liveness } from '../openapi/response-schemas';
@@ -24,12 +25,15 @@ export class HealthController implements BeforeApplicationShutdown {
   /**
    * Readiness: 200 when Temporal answers for our namespace, 503 otherwise (within
    * {@link HEALTH_DEADLINE_MS}) and while the process drains for shutdown. `GET /health` is the
-   * same probe under its historical path.
+   * same probe under its historical path. Under a launcher the answer carries the launcher's
+   * process status (`stack`), which does not change the code: a restarting worker is no reason to
+   * take the API out of a load balancer.
    */
   @Get(['health', 'health/ready'])
   @Public()
   @ApiOperation({
-    summary: 'Readiness: whether Temporal answers for the namespace (and the API is not shutting down)',
+    summary:
+      'Readiness: whether Temporal answers for the namespace (and the API is not shutting down); under npm start or npm run cluster, the status of their processes',
     tags: ['health'],
     responses: {
       200: { description: 'Temporal reachable', schema: healthSchema },
@@ -40,18 +44,20 @@ export class HealthController implements BeforeApplicationShutdown {
     },
   })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<Health> {
+    const stack = stackStatus();
+    const withStack = (h: Health): Health => (stack ? { ...h, stack } : h);
     if (this.draining) {
       void reply.status(503);
-      return { status: 'error', temporal: 'unreachable' };
+      return withStack({ status: 'error', temporal: 'unreachable' });
     }
     try {
       await this.client.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () =>
         this.client.workflowService.describeNamespace({ namespace: this.config.temporal.namespace }),
       );
-      return { status: 'ok', temporal: 'ok' };
+      return withStack({ status: 'ok', temporal: 'ok' });
     } catch {
       void reply.status(503);
-      return { status: 'error', temporal: 'unreachable' };
+      return withStack({ status: 'error', temporal: 'unreachable' });
     }
   }
 

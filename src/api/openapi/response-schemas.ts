@@ -12,6 +12,7 @@ import {
   type Json,
 } from '../../../workflows/contracts';
 import { ROLES } from '../../api-keys';
+import { stackStatusSchema } from '../../stack-status';
 import type { AuditPage } from '../audit/audit.schemas';
 import { AUDIT_OUTCOMES, type AuditEntry } from '../audit/audit.store';
 import type { ErrorBody } from '../common/errors';
@@ -246,6 +247,8 @@ export const auditPageSchema = z.object({
 export const healthSchema = z.object({
   status: z.enum(['ok', 'error']),
   temporal: z.enum(['ok', 'unreachable']),
+  // Only when a launcher (npm start, npm run cluster) started this API: its processes.
+  stack: stackStatusSchema.optional(),
 });
 export type Health = z.infer<typeof healthSchema>;
 
