@@ -2,60 +2,15 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
-import { builtinModules } from 'node:module';
-import { dirname, resolve, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const workflowsDir = resolve(root, 'workflows');
-const ALLOWED_PACKAGES = ['@temporalio/workflow', 'zod'];
-/**
- * Allowed by exact name only: the root of @temporalio/common is already in every workflow bundle
- * (@temporalio/workflow is built on it) and holds pure helpers the workflow SDK does not re-export,
- * such as `defineSearchAttributeKey`. Its `lib/` internals stay out.
- */
-const ALLOWED_EXACT = ['@temporalio/common'];
-const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-
-/**
- * Workflow code is replayed deterministically inside the Temporal sandbox: it may import only
- * @temporalio/workflow, zod, the root of @temporalio/common and files inside workflows/ (no Node
- * built-ins, no Nest, no src/).
- */
-const workflowImports = {
-  meta: { type: 'problem', schema: [], messages: { bad: '{{why}}' } },
-  create(context) {
-    const check = (node, source) => {
-      if (!source || typeof source.value !== 'string') return;
-      const spec = source.value;
-      let why = null;
-      if (spec.startsWith('.')) {
-        const target = resolve(dirname(context.filename), spec);
-        if (target !== workflowsDir && !target.startsWith(workflowsDir + sep)) {
-          why = `workflows/ must not import "${spec}": it leaves the workflows folder`;
-        }
-      } else if (BUILTINS.has(spec)) {
-        why = `workflows/ must not import the Node built-in "${spec}" (not deterministic, not in the sandbox)`;
-      } else if (
-        !ALLOWED_EXACT.includes(spec) &&
-        !ALLOWED_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`))
-      ) {
-        why = `workflows/ may import only ${[...ALLOWED_PACKAGES, ...ALLOWED_EXACT].join(', ')} and its own files, not "${spec}"`;
-      }
-      if (why) context.report({ node, messageId: 'bad', data: { why } });
-    };
-    return {
-      ImportDeclaration: (n) => check(n, n.source),
-      ExportNamedDeclaration: (n) => check(n, n.source),
-      ExportAllDeclaration: (n) => check(n, n.source),
-      ImportExpression: (n) => check(n, n.source),
-      CallExpression: (n) => {
-        if (n.callee.type === 'Identifier' && n.callee.name === 'require') check(n, n.arguments[0]);
-      },
-    };
-  },
-};
+const require = createRequire(import.meta.url);
+/** The project's own rules (scripts/eslint-rules.cjs, unit-tested in test/unit/lint-boundaries.test.ts). */
+const { workflowImports, noExampleApp } = require('./scripts/eslint-rules.cjs')(root);
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'test/.tmp/', 'scripts/*.mjs'] },
@@ -101,10 +56,24 @@ export default tseslint.config(
     rules: { 'stepwise/workflow-imports': 'error' },
   },
   {
-    files: ['**/*.mjs', '**/*.js'],
+    files: [
+      'src/**/*.ts',
+      'workflows/engine/**/*.ts',
+      'workflows/sdk/**/*.ts',
+      'workflows/contracts.ts',
+      'workflows/limits.ts',
+      'workflows/interceptors.ts',
+      'workflows/search-attributes.ts',
+    ],
+    plugins: { framework: { rules: { 'no-example-app': noExampleApp } } },
+    rules: { 'framework/no-example-app': 'error' },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js', '**/*.cjs'],
     languageOptions: {
       globals: { console: 'readonly', process: 'readonly', module: 'writable', require: 'readonly' },
     },
   },
+  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   prettier,
 );

@@ -7,7 +7,7 @@ import type {
   CleanupWorkDirResult,
   WorkspaceActivities,
 } from '../workflows/jobs/workspace-contracts';
-import { jobLog } from './log';
+import { jobLog } from '../src/activity/log';
 import { jobWorkDir } from './paths';
 import type { PipelineConfig } from './pipeline-config';
 

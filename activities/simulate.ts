@@ -7,8 +7,8 @@ import type {
   SimulateWorkArgs,
   SimulateWorkResult,
 } from '../workflows/jobs/demo-contracts';
-import { ProgressReporter } from './progress';
-import { jobLog } from './log';
+import { ProgressReporter } from '../src/activity/progress';
+import { jobLog } from '../src/activity/log';
 
 /** The demo activities; progress reports go through `client`. */
 export function createDemoActivities(client: Client): DemoActivities {

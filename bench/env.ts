@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { EventHub } from '../src/api/events/event-hub.service';
 import { createApp } from '../src/app';
+import benchApp from './workflows';
 import { loadConfig } from '../src/config';
 
 /** A gRPC interceptor of the grpc-js version the Temporal client uses. */
@@ -94,7 +95,7 @@ export async function startApi(
       STEPWISE_STREAM_POLL_MS: String(STREAM_POLL_MS),
       ...extraEnv,
     }),
-    { client },
+    { app: benchApp, client },
   );
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

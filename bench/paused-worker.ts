@@ -5,8 +5,10 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
-import { createStepwiseWorker } from '../src/worker-factory';
+import { createActivities } from '../activities';
+import { loadPipelineConfig } from '../activities/pipeline-config';
+import { createWorker } from '../src/worker-factory';
+import benchApp from './workflows';
 
 export type PausedWorkerRequest = { type: 'status' | 'measure' | 'exit' };
 export type PausedWorkerReply =
@@ -26,13 +28,15 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const worker = await createStepwiseWorker({
+  const worker = await createWorker({
+    app: benchApp,
+    // The bench's jobs do not touch the pipelines' folders.
+    activities: createActivities({ client, pipelines: loadPipelineConfig() }),
     connection: nativeConnection,
     namespace: 'default',
     client,
     taskQueue,
     workflowBundlePath: bundlePath,
-    pipelines: loadConfig().pipelines,
     // Every blocked workflow stays in the sticky cache: what it costs to keep is the figure.
     overrides: { maxCachedWorkflows: 5000 },
   });

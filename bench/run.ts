@@ -18,9 +18,11 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
 import { DevServer, freePort } from '../src/dev-server';
-import { createStepwiseWorker } from '../src/worker-factory';
+import { createActivities } from '../activities';
+import { loadPipelineConfig } from '../activities/pipeline-config';
+import { createWorker } from '../src/worker-factory';
+import benchApp from './workflows';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import { startApi, type BenchEnv, type Options } from './env';
 import { table, type ScenarioResult } from './lib';
@@ -142,14 +144,15 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
   };
   try {
-    const worker = await createStepwiseWorker({
+    const worker = await createWorker({
+      app: benchApp,
+      // The bench's jobs do not touch the pipelines' folders.
+      activities: createActivities({ client, pipelines: loadPipelineConfig() }),
       connection: nativeConnection,
       namespace: 'default',
       client,
       taskQueue,
       workflowBundlePath: bundlePath,
-      // The bench's jobs do not touch the pipelines' folders.
-      pipelines: loadConfig().pipelines,
       // cancel-1000 keeps a coordinator and 1,000 sub-jobs open at once.
       overrides: { maxCachedWorkflows: 3000 },
     });

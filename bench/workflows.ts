@@ -1,20 +1,18 @@
 /**
- * The benchmark's workflow bundle entry: every Stepwise workflow, a bench-only job type, and the
- * raw-SDK baselines they are compared with. A worker loads one bundle, so both sides run on the
+ * The benchmark's workflow bundle entry: an app of its own (the example app's job types and the
+ * bench-only ones; its default export) and the raw-SDK baselines they are compared with (named
+ * exports, which Temporal runs by name before it falls back to the app). A worker loads one bundle, so both sides run on the
  * same worker, the same activities and the same server. Deterministic code only, like workflows/.
  */
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
-import type { StepActivities } from '../workflows/activities';
+import exampleApp from '../workflows/app';
+import { defineApp } from '../workflows/engine/app';
 import { jobBuilder } from '../workflows/engine/builder';
 import { defineJob } from '../workflows/engine/definition';
-import { registerJobTypes } from '../workflows/engine/registry';
 import type { ActivityJobRef, BatchChunkArgs } from '../workflows/engine/step-io';
-import { jobWorkflow } from '../workflows/engine/workflow';
 import { exampleSubJobDefinition } from '../workflows/jobs/example';
 import { simulatedDuration, type DemoActivities } from '../workflows/jobs/demo-contracts';
-
-export * from '../workflows';
 
 /** Activity steps in a `benchSteps` job (a definition is static, so the count is fixed here). */
 export const BENCH_STEPS = 20;
@@ -22,23 +20,21 @@ export const BENCH_STEPS = 20;
 const benchStepsInput = z.object({ durationMs: z.number().int().min(0).default(0) }).strict();
 
 /** Bench-only job type: {@link BENCH_STEPS} `simulateWork` activity steps in sequence. */
-export const benchSteps = jobWorkflow(
-  defineJob({
-    name: 'benchSteps',
-    description: `Benchmark: ${BENCH_STEPS} simulateWork activity steps in sequence.`,
-    input: benchStepsInput,
-    steps: Array.from({ length: BENCH_STEPS }, (_, i) => ({
-      key: `s${i + 1}`,
-      name: `Step ${i + 1}`,
-      kind: 'activity' as const,
-      activity: 'simulateWork' as const,
-      args: ({ input }: { input: z.infer<typeof benchStepsInput> }) => ({
-        durationMs: input.durationMs,
-        items: 1,
-      }),
-    })),
-  }),
-);
+export const benchStepsDefinition = defineJob({
+  name: 'benchSteps',
+  description: `Benchmark: ${BENCH_STEPS} simulateWork activity steps in sequence.`,
+  input: benchStepsInput,
+  steps: Array.from({ length: BENCH_STEPS }, (_, i) => ({
+    key: `s${i + 1}`,
+    name: `Step ${i + 1}`,
+    kind: 'activity' as const,
+    activity: 'simulateWork' as const,
+    args: ({ input }: { input: z.infer<typeof benchStepsInput> }) => ({
+      durationMs: input.durationMs,
+      items: 1,
+    }),
+  })),
+});
 
 const ref = (stepKey: string, stepIndex: number): ActivityJobRef => {
   const info = wf.workflowInfo();
@@ -55,7 +51,7 @@ const ref = (stepKey: string, stepIndex: number): ActivityJobRef => {
 
 /** Baseline for `benchSteps`: the same activity calls in sequence, written with the raw SDK. */
 export async function baselineSteps(p: { steps: number; durationMs: number }): Promise<number> {
-  const acts = wf.proxyActivities<StepActivities>({
+  const acts = wf.proxyActivities<DemoActivities>({
     startToCloseTimeout: '10 minutes',
     retry: { maximumAttempts: 1 },
   });
@@ -71,7 +67,7 @@ export async function baselineBatch(p: {
   chunkSize: number;
   window: number;
 }): Promise<number> {
-  const acts = wf.proxyActivities<StepActivities>({
+  const acts = wf.proxyActivities<DemoActivities>({
     startToCloseTimeout: '10 minutes',
     retry: { maximumAttempts: 3 },
   });
@@ -116,7 +112,6 @@ export const benchHandoffDefinition = job({
     args: () => ({ durationMs: 0, items: 1 }),
   })
   .build();
-export const benchHandoff = jobWorkflow(benchHandoffDefinition);
 
 const benchFanoutInput = z
   .object({
@@ -144,13 +139,9 @@ export const benchFanoutDefinition = job({
     chunkInput: (_chunk, { input }) => ({ durationMs: input.durationMs }),
   })
   .build();
-export const benchFanout = jobWorkflow(benchFanoutDefinition);
 
-// The batch coordinator finds a batch step's definition by its job type.
-registerJobTypes([benchFanoutDefinition]);
-
-const childActivities = (): StepActivities =>
-  wf.proxyActivities<StepActivities>({
+const childActivities = (): DemoActivities =>
+  wf.proxyActivities<DemoActivities>({
     startToCloseTimeout: '10 minutes',
     retry: { maximumAttempts: 1 },
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -237,3 +228,8 @@ export async function baselineHold(): Promise<void> {
   });
   await wf.condition(() => released);
 }
+
+/** The bench's app: the example app's job types and the bench-only ones. */
+export default defineApp({
+  jobs: [...exampleApp.listed, benchStepsDefinition, benchHandoffDefinition, benchFanoutDefinition],
+});

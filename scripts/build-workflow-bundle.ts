@@ -1,29 +1,21 @@
-/** Builds the workflow bundle the production worker loads, and its manifest. Exits non-zero on any failure. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
-import { exportedWorkflows, manifestPath, type BundleManifest } from '../src/registration';
-import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../src/worker-factory';
-
 /**
- * Bundles the workflow entry `workflowsPath` (default: the repository's) into `outFile`, and writes
- * beside it the manifest of the workflows it exports, which the worker checks the catalog against
- * when it starts (see src/registration.ts).
+ * Builds the example app's workflow bundle (what the cluster's and production's workers load) and
+ * its manifest: `stepwise bundle` for this repository's own app. Exits non-zero on any failure.
  */
+import { resolve } from 'node:path';
+import type { Logger } from '@temporalio/worker';
+import { buildWorkflowBundle as buildBundle } from '../src/bundle';
+
+/** The example app's module (its default export is the app). */
+export const EXAMPLE_APP_MODULE = require.resolve('../workflows/app');
+
+/** Bundles `appModule` (default: the example app) into `outFile`, with its manifest beside it. */
 export async function buildWorkflowBundle(
   outFile: string,
   logger?: Logger,
-  workflowsPath = WORKFLOWS_PATH,
+  appModule = EXAMPLE_APP_MODULE,
 ): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger,
-  });
-  mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, code);
-  const manifest: BundleManifest = { entry: workflowsPath, workflows: exportedWorkflows(workflowsPath) };
-  writeFileSync(manifestPath(outFile), `${JSON.stringify(manifest, null, 2)}\n`);
+  await buildBundle(appModule, outFile, logger);
 }
 
 if (require.main === module) {

@@ -17,10 +17,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
 import { DevServer, freePort, resolveCliPath } from '../src/dev-server';
-import { createStepwiseWorker } from '../src/worker-factory';
-import { findJobDefinition } from '../workflows/catalog';
+import { createActivities } from '../activities';
+import { loadPipelineConfig } from '../activities/pipeline-config';
+import { createWorker } from '../src/worker-factory';
+import app from '../workflows/app';
 import { initialJobAttributes } from '../workflows/search-attributes';
 import {
   cancelSignal,
@@ -149,7 +150,7 @@ export const FIXTURE_JOBS: FixtureJob[] = [
     drive: async ({ client, handle, taskQueue }) => {
       await handle.result().catch(() => undefined);
       const state = await handle.query(jobStateQuery);
-      const plan = planRecovery(findJobDefinition(state.type)!, state);
+      const plan = planRecovery(app.find(state.type)!, state);
       if (!plan.ok) throw new Error(plan.message);
       const params: JobParams = { input: state.input, recovery: plan.params };
       await client.workflow.start(state.type, {
@@ -194,18 +195,20 @@ export async function captureHistories(opts: {
     try {
       const taskQueue = 'stepwise';
       // No prebuilt bundle: the workflows are bundled now, from this checkout's code.
-      const worker = await createStepwiseWorker({
+      const worker = await createWorker({
+        app,
+        // The fixture jobs do not touch the pipelines' folders.
+        activities: createActivities({ client, pipelines: loadPipelineConfig() }),
         connection: nativeConnection,
         namespace: 'default',
         client,
         taskQueue,
-        // The fixture jobs do not touch the pipelines' folders.
-        pipelines: loadConfig().pipelines,
+        workflowsPath: require.resolve('../workflows/app'),
       });
       await worker.runUntil(async () => {
         await Promise.all(
           jobs.map(async (job) => {
-            const def = findJobDefinition(job.type);
+            const def = app.find(job.type);
             if (!def) throw new Error(`unknown job type ${job.type}`);
             const params: JobParams = { input: def.input.parse(job.input) };
             // Started like the API starts jobs.

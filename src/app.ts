@@ -1,4 +1,4 @@
-/** Creates the NestJS application on Fastify; used by main.ts and the API tests. */
+/** Creates the NestJS application on Fastify for an app; used by `stepwise api`, the test environment and the API tests. */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,10 +11,11 @@ import { ApiError } from './api/common/errors';
 import { toErrorBody } from './api/common/filters/api-exception.filter';
 import { MAX_JOB_ID_LENGTH } from './api/jobs/schemas';
 import type { Config } from './config';
-import { jobDefinitions } from '../workflows/catalog';
-import { checkRegistration, exportedWorkflows, WORKFLOWS_PATH } from './registration';
+import type { StepwiseApp } from '../workflows/engine/app';
 
 export interface CreateAppOptions {
+  /** The app whose job types the API starts, lists and describes. */
+  app: StepwiseApp;
   /**
    * A Temporal client the caller owns and closes (tests). Without one, the application connects
    * from `config.temporal` while it starts and closes that connection when it is closed.
@@ -26,12 +27,10 @@ export interface CreateAppOptions {
 
 export async function createApp(
   config: Config,
-  { client, logger = false }: CreateAppOptions = {},
+  { app: stepwiseApp, client, logger = false }: CreateAppOptions,
 ): Promise<NestFastifyApplication> {
-  // The API starts nothing a worker could not run: every catalog type must be in the workflow entry.
-  checkRegistration(jobDefinitions, exportedWorkflows(WORKFLOWS_PATH), WORKFLOWS_PATH);
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, client),
+    AppModule.forRoot(config, stepwiseApp, client),
     // A body may carry the largest job input plus the request around it; Fastify refuses more with 413.
     new FastifyAdapter({
       bodyLimit: maxBodyBytes(config),

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import type { PipelineConfig } from '../activities/pipeline-config';
 import {
   duplicateKeyErrors,
   isLoopbackHost,
@@ -59,47 +58,10 @@ export const envSchema = z.object({
   STEPWISE_DATA_DIR: z.string().min(1).default('.data'),
   DEV_SERVER_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
-  // Data pipelines (dataImport, datasetBuild); folders default to places under STEPWISE_DATA_DIR.
-  STEPWISE_IMPORT_ROOT: z.string().min(1).optional(),
-  STEPWISE_IMPORT_MAX_FILE_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(50 * 1024 * 1024),
-  STEPWISE_INDEX_DB_PATH: z.string().min(1).optional(),
-  STEPWISE_WORK_DIR: z.string().min(1).optional(),
-  STEPWISE_DATASET_ROOT: z.string().min(1).optional(),
-  STEPWISE_DOWNLOAD_MAX_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(20 * 1024 * 1024),
-  STEPWISE_DOWNLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  STEPWISE_DOWNLOAD_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  STEPWISE_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
-  STEPWISE_DOWNLOAD_CONTENT_TYPES: z
-    .string()
-    .min(1)
-    .default('image/*,application/octet-stream')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((t) => t.trim().toLowerCase())
-        .filter(Boolean),
-    ),
-  // Where downloads may go (activities/dataset/address.ts): hosts, private networks, redirects.
-  STEPWISE_DOWNLOAD_ALLOW_HOSTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    ),
-  STEPWISE_DOWNLOAD_ALLOW_PRIVATE: bool.default(false),
-  STEPWISE_DOWNLOAD_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
-  STEPWISE_IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+  // The app (its module's default export is defineApp(...)) and its activities (defineActivities(...)):
+  // set by `stepwise dev|worker|api --app <module> --activities <module>`.
+  STEPWISE_APP_MODULE: z.string().min(1).optional(),
+  STEPWISE_ACTIVITIES_MODULE: z.string().min(1).optional(),
   // Job budgets (workflows/limits.ts): checked by the API and again by the workflow.
   STEPWISE_MAX_INPUT_BYTES: z.coerce
     .number()
@@ -211,8 +173,6 @@ export interface Config {
   /** True when no TEMPORAL_ADDRESS is set and `npm start` runs the embedded dev server. */
   embeddedDevServer: boolean;
   dataDir: string;
-  /** Folders and limits the data pipeline activities work with. */
-  pipelines: PipelineConfig;
   /** Job budgets the API checks and passes to every job it starts (`JobParams.limits`). */
   limits: JobLimits;
   /** Who may call the API, where its audit trail goes, and the per-key rate limit of mutating routes. */
@@ -312,24 +272,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           ? ':memory:'
           : resolve(env.STEPWISE_AUDIT_DB_PATH ?? resolve(dataDir, 'audit.sqlite')),
       rateLimit: { perMinute: env.STEPWISE_RATE_LIMIT_PER_MINUTE, burst: env.STEPWISE_RATE_LIMIT_BURST },
-    },
-    pipelines: {
-      importRoot: resolve(env.STEPWISE_IMPORT_ROOT ?? resolve(dataDir, 'imports')),
-      importMaxFileBytes: env.STEPWISE_IMPORT_MAX_FILE_BYTES,
-      indexDbPath: resolve(env.STEPWISE_INDEX_DB_PATH ?? resolve(dataDir, 'index.sqlite')),
-      workDir: resolve(env.STEPWISE_WORK_DIR ?? resolve(dataDir, 'work')),
-      datasetRoot: resolve(env.STEPWISE_DATASET_ROOT ?? resolve(dataDir, 'datasets')),
-      download: {
-        maxBytes: env.STEPWISE_DOWNLOAD_MAX_BYTES,
-        concurrency: env.STEPWISE_DOWNLOAD_CONCURRENCY,
-        attempts: env.STEPWISE_DOWNLOAD_ATTEMPTS,
-        timeoutMs: env.STEPWISE_DOWNLOAD_TIMEOUT_MS,
-        contentTypes: env.STEPWISE_DOWNLOAD_CONTENT_TYPES,
-        allowHosts: env.STEPWISE_DOWNLOAD_ALLOW_HOSTS,
-        allowPrivate: env.STEPWISE_DOWNLOAD_ALLOW_PRIVATE,
-        maxRedirects: env.STEPWISE_DOWNLOAD_MAX_REDIRECTS,
-      },
-      imageMaxPixels: env.STEPWISE_IMAGE_MAX_PIXELS,
     },
     temporal: {
       address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`,

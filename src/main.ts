@@ -1,7 +1,8 @@
-/** The API process: NestJS on Fastify in front of the Temporal client (which the app connects itself). */
+/** The API process (`stepwise api --app <module>`): NestJS on Fastify in front of the Temporal client (which the app connects itself). */
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
 import { JsonLogger, nestLogger } from './logger';
 import { createApp } from './app';
+import { loadConfiguredApp } from './app-modules';
 import { listenForStackStatus } from './stack-status';
 
 async function main(): Promise<void> {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
       `No API keys configured (STEPWISE_API_KEYS): the API is open on ${config.env.HOST} — every request acts as admin "local". See docs/security.md.`,
     );
   }
-  const app = await createApp(config, { logger: nestLogger(log) });
+  const app = await createApp(config, { app: loadConfiguredApp(config), logger: nestLogger(log) });
   // On SIGINT/SIGTERM: stop the HTTP server, close the Temporal connection (TemporalModule), exit 0.
   app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
   await app.listen(config.env.PORT, config.env.HOST);

@@ -1,37 +1,36 @@
 /**
- * The catalog (what the API offers and starts) and the workflow bundle (what a worker can run) are
- * two lists today; a job type in the first but not the second is accepted by `POST /api/jobs` and
- * then never runs. So the worker and the API check, when they start, that every type of the
- * catalog is a workflow of the bundle, and refuse to start otherwise, naming the type.
+ * The app a worker or the API is given, and the app a worker's workflow code holds, must be the
+ * same list of job types: a type the API offers but the bundle lacks would be accepted and never
+ * run. With one `defineApp` list there is one place a type can be; what can still disagree is a
+ * prebuilt bundle (built from an older app) or a module path that names another app. The worker
+ * checks both when it starts and refuses to start otherwise, naming the types.
  *
- * A prebuilt bundle is a webpack file for the workflow sandbox; what it exports is written beside
- * it, when it is built, as `<bundle>.manifest.json` (see `scripts/build-workflow-bundle.ts`).
+ * A prebuilt bundle is a webpack file for the workflow sandbox; the job types of the app it was
+ * built from are written beside it as `<bundle>.manifest.json` (see `src/bundle.ts`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { JobDefinition } from '../workflows/engine/definition';
-
-/** Path of the workflow entry file (the bundle's source), compiled or not. */
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+import { isAbsolute, resolve } from 'node:path';
+import { isStepwiseApp, type StepwiseApp } from '../workflows/engine/app';
 
 /** What the bundle build writes beside a bundle. */
 export interface BundleManifest {
-  /** The workflow entry the bundle was built from. */
+  /** The app module the bundle was built from. */
   entry: string;
-  /** The names of the workflow functions it exports. */
-  workflows: string[];
+  /** The names of the app's job types. */
+  jobTypes: string[];
 }
 
-/** A catalog and a bundle that disagree: the message names each type and where to add it. */
+/** Two apps that disagree: the message names each type and what to do. */
 export class RegistrationError extends Error {
   constructor(
     readonly missing: string[],
     where: string,
   ) {
+    const one = missing.length === 1;
     super(
-      `${missing.length === 1 ? 'Job type' : 'Job types'} ${missing.map((m) => `"${m}"`).join(', ')} ` +
-        `${missing.length === 1 ? 'is' : 'are'} in the catalog (workflows/catalog.ts) but not exported by ` +
-        `the workflow bundle (${where}): export ${missing.length === 1 ? 'it' : 'them'} from workflows/index.ts ` +
-        '(jobWorkflow(definition)) and rebuild, or remove the type from the catalog',
+      `${one ? 'Job type' : 'Job types'} ${missing.map((m) => `"${m}"`).join(', ')} ${one ? 'is' : 'are'} ` +
+        `in the app the worker was given but not in the app of its workflow bundle (${where}): ` +
+        'rebuild the bundle from the same app (stepwise bundle), or start the worker with the app the bundle was built from',
     );
     this.name = 'RegistrationError';
   }
@@ -41,35 +40,53 @@ export class RegistrationError extends Error {
 export const manifestPath = (bundlePath: string): string =>
   `${bundlePath.replace(/\.js$/, '')}.manifest.json`;
 
-/** The workflow functions a workflow entry module exports (loaded in Node: it is plain code). */
-export function exportedWorkflows(entryPath: string): string[] {
-  // A synchronous load of a path known only at run time: `import()` would make every caller async.
+/**
+ * Loads the app a module exports as its default export (`export default defineApp(...)`), or as
+ * the module itself (`module.exports = defineApp(...)`). Throws an error that says what to export.
+ */
+export function loadApp(modulePath: string): StepwiseApp {
+  const path = isAbsolute(modulePath) ? modulePath : resolve(modulePath);
+  // A synchronous load of a path known only at run time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(entryPath) as Record<string, unknown>;
-  return Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+  const mod = require(path) as { default?: unknown } | undefined;
+  const app = isStepwiseApp(mod) ? mod : mod?.default;
+  if (!isStepwiseApp(app)) {
+    throw new Error(
+      `${modulePath} does not export a Stepwise app: make its default export the value of defineApp({ jobs: [...] })`,
+    );
+  }
+  return app;
 }
 
-/** The workflows a prebuilt bundle exports, from its manifest; throws when there is none. */
-export function bundledWorkflows(bundlePath: string): string[] {
+/** The job types of the app a prebuilt bundle was built from, from its manifest; throws when there is none. */
+export function bundledJobTypes(bundlePath: string): string[] {
   const path = manifestPath(bundlePath);
   if (!existsSync(path)) {
     throw new Error(
       `The workflow bundle ${bundlePath} has no manifest (${path}), so what it can run is unknown: ` +
-        'rebuild it with "npm run build:workflows" (scripts/build-workflow-bundle.ts writes both)',
+        'rebuild it with "stepwise bundle" (npm run build:workflows here), which writes both',
     );
   }
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as Partial<BundleManifest>;
-  if (!Array.isArray(manifest.workflows)) throw new Error(`${path} is not a workflow bundle manifest`);
-  return manifest.workflows;
+  if (!Array.isArray(manifest.jobTypes)) throw new Error(`${path} is not a workflow bundle manifest`);
+  return manifest.jobTypes;
 }
 
-/** Throws a {@link RegistrationError} when a type of `catalog` is not among `workflows`. */
-export function checkRegistration(
-  catalog: readonly JobDefinition[],
-  workflows: readonly string[],
-  where: string,
-): void {
-  const have = new Set(workflows);
-  const missing = catalog.map((d) => d.name).filter((name) => !have.has(name));
+/** Throws a {@link RegistrationError} when a job type of `app` is not among `jobTypes`. */
+export function checkRegistration(app: StepwiseApp, jobTypes: readonly string[], where: string): void {
+  const have = new Set(jobTypes);
+  const missing = app.jobs.map((d) => d.name).filter((name) => !have.has(name));
   if (missing.length > 0) throw new RegistrationError(missing, where);
+}
+
+/**
+ * The module a CommonJS process loaded `app` from (the one whose default export is `app`), so a
+ * worker can bundle it without being told its path; undefined when none is found (ESM, jest).
+ */
+export function findAppModule(app: StepwiseApp): string | undefined {
+  for (const mod of Object.values(require.cache)) {
+    const exp = mod?.exports as { default?: unknown } | undefined;
+    if (mod && (exp === app || exp?.default === app)) return mod.filename;
+  }
+  return undefined;
 }

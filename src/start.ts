@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole system in one command — the Temporal dev server with its Web UI (unless
+ * `stepwise dev --app <module> --activities <module>` (`npm start` here, for the example app): the
+ * whole system in one command — the Temporal dev server with its Web UI (unless
  * TEMPORAL_ADDRESS points elsewhere), the worker and the API, in one log stream labelled per
  * process, under the supervisor (src/supervisor.ts): a process that exits unexpectedly is
  * restarted after a backoff while the others keep running; only Ctrl-C/SIGTERM or a crash loop
@@ -11,7 +12,8 @@
  * compiles restarts the worker and the API, and the dev server keeps running (src/dev-watch.ts).
  */
 import { join, resolve } from 'node:path';
-import { writeSamples } from '../activities/samples';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { AppModuleError, appModulePath, loadConfiguredApp } from './app-modules';
 import { API_KEYS_FD_PATH, apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from './child-env';
 import { GaveUp, ManagedProcess, waitUntil } from './cluster/process';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
@@ -33,9 +35,22 @@ async function main(): Promise<void> {
     out.say(`ERROR: ${err.message}`);
     process.exit(1);
   }
-  // The pipelines' examples (POST /api/jobs in /docs) read these: written once, never overwritten.
-  const samples = writeSamples(config.pipelines.importRoot);
-  if (samples.length > 0) out.say(`sample inputs written under ${config.pipelines.importRoot}/samples`);
+  // The app and its activities, given as modules the worker and the API load: checked here first.
+  let appModule: string;
+  try {
+    appModule = appModulePath(config);
+    const app = loadConfiguredApp(config);
+    if (!config.env.STEPWISE_ACTIVITIES_MODULE) {
+      throw new AppModuleError(
+        'No activities given: start with "stepwise dev --app <module> --activities <module>" (or set STEPWISE_ACTIVITIES_MODULE)',
+      );
+    }
+    out.say(`app ${appModule}: ${app.jobs.length} job types (${app.jobs.map((d) => d.name).join(', ')})`);
+  } catch (err) {
+    out.say(`ERROR: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  const activitiesModule = config.env.STEPWISE_ACTIVITIES_MODULE;
   const wanted: [string, number][] = [['PORT', config.env.PORT]];
   if (config.embeddedDevServer) {
     wanted.push(['TEMPORAL_DEV_PORT', config.env.TEMPORAL_DEV_PORT]);
@@ -54,6 +69,10 @@ async function main(): Promise<void> {
   const launchEnv = { ...process.env };
   for (const name of SECRET_ENV) delete process.env[name];
   const env = childEnv(launchEnv, childLogEnv(config.env.LOG_FORMAT, process.stdout.isTTY === true));
+  env.STEPWISE_APP_MODULE = appModule;
+  env.STEPWISE_ACTIVITIES_MODULE = isAbsolute(activitiesModule)
+    ? activitiesModule
+    : resolvePath(activitiesModule);
 
   let supervisor: Supervisor | null = null;
   // Output of a process the launcher is stopping on purpose (the dev server's shutdown warnings) is

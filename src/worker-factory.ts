@@ -1,54 +1,140 @@
-/** Builds the Stepwise worker; shared by the worker process and the tests so both run the same wiring. */
+/**
+ * The worker factory: a Temporal worker for one app, its activities and a connection the caller
+ * owns. The worker process (`stepwise worker`), the test environment and the bench all build
+ * their workers here, so they run the same wiring.
+ */
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type PipelineConfig } from '../activities';
-import { jobLogInterceptor } from '../activities/log';
-import { jobDefinitions } from '../workflows/catalog';
-import { bundledWorkflows, checkRegistration, exportedWorkflows, WORKFLOWS_PATH } from './registration';
+import { createEngineActivities } from './activity/engine';
+import { jobLogInterceptor } from './activity/log';
+import { TASK_QUEUE } from '../workflows/contracts';
+import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
+import { bundledJobTypes, checkRegistration, findAppModule, loadApp } from './registration';
 
-export interface StepwiseWorkerOptions {
-  connection: NativeConnection;
-  namespace: string;
-  /** Client the activities use to report progress. */
-  client: Client;
-  /** Prebuilt bundle (production, tests); without it the workflows are bundled now (development). */
-  workflowBundlePath?: string;
-  taskQueue: string;
-  /** Folders and limits of the data pipeline activities (`Config.pipelines`; tests use temporary folders). */
-  pipelines: PipelineConfig;
-  /** Overrides for tests (e.g. other activities). */
-  overrides?: Partial<WorkerOptions>;
-}
-
-/** Path of the workflow entry file, for bundling from source or from compiled output. */
-export { WORKFLOWS_PATH };
 /** Workflow interceptor module (job context on every workflow log line); goes into every bundle. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
 
+/** What a worker needs besides the app and its activities. */
+export interface WorkerDeps {
+  /** A client the activities may use (the framework's own report progress and cancel with it). */
+  client: Client;
+}
+
 /**
- * Creates the worker, after checking that every job type of the catalog is a workflow of the
- * bundle it will run (a {@link RegistrationError} names the ones that are not).
+ * An activities module: what `stepwise worker --activities <module>` loads (its default export).
+ * Made by {@link defineActivities}, which checks the factory's result against the app.
  */
-export async function createStepwiseWorker(opts: StepwiseWorkerOptions): Promise<Worker> {
-  const workflows = opts.workflowBundlePath
-    ? bundledWorkflows(opts.workflowBundlePath)
-    : exportedWorkflows(WORKFLOWS_PATH);
-  checkRegistration(jobDefinitions, workflows, opts.workflowBundlePath ?? WORKFLOWS_PATH);
+export interface ActivitiesModule<App extends StepwiseApp = StepwiseApp> {
+  /** The app these activities are for (used for its types; the worker checks the names too). */
+  readonly app: App;
+  /** Builds the activities; called once per worker. */
+  create(deps: WorkerDeps): ActivitiesOf<App> | Promise<ActivitiesOf<App>>;
+}
+
+/**
+ * Declares an app's activities as a module the `stepwise` command can load. A missing activity,
+ * or one whose argument or result does not fit what a step passes and expects, is a compile error
+ * here.
+ *
+ * @example
+ * export default defineActivities(app, ({ client }) => ({ resizeImages: async (job, args) => ... }));
+ */
+export function defineActivities<App extends StepwiseApp>(
+  app: App,
+  create: (deps: WorkerDeps) => ActivitiesOf<App> | Promise<ActivitiesOf<App>>,
+): ActivitiesModule<App> {
+  return { app, create };
+}
+
+/** Options of {@link createWorker}. */
+export interface CreateWorkerOptions<App extends StepwiseApp> {
+  /** The app: its job types are the workflows this worker runs. */
+  app: App;
+  /** The activities its job types call; checked against the app at compile time and when the worker starts. */
+  activities: ActivitiesOf<App>;
+  /** The worker's connection to Temporal (the caller owns and closes it). */
+  connection: NativeConnection;
+  /** A client on the same namespace: the framework's own activities use it. */
+  client: Client;
+  /** @default 'default' */
+  namespace?: string;
+  /** @default 'stepwise' */
+  taskQueue?: string;
+  /**
+   * The module whose default export is `app`, which the worker bundles for the workflow sandbox.
+   * Default: the module this process loaded `app` from (CommonJS); give it under ESM or jest.
+   */
+  workflowsPath?: string;
+  /** A bundle built by `stepwise bundle` from the same app (production): nothing is bundled at start. */
+  workflowBundlePath?: string;
+  /** Any other Temporal worker option (e.g. `shutdownGraceTime`, `identity`). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+/** Thrown when the activities a worker is given miss some its app's steps call. */
+export class MissingActivitiesError extends Error {
+  constructor(readonly missing: string[]) {
+    super(
+      `The worker's activities lack ${missing.map((m) => `"${m}"`).join(', ')}, which the app's steps call: ` +
+        'add them to the activities given to the worker',
+    );
+    this.name = 'MissingActivitiesError';
+  }
+}
+
+/** The activity names the app's steps and cleanups call. */
+export function activityNames(app: StepwiseApp): string[] {
+  const names = new Set<string>();
+  for (const def of app.jobs) {
+    for (const step of def.steps) {
+      if (step.kind === 'activity') names.add(step.activity);
+      if (step.kind === 'batch' && 'activity' in step.run) names.add(step.run.activity);
+    }
+    if (def.onCancel) names.add(def.onCancel.activity);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Creates the worker, after checking that its workflow code holds the same app (a
+ * `RegistrationError` names the types that differ) and that every activity the app calls is
+ * given (a {@link MissingActivitiesError} names the missing ones).
+ */
+export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOptions<App>): Promise<Worker> {
+  const given = opts.activities as Record<string, unknown>;
+  const missing = activityNames(opts.app).filter((n) => typeof given[n] !== 'function');
+  if (missing.length > 0) throw new MissingActivitiesError(missing);
+  let workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
+  if (opts.workflowBundlePath) {
+    checkRegistration(opts.app, bundledJobTypes(opts.workflowBundlePath), opts.workflowBundlePath);
+    workflowSource = { workflowBundle: { codePath: opts.workflowBundlePath } };
+  } else {
+    const workflowsPath = opts.workflowsPath ?? findAppModule(opts.app);
+    if (!workflowsPath) {
+      throw new Error(
+        'createWorker: give `workflowsPath`, the module whose default export is the app (it could not be found among the loaded modules)',
+      );
+    }
+    checkRegistration(
+      opts.app,
+      loadApp(workflowsPath).jobs.map((d) => d.name),
+      workflowsPath,
+    );
+    workflowSource = { workflowsPath };
+  }
   return Worker.create({
     connection: opts.connection,
-    namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
-    // A prebuilt bundle already holds the workflow interceptors (scripts/build-workflow-bundle.ts).
-    ...(opts.workflowBundlePath
-      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
-      : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ client: opts.client, pipelines: opts.pipelines }),
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    ...workflowSource,
+    activities: { ...given, ...createEngineActivities(opts.client) },
     // Cancellation reaches an activity with the answer to a heartbeat: send them at least every
     // second, so a cancelled job's activities stop within about a second.
     defaultHeartbeatThrottleInterval: '1s',
     maxHeartbeatThrottleInterval: '1s',
     interceptors: {
       activity: [jobLogInterceptor],
+      // A prebuilt bundle already holds the workflow interceptors (src/bundle.ts).
       ...(opts.workflowBundlePath ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
     },
     ...opts.overrides,

@@ -1,6 +1,7 @@
 /**
- * The worker process: polls the Stepwise task queue, runs workflows (from the prebuilt bundle in
- * production, bundled at start in development) and activities.
+ * The worker process (`stepwise worker --app <module> --activities <module>`): polls the Stepwise
+ * task queue, runs the app's workflows (from the prebuilt bundle in production, bundled at start in
+ * development) and its activities.
  *
  * SIGINT/SIGTERM shut it down gracefully (a deploy): it stops polling for new tasks at once, lets
  * running activities finish for up to STEPWISE_WORKER_SHUTDOWN_GRACE_MS (so a deploy does not burn
@@ -9,15 +10,14 @@
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { loadConfigOrExit } from './config';
 import { JsonLogger } from './logger';
 import { connectClient, workerConnectionOptions } from './temporal';
-import { createStepwiseWorker } from './worker-factory';
+import { appModulePath, loadConfiguredActivities, loadConfiguredApp } from './app-modules';
+import { defaultBundlePath } from './bundle';
+import { createWorker } from './worker-factory';
 import { startWorkerHealthServer } from './worker-health';
-
-export const DEFAULT_BUNDLE_PATH = resolve(__dirname, '..', 'workflow-bundle.js');
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -42,12 +42,14 @@ async function main(): Promise<void> {
         : {}),
     },
   });
+  const app = loadConfiguredApp(config);
+  const activitiesModule = loadConfiguredActivities(config, app);
   let bundle = config.env.WORKFLOW_BUNDLE_PATH;
   if (!bundle && config.env.NODE_ENV === 'production') {
-    bundle = DEFAULT_BUNDLE_PATH;
+    bundle = defaultBundlePath(appModulePath(config));
     if (!existsSync(bundle)) {
       logger.error(
-        `NODE_ENV=production needs the prebuilt workflow bundle at ${bundle}: run "npm run build:workflows"`,
+        `NODE_ENV=production needs the prebuilt workflow bundle at ${bundle}: run "stepwise bundle --app ${appModulePath(config)}"`,
       );
       process.exit(1);
     }
@@ -55,13 +57,15 @@ async function main(): Promise<void> {
   logger.info('connecting', { address: config.temporal.address, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect(workerConnectionOptions(config.temporal));
   const client = await connectClient(config.temporal);
-  const worker = await createStepwiseWorker({
+  const worker = await createWorker({
+    app,
+    activities: await activitiesModule.create({ client }),
     connection,
     namespace: config.temporal.namespace,
     client,
     taskQueue: config.temporal.taskQueue,
+    workflowsPath: appModulePath(config),
     workflowBundlePath: bundle,
-    pipelines: config.pipelines,
     overrides: {
       shutdownGraceTime: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
       ...(config.env.STEPWISE_WORKER_IDENTITY

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../src/app';
+import exampleApp from '../workflows/app';
 import { loadConfig } from '../src/config';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import { JsonLogger, nestLogger } from '../src/logger';
@@ -40,7 +41,11 @@ export async function startTestApi(
       TEMPORAL_TASK_QUEUE: taskQueue,
       ...config,
     }),
-    { client: env.client, logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')) },
+    {
+      app: exampleApp,
+      client: env.client,
+      logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')),
+    },
   );
   let base: string | null = null;
   if (listen) {

@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineConfig } from '../activities/pipeline-config';
-import { createActivities } from '../activities';
-import { createStepwiseWorker, type StepwiseWorkerOptions } from '../src/worker-factory';
-import type { StepActivities } from '../workflows/activities';
+import { createActivities, type ExampleActivities } from '../activities';
+import { createWorker } from '../src/worker-factory';
+import type { StepwiseApp } from '../workflows/engine/app';
+import exampleApp from '../workflows/app';
 import type { ActivityJobRef } from '../workflows/engine/step-io';
 import type { SimulateWorkArgs } from '../workflows/jobs/demo-contracts';
 import { jobStateQuery, type JobParams, type JobState } from '../workflows/contracts';
@@ -67,19 +68,43 @@ export function testPipelineConfig(overrides: Partial<PipelineConfig> = {}): Pip
   };
 }
 
-/** A worker on a task queue of its own, so tests never pick up each other's tasks. */
+/** The example app's module: what the test bundle (test/global-setup.ts) is built from. */
+export const EXAMPLE_APP_MODULE = require.resolve('../workflows/app');
+
+export interface TestWorkerOptions {
+  taskQueue?: string;
+  /** Folders of the pipelines' real activities (default: fresh temporary ones). */
+  pipelines?: PipelineConfig;
+  /** Activities instead of the example app's real ones. */
+  activities?: ExampleActivities | Record<string, unknown>;
+  /** Another app, bundled from `workflowsPath` (its module's default export). */
+  app?: StepwiseApp;
+  workflowsPath?: string;
+  /** Default: the example app's prebuilt test bundle; `undefined` bundles from source. */
+  workflowBundlePath?: string;
+  overrides?: Partial<WorkerOptions>;
+}
+
+/** A worker of the example app (or `opts.app`) on a task queue of its own, so tests never pick up each other's tasks. */
 export async function createTestWorker(
   env: TestEnv,
-  opts: Partial<StepwiseWorkerOptions> = {},
+  opts: TestWorkerOptions = {},
 ): Promise<{ worker: Worker; taskQueue: string }> {
   const taskQueue = opts.taskQueue ?? uniqueId('test-queue');
-  const worker = await createStepwiseWorker({
+  const app = opts.app ?? exampleApp;
+  const activities =
+    opts.activities ??
+    createActivities({ client: env.client, pipelines: opts.pipelines ?? testPipelineConfig() });
+  const worker = await createWorker({
+    app: app as typeof exampleApp,
+    activities: activities as ExampleActivities,
     connection: env.nativeConnection,
     namespace: 'default',
     client: env.client,
-    workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
-    ...opts,
-    pipelines: opts.pipelines ?? testPipelineConfig(),
+    workflowsPath: opts.workflowsPath ?? EXAMPLE_APP_MODULE,
+    workflowBundlePath:
+      'workflowBundlePath' in opts ? opts.workflowBundlePath : process.env.STEPWISE_TEST_BUNDLE,
+    overrides: opts.overrides,
     taskQueue,
   });
   return { worker, taskQueue };
@@ -180,7 +205,7 @@ export interface SimulateCall {
 }
 
 /** The real activities, with every `simulateWork` call recorded, so tests can count what ran. */
-export function recordingActivities(env: TestEnv): { activities: StepActivities; calls: SimulateCall[] } {
+export function recordingActivities(env: TestEnv): { activities: ExampleActivities; calls: SimulateCall[] } {
   const real = createActivities({ client: env.client, pipelines: testPipelineConfig() });
   const calls: SimulateCall[] = [];
   return {

@@ -35,7 +35,7 @@ import {
   type RejectedItem,
   type StoreItem,
 } from '../../workflows/jobs/dataset-build-contracts';
-import { jobLog } from '../log';
+import { jobLog } from '../../src/activity/log';
 import {
   DIR_MODE,
   jobWorkDir,
@@ -47,7 +47,7 @@ import {
   type FolderTarget,
 } from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
-import { ProgressReporter } from '../progress';
+import { ProgressReporter } from '../../src/activity/progress';
 import { createPrivateFile, openInside, readBounded, writePrivateFile, type OpenedFile } from '../safe-open';
 import { DownloadError, downloadWithRetries } from './download';
 import { readImageHeader, readImageMetadata } from './image-header';

@@ -22,7 +22,7 @@ import type {
   ImportValidateArgs,
   ImportValidateResult,
 } from '../../workflows/jobs/data-import-contracts';
-import { jobLog } from '../log';
+import { jobLog } from '../../src/activity/log';
 import {
   isInside,
   jobWorkDir,
@@ -32,7 +32,7 @@ import {
   resolveExistingInside,
 } from '../paths';
 import type { PipelineConfig } from '../pipeline-config';
-import { ProgressReporter } from '../progress';
+import { ProgressReporter } from '../../src/activity/progress';
 import { createPrivateFile, identityOf, openInside, readBounded, type FileIdentity } from '../safe-open';
 import { ImportIndex } from './index-db';
 import { formatOf, normalizeRow, readRows, type NormalizedRow } from './rows';

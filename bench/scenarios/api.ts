@@ -4,7 +4,7 @@
  * the start path is measured (the jobs never run).
  * `api-get`: `GET /api/jobs/:id` latency on running jobs, against the direct `jobState` query.
  */
-import { findJobDefinition } from '../../workflows/catalog';
+import exampleApp from '../../workflows/app';
 import { jobStateQuery } from '../../workflows/contracts';
 import { DEFAULT_LIMITS } from '../../workflows/limits';
 import { initialJobAttributes } from '../../workflows/search-attributes';
@@ -13,7 +13,7 @@ import { goals, HttpClient, metric, pairs, percentile, pool, waitUntil, type Sce
 
 const START_CONCURRENCY = 32;
 const limits = DEFAULT_LIMITS;
-const exampleDef = findJobDefinition('example')!;
+const exampleDef = exampleApp.find('example')!;
 
 export async function apiStartScenario(env: BenchEnv, reps: number, perRep = 256): Promise<ScenarioResult> {
   const t0 = Date.now();

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
+import type { StepwiseApp } from '../../workflows/engine/app';
+import { CatalogModule } from './catalog/catalog.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter';
@@ -23,14 +25,16 @@ import { TemporalModule } from './temporal/temporal.module';
 @Module({})
 export class AppModule {
   /**
+   * @param app The app whose job types the API serves.
    * @param client A client the caller owns (tests); without one, the application connects from
    * `config` and closes the connection when it shuts down.
    */
-  static forRoot(config: Config, client?: Client): DynamicModule {
+  static forRoot(config: Config, app: StepwiseApp, client?: Client): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        CatalogModule.forRoot(app),
         client ? TemporalModule.forClient(client) : TemporalModule.forRoot(),
         // The global auth guard (keys, roles, rate limits), then the audit trail of mutating routes.
         AuthModule,

@@ -11,6 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuditStore, type AuditEntry } from '../../src/api/audit/audit.store';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, type TestEnv } from '../helpers';
 
@@ -44,7 +45,7 @@ async function startApi(path: string, extra: NodeJS.ProcessEnv = {}): Promise<Ne
       STEPWISE_AUDIT_DB_PATH: path,
       ...extra,
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
 }
 

@@ -13,6 +13,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuditPage } from '../../src/api/audit/audit.schemas';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
@@ -104,7 +105,7 @@ async function startApi(config: NodeJS.ProcessEnv): Promise<{ app: NestFastifyAp
       STEPWISE_AUDIT_REFUSALS_PER_MINUTE: '1000',
       ...config,
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
   await app.listen(0, '127.0.0.1');
   return { app, port: (app.getHttpServer().address() as AddressInfo).port };

@@ -5,6 +5,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import type { JobList, JobTreeNode } from '../../src/api/jobs/schemas';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   env = await connectTestEnv();
   const recorded = recordingActivities(env);
   calls = recorded.calls;
-  const w = await createTestWorker(env, { overrides: { activities: recorded.activities } });
+  const w = await createTestWorker(env, { activities: recorded.activities });
   worker = w.worker;
   running = worker.run();
   app = await createApp(
@@ -37,7 +38,7 @@ beforeAll(async () => {
       TEMPORAL_ADDRESS: env.address,
       TEMPORAL_TASK_QUEUE: w.taskQueue,
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
 });
 

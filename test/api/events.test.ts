@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventHub } from '../../src/api/events/event-hub.service';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import { testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
@@ -212,7 +213,7 @@ describe('the open-stream limit', () => {
         STEPWISE_STREAM_POLL_MS: String(POLL_MS),
         STEPWISE_STREAM_MAX_SUBSCRIBERS: '1',
       }),
-      { client: env.client },
+      { app: exampleApp, client: env.client },
     );
     try {
       await limited.listen(0, '127.0.0.1');

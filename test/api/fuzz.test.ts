@@ -18,8 +18,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import fc from 'fast-check';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { envSchema, loadConfig } from '../../src/config';
-import { jobDefinitions } from '../../workflows/catalog';
 import { JOB_STATUSES } from '../../workflows/contracts';
 import { BATCH_COORDINATOR_TYPE } from '../../workflows/engine/batch-contracts';
 import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
@@ -117,7 +117,7 @@ async function makeApp(extra: Record<string, string> = {}): Promise<NestFastifyA
       STEPWISE_RATE_LIMIT_BURST: '1000000',
       ...extra,
     }),
-    { client: env.client, logger: serverErrorLog },
+    { app: exampleApp, client: env.client, logger: serverErrorLog },
   );
   apps.push(app);
   return app;
@@ -154,7 +154,7 @@ function registeredRoutes(app: NestFastifyApplication): Route[] {
 // ---- arbitraries ----
 
 const printable = fc.string({ unit: 'grapheme-ascii', maxLength: 60 });
-const jobTypes = [...jobDefinitions.map((d) => d.name), BATCH_COORDINATOR_TYPE];
+const jobTypes = [...exampleApp.jobs.map((d) => d.name), BATCH_COORDINATOR_TYPE];
 /** A path segment for `:jobId`: pool ids, unknown valid ids, anything (encoded), and malformed raw text. */
 const pathId = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...POOL) },

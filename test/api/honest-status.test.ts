@@ -7,10 +7,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { runStartParams } from '../../src/api/jobs/job-runs';
 import type { JobList } from '../../src/api/jobs/schemas';
 import { loadConfig } from '../../src/config';
-import { jobDefinitions } from '../../workflows/catalog';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import { BATCH_COORDINATOR_TYPE } from '../../workflows/engine/batch-contracts';
@@ -50,7 +50,7 @@ async function expectNotStarted(jobId: string): Promise<void> {
 }
 
 describe('POST /api/jobs refuses what callers may not start', () => {
-  it.each(jobDefinitions.filter((d) => d.internal).map((d) => d.name))(
+  it.each(exampleApp.jobs.filter((d) => d.internal).map((d) => d.name))(
     'internal sub-job type %s → 400 on "type", nothing started',
     async (type) => {
       const jobId = uniqueId(`internal-${type}`);
@@ -217,7 +217,7 @@ describe('Temporal unreachable', () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const unreachable = await createApp(
       loadConfig({ STEPWISE_AUDIT_DB_PATH: ':memory:', TEMPORAL_ADDRESS: env.address }),
-      { client: new Client({ connection, namespace: 'default' }) },
+      { app: exampleApp, client: new Client({ connection, namespace: 'default' }) },
     );
     try {
       const requests = [

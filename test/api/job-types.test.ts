@@ -6,9 +6,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { z } from 'zod';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import type { JobTypeInfo } from '../../src/api/job-types/job-type-catalog';
 import { loadConfig } from '../../src/config';
-import { jobDefinitions } from '../../workflows/catalog';
 import { connectTestEnv, uniqueId, type TestEnv } from '../helpers';
 
 let env: TestEnv;
@@ -25,7 +25,7 @@ beforeAll(async () => {
       // Hundreds of refused starts in a few seconds: more than any operator's rate limit.
       STEPWISE_RATE_LIMIT_BURST: '100000',
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
 });
 afterAll(async () => {
@@ -95,8 +95,8 @@ describe('GET /api/job-types', () => {
     const res = await app.inject({ method: 'GET', url: '/api/job-types' });
     expect(res.statusCode).toBe(200);
     const list = res.json<JobTypeInfo[]>();
-    expect(list.map((t) => t.type)).toEqual(jobDefinitions.map((d) => d.name));
-    for (const def of jobDefinitions) {
+    expect(list.map((t) => t.type)).toEqual(exampleApp.jobs.map((d) => d.name));
+    for (const def of exampleApp.jobs) {
       const info = list.find((t) => t.type === def.name)!;
       expect(info.description).toBe(def.description);
       expect(info.inputSchema).toEqual(z.toJSONSchema(def.input, { io: 'input' }));
@@ -138,7 +138,7 @@ describe('GET /api/job-types', () => {
   });
 });
 
-describe.each(jobDefinitions.map((d) => [d.name, d] as const))('input of %s', (type, def) => {
+describe.each(exampleApp.jobs.map((d) => [d.name, d] as const))('input of %s', (type, def) => {
   const schema = z.toJSONSchema(def.input, { io: 'input' }) as Schema;
   const sample = SAMPLES[type];
   /** What the API answers for a refused input: zod's paths; an internal type is refused by its type first. */

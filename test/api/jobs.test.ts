@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import { freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
@@ -39,7 +40,7 @@ describe('GET /health', () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const unreachable = await createApp(
       loadConfig({ STEPWISE_AUDIT_DB_PATH: ':memory:', TEMPORAL_ADDRESS: env.address }),
-      { client: new Client({ connection, namespace: 'default' }) },
+      { app: exampleApp, client: new Client({ connection, namespace: 'default' }) },
     );
     try {
       const res = await unreachable.inject({ method: 'GET', url: '/health' });
@@ -54,7 +55,7 @@ describe('GET /health', () => {
   it('leaves a client passed in open when the app closes', async () => {
     const other = await createApp(
       loadConfig({ STEPWISE_AUDIT_DB_PATH: ':memory:', TEMPORAL_ADDRESS: env.address }),
-      { client: env.client },
+      { app: exampleApp, client: env.client },
     );
     await other.close();
     await expect(

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import { JsonLogger, nestLogger } from '../../src/logger';
 import type { JobState } from '../../workflows/contracts';
@@ -89,7 +90,11 @@ it('with keys configured, no key (plain or hashed) is in any log line or file ou
       STEPWISE_RATE_LIMIT_BURST: '12',
       STEPWISE_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1000',
     }),
-    { client: env.client, logger: nestLogger(new JsonLogger('api', 'trace', (l) => lines.push(l), 'json')) },
+    {
+      app: exampleApp,
+      client: env.client,
+      logger: nestLogger(new JsonLogger('api', 'trace', (l) => lines.push(l), 'json')),
+    },
   );
   try {
     await app.listen(0, '127.0.0.1');

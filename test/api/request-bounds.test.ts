@@ -8,6 +8,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
@@ -37,7 +38,7 @@ async function setup(extra: NodeJS.ProcessEnv = {}) {
       STEPWISE_AUDIT_DB_PATH: ':memory:',
       ...extra,
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
   return {
     app,

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditEntry } from '../../src/api/audit/audit.store';
 import type { AuditPage } from '../../src/api/audit/audit.schemas';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import {
@@ -57,7 +58,7 @@ beforeAll(async () => {
       STEPWISE_API_KEYS,
       STEPWISE_AUDIT_DB_PATH: ':memory:',
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
 });
 
@@ -458,7 +459,7 @@ describe('rate limits', () => {
         STEPWISE_RATE_LIMIT_PER_MINUTE: '1',
         STEPWISE_RATE_LIMIT_BURST: '2',
       }),
-      { client: env.client },
+      { app: exampleApp, client: env.client },
     );
     try {
       const jobId = await startLongJob();
@@ -508,7 +509,7 @@ describe('open mode (no keys, loopback)', () => {
         TEMPORAL_TASK_QUEUE: taskQueue,
         STEPWISE_AUDIT_DB_PATH: ':memory:',
       }),
-      { client: env.client },
+      { app: exampleApp, client: env.client },
     );
     try {
       const res = await open.inject({

@@ -7,6 +7,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
 import { connectTestEnv, createTestWorker, testApiKeys, uniqueId, waitFor, type TestEnv } from '../helpers';
@@ -48,7 +49,7 @@ async function startApi(taskQueue: string, extra: NodeJS.ProcessEnv = {}): Promi
       STEPWISE_READ_RATE_LIMIT_BURST: '10000',
       ...extra,
     }),
-    { client: env.client },
+    { app: exampleApp, client: env.client },
   );
   await app.listen(0, '127.0.0.1');
   return { app, base: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };

@@ -1,5 +1,5 @@
 /**
- * A job whose workflow cannot run — here a catalog type the worker's bundle forgot, so its workflow
+ * A job whose workflow cannot run — here one whose worker runs a bundle without its job type, so its workflow
  * task fails "no such function is exported by the workflow bundle" and Temporal retries it forever —
  * reads honestly through the API (never a 500, never a query left to time out), refuses control
  * with a 409 that says why, and is terminated from the dashboard by an admin, with confirmation,
@@ -24,7 +24,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   env = await connectTestEnv();
-  // A worker whose workflows come from an entry that forgot `example`, bundled from source now.
+  // A worker whose workflows come from an entry with no job type, bundled from source now.
   // Stepwise's worker factory refuses such a bundle (src/registration.ts), so it is made with the
   // SDK directly: this is a worker of another deploy, or one started before the check existed.
   const taskQueue = uniqueId('broken-queue');

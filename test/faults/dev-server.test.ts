@@ -9,9 +9,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
+import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import { DevServer, freePort } from '../../src/dev-server';
-import { createStepwiseWorker } from '../../src/worker-factory';
+import { createActivities } from '../../activities';
+import { createWorker } from '../../src/worker-factory';
 import type { JobState } from '../../workflows/contracts';
 import { testPipelineConfig, uniqueId, waitFor } from '../helpers';
 import { expectDemoDoneOnce, FAULTS_TMP } from './fault-helpers';
@@ -39,13 +41,14 @@ beforeAll(async () => {
   nativeConnection = await NativeConnection.connect({ address: server.address });
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: 'default' });
-  worker = await createStepwiseWorker({
+  worker = await createWorker({
+    app: exampleApp,
+    activities: createActivities({ client, pipelines: testPipelineConfig() }),
     connection: nativeConnection,
     namespace: 'default',
     client,
     taskQueue,
     workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
-    pipelines: testPipelineConfig(),
   });
   running = worker.run();
   app = await createApp(
@@ -54,6 +57,7 @@ beforeAll(async () => {
       TEMPORAL_TASK_QUEUE: taskQueue,
       STEPWISE_AUDIT_DB_PATH: ':memory:',
     }),
+    { app: exampleApp },
   );
 }, 120_000);
 

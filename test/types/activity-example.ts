@@ -27,8 +27,8 @@ export interface ThumbnailActivities {
 // #region implementation
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { jobLog } from '../../activities/log';
-import { ProgressReporter } from '../../activities/progress';
+import { jobLog } from '../../src/activity/log';
+import { ProgressReporter } from '../../src/activity/progress';
 
 /** What the activity needs from the outside, handed in by the worker (tests pass their own). */
 export interface ThumbnailDeps {

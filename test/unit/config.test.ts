@@ -1,3 +1,4 @@
+import { loadPipelineConfig } from '../../activities/pipeline-config';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
@@ -43,8 +44,8 @@ describe('loadConfig', () => {
   });
 
   it('puts the pipeline folders under STEPWISE_DATA_DIR by default, with the documented limits', () => {
-    const c = loadConfig({ STEPWISE_DATA_DIR: '/srv/stepwise' });
-    expect(c.pipelines).toEqual({
+    const c = loadPipelineConfig({ STEPWISE_DATA_DIR: '/srv/stepwise' });
+    expect(c).toEqual({
       importRoot: '/srv/stepwise/imports',
       importMaxFileBytes: 50 * 1024 * 1024,
       indexDbPath: '/srv/stepwise/index.sqlite',
@@ -65,7 +66,7 @@ describe('loadConfig', () => {
   });
 
   it('takes every pipeline variable, resolving relative folders', () => {
-    const c = loadConfig({
+    const c = loadPipelineConfig({
       STEPWISE_IMPORT_ROOT: 'in',
       STEPWISE_IMPORT_MAX_FILE_BYTES: '1000',
       STEPWISE_INDEX_DB_PATH: '/db/i.sqlite',
@@ -81,7 +82,7 @@ describe('loadConfig', () => {
       STEPWISE_DOWNLOAD_ALLOW_PRIVATE: 'true',
       STEPWISE_DOWNLOAD_MAX_REDIRECTS: '2',
     });
-    expect(c.pipelines).toEqual({
+    expect(c).toEqual({
       importRoot: resolve('in'),
       importMaxFileBytes: 1000,
       indexDbPath: '/db/i.sqlite',
@@ -99,10 +100,10 @@ describe('loadConfig', () => {
       },
       imageMaxPixels: 640000,
     });
-    expect(() => loadConfig({ STEPWISE_DOWNLOAD_CONCURRENCY: '0' })).toThrow(
+    expect(() => loadPipelineConfig({ STEPWISE_DOWNLOAD_CONCURRENCY: '0' })).toThrow(
       /STEPWISE_DOWNLOAD_CONCURRENCY:/,
     );
-    expect(() => loadConfig({ STEPWISE_IMPORT_MAX_FILE_BYTES: 'big' })).toThrow(
+    expect(() => loadPipelineConfig({ STEPWISE_IMPORT_MAX_FILE_BYTES: 'big' })).toThrow(
       /STEPWISE_IMPORT_MAX_FILE_BYTES:/,
     );
   });

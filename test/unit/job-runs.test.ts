@@ -4,7 +4,7 @@
  */
 import { canonicalJson, closedOutsideState, firstDifference, runEnd } from '../../src/api/jobs/job-runs';
 import { concurrencyLimit } from '../../src/api/temporal/deadlines';
-import { findJobDefinition } from '../../workflows/catalog';
+import exampleApp from '../../workflows/app';
 import { planRecovery } from '../../workflows/engine/recovery';
 import { initialJobState } from '../../workflows/engine/state';
 
@@ -44,7 +44,7 @@ describe('runEnd', () => {
 });
 
 describe('closedOutsideState', () => {
-  const def = findJobDefinition('demoPipeline')!;
+  const def = exampleApp.find('demoPipeline')!;
 
   it('fails the running steps, keeps the completed ones, and leaves a plan that carries them', () => {
     const state = initialJobState(def, { input: {} }, { workflowId: 'j', runId: 'r1' });

@@ -1,54 +1,69 @@
-/** The start-time check that the catalog and the workflow bundle name the same job types. */
+/** The start-time checks that a worker's app, its workflow bundle and its activities agree. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  bundledWorkflows,
+  bundledJobTypes,
   checkRegistration,
-  exportedWorkflows,
+  loadApp,
   manifestPath,
   RegistrationError,
-  WORKFLOWS_PATH,
 } from '../../src/registration';
-import { jobDefinitions } from '../../workflows/catalog';
+import exampleApp from '../../workflows/app';
 
 const dir = mkdtempSync(join(tmpdir(), 'stepwise-registration-'));
 
 describe('checkRegistration', () => {
-  it('passes for the repository: every catalog type is exported by the workflow entry', () => {
-    expect(() => checkRegistration(jobDefinitions, exportedWorkflows(WORKFLOWS_PATH), 'entry')).not.toThrow();
+  it('passes when the bundle holds every type of the app', () => {
+    expect(() =>
+      checkRegistration(
+        exampleApp,
+        exampleApp.jobs.map((d) => d.name),
+        'entry',
+      ),
+    ).not.toThrow();
   });
 
-  it('names every type of the catalog the bundle lacks, and where to add it', () => {
-    const workflows = exportedWorkflows(WORKFLOWS_PATH).filter((w) => w !== 'example' && w !== 'demoTask');
+  it('names every type of the app the bundle lacks, and what to do', () => {
+    const types = exampleApp.jobs.map((d) => d.name).filter((w) => w !== 'example' && w !== 'demoTask');
     let error: unknown;
     try {
-      checkRegistration(jobDefinitions, workflows, 'the bundle');
+      checkRegistration(exampleApp, types, 'the bundle');
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(RegistrationError);
     expect((error as RegistrationError).missing).toEqual(['example', 'demoTask']);
     expect((error as Error).message).toBe(
-      'Job types "example", "demoTask" are in the catalog (workflows/catalog.ts) but not exported by the ' +
-        'workflow bundle (the bundle): export them from workflows/index.ts (jobWorkflow(definition)) and ' +
-        'rebuild, or remove the type from the catalog',
+      'Job types "example", "demoTask" are in the app the worker was given but not in the app of its workflow ' +
+        'bundle (the bundle): rebuild the bundle from the same app (stepwise bundle), or start the worker with ' +
+        'the app the bundle was built from',
     );
   });
 });
 
-describe('bundledWorkflows', () => {
+describe('bundledJobTypes', () => {
   it('reads the manifest written beside a bundle', () => {
     const bundle = join(dir, 'with-manifest.js');
     writeFileSync(bundle, '');
-    writeFileSync(manifestPath(bundle), JSON.stringify({ entry: 'x', workflows: ['a', 'b'] }));
+    writeFileSync(manifestPath(bundle), JSON.stringify({ entry: 'x', jobTypes: ['a', 'b'] }));
     expect(manifestPath(bundle)).toBe(join(dir, 'with-manifest.manifest.json'));
-    expect(bundledWorkflows(bundle)).toEqual(['a', 'b']);
+    expect(bundledJobTypes(bundle)).toEqual(['a', 'b']);
   });
 
   it('refuses a bundle without a manifest, saying how to make one', () => {
     const bundle = join(dir, 'bare.js');
     writeFileSync(bundle, '');
-    expect(() => bundledWorkflows(bundle)).toThrow(/has no manifest .*npm run build:workflows/);
+    expect(() => bundledJobTypes(bundle)).toThrow(/has no manifest .*stepwise bundle/);
+  });
+});
+
+describe('loadApp', () => {
+  it('refuses a module that does not export an app, saying what to export', () => {
+    const mod = join(dir, 'not-an-app.js');
+    writeFileSync(mod, 'module.exports = { jobs: [] };');
+    expect(() => loadApp(mod)).toThrow(
+      /does not export a Stepwise app: make its default export the value of defineApp/,
+    );
   });
 });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   env = await connectTestEnv();
   const recorded = recordingActivities(env);
   calls = recorded.calls;
-  ({ worker, taskQueue } = await createTestWorker(env, { overrides: { activities: recorded.activities } }));
+  ({ worker, taskQueue } = await createTestWorker(env, { activities: recorded.activities }));
   running = worker.run();
 });
 afterAll(async () => {

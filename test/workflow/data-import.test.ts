@@ -7,7 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { ImportIndex } from '../../activities/import/index-db';
 import { jobWorkDir } from '../../activities/paths';
-import type { StepActivities } from '../../workflows/activities';
+import type { ExampleActivities } from '../../activities';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { planRecovery } from '../../workflows/engine/recovery';
 import { dataImportDefinition } from '../../workflows/jobs/data-import';
@@ -40,7 +40,7 @@ const hangInNormalize = new Set<string>();
 beforeAll(async () => {
   env = await connectTestEnv();
   const real = createActivities({ client: env.client, pipelines: cfg });
-  const activities: StepActivities = {
+  const activities: ExampleActivities = {
     ...real,
     importNormalize: async (job, args) => {
       const result = await real.importNormalize(job, args);
@@ -69,7 +69,7 @@ beforeAll(async () => {
       return result;
     },
   };
-  ({ worker, taskQueue } = await createTestWorker(env, { pipelines: cfg, overrides: { activities } }));
+  ({ worker, taskQueue } = await createTestWorker(env, { pipelines: cfg, activities }));
   running = worker.run();
 });
 afterAll(async () => {

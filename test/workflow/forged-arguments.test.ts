@@ -40,13 +40,11 @@ beforeAll(async () => {
   const real = createActivities({ client: env.client, pipelines: cfg });
   ({ worker, taskQueue } = await createTestWorker(env, {
     pipelines: cfg,
-    overrides: {
-      activities: {
-        ...real,
-        // The download never finishes by itself: the attacker completes it (async completion).
-        datasetDownload: () => {
-          throw new CompleteAsyncError();
-        },
+    activities: {
+      ...real,
+      // The download never finishes by itself: the attacker completes it (async completion).
+      datasetDownload: () => {
+        throw new CompleteAsyncError();
       },
     },
   }));

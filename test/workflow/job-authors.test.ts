@@ -19,7 +19,7 @@ import {
   type TestEnv,
   waitFor,
 } from '../helpers';
-import type { AuthorTestActivities } from './fixtures/author-jobs';
+import authorApp, { type AuthorTestActivities } from './fixtures/author-jobs';
 
 let env: TestEnv;
 let worker: Worker;
@@ -34,14 +34,13 @@ beforeAll(async () => {
     return { logs: [{ level: 'info', message: `Removed ${args.path ?? 'nothing'}` }] };
   };
   ({ worker, taskQueue } = await createTestWorker(env, {
-    // Bundled from source: this file's job types are not in the app's bundle.
+    // Bundled from source: this file's job types are another app.
+    app: authorApp,
+    workflowsPath: require.resolve('./fixtures/author-jobs'),
     workflowBundlePath: undefined,
-    overrides: {
-      workflowsPath: require.resolve('./fixtures/author-jobs'),
-      activities: {
-        ...createActivities({ client: env.client, pipelines: testPipelineConfig() }),
-        recordCleanup,
-      },
+    activities: {
+      ...createActivities({ client: env.client, pipelines: testPipelineConfig() }),
+      recordCleanup,
     },
   }));
   running = worker.run();

@@ -20,9 +20,8 @@ import type { BatchCoordinatorParams, BatchOutcome } from './batch-contracts';
 import { childJobId, forwardControl, startChildJob } from './children';
 import { deriveStatus } from './control';
 import { callStepFunction } from './failures';
-import type { StepContext } from './definition';
+import type { JobDefinition, StepContext } from './definition';
 import { PROGRESS_REPORT_BUDGET, addStats, shouldReport } from './progress';
-import { registeredJobType } from './registry';
 import type { ActivityJobRef, StepActivityCall, StepResultExtras } from './step-io';
 
 /** Continue as new once a run's history passes this many events (the hard limit we keep under is 10,240). */
@@ -37,8 +36,15 @@ export const BATCH_CANCEL_REPORTS_PATCH = 'batch-cancel-reports-in-steps';
  */
 export const BATCH_START_REPORT_PATCH = 'batch-reports-running-chunks-at-start';
 
-export async function batchCoordinator(p: BatchCoordinatorParams): Promise<BatchOutcome> {
-  const chunkArg = chunkArguments(p);
+/**
+ * The batch coordinator workflow. `findJobType` is the app's lookup (see `defineApp`): the
+ * coordinator computes its chunks' inputs from its step's definition.
+ */
+export async function batchCoordinator(
+  p: BatchCoordinatorParams,
+  findJobType: (name: string) => JobDefinition | undefined,
+): Promise<BatchOutcome> {
+  const chunkArg = chunkArguments(p, findJobType);
   const counts = { ...p.counts, running: 0 };
   const failures = [...p.failures];
   const stats = { ...p.stats };
@@ -202,7 +208,7 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
       if (info.historyLength > BATCH_HISTORY_SOFT_LIMIT || info.continueAsNewSuggested) {
         await wf.condition(() => inFlight === 0);
         await wf.condition(wf.allHandlersFinished);
-        return wf.continueAsNew<typeof batchCoordinator>({
+        return wf.continueAsNew<(params: BatchCoordinatorParams) => Promise<BatchOutcome>>({
           ...p,
           cursor,
           counts,
@@ -230,14 +236,17 @@ export async function batchCoordinator(p: BatchCoordinatorParams): Promise<Batch
  * (pure functions, so every run of this coordinator computes the same), or from the list a run
  * started before ranges carried.
  */
-function chunkArguments(p: BatchCoordinatorParams): (chunk: number) => unknown {
+function chunkArguments(
+  p: BatchCoordinatorParams,
+  findJobType: (name: string) => JobDefinition | undefined,
+): (chunk: number) => unknown {
   const { chunks } = p;
   if (chunks) return (i) => chunks[i];
-  const step = registeredJobType(p.parentJobType)?.steps.find((s) => s.key === p.stepKey);
+  const step = findJobType(p.parentJobType)?.steps.find((s) => s.key === p.stepKey);
   if (!step || step.kind !== 'batch' || !p.ctx) {
     throw wf.ApplicationFailure.create({
       type: 'BatchStepUnknown',
-      message: `No batch step "${p.stepKey}" of job type "${p.parentJobType}" in this worker's bundle`,
+      message: `No batch step "${p.stepKey}" of job type "${p.parentJobType}" in this worker's app`,
       nonRetryable: true,
     });
   }

@@ -87,8 +87,12 @@ export type ActivityStepOptions<A, N extends keyof A, I, R extends object> = Ste
 } & ArgFn<ActivityArgs<A[N]>, [ctx: StepContext<I, R>, attempt: number], 'args'>;
 
 /** A sub-job step: `job` is the sub-job type's definition; `input` returns its zod input. */
-export type SubJobStepOptions<CS extends z.ZodType, I, R extends object> = StepOptions<I, R, SubJobResult> & {
-  job: JobDefinition<CS>;
+export type SubJobStepOptions<CS extends z.ZodType, CA extends object, I, R extends object> = StepOptions<
+  I,
+  R,
+  SubJobResult
+> & {
+  job: JobDefinition<CS, CA>;
 } & ArgFn<z.input<CS>, [ctx: StepContext<I, R>, attempt: number], 'input'>;
 
 export interface BatchCommon<I, R extends object, T> extends StepOptions<I, R, BatchResult> {
@@ -131,8 +135,12 @@ export type BatchActivityOptions<A, N extends keyof A, I, R extends object, T> =
 };
 
 /** A batch whose chunks each run a sub-job of type `job`, with the input `chunkInput` returns. */
-export type BatchJobOptions<CS extends z.ZodType, I, R extends object, T> = BatchCommon<I, R, T> & {
-  run: { job: JobDefinition<CS> };
+export type BatchJobOptions<CS extends z.ZodType, CA extends object, I, R extends object, T> = BatchCommon<
+  I,
+  R,
+  T
+> & {
+  run: { job: JobDefinition<CS, CA> };
   chunkInput: ChunkFn<I, R, T, z.input<CS>>;
 };
 

@@ -51,19 +51,33 @@ export type * from './builder-options';
  */
 const typed = <I, R extends object>(ctx: StepContext<I>): StepContext<I, R> => ctx as StepContext<I, R>;
 
-/** Builds one job type; each step method returns a builder that knows that step's result type. */
-export class JobBuilder<A extends ActivityInterface<A>, S extends z.ZodType, R extends object> {
+/**
+ * Builds one job type; each step method returns a builder that knows that step's result type.
+ *
+ * @typeParam A - the activity interface the steps may call.
+ * @typeParam S - the input's zod schema.
+ * @typeParam R - the results of the steps declared so far, by key.
+ * @typeParam U - the activities the steps declared so far call (their sub-jobs' included): what
+ *   the built definition asks of a worker (see `ActivitiesOf`).
+ */
+export class JobBuilder<
+  A extends ActivityInterface<A>,
+  S extends z.ZodType,
+  R extends object,
+  U extends object = NoResults,
+> {
   constructor(
     private readonly options: JobTypeOptions<S>,
     private readonly steps: readonly StepDef<z.infer<S>>[],
     private readonly cleanup: CleanupDef<z.infer<S>> | null,
+    private readonly subJobs: readonly JobDefinition[] = [],
   ) {}
 
   /** Adds a step that runs one activity. */
   activity<K extends string, N extends keyof A & string>(
     key: NewKey<K, R>,
     opts: ActivityStepOptions<A, N, z.infer<S>, R>,
-  ): JobBuilder<A, S, R & { [P in K]: ActivityResult<A[N]> }> {
+  ): JobBuilder<A, S, R & { [P in K]: ActivityResult<A[N]> }, U & Pick<A, N>> {
     const { args } = opts as { args?: (ctx: StepContext<z.infer<S>, R>, attempt: number) => unknown };
     return this.add({
       ...this.common(key, opts),
@@ -75,56 +89,62 @@ export class JobBuilder<A extends ActivityInterface<A>, S extends z.ZodType, R e
   }
 
   /** Adds a step that runs another job type as a sub-job (a child workflow). */
-  subJob<K extends string, CS extends z.ZodType>(
+  subJob<K extends string, CS extends z.ZodType, CA extends object>(
     key: NewKey<K, R>,
-    opts: SubJobStepOptions<CS, z.infer<S>, R>,
-  ): JobBuilder<A, S, R & { [P in K]: SubJobResult }> {
+    opts: SubJobStepOptions<CS, CA, z.infer<S>, R>,
+  ): JobBuilder<A, S, R & { [P in K]: SubJobResult }, U & CA> {
     const { input } = opts as { input?: (ctx: StepContext<z.infer<S>, R>, attempt: number) => unknown };
-    return this.add({
-      ...this.common(key, opts),
-      kind: 'job',
-      jobType: opts.job.name,
-      input: input ? (ctx, attempt) => input(typed(ctx), attempt) : undefined,
-    });
+    return this.add(
+      {
+        ...this.common(key, opts),
+        kind: 'job',
+        jobType: opts.job.name,
+        input: input ? (ctx, attempt) => input(typed(ctx), attempt) : undefined,
+      },
+      opts.job,
+    );
   }
 
   /** Adds a step that runs an activity per chunk of items (argument `{items, offset}`), `window` chunks at a time. */
   batch<K extends string, T extends Json, N extends ChunkActivityName<A>>(
     key: NewKey<K, R>,
     opts: BatchDefaultActivityOptions<N, z.infer<S>, R, T>,
-  ): JobBuilder<A, S, R & { [P in K]: BatchResult }>;
+  ): JobBuilder<A, S, R & { [P in K]: BatchResult }, U & Pick<A, N>>;
   /** Adds a step that runs an activity per chunk of items, `window` chunks at a time. */
   batch<K extends string, T extends Json, N extends keyof A & string>(
     key: NewKey<K, R>,
     opts: BatchActivityOptions<A, N, z.infer<S>, R, T>,
-  ): JobBuilder<A, S, R & { [P in K]: BatchResult }>;
+  ): JobBuilder<A, S, R & { [P in K]: BatchResult }, U & Pick<A, N>>;
   /** Adds a step that runs a sub-job per chunk of items, `window` sub-jobs at a time. */
-  batch<K extends string, T extends Json, CS extends z.ZodType>(
+  batch<K extends string, T extends Json, CS extends z.ZodType, CA extends object>(
     key: NewKey<K, R>,
-    opts: BatchJobOptions<CS, z.infer<S>, R, T>,
-  ): JobBuilder<A, S, R & { [P in K]: BatchResult }>;
+    opts: BatchJobOptions<CS, CA, z.infer<S>, R, T>,
+  ): JobBuilder<A, S, R & { [P in K]: BatchResult }, U & CA>;
   batch<K extends string, T extends Json>(
     key: NewKey<K, R>,
     opts: BatchCommon<z.infer<S>, R, T> & {
       run: { activity: string } | { job: JobDefinition };
       chunkInput?: ChunkFn<z.infer<S>, R, T, unknown>;
     },
-  ): JobBuilder<A, S, R & { [P in K]: BatchResult }> {
+  ): JobBuilder<A, S, R & { [P in K]: BatchResult }, object> {
     const { items, chunkSize, window, chunkInput, run } = opts;
     const resolve = (v: number | ((ctx: StepContext<z.infer<S>, R>) => number) | undefined) =>
       typeof v === 'function' ? (ctx: StepContext<z.infer<S>>) => v(typed(ctx)) : v;
-    return this.add({
-      ...this.common(key, opts),
-      kind: 'batch',
-      items: (ctx) => items(typed(ctx)),
-      chunkSize: resolve(chunkSize),
-      window: resolve(window),
-      run: 'job' in run ? { jobType: run.job.name } : { activity: run.activity },
-      // The engine's chunks hold the items `items` returned, so they are `T`s.
-      chunkInput: chunkInput
-        ? (chunk, ctx, attempt) => chunkInput(chunk as { items: T[]; offset: number }, typed(ctx), attempt)
-        : undefined,
-    });
+    return this.add(
+      {
+        ...this.common(key, opts),
+        kind: 'batch',
+        items: (ctx) => items(typed(ctx)),
+        chunkSize: resolve(chunkSize),
+        window: resolve(window),
+        run: 'job' in run ? { jobType: run.job.name } : { activity: run.activity },
+        // The engine's chunks hold the items `items` returned, so they are `T`s.
+        chunkInput: chunkInput
+          ? (chunk, ctx, attempt) => chunkInput(chunk as { items: T[]; offset: number }, typed(ctx), attempt)
+          : undefined,
+      },
+      'job' in run ? run.job : undefined,
+    );
   }
 
   /**
@@ -132,18 +152,26 @@ export class JobBuilder<A extends ActivityInterface<A>, S extends z.ZodType, R e
    * results of the steps declared so far that completed before the cancellation, each possibly
    * absent: declare the cleanup after the steps whose results it reads.
    */
-  onCancel<N extends keyof A & string>(opts: CleanupOptions<A, N, z.infer<S>, R>): JobBuilder<A, S, R> {
+  onCancel<N extends keyof A & string>(
+    opts: CleanupOptions<A, N, z.infer<S>, R>,
+  ): JobBuilder<A, S, R, U & Pick<A, N>> {
     const { args } = opts as { args?: (ctx: StepContext<z.infer<S>, CancelResults<R>>) => unknown };
-    return new JobBuilder(this.options, this.steps, {
-      activity: opts.activity,
-      timeoutMs: opts.timeoutMs,
-      args: args ? (ctx) => args(typed(ctx)) : undefined,
-    });
+    return new JobBuilder(
+      this.options,
+      this.steps,
+      {
+        activity: opts.activity,
+        timeoutMs: opts.timeoutMs,
+        args: args ? (ctx) => args(typed(ctx)) : undefined,
+      },
+      this.subJobs,
+    );
   }
 
   /** The job type as data; throws `JobDefinitionError` on a cycle, unknown dependency or bad option. */
-  build(): JobDefinition<S> {
+  build(): JobDefinition<S, U> {
     const { cancelWaitMs } = this.options;
+    // `U` is type-only (the activities the steps call): the data is the same for every `U`.
     return defineJob({
       name: this.options.name,
       description: this.options.description,
@@ -152,12 +180,17 @@ export class JobBuilder<A extends ActivityInterface<A>, S extends z.ZodType, R e
       steps: [...this.steps],
       recoveryLimit: this.options.recoveryLimit,
       cancelWaitMs: typeof cancelWaitMs === 'function' ? (ctx) => cancelWaitMs(typed(ctx)) : cancelWaitMs,
+      subJobs: this.subJobs,
       ...(this.cleanup ? { onCancel: this.cleanup } : {}),
-    });
+    }) as JobDefinition<S, U>;
   }
 
-  private add<R2 extends object>(step: StepDef<z.infer<S>>): JobBuilder<A, S, R2> {
-    return new JobBuilder(this.options, [...this.steps, step], this.cleanup);
+  private add<R2 extends object, U2 extends object>(
+    step: StepDef<z.infer<S>>,
+    subJob?: JobDefinition,
+  ): JobBuilder<A, S, R2, U2> {
+    const subJobs = subJob ? [...this.subJobs, subJob] : this.subJobs;
+    return new JobBuilder(this.options, [...this.steps, step], this.cleanup, subJobs);
   }
 
   private common<Out>(key: string, opts: StepOptions<z.infer<S>, R, Out>) {

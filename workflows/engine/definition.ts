@@ -160,6 +160,12 @@ export interface JobTypeSpec<S extends z.ZodType> {
    * @default 300000 (5 minutes)
    */
   cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>>) => number);
+  /**
+   * The definitions of the job types its steps run as sub-jobs (the typed builder fills it in), so
+   * an app that lists this type knows them without listing them too.
+   * @default []
+   */
+  subJobs?: readonly JobDefinition[];
 }
 
 export interface NormalizedRetry {
@@ -178,7 +184,14 @@ export type NormalizedStep<I> = StepDef<I> & {
   retryPolicy: NormalizedRetry;
 };
 
-export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+/**
+ * A job type as data: what `defineJob` and the typed builders produce, what `defineApp` lists.
+ *
+ * @typeParam S - the zod schema of its input.
+ * @typeParam A - the activities its steps call (its sub-jobs' included), as an interface: a
+ *   type-only record the worker's activities are checked against (see `ActivitiesOf`).
+ */
+export interface JobDefinition<S extends z.ZodType = z.ZodType, A extends object = object> {
   name: string;
   description: string;
   /** Started only by its parent job, never through the API. */
@@ -190,6 +203,13 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   recoveryLimit: number;
   onCancel: CleanupDef<z.infer<S>> | null;
   cancelWaitMs: number | ((ctx: StepContext<z.infer<S>>) => number);
+  /** The job types its steps run as sub-jobs, when it was built with their definitions. */
+  subJobs: readonly JobDefinition[];
+  /**
+   * Type only, never set: the activities this job type's steps call.
+   * @internal
+   */
+  readonly __activities?: A;
 }
 
 export const DEFAULT_RETRY: NormalizedRetry = {
@@ -263,5 +283,6 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     recoveryLimit,
     onCancel: spec.onCancel ?? null,
     cancelWaitMs: spec.cancelWaitMs ?? 5 * 60_000,
+    subJobs: [...new Set(spec.subJobs ?? [])],
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { jobDefinitions } from '../../../workflows/catalog';
 import type { StepKind } from '../../../workflows/contracts';
+import type { StepwiseApp } from '../../../workflows/engine/app';
 
 /** One entry of `GET /api/job-types`. */
 export interface JobTypeInfo {
@@ -14,8 +14,8 @@ export interface JobTypeInfo {
 }
 
 /** Every job type as the API publishes it; definitions do not change while the process runs. */
-export function jobTypeCatalog(): JobTypeInfo[] {
-  return jobDefinitions.map((def) => ({
+export function jobTypeCatalog(app: StepwiseApp): JobTypeInfo[] {
+  return app.jobs.map((def) => ({
     type: def.name,
     description: def.description,
     steps: def.steps.map((s) => ({

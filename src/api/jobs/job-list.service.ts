@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client, RawWorkflowExecutionInfo } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { findJobDefinition, jobDefinitions } from '../../../workflows/catalog';
+import type { StepwiseApp } from '../../../workflows/engine/app';
 import {
   isTerminal,
   JOB_STATUSES,
@@ -28,6 +28,7 @@ import { ApiError, during } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import { concurrencyLimit, temporalCall } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
+import { STEPWISE_APP } from '../catalog/catalog.module';
 import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from './schemas';
 import { describeStepwiseJob } from './stepwise-job';
 
@@ -35,9 +36,6 @@ const { WorkflowExecutionStatus } = temporal.api.enums.v1;
 
 /** A visibility query string literal. */
 const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-/** Stepwise job types only: batch coordinators and foreign workflows are not jobs. */
-const JOB_TYPES_CLAUSE = `${JobTypeKey.name} IN (${jobDefinitions.map((d) => lit(d.name)).join(', ')})`;
 
 /** Open job statuses: a run closed in Temporal with one of these never wrote its final status. */
 const OPEN_STATUSES = JOB_STATUSES.filter((s) => !isTerminal(s));
@@ -108,12 +106,18 @@ export class JobListService {
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) private readonly config: Config,
-  ) {}
+    @Inject(STEPWISE_APP) private readonly app: StepwiseApp,
+  ) {
+    this.jobTypesClause = `${JobTypeKey.name} IN (${app.jobs.map((d) => lit(d.name)).join(', ')})`;
+  }
+
+  /** The app's job types only: batch coordinators and foreign workflows are not jobs. */
+  private readonly jobTypesClause: string;
 
   async list(q: ListJobsQuery): Promise<JobList> {
-    const clauses = [JOB_TYPES_CLAUSE];
+    const clauses = [this.jobTypesClause];
     if (q.type !== undefined) {
-      if (!findJobDefinition(q.type)) {
+      if (!this.app.find(q.type)) {
         throw new ApiError(400, `Unknown job type "${q.type}"`, [
           { path: ['type'], message: `Unknown job type "${q.type}"` },
         ]);
@@ -140,7 +144,7 @@ export class JobListService {
     );
     const next = res.nextPageToken && res.nextPageToken.length > 0 ? res.nextPageToken : null;
     return {
-      jobs: await this.dropSuperseded((res.executions ?? []).map(toSummary)),
+      jobs: await this.dropSuperseded((res.executions ?? []).map((e) => toSummary(e, this.app))),
       nextPageToken: next ? encodePageToken(query, next) : null,
     };
   }
@@ -171,7 +175,7 @@ export class JobListService {
    * search attribute otherwise. A list with more children than shown has `truncated` on its last node.
    */
   async children(jobId: string): Promise<JobTreeNode[]> {
-    await describeStepwiseJob(this.client, jobId);
+    await describeStepwiseJob(this.client, this.app, jobId);
     const limit = concurrencyLimit(CALLS_IN_FLIGHT);
     const roots: JobTreeNode[] = [];
     let level: { jobId: string; children: JobTreeNode[] }[] = [{ jobId, children: roots }];
@@ -207,7 +211,7 @@ export class JobListService {
     const res = await temporalCall(this.client, 'rpc', () =>
       this.client.workflowService.listWorkflowExecutions({
         namespace: this.config.temporal.namespace,
-        query: `${JOB_TYPES_CLAUSE} AND ${JobParentIdKey.name} = ${lit(jobId)}`,
+        query: `${this.jobTypesClause} AND ${JobParentIdKey.name} = ${lit(jobId)}`,
         pageSize: TREE_MAX_CHILDREN,
       }),
     );
@@ -219,7 +223,10 @@ export class JobListService {
     // A recovered sub-job's runs share its id: keep each id's latest run.
     const latest = new Map<string, RawWorkflowExecutionInfo>();
     for (const e of execs) latest.set(e.execution?.workflowId ?? '', e);
-    return { runs: [...latest.values()].map(toSummary), more: (res.nextPageToken?.length ?? 0) > 0 };
+    return {
+      runs: [...latest.values()].map((e) => toSummary(e, this.app)),
+      more: (res.nextPageToken?.length ?? 0) > 0,
+    };
   }
 
   /** A running node's progress from its `progress` query; its search attribute's value if that is slow or fails. */
@@ -239,10 +246,10 @@ const tsToIso = (ts: RawWorkflowExecutionInfo['startTime']): string | null =>
     : null;
 
 /** A job summary from an execution's search attributes (progress as of its last step boundary). */
-export function toSummary(e: RawWorkflowExecutionInfo): JobSummary {
+export function toSummary(e: RawWorkflowExecutionInfo, app: StepwiseApp): JobSummary {
   const sa = decodeJobSearchAttributes(e);
   const type = sa.get(JobTypeKey) ?? e.type?.name ?? 'unknown';
-  const def = findJobDefinition(type);
+  const def = app.find(type);
   let status = (sa.get(JobStatusKey) ?? 'running') as JobStatus;
   let recoverable = sa.get(JobRecoverableKey) ?? false;
   // Closed outside Stepwise (terminated or timed out) while its attribute still says it runs: the

@@ -8,7 +8,6 @@
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { findJobDefinition } from '../../../workflows/catalog';
 import { isTerminal, type JobParams, type JobState, type JobStatus } from '../../../workflows/contracts';
 import type { JobDefinition } from '../../../workflows/engine/definition';
 import { initialJobState } from '../../../workflows/engine/state';
@@ -272,8 +271,8 @@ export async function runStartParams(
 }
 
 /** The job's input as its type's schema parses it, for comparing two inputs; the raw value if it does not parse. */
-export function normalizedInput(type: string, input: unknown): unknown {
-  const parsed = findJobDefinition(type)?.input.safeParse(input);
+export function normalizedInput(def: JobDefinition | undefined, input: unknown): unknown {
+  const parsed = def?.input.safeParse(input);
   return parsed?.success ? parsed.data : input;
 }
 

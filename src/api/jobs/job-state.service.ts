@@ -11,9 +11,11 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isTerminal, jobStateQuery, type JobState, type JobStatus } from '../../../workflows/contracts';
 import { JobStatusKey } from '../../../workflows/search-attributes';
 import type { JobDefinition } from '../../../workflows/engine/definition';
+import type { StepwiseApp } from '../../../workflows/engine/app';
 import type { Config } from '../../config';
 import { during, JobOperationError } from '../common/errors';
 import { grpcCode } from '../common/filters/temporal-errors';
+import { STEPWISE_APP } from '../catalog/catalog.module';
 import { APP_CONFIG } from '../config/config.module';
 import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
@@ -44,6 +46,7 @@ export class JobStateReader {
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) private readonly config: Config,
+    @Inject(STEPWISE_APP) private readonly app: StepwiseApp,
   ) {
     this.closed = new ClosedStateCache(config.edge.closedStateCacheBytes);
     this.openRunsOnly = new Client({
@@ -62,7 +65,7 @@ export class JobStateReader {
    */
   async readLatest(jobId: string): Promise<JobState> {
     const early = this.queryIfOpen(jobId);
-    const { desc, def } = await describeStepwiseJob(this.client, jobId);
+    const { desc, def } = await describeStepwiseJob(this.client, this.app, jobId);
     if (isOpenStatus(desc.status.name)) {
       // A workflow that cannot run answers no query: say so now instead of waiting for the deadline.
       const stuck = await this.unrunnable(desc, def);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import { findJobDefinition } from '../../../workflows/catalog';
+import type { StepwiseApp } from '../../../workflows/engine/app';
 import { planRecovery } from '../../../workflows/engine/recovery';
 import { jsonBytes, jsonDepthExceeds, MAX_JSON_DEPTH } from '../../../workflows/limits';
 import {
@@ -17,6 +17,7 @@ import {
 import { initialJobAttributes, JobParentIdKey } from '../../../workflows/search-attributes';
 import type { Config } from '../../config';
 import { ApiError, during, zodIssues } from '../common/errors';
+import { STEPWISE_APP } from '../catalog/catalog.module';
 import { APP_CONFIG } from '../config/config.module';
 import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
@@ -42,6 +43,7 @@ export class JobsService {
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(APP_CONFIG) private readonly config: Config,
+    @Inject(STEPWISE_APP) private readonly app: StepwiseApp,
     private readonly states: JobStateReader,
   ) {}
 
@@ -52,7 +54,7 @@ export class JobsService {
    * returns that job (`created: false`), running or closed; with another type or input it is a 409.
    */
   async start(body: StartJobBody): Promise<{ created: boolean; response: StartJobResponse }> {
-    const def = findJobDefinition(body.type);
+    const def = this.app.find(body.type);
     if (!def) throw new ApiError(404, `Unknown job type "${body.type}"`);
     if (def.internal) {
       const message = `"${def.name}" is an internal sub-job type, started only by its parent job (see GET /api/job-types)`;
@@ -126,7 +128,7 @@ export class JobsService {
     const params = await temporalCall(this.client, 'rpc', () =>
       runStartParams(this.client, this.config.temporal.namespace, run),
     );
-    const stored = normalizedInput(type, params?.input);
+    const stored = normalizedInput(this.app.find(type), params?.input);
     if (canonicalJson(stored) !== canonicalJson(input)) {
       const at = firstDifference(stored, input) ?? [];
       const where = at.length > 0 ? ` at input.${at.join('.')}` : '';
@@ -151,7 +153,7 @@ export class JobsService {
    * filter from the `control` operation.
    */
   async control(jobId: string, action: ControlAction, payload: ControlPayload): Promise<ControlAck> {
-    const { desc } = await describeStepwiseJob(this.client, jobId);
+    const { desc } = await describeStepwiseJob(this.client, this.app, jobId);
     if (desc.status.name !== 'RUNNING') {
       throw new ApiError(409, `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot ${action}`);
     }
@@ -170,7 +172,7 @@ export class JobsService {
    * `fromStep` (default: the first step that did not complete), carrying the earlier steps' results.
    */
   async retry(jobId: string, body: RetryBody): Promise<StartJobResponse> {
-    const { desc, def } = await describeStepwiseJob(this.client, jobId);
+    const { desc, def } = await describeStepwiseJob(this.client, this.app, jobId);
     if (isOpenStatus(desc.status.name)) {
       throw new ApiError(409, `Job "${jobId}" is still running; only a closed job can be retried`);
     }
@@ -215,7 +217,7 @@ export class JobsService {
    * reason Temporal records names the actor, so the Web UI shows who did it.
    */
   async terminate(jobId: string, reason: string | undefined, by: string): Promise<TerminateResponse> {
-    const { desc } = await describeStepwiseJob(this.client, jobId);
+    const { desc } = await describeStepwiseJob(this.client, this.app, jobId);
     if (desc.status.name !== 'RUNNING') {
       throw new ApiError(409, `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot be terminated`);
     }

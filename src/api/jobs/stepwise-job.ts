@@ -1,5 +1,5 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
-import { findJobDefinition } from '../../../workflows/catalog';
+import type { StepwiseApp } from '../../../workflows/engine/app';
 import { BATCH_COORDINATOR_TYPE } from '../../../workflows/engine/batch-contracts';
 import type { JobDefinition } from '../../../workflows/engine/definition';
 import { JobParentIdKey } from '../../../workflows/search-attributes';
@@ -13,10 +13,11 @@ import { describedJobStatus } from './job-runs';
  */
 export async function describeStepwiseJob(
   client: Client,
+  app: StepwiseApp,
   jobId: string,
 ): Promise<{ desc: WorkflowExecutionDescription; def: JobDefinition }> {
   const desc = await temporalCall(client, 'rpc', () => client.workflow.getHandle(jobId).describe());
-  const def = findJobDefinition(desc.type);
+  const def = app.find(desc.type);
   if (!def && desc.type === BATCH_COORDINATOR_TYPE) {
     // The engine's own helper workflow of a batch step (`<jobId>/<step>`): say where its work is.
     const owner = desc.typedSearchAttributes.get(JobParentIdKey) ?? desc.parentExecution?.workflowId;

@@ -8,7 +8,7 @@ import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/comm
 import { RequestMethod } from '@nestjs/common';
 import type { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
-import { jobDefinitions } from '../../../workflows/catalog';
+import type { StepwiseApp } from '../../../workflows/engine/app';
 import type { JobDefinition } from '../../../workflows/engine/definition';
 import type { Role } from '../../api-keys';
 import { AUDIT_ACTION, PUBLIC_ROUTE, ROUTE_ROLE, type AuditAction } from '../common/route-policy';
@@ -208,7 +208,7 @@ export function exampleInput(def: JobDefinition): unknown {
   return defaults.success ? defaults.data : undefined;
 }
 
-export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocument {
+export function buildDocument(routes: RouteInfo[], version: string, app: StepwiseApp): OpenApiDocument {
   const responseSchemas = components(RESPONSE_COMPONENTS, 'output');
   // Any JSON value: an open schema. zod's recursive union is exact, but generated clients cannot
   // type it (openapi-typescript writes a type that refers to itself: TS2502).
@@ -226,7 +226,7 @@ export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocu
   const variants: JsonObject[] = [];
   const inlineVariants: JsonObject[] = [];
   const mapping: Record<string, string> = {};
-  for (const def of jobDefinitions) {
+  for (const def of app.jobs) {
     const inputName = `${pascal(def.name)}Input`;
     const inputSchema = {
       description: `Input of \`${def.name}\`${def.internal ? ' (internal: started only by its parent job)' : ''}: ${def.description}`,

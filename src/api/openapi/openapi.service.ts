@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import type { StepwiseApp } from '../../../workflows/engine/app';
+import { STEPWISE_APP } from '../catalog/catalog.module';
 import { buildDocument, collectRoutes, type OpenApiDocument } from './openapi-document';
 
 /** A route as Fastify registered it (method and URL). */
@@ -35,6 +37,7 @@ export class OpenApiService {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     adapterHost: HttpAdapterHost,
+    @Inject(STEPWISE_APP) private readonly app: StepwiseApp,
   ) {
     // Providers are created before Nest registers the routes, so this hook sees all of them.
     const fastify = adapterHost.httpAdapter?.getInstance<FastifyInstance>();
@@ -47,6 +50,7 @@ export class OpenApiService {
     this.document ??= buildDocument(
       collectRoutes(this.discovery, this.scanner, this.reflector),
       packageVersion(),
+      this.app,
     );
     return this.document;
   }

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { ActivityJobRef, StepResultExtras } from '../workflows/engine/step-io';
-import { PROGRESS_REPORT_BUDGET, shouldReport } from '../workflows/engine/progress';
-import { stepProgressSignal } from '../workflows/contracts';
+import type { ActivityJobRef, StepResultExtras } from '../../workflows/engine/step-io';
+import { PROGRESS_REPORT_BUDGET, shouldReport } from '../../workflows/engine/progress';
+import { stepProgressSignal } from '../../workflows/contracts';
 
 /** Minimum time between two reports of one activity, so a burst of items costs one signal. */
 export const MIN_REPORT_INTERVAL_MS = 500;

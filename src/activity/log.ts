@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import type { ActivityJobRef } from '../workflows/engine/step-io';
+import type { ActivityJobRef } from '../../workflows/engine/step-io';
 
 type Meta = Record<string, unknown>;
 
