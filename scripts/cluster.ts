@@ -84,6 +84,10 @@ async function main(): Promise<void> {
       ui: true,
       appEnv: childEnv(launchEnv, {
         NODE_ENV: 'production',
+        // The example app (what `npm run build:workflows` bundled), unless another one is given.
+        STEPWISE_APP_MODULE: launchEnv.STEPWISE_APP_MODULE ?? resolve(__dirname, '..', 'workflows', 'app.js'),
+        STEPWISE_ACTIVITIES_MODULE:
+          launchEnv.STEPWISE_ACTIVITIES_MODULE ?? resolve(__dirname, '..', 'activities', 'index.js'),
         ...childLogEnv(env.LOG_FORMAT, process.stdout.isTTY === true),
       }),
       apiKeys: () => apiKeyLines(launchEnv),

@@ -1,9 +1,12 @@
 /**
- * The app and activities modules a Stepwise process is started with (`stepwise dev --app <module>
- * --activities <module>`, or STEPWISE_APP_MODULE / STEPWISE_ACTIVITIES_MODULE): loaded by path, so
- * the framework's processes never import an app.
+ * The app and activities modules a Stepwise process is started with: `stepwise dev --app <module>
+ * --activities <module>`, or STEPWISE_APP_MODULE / STEPWISE_ACTIVITIES_MODULE, or else the
+ * `stepwise` field of the package.json in the working directory
+ * (`"stepwise": { "app": "./dist/app.js", "activities": "./dist/activities.js" }`). Loaded by
+ * path, so the framework's processes never import an app.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { StepwiseApp } from '../workflows/engine/app';
 import type { Config } from './config';
 import { loadApp } from './registration';
@@ -19,12 +22,35 @@ export class AppModuleError extends Error {
 
 const absolute = (p: string): string => (isAbsolute(p) ? p : resolve(p));
 
-/** The app module's absolute path, from the configuration; throws when it is not set. */
+/** The `stepwise` field of `./package.json`: module paths relative to the working directory. */
+function packageDefaults(): { app?: string; activities?: string } {
+  const file = join(process.cwd(), 'package.json');
+  if (!existsSync(file)) return {};
+  try {
+    const field = (JSON.parse(readFileSync(file, 'utf8')) as { stepwise?: unknown }).stepwise;
+    if (!field || typeof field !== 'object') return {};
+    const { app, activities } = field as Record<string, unknown>;
+    return {
+      app: typeof app === 'string' ? app : undefined,
+      activities: typeof activities === 'string' ? activities : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** The activities module's path, from the configuration or the package.json default; undefined when neither. */
+export function activitiesModulePath(config: Config): string | undefined {
+  const path = config.env.STEPWISE_ACTIVITIES_MODULE ?? packageDefaults().activities;
+  return path ? absolute(path) : undefined;
+}
+
+/** The app module's absolute path, from the configuration or the package.json default; throws when neither. */
 export function appModulePath(config: Config): string {
-  const path = config.env.STEPWISE_APP_MODULE;
+  const path = config.env.STEPWISE_APP_MODULE ?? packageDefaults().app;
   if (!path) {
     throw new AppModuleError(
-      'No app given: start with "stepwise <command> --app <module>" (or set STEPWISE_APP_MODULE), a module whose default export is defineApp({ jobs: [...] })',
+      'No app given: start with "stepwise <command> --app <module>" (or set STEPWISE_APP_MODULE, or "stepwise": { "app": ... } in package.json), a module whose default export is defineApp({ jobs: [...] })',
     );
   }
   return absolute(path);
@@ -37,15 +63,15 @@ export function loadConfiguredApp(config: Config): StepwiseApp {
 
 /** The activities module the configuration names, checked to be for an app with the same job types. */
 export function loadConfiguredActivities(config: Config, app: StepwiseApp): ActivitiesModule {
-  const path = config.env.STEPWISE_ACTIVITIES_MODULE;
+  const path = activitiesModulePath(config);
   if (!path) {
     throw new AppModuleError(
-      'No activities given: start with "stepwise <command> --activities <module>" (or set STEPWISE_ACTIVITIES_MODULE), a module whose default export is defineActivities(app, factory)',
+      'No activities given: start with "stepwise <command> --activities <module>" (or set STEPWISE_ACTIVITIES_MODULE, or "stepwise": { "activities": ... } in package.json), a module whose default export is defineActivities(app, factory)',
     );
   }
   // A synchronous load of a path known only at run time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(absolute(path)) as { default?: unknown };
+  const mod = require(path) as { default?: unknown };
   const value = (mod.default ?? mod) as Partial<ActivitiesModule>;
   if (typeof value?.create !== 'function') {
     throw new AppModuleError(

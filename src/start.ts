@@ -12,8 +12,7 @@
  * compiles restarts the worker and the API, and the dev server keeps running (src/dev-watch.ts).
  */
 import { join, resolve } from 'node:path';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { AppModuleError, appModulePath, loadConfiguredApp } from './app-modules';
+import { activitiesModulePath, AppModuleError, appModulePath, loadConfiguredApp } from './app-modules';
 import { API_KEYS_FD_PATH, apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from './child-env';
 import { GaveUp, ManagedProcess, waitUntil } from './cluster/process';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
@@ -37,10 +36,12 @@ async function main(): Promise<void> {
   }
   // The app and its activities, given as modules the worker and the API load: checked here first.
   let appModule: string;
+  let activitiesModule: string | undefined;
   try {
     appModule = appModulePath(config);
     const app = loadConfiguredApp(config);
-    if (!config.env.STEPWISE_ACTIVITIES_MODULE) {
+    activitiesModule = activitiesModulePath(config);
+    if (!activitiesModule) {
       throw new AppModuleError(
         'No activities given: start with "stepwise dev --app <module> --activities <module>" (or set STEPWISE_ACTIVITIES_MODULE)',
       );
@@ -50,7 +51,6 @@ async function main(): Promise<void> {
     out.say(`ERROR: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  const activitiesModule = config.env.STEPWISE_ACTIVITIES_MODULE;
   const wanted: [string, number][] = [['PORT', config.env.PORT]];
   if (config.embeddedDevServer) {
     wanted.push(['TEMPORAL_DEV_PORT', config.env.TEMPORAL_DEV_PORT]);
@@ -70,9 +70,7 @@ async function main(): Promise<void> {
   for (const name of SECRET_ENV) delete process.env[name];
   const env = childEnv(launchEnv, childLogEnv(config.env.LOG_FORMAT, process.stdout.isTTY === true));
   env.STEPWISE_APP_MODULE = appModule;
-  env.STEPWISE_ACTIVITIES_MODULE = isAbsolute(activitiesModule)
-    ? activitiesModule
-    : resolvePath(activitiesModule);
+  env.STEPWISE_ACTIVITIES_MODULE = activitiesModule;
 
   let supervisor: Supervisor | null = null;
   // Output of a process the launcher is stopping on purpose (the dev server's shutdown warnings) is

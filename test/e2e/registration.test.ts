@@ -1,66 +1,114 @@
 /**
- * A job type in the catalog but missing from the workflow entry (the wiring mistake of adding a
- * type to `workflows/catalog.ts` and forgetting `workflows/index.ts`) stops the worker and the API
- * at start, each naming the type — instead of jobs that are accepted and never run. Run as a user
- * would: the compiled processes, from a build whose workflow entry lost `example`.
+ * Forgetting a job type's entry in `defineApp` means the type does not exist anywhere: the API
+ * does not offer it (404, absent from the catalog), a job of that type started behind the API's
+ * back fails at once with a message that names it (it does not hang), and a worker whose workflow
+ * code holds another app than the one it was given refuses to start, naming the types.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { freePort, uniqueId } from '../helpers';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { RegistrationError } from '../../src/registration';
+import { createWorker } from '../../src/worker-factory';
+import { createActivities } from '../../activities';
+import exampleApp from '../../workflows/app';
+import type { JobState } from '../../workflows/contracts';
+import { initialJobAttributes } from '../../workflows/search-attributes';
+import partialApp from '../fixtures/apps/without-example';
+import { connectTestEnv, createTestWorker, testPipelineConfig, uniqueId, type TestEnv } from '../helpers';
 
-const ROOT = resolve(__dirname, '../..');
-// Inside the repository, so the copied build finds node_modules as the real one does.
-const COPY = join(ROOT, 'test', '.tmp', uniqueId('forgotten'));
+const PARTIAL = require.resolve('../fixtures/apps/without-example');
 
-beforeAll(() => {
-  cpSync(join(ROOT, 'dist'), join(COPY, 'dist'), { recursive: true });
-  const entry = join(COPY, 'dist', 'workflows', 'index.js');
-  const source = readFileSync(entry, 'utf8');
-  const line = /^exports\.example = .*$/m;
-  expect(source).toMatch(line);
-  writeFileSync(entry, source.replace(line, ''));
+let env: TestEnv;
+let worker: Worker;
+let running: Promise<void>;
+let taskQueue: string;
+let api: NestFastifyApplication;
+
+beforeAll(async () => {
+  env = await connectTestEnv();
+  ({ worker, taskQueue } = await createTestWorker(env, {
+    app: partialApp,
+    workflowsPath: PARTIAL,
+    workflowBundlePath: undefined,
+  }));
+  running = worker.run();
+  api = await createApp(
+    loadConfig({
+      STEPWISE_AUDIT_DB_PATH: ':memory:',
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+    }),
+    { app: partialApp, client: env.client },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await api?.close();
+  worker?.shutdown();
+  await running;
+  await env?.close();
 });
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  // A process that did not refuse to start must not outlive the test.
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(COPY, { recursive: true, force: true });
-});
-
-/** Runs a compiled entry to its exit; its code and everything it printed. */
-function run(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(COPY, 'dist', 'src', script)], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: process.env.STEPWISE_TEST_TEMPORAL_ADDRESS!,
-        STEPWISE_AUDIT_DB_PATH: ':memory:',
-        LOG_FORMAT: 'json',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => done({ code, output }));
+test('the API does not offer the forgotten type: 404 on start, absent from the catalog', async () => {
+  const start = await api.inject({
+    method: 'POST',
+    url: '/api/jobs',
+    payload: { type: 'example', input: {} },
   });
-}
-
-const NAMED =
-  'Job type \\"example\\" is in the catalog (workflows/catalog.ts) but not exported by the workflow bundle';
-
-test('the worker refuses to start, naming the type', async () => {
-  const { code, output } = await run('worker.js', { TEMPORAL_TASK_QUEUE: uniqueId('never-polled') });
-  expect(code).toBe(1);
-  expect(output).toContain(NAMED);
+  expect(start.statusCode).toBe(404);
+  expect(start.json()).toMatchObject({ message: 'Unknown job type "example"' });
+  const types = (await api.inject({ method: 'GET', url: '/api/job-types' })).json<{ type: string }[]>();
+  expect(types.map((t) => t.type)).toEqual(['sceneProcessing', 'sceneTask', 'itemBatch']);
+  // The types it does have run.
+  const ok = await api.inject({
+    method: 'POST',
+    url: '/api/jobs',
+    payload: { type: 'itemBatch', input: { count: 4, chunkSize: 2 } },
+  });
+  expect(ok.statusCode).toBe(201);
+  const handle = env.client.workflow.getHandle(ok.json<{ jobId: string }>().jobId);
+  expect(((await handle.result()) as JobState).status).toBe('completed');
 });
 
-test('the API refuses to start, naming the type', async () => {
-  const { code, output } = await run('main.js', { PORT: String(await freePort()) });
-  expect(code).toBe(1);
-  expect(output).toContain(NAMED);
+test('a job of the forgotten type started behind the API fails at once, naming it (no hang)', async () => {
+  const handle = await env.client.workflow.start('example', {
+    taskQueue,
+    workflowId: uniqueId('forgotten'),
+    args: [{ input: {} }],
+    typedSearchAttributes: initialJobAttributes('example'),
+  });
+  const error = await handle.result().then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause?.message).toBe(
+    'Job type "example" is not in this worker\'s app (known: sceneProcessing, sceneTask, itemBatch)',
+  );
+});
+
+test('a worker whose workflow code holds another app than the one it was given refuses to start', async () => {
+  const error = await createWorker({
+    app: exampleApp,
+    activities: createActivities({ client: env.client, pipelines: testPipelineConfig() }),
+    connection: env.nativeConnection,
+    client: env.client,
+    taskQueue: uniqueId('never-polled'),
+    workflowsPath: PARTIAL,
+  }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(RegistrationError);
+  expect((error as RegistrationError).missing).toEqual([
+    'example',
+    'exampleSubJob',
+    'demoPipeline',
+    'demoTask',
+    'dataImport',
+    'importBatch',
+    'datasetBuild',
+  ]);
 });

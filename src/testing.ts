@@ -1,0 +1,125 @@
+/**
+ * A test environment for an app: a real Temporal dev server (the installed Temporal CLI, in
+ * memory) or one you already run, a worker of the app on a task queue of its own, and optionally
+ * the HTTP API in the same process. The project's own tests, the bench and a user's tests use it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { LoggerService } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
+import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { DevServer, freePort } from './dev-server';
+import { createWorker, type WorkerDeps } from './worker-factory';
+
+/** Options of {@link createStepwiseTestEnv}. */
+export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
+  /** The app under test. */
+  app: App;
+  /**
+   * Its activities, or a factory given the environment's client. Tests pass fakes here; the
+   * compiler checks them against the app like a worker's.
+   */
+  activities: ActivitiesOf<App> | ((deps: WorkerDeps) => ActivitiesOf<App> | Promise<ActivitiesOf<App>>);
+  /** The module whose default export is `app` (default: found among the loaded CommonJS modules). */
+  workflowsPath?: string;
+  /** A prebuilt bundle of the same app (`stepwise bundle`), to skip bundling. */
+  workflowBundlePath?: string;
+  /** A Temporal server to use (`host:port`); default: a dev server started for this environment. */
+  temporalAddress?: string;
+  /** @default a fresh `test-<uuid>` queue */
+  taskQueue?: string;
+  /**
+   * Also start the HTTP API (on 127.0.0.1, a free port): `true`, or the environment it is
+   * configured from (on top of an in-memory audit trail and this environment's server and queue).
+   */
+  api?: boolean | { env?: NodeJS.ProcessEnv; logger?: LoggerService };
+  /** Any other Temporal worker option. */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/** What {@link createStepwiseTestEnv} started; `close()` stops all of it, in order. */
+export interface StepwiseTestEnv {
+  /** The Temporal server's `host:port`. */
+  address: string;
+  /** A Temporal client on the `default` namespace (for `StepwiseClient`, or raw calls). */
+  client: Client;
+  nativeConnection: NativeConnection;
+  /** The running worker. */
+  worker: Worker;
+  taskQueue: string;
+  /** The API, when asked for: the Nest application and its base URL (`http://127.0.0.1:<port>`). */
+  api: { server: NestFastifyApplication; url: string } | null;
+  /** Stops the API, the worker (after its running tasks), the connections and the dev server. */
+  close(): Promise<void>;
+}
+
+/** Starts a test environment for `app`; see {@link StepwiseTestEnvOptions}. */
+export async function createStepwiseTestEnv<App extends StepwiseApp>(
+  opts: StepwiseTestEnvOptions<App>,
+): Promise<StepwiseTestEnv> {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
+    let address = opts.temporalAddress;
+    if (!address) {
+      const port = await freePort();
+      const server = await DevServer.start({ port, uiPort: port, headless: true, startTimeoutMs: 90_000 });
+      closers.push(() => server.stop());
+      address = server.address;
+    }
+    const connection = await Connection.connect({ address });
+    closers.push(() => connection.close());
+    const nativeConnection = await NativeConnection.connect({ address });
+    closers.push(() => nativeConnection.close());
+    const client = new Client({ connection, namespace: 'default' });
+    const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
+    const activities =
+      typeof opts.activities === 'function'
+        ? await (opts.activities as (deps: WorkerDeps) => ActivitiesOf<App> | Promise<ActivitiesOf<App>>)({
+            client,
+          })
+        : opts.activities;
+    const worker = await createWorker({
+      app: opts.app,
+      activities,
+      connection: nativeConnection,
+      client,
+      namespace: 'default',
+      taskQueue,
+      workflowsPath: opts.workflowsPath,
+      workflowBundlePath: opts.workflowBundlePath,
+      overrides: opts.workerOptions,
+    });
+    const running = worker.run();
+    closers.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+    let api: StepwiseTestEnv['api'] = null;
+    if (opts.api) {
+      const { env = {}, logger } = opts.api === true ? {} : opts.api;
+      const server = await createApp(
+        loadConfig({
+          STEPWISE_AUDIT_DB_PATH: ':memory:',
+          TEMPORAL_ADDRESS: address,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          ...env,
+        }),
+        { app: opts.app, client, logger },
+      );
+      closers.push(() => server.close());
+      await server.listen(0, '127.0.0.1');
+      api = { server, url: `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}` };
+    }
+    return { address, client, nativeConnection, worker, taskQueue, api, close: closeAll };
+  } catch (err) {
+    await closeAll().catch(() => undefined);
+    throw err;
+  }
+}
