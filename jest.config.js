@@ -14,6 +14,12 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The package's public entries, as a user imports them (tsconfig.json "paths" says the same).
+  moduleNameMapper: {
+    '^stepwise$': '<rootDir>/workflows/sdk/index.ts',
+    '^stepwise/workflow$': '<rootDir>/workflows/sdk/workflow.ts',
+    '^stepwise/(worker|client|server|testing)$': '<rootDir>/src/sdk/$1.ts',
+  },
 };
 
 module.exports = {

@@ -105,20 +105,25 @@ export class Launcher {
   /**
    * @param opts.terminal Run it in a pseudo-terminal (script(1)), as in a user's terminal: its
    * output is a TTY, and {@link typeCtrlC} makes the terminal send SIGINT. Lines are kept without
-   * colours and carriage returns.
+   * colours and carriage returns. `opts.cwd`: its working directory (default: the repository).
    */
-  constructor(entry: string, args: string[], env: NodeJS.ProcessEnv, opts: { terminal?: boolean } = {}) {
+  constructor(
+    entry: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    opts: { terminal?: boolean; cwd?: string } = {},
+  ) {
     const command = [process.execPath, entry, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.child = opts.terminal
       ? spawn('script', ['-qefc', `exec ${command}`, '/dev/null'], {
           env,
-          cwd: ROOT,
+          cwd: opts.cwd ?? ROOT,
           stdio: ['pipe', 'pipe', 'pipe'],
           detached: true,
         })
       : spawn(process.execPath, [entry, ...args], {
           env,
-          cwd: ROOT,
+          cwd: opts.cwd ?? ROOT,
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         });

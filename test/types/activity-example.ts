@@ -6,7 +6,7 @@
  * job type in `workflows/jobs/`.
  */
 // #region contract
-import type { ActivityJobRef, StepResultExtras } from '../../workflows/engine/step-io';
+import type { ActivityJobRef, StepResultExtras } from 'stepwise';
 
 export interface ThumbnailArgs {
   /** Image paths, relative to the worker's image folder. */
@@ -27,8 +27,7 @@ export interface ThumbnailActivities {
 // #region implementation
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { jobLog } from '../../src/activity/log';
-import { ProgressReporter } from '../../src/activity/progress';
+import { jobLog, ProgressReporter } from 'stepwise/worker';
 
 /** What the activity needs from the outside, handed in by the worker (tests pass their own). */
 export interface ThumbnailDeps {
@@ -80,7 +79,7 @@ export async function makeThumbnails(
 
 // #region job-type
 import { z } from 'zod';
-import { jobBuilder } from '../../workflows/engine/builder';
+import { jobBuilder } from 'stepwise';
 
 const job = jobBuilder<ThumbnailActivities>();
 
