@@ -6,6 +6,7 @@ import {
   expectJobStateInvariants,
   queryState,
   startJob,
+  startUncheckedJob,
   type TestEnv,
   waitFor,
 } from '../helpers';
@@ -76,7 +77,8 @@ describe('example job', () => {
   it('rejects invalid input at the workflow entry with a non-retryable typed failure', async () => {
     const { worker, taskQueue } = await createTestWorker(env);
     await worker.runUntil(async () => {
-      const handle = await startJob(env, taskQueue, 'example', { durationMs: 'slow' });
+      // Started past the client, which would refuse it: this is about the workflow's own check.
+      const handle = await startUncheckedJob(env, taskQueue, 'example', { durationMs: 'slow' });
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause as {

@@ -66,7 +66,7 @@ const stepOf = (s: JobState, key: string) => s.steps.find((x) => x.key === key)!
 
 describe('a step function that throws', () => {
   it('fails its step on the first attempt, not retried, naming the step and the function', async () => {
-    const handle = await startJob(env, taskQueue, 'authorArgsBug', {});
+    const handle = await startJob(env, taskQueue, 'authorArgsBug', {}, undefined, authorApp);
     const state = await closedState(handle.workflowId);
     expect(state.status).toBe('failed');
     const second = stepOf(state, 'second');
@@ -82,7 +82,7 @@ describe('a step function that throws', () => {
   });
 
   it('a throwing `when` fails its step instead of the workflow task; the job goes on under `continue`', async () => {
-    const handle = await startJob(env, taskQueue, 'authorWhenBug', {});
+    const handle = await startJob(env, taskQueue, 'authorWhenBug', {}, undefined, authorApp);
     const state = await closedState(handle.workflowId);
     expect(state.status).toBe('completed_with_errors');
     expect(stepOf(state, 'second')).toMatchObject({
@@ -97,7 +97,7 @@ describe('a step function that throws', () => {
 
 describe('onCancel', () => {
   it("sees the results that exist at cancel time, and the cleanup's log lines reach the job's log", async () => {
-    const handle = await startJob(env, taskQueue, 'authorCleanup', { workMs: 30_000 });
+    const handle = await startJob(env, taskQueue, 'authorCleanup', { workMs: 30_000 }, undefined, authorApp);
     await waitFor(
       () => queryState(env, handle.workflowId),
       (s) => stepOf(s, 'second').status === 'running',
