@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { EventHub } from '../src/api/events/event-hub.service';
 import { createApp } from '../src/app';
+import type { StepwiseClient } from '../src/client/client';
 import benchApp from './workflows';
 import { loadConfig } from '../src/config';
 
@@ -46,6 +47,8 @@ export interface ApiHandle {
 export interface BenchEnv {
   address: string;
   client: Client;
+  /** The bench app's jobs on {@link taskQueue}: how scenarios start Stepwise jobs and wait for them. */
+  jobs: StepwiseClient<typeof benchApp>;
   worker: Worker;
   /** The task queue the bench worker polls. */
   taskQueue: string;
