@@ -95,6 +95,8 @@ export async function startApi(
       // The bench is one caller sending far more than an operator would; the limiter still runs.
       STEPWISE_RATE_LIMIT_PER_MINUTE: '1000000',
       STEPWISE_RATE_LIMIT_BURST: '1000000',
+      // stream-50 opens 50 streams with the one bench key (the default allows 20 per caller).
+      STEPWISE_STREAM_MAX_PER_CALLER: '1000',
       STEPWISE_STREAM_POLL_MS: String(STREAM_POLL_MS),
       ...extraEnv,
     }),

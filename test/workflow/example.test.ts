@@ -7,8 +7,9 @@ import {
   queryState,
   startJob,
   startUncheckedJob,
+  testClient,
   type TestEnv,
-  waitFor,
+  waitForState,
 } from '../helpers';
 
 let env: TestEnv;
@@ -62,10 +63,8 @@ describe('example job', () => {
     const { worker, taskQueue } = await createTestWorker(env);
     await worker.runUntil(async () => {
       const handle = await startJob(env, taskQueue, 'example', { durationMs: 20, failAttempts: 2 });
-      const retrying = await waitFor(
-        () => queryState(env, handle.workflowId),
-        (s) => s.steps[0].status === 'retrying',
-      );
+      const jobs = testClient(env, taskQueue);
+      const retrying = await waitForState(jobs, handle.workflowId, (s) => s.steps[0].status === 'retrying');
       expect(retrying.steps[0].error?.message).toMatch(/failed on attempt 1 \(simulated\)/);
       const result = (await handle.result()) as JobState;
       expectJobStateInvariants(result);
