@@ -180,7 +180,7 @@ const isClosed = (s: JobState): boolean => s.closedAt !== null || isTerminal(s.s
  *
  * @example
  * const jobs = new StepwiseClient({ app, client, taskQueue: 'stepwise' });
- * const { jobId } = await jobs.start(dataImportDefinition, { files: ['a.csv'] });
+ * const { jobId } = await jobs.start(dataImportDefinition, { sourceDir: 'incoming' });
  * for await (const state of jobs.watch(jobId)) console.log(state.status, state.progress);
  */
 export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
@@ -286,6 +286,8 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         // conflict costs a new job one call to Temporal instead of two.
         const existing = await this.existing(jobId, def, parsed.data);
         if (existing) return { ...existing, created: false };
+        // Taken a moment ago, gone now (its retention ended): the id was still not free to start.
+        throw new JobConflict(jobId, `Job "${jobId}" already exists`, undefined, { cause: err });
       }
       throw err;
     }
