@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { EventHub } from '../src/api/events/event-hub.service';
 import { createApp } from '../src/app';
+import type { StepwiseClient } from '../src/client/client';
 import benchApp from './workflows';
 import { loadConfig } from '../src/config';
 
@@ -46,6 +47,8 @@ export interface ApiHandle {
 export interface BenchEnv {
   address: string;
   client: Client;
+  /** The bench app's jobs on {@link taskQueue}: how scenarios start Stepwise jobs and wait for them. */
+  jobs: StepwiseClient<typeof benchApp>;
   worker: Worker;
   /** The task queue the bench worker polls. */
   taskQueue: string;
@@ -92,6 +95,8 @@ export async function startApi(
       // The bench is one caller sending far more than an operator would; the limiter still runs.
       STEPWISE_RATE_LIMIT_PER_MINUTE: '1000000',
       STEPWISE_RATE_LIMIT_BURST: '1000000',
+      // stream-50 opens 50 streams with the one bench key (the default allows 20 per caller).
+      STEPWISE_STREAM_MAX_PER_CALLER: '1000',
       STEPWISE_STREAM_POLL_MS: String(STREAM_POLL_MS),
       ...extraEnv,
     }),

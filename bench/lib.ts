@@ -5,6 +5,8 @@
 import { Agent, request } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import type { StepwiseClient } from '../src/client/client';
+import type { JobState } from '../workflows/contracts';
 
 /** One figure over a scenario's repetitions. */
 export interface Summary {
@@ -148,6 +150,36 @@ export async function waitUntil<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * The job's state once `done` holds for it, watched through the client (`StepwiseClient.watch`);
+ * throws when the job closes first or `timeoutMs` passes.
+ */
+export async function waitForJob(
+  jobs: StepwiseClient,
+  jobId: string,
+  what: string,
+  done: (s: JobState) => boolean,
+  { timeoutMs = 120_000, everyMs = 100 } = {},
+): Promise<JobState> {
+  const stop = new AbortController();
+  const deadline = AbortSignal.timeout(timeoutMs);
+  try {
+    for await (const s of jobs.watch(jobId, {
+      intervalMs: everyMs,
+      signal: AbortSignal.any([stop.signal, deadline]),
+    })) {
+      if (done(s)) return s;
+    }
+  } finally {
+    stop.abort();
+  }
+  throw new Error(
+    deadline.aborted
+      ? `timed out after ${timeoutMs} ms waiting for ${what}`
+      : `${jobId} closed before ${what}`,
+  );
 }
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

@@ -21,6 +21,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { DevServer, freePort } from '../src/dev-server';
 import { createActivities } from '../activities';
 import { loadPipelineConfig } from '../activities/pipeline-config';
+import { StepwiseClient } from '../src/client/client';
 import { createWorker } from '../src/worker-factory';
 import benchApp from './workflows';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
     const env: BenchEnv = {
       address: server.address,
       client,
+      jobs: new StepwiseClient({ app: benchApp, client, taskQueue }),
       worker,
       taskQueue,
       bundlePath,

@@ -2,10 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import { createActivities, type ExampleActivities } from '../activities';
+import { StepwiseClient } from '../src/client/client';
 import { createWorker } from '../src/worker-factory';
 import type { StepwiseApp } from '../workflows/engine/app';
 import exampleApp from '../workflows/app';
@@ -112,14 +113,45 @@ export async function createTestWorker(
 
 export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
-/** Starts a job type directly through the client (the API tests go through HTTP instead). */
+/** A {@link StepwiseClient} of the example app (or `app`) starting jobs on a test worker's queue. */
+export function testClient(env: TestEnv, taskQueue: string): StepwiseClient<typeof exampleApp>;
+export function testClient<App extends StepwiseApp>(
+  env: TestEnv,
+  taskQueue: string,
+  app: App,
+): StepwiseClient<App>;
+export function testClient(env: TestEnv, taskQueue: string, app: StepwiseApp = exampleApp): StepwiseClient {
+  return new StepwiseClient({ app, client: env.client, taskQueue });
+}
+
+/**
+ * Starts a job through {@link StepwiseClient.start} (its input checked as the API checks it) and
+ * returns the Temporal handle of its run, for tests that wait on its result or send it signals.
+ * `app`: another app, when the worker on `taskQueue` runs one.
+ */
 export async function startJob(
   env: TestEnv,
   taskQueue: string,
   type: string,
   input: unknown,
   jobId = uniqueId(`test-${type}`),
-) {
+  app: StepwiseApp = exampleApp,
+): Promise<WorkflowHandle> {
+  const { runId } = await testClient(env, taskQueue, app).start(type, input, { jobId });
+  return env.client.workflow.getHandle(jobId, undefined, { firstExecutionRunId: runId });
+}
+
+/**
+ * Starts a job type by name with the raw SDK, skipping every check the client makes: only for
+ * tests of what the workflow itself does with input no client would send (invalid, over budget).
+ */
+export async function startUncheckedJob(
+  env: TestEnv,
+  taskQueue: string,
+  type: string,
+  input: unknown,
+  jobId = uniqueId(`test-${type}`),
+): Promise<WorkflowHandle> {
   const params: JobParams = { input };
   return env.client.workflow.start(type, {
     taskQueue,
@@ -128,6 +160,41 @@ export async function startJob(
     typedSearchAttributes: initialJobAttributes(type),
   });
 }
+
+/**
+ * The job's state (as {@link StepwiseClient.get} reads it) once `done` holds for it, watched with
+ * {@link StepwiseClient.watch}; every state seen is checked against the `JobState` invariants. Throws
+ * with the last state when the job closes first or `timeoutMs` passes.
+ */
+export async function waitForState(
+  jobs: StepwiseClient,
+  jobId: string,
+  done: (s: JobState) => boolean,
+  { timeoutMs = 30_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<JobState> {
+  const stop = new AbortController();
+  const deadline = AbortSignal.timeout(timeoutMs);
+  let last: JobState | undefined;
+  try {
+    for await (const state of jobs.watch(jobId, {
+      intervalMs,
+      signal: AbortSignal.any([stop.signal, deadline]),
+    })) {
+      expectJobStateInvariants(state);
+      last = state;
+      if (done(state)) return state;
+    }
+  } finally {
+    // Ends the deadline's hold on the watch when `done` returned early (or the read threw).
+    stop.abort();
+  }
+  const why = deadline.aborted ? `within ${timeoutMs} ms` : 'before the job closed';
+  throw new Error(`job ${jobId}: condition not met ${why}; last state: ${JSON.stringify(last)}`);
+}
+
+/** The job's final state: {@link waitForState} until it is closed. */
+export const closedJobState = (jobs: StepwiseClient, jobId: string, timeoutMs = 60_000): Promise<JobState> =>
+  waitForState(jobs, jobId, (s) => s.closedAt !== null, { timeoutMs });
 
 /**
  * Polls `read` until `done` holds or the deadline passes (then throws with the last value).

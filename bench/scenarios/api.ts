@@ -9,7 +9,7 @@ import { jobStateQuery } from '../../workflows/contracts';
 import { DEFAULT_LIMITS } from '../../workflows/limits';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import type { BenchEnv } from '../env';
-import { goals, HttpClient, metric, pairs, percentile, pool, waitUntil, type ScenarioResult } from '../lib';
+import { goals, HttpClient, metric, pairs, percentile, pool, waitForJob, type ScenarioResult } from '../lib';
 
 const START_CONCURRENCY = 32;
 const limits = DEFAULT_LIMITS;
@@ -81,22 +81,10 @@ export async function apiGetScenario(env: BenchEnv, reps: number, perRep = 200):
   // Running jobs: an `example` whose first step works for minutes (an activity in flight).
   const ids = Array.from({ length: RUNNING_JOBS }, (_, i) => `${env.runId}-get-${i}`);
   const http = new HttpClient(env.api.base, env.api.headers);
-  const handles = await Promise.all(
-    ids.map((workflowId) =>
-      env.client.workflow.start('example', {
-        taskQueue: env.taskQueue,
-        workflowId,
-        args: [{ input: { durationMs: 540_000 } }],
-        typedSearchAttributes: initialJobAttributes('example'),
-      }),
-    ),
-  );
+  await Promise.all(ids.map((jobId) => env.jobs.start('example', { durationMs: 540_000 }, { jobId })));
   try {
-    for (const h of handles) {
-      await waitUntil(`${h.workflowId} running`, async () => {
-        const s = await h.query(jobStateQuery);
-        return s.steps[0].status === 'running' ? true : undefined;
-      });
+    for (const jobId of ids) {
+      await waitForJob(env.jobs, jobId, `${jobId} running`, (s) => s.steps[0].status === 'running');
     }
     const runs = await pairs(reps, async (side, rep) => {
       const n = rep === 'warmup' ? 40 : perRep;
@@ -137,6 +125,8 @@ export async function apiGetScenario(env: BenchEnv, reps: number, perRep = 200):
     };
   } finally {
     http.close();
-    await Promise.all(handles.map((h) => h.terminate('bench done').catch(() => undefined)));
+    await Promise.all(
+      ids.map((id) => env.jobs.terminate(id, { reason: 'bench done' }).catch(() => undefined)),
+    );
   }
 }

@@ -10,31 +10,25 @@
  *   run (the parent's, every coordinator run's, sampled children's) against the 10,240 limit.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { cancelJobUpdate, jobStateQuery, type JobParams, type JobState } from '../../workflows/contracts';
-import { initialJobAttributes } from '../../workflows/search-attributes';
 import type { BenchEnv } from '../env';
 import { goals, metric, pairs, waitUntil, type ScenarioResult, type SideName } from '../lib';
-import type { BaselineFanoutParams } from '../workflows';
+import { benchFanoutDefinition, type BaselineFanoutParams } from '../workflows';
 
 /** What samples-typescript's sliding window calls its page size: children per run. */
 const RAW_PER_RUN = 500;
 /** The worker's default activity slots: only this many sub-jobs' activities run at once. */
 const CANCEL_WORK_MS = 540_000;
 
-function startFanout(
+async function startFanout(
   env: BenchEnv,
   side: SideName,
   workflowId: string,
   p: { count: number; window: number; durationMs: number },
 ): Promise<WorkflowHandle> {
   if (side === 'stepwise') {
-    const params: JobParams = { input: p };
-    return env.client.workflow.start('benchFanout', {
-      taskQueue: env.taskQueue,
-      workflowId,
-      args: [params],
-      typedSearchAttributes: initialJobAttributes('benchFanout'),
-    });
+    // Started as every program starts a job (the client: input checked, then the start the API sends).
+    const { runId } = await env.jobs.start(benchFanoutDefinition, p, { jobId: workflowId });
+    return env.client.workflow.getHandle(workflowId, undefined, { firstExecutionRunId: runId });
   }
   const raw: BaselineFanoutParams = { ...p, perRun: Math.max(RAW_PER_RUN, p.window) };
   return env.client.workflow.start('baselineFanout', {
@@ -85,7 +79,8 @@ export async function cancelRun(env: BenchEnv, side: SideName, n: number, id: st
   await workerIdle(env);
   const t = performance.now();
   if (side === 'stepwise') {
-    await handle.executeUpdate(cancelJobUpdate, { args: [{ by: 'bench', reason: 'cancel benchmark' }] });
+    // The cancelJob update, as POST /api/jobs/:id/cancel sends it (the client checks the job first).
+    await env.jobs.cancel(id, { by: 'bench', reason: 'cancel benchmark' });
   } else {
     await handle.cancel();
   }
@@ -93,7 +88,7 @@ export async function cancelRun(env: BenchEnv, side: SideName, n: number, id: st
   const ms = performance.now() - t;
   let leftRunning = 0;
   if (side === 'stepwise') {
-    const state: JobState = await handle.query(jobStateQuery);
+    const state = await env.jobs.get(id);
     leftRunning = state.cancellation?.leftRunning.length ?? -1;
   }
   return { ms, leftRunning };

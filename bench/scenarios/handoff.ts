@@ -7,15 +7,20 @@
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import type { BenchEnv } from '../env';
 import { eventMs, goals, historyOf, metric, pairs, percentile, type ScenarioResult } from '../lib';
+import { benchHandoffDefinition } from '../workflows';
 
 async function handoffMs(env: BenchEnv, workflowType: string, workflowId: string): Promise<number> {
-  const handle = await env.client.workflow.start(workflowType, {
-    taskQueue: env.taskQueue,
-    workflowId,
-    args: workflowType === 'benchHandoff' ? [{ input: {} }] : [],
-    typedSearchAttributes: initialJobAttributes(workflowType),
-  });
-  await handle.result();
+  if (workflowType === 'benchHandoff') {
+    await env.jobs.start(benchHandoffDefinition, {}, { jobId: workflowId });
+  } else {
+    await env.client.workflow.start(workflowType, {
+      taskQueue: env.taskQueue,
+      workflowId,
+      args: [],
+      typedSearchAttributes: initialJobAttributes(workflowType),
+    });
+  }
+  await env.client.workflow.getHandle(workflowId).result();
   const events = await historyOf(env.client, workflowId);
   const done = events.findIndex((e) => e.childWorkflowExecutionCompletedEventAttributes);
   const started = events.findIndex((e, i) => i > done && e.activityTaskStartedEventAttributes);

@@ -1,10 +1,10 @@
 /** `steps`: engine overhead on 20 activity steps against a plain workflow calling the activity 20×. */
 import type { Client } from '@temporalio/client';
-import type { JobParams } from '../../workflows/contracts';
+import type { StepwiseClient } from '../../src/client/client';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import type { BenchEnv } from '../env';
 import { cpuMsSince, goals, metric, pairs, type ScenarioResult } from '../lib';
-import { BENCH_STEPS } from '../workflows';
+import { BENCH_STEPS, benchStepsDefinition } from '../workflows';
 
 interface Run {
   wallMs: number;
@@ -12,7 +12,7 @@ interface Run {
   events: number;
 }
 
-/** Starts `workflowType` and waits for its result: wall time, this process's CPU, history length. */
+/** Starts the raw `workflowType` and waits for its result: wall time, this process's CPU, history length. */
 export async function timeWorkflow(
   client: Client,
   taskQueue: string,
@@ -35,9 +35,21 @@ export async function timeWorkflow(
   return { wallMs, cpuMs, events };
 }
 
+/** The same for a `benchSteps` job, started through the client. */
+async function timeJob(jobs: StepwiseClient, workflowId: string): Promise<Run> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await jobs.start(benchStepsDefinition, { durationMs: 0 }, { jobId: workflowId });
+  const handle = jobs.temporal.workflow.getHandle(workflowId);
+  await handle.result();
+  const wallMs = performance.now() - started;
+  const cpuMs = cpuMsSince(cpu);
+  const events = (await handle.describe()).historyLength;
+  return { wallMs, cpuMs, events };
+}
+
 export async function stepsScenario(env: BenchEnv, reps: number): Promise<ScenarioResult> {
   const t0 = Date.now();
-  const params: JobParams = { input: { durationMs: 0 } };
   const runs = await pairs(reps, (side, rep) =>
     side === 'baseline'
       ? timeWorkflow(
@@ -47,7 +59,7 @@ export async function stepsScenario(env: BenchEnv, reps: number): Promise<Scenar
           { steps: BENCH_STEPS, durationMs: 0 },
           `${env.runId}-steps-${rep}-raw`,
         )
-      : timeWorkflow(env.client, env.taskQueue, 'benchSteps', params, `${env.runId}-steps-${rep}-stepwise`),
+      : timeJob(env.jobs, `${env.runId}-steps-${rep}-stepwise`),
   );
   const pick = (k: keyof Run) => [runs.baseline.map((r) => r[k]), runs.stepwise.map((r) => r[k])] as const;
   return {

@@ -6,8 +6,7 @@
  * minus that moment (the stream's first event, the state at connect, is left out).
  */
 import { request, type IncomingMessage } from 'node:http';
-import { jobStateQuery, type JobParams, type JobState } from '../../workflows/contracts';
-import { initialJobAttributes } from '../../workflows/search-attributes';
+import { jobStateQuery, type JobState } from '../../workflows/contracts';
 import { STREAM_POLL_MS, totalCalls, type BenchEnv } from '../env';
 import { goals, metric, pairs, percentile, type ScenarioResult } from '../lib';
 
@@ -71,13 +70,8 @@ async function streamRun(
   jobId: string,
   durationMs: number,
 ): Promise<StreamRun> {
-  const params: JobParams = { input: { durationMs } };
-  const handle = await env.client.workflow.start('example', {
-    taskQueue: env.taskQueue,
-    workflowId: jobId,
-    args: [params],
-    typedSearchAttributes: initialJobAttributes('example'),
-  });
+  await env.jobs.start('example', { durationMs }, { jobId });
+  const handle = env.client.workflow.getHandle(jobId);
   // The reference: when each distinct state was first readable.
   const firstSeen = new Map<string, number>();
   let watching = true;

@@ -8,7 +8,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { createApp } from '../../src/app';
 import exampleApp from '../../workflows/app';
-import { runStartParams } from '../../src/api/jobs/job-runs';
+import { runStartParams } from '../../src/client/job-runs';
 import type { JobList } from '../../src/api/jobs/schemas';
 import { loadConfig } from '../../src/config';
 import type { JobParams, JobState } from '../../workflows/contracts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AuditStore, type AuditRecord } from '../../src/api/audit/audit.store';
 import { RateLimiter } from '../../src/api/auth/rate-limiter';
 import { hostName, isAllowedOrigin, isServedHost } from '../../src/api/common/browser-guard';
-import { ClosedStateCache } from '../../src/api/jobs/closed-state-cache';
+import { ClosedStateCache } from '../../src/client/closed-state-cache';
 import { sameOriginPath } from '../../src/dashboard/links';
 import { JsonLogger } from '../../src/logger';
 import { redactSecrets, redactUrl } from '../../src/redact';

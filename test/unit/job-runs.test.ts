@@ -2,8 +2,8 @@
  * The API's pure helpers for honest status and idempotent starts: how a run closed outside
  * Stepwise reads, input comparison, and the per-request limit on Temporal calls in flight.
  */
-import { canonicalJson, closedOutsideState, firstDifference, runEnd } from '../../src/api/jobs/job-runs';
-import { concurrencyLimit } from '../../src/api/temporal/deadlines';
+import { canonicalJson, closedOutsideState, firstDifference, runEnd } from '../../src/client/job-runs';
+import { concurrencyLimit } from '../../src/client/deadlines';
 import exampleApp from '../../workflows/app';
 import { planRecovery } from '../../workflows/engine/recovery';
 import { initialJobState } from '../../workflows/engine/state';

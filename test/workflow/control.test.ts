@@ -20,14 +20,17 @@ import {
   recordingActivities,
   type SimulateCall,
   startJob,
+  testClient,
   type TestEnv,
   waitFor,
+  waitForState,
 } from '../helpers';
 
 let env: TestEnv;
 let worker: Worker;
 let taskQueue: string;
 let running: Promise<void>;
+let jobs: ReturnType<typeof testClient>;
 /** Every simulateWork call the worker ran: which job, which step, which label. */
 let calls: SimulateCall[] = [];
 
@@ -37,6 +40,7 @@ beforeAll(async () => {
   calls = recorded.calls;
   ({ worker, taskQueue } = await createTestWorker(env, { activities: recorded.activities }));
   running = worker.run();
+  jobs = testClient(env, taskQueue);
 });
 afterAll(async () => {
   worker?.shutdown();
@@ -190,21 +194,14 @@ describe('pause and resume', () => {
       steps: { transform: { durationMs: 1500 } },
     });
     const jobId = handle.workflowId;
-    await waitFor(
-      () => queryState(env, jobId),
-      (s) => s.steps[1].status === 'running' && s.activeSubJobs.length > 0,
-    );
+    await waitForState(jobs, jobId, (s) => s.steps[1].status === 'running' && s.activeSubJobs.length > 0);
     const ack = await handle.executeUpdate(pauseJobUpdate, { args: [{ reason: 'maintenance', by: 'jest' }] });
     expect(ack.paused).toBe(true);
     expect(ack).toMatchObject({ jobId, action: 'pause' });
     expect(JSON.stringify(ack).length).toBeLessThan(400); // an acknowledgement, not the whole state
     expect(['pausing', 'paused']).toContain(ack.status);
 
-    const paused = await waitFor(
-      () => queryState(env, jobId),
-      (s) => s.status === 'paused',
-      30_000,
-    );
+    const paused = await waitForState(jobs, jobId, (s) => s.status === 'paused', { timeoutMs: 30_000 });
     // The sub-jobs stopped between their steps: work done, verify not started.
     for (const id of partIds(jobId, 2)) {
       const sub = await queryState(env, id);
@@ -238,9 +235,8 @@ describe('pause and resume', () => {
     expect((await queryState(env, jobId)).control.actions).toHaveLength(paused.control.actions.length);
     // The pause signal (Web UI, CLI) cannot answer: it says so in the job's log and changes nothing.
     await handle.signal(pauseSignal, { by: 'cli' });
-    const afterSignal = await waitFor(
-      () => queryState(env, jobId),
-      (s) => s.logs.some((l) => /Ignored pause signal: .*already paused/.test(l.message)),
+    const afterSignal = await waitForState(jobs, jobId, (s) =>
+      s.logs.some((l) => /Ignored pause signal: .*already paused/.test(l.message)),
     );
     expect(afterSignal.control.actions).toHaveLength(paused.control.actions.length);
 
@@ -259,15 +255,9 @@ describe('pause and resume', () => {
       durationMs: 300,
       parts: 1,
     });
-    await waitFor(
-      () => queryState(env, handle.workflowId),
-      (s) => s.steps[0].status === 'running',
-    );
+    await waitForState(jobs, handle.workflowId, (s) => s.steps[0].status === 'running');
     await handle.executeUpdate(pauseJobUpdate, { args: [{ by: 'jest' }] });
-    await waitFor(
-      () => queryState(env, handle.workflowId),
-      (s) => s.status === 'paused',
-    );
+    await waitForState(jobs, handle.workflowId, (s) => s.status === 'paused');
     own.worker.shutdown();
     await ownRun;
 

@@ -13,6 +13,7 @@ import {
   createTestWorker,
   queryState,
   startJob,
+  startUncheckedJob,
   testPipelineConfig,
   uniqueId,
   type TestEnv,
@@ -168,7 +169,8 @@ describe('datasetBuild', () => {
   });
 
   it('rejects an input the schema refuses (bad source scheme, traversal) before any step', async () => {
-    const handle = await startJob(env, taskQueue, 'datasetBuild', {
+    // Started past the client, which refuses it before Temporal: this is about the workflow's own check.
+    const handle = await startUncheckedJob(env, taskQueue, 'datasetBuild', {
       sources: ['ftp://example.test/a.png'],
       outputDir: '../elsewhere',
       labelRule: { by: 'source', rules: [{ pattern: '(?=backtrack)', label: 'x' }] },

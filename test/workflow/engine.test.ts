@@ -7,6 +7,7 @@ import {
   expectJobStateInvariants,
   queryState,
   startJob,
+  startUncheckedJob,
   type TestEnv,
   waitFor,
 } from '../helpers';
@@ -153,7 +154,11 @@ describe('sceneProcessing', () => {
   });
 
   it('rejects invalid input with a clear non-retryable failure', async () => {
-    const handle = await run({ newScenes: -1, steps: { nope: {} } });
+    // Started past the client, which would refuse it: this is about the workflow's own check.
+    const handle = await startUncheckedJob(env, taskQueue, 'sceneProcessing', {
+      newScenes: -1,
+      steps: { nope: {} },
+    });
     const s = await finalState(handle.workflowId);
     expect(s.status).toBe('failed');
     expect(s.error).toMatchObject({ type: 'InvalidJobInput', nonRetryable: true });

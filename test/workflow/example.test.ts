@@ -6,8 +6,10 @@ import {
   expectJobStateInvariants,
   queryState,
   startJob,
+  startUncheckedJob,
+  testClient,
   type TestEnv,
-  waitFor,
+  waitForState,
 } from '../helpers';
 
 let env: TestEnv;
@@ -61,10 +63,8 @@ describe('example job', () => {
     const { worker, taskQueue } = await createTestWorker(env);
     await worker.runUntil(async () => {
       const handle = await startJob(env, taskQueue, 'example', { durationMs: 20, failAttempts: 2 });
-      const retrying = await waitFor(
-        () => queryState(env, handle.workflowId),
-        (s) => s.steps[0].status === 'retrying',
-      );
+      const jobs = testClient(env, taskQueue);
+      const retrying = await waitForState(jobs, handle.workflowId, (s) => s.steps[0].status === 'retrying');
       expect(retrying.steps[0].error?.message).toMatch(/failed on attempt 1 \(simulated\)/);
       const result = (await handle.result()) as JobState;
       expectJobStateInvariants(result);
@@ -76,7 +76,8 @@ describe('example job', () => {
   it('rejects invalid input at the workflow entry with a non-retryable typed failure', async () => {
     const { worker, taskQueue } = await createTestWorker(env);
     await worker.runUntil(async () => {
-      const handle = await startJob(env, taskQueue, 'example', { durationMs: 'slow' });
+      // Started past the client, which would refuse it: this is about the workflow's own check.
+      const handle = await startUncheckedJob(env, taskQueue, 'example', { durationMs: 'slow' });
       const err = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause as {

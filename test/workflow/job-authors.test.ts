@@ -6,6 +6,7 @@
  * job's log.
  */
 import type { Worker } from '@temporalio/worker';
+import type { StepwiseClient } from 'stepwise/client';
 import { createActivities } from '../../activities';
 import { cancelSignal, type JobState } from '../../workflows/contracts';
 import type { ActivityJobRef } from '../../workflows/engine/step-io';
@@ -13,11 +14,11 @@ import {
   connectTestEnv,
   createTestWorker,
   expectJobStateInvariants,
-  queryState,
   startJob,
   testPipelineConfig,
+  testClient,
   type TestEnv,
-  waitFor,
+  waitForState,
 } from '../helpers';
 import authorApp, { type AuthorTestActivities } from './fixtures/author-jobs';
 
@@ -25,6 +26,7 @@ let env: TestEnv;
 let worker: Worker;
 let taskQueue: string;
 let running: Promise<void>;
+let jobs: StepwiseClient<typeof authorApp>;
 const cleanups: { job: ActivityJobRef; path: string | null }[] = [];
 
 beforeAll(async () => {
@@ -44,6 +46,7 @@ beforeAll(async () => {
     },
   }));
   running = worker.run();
+  jobs = testClient(env, taskQueue, authorApp);
 });
 afterAll(async () => {
   worker?.shutdown();
@@ -53,12 +56,10 @@ afterAll(async () => {
 
 const closedState = async (jobId: string): Promise<JobState> => {
   // A deadline, not a sleep: a job stuck in a failing workflow task never closes.
-  const state = await waitFor(
-    () => queryState(env, jobId),
-    (s) => s.closedAt !== null,
-    30_000,
-    100,
-  );
+  const state = await waitForState(jobs, jobId, (s) => s.closedAt !== null, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
   expectJobStateInvariants(state);
   return state;
 };
@@ -66,7 +67,7 @@ const stepOf = (s: JobState, key: string) => s.steps.find((x) => x.key === key)!
 
 describe('a step function that throws', () => {
   it('fails its step on the first attempt, not retried, naming the step and the function', async () => {
-    const handle = await startJob(env, taskQueue, 'authorArgsBug', {});
+    const handle = await startJob(env, taskQueue, 'authorArgsBug', {}, undefined, authorApp);
     const state = await closedState(handle.workflowId);
     expect(state.status).toBe('failed');
     const second = stepOf(state, 'second');
@@ -82,7 +83,7 @@ describe('a step function that throws', () => {
   });
 
   it('a throwing `when` fails its step instead of the workflow task; the job goes on under `continue`', async () => {
-    const handle = await startJob(env, taskQueue, 'authorWhenBug', {});
+    const handle = await startJob(env, taskQueue, 'authorWhenBug', {}, undefined, authorApp);
     const state = await closedState(handle.workflowId);
     expect(state.status).toBe('completed_with_errors');
     expect(stepOf(state, 'second')).toMatchObject({
@@ -97,11 +98,8 @@ describe('a step function that throws', () => {
 
 describe('onCancel', () => {
   it("sees the results that exist at cancel time, and the cleanup's log lines reach the job's log", async () => {
-    const handle = await startJob(env, taskQueue, 'authorCleanup', { workMs: 30_000 });
-    await waitFor(
-      () => queryState(env, handle.workflowId),
-      (s) => stepOf(s, 'second').status === 'running',
-    );
+    const handle = await startJob(env, taskQueue, 'authorCleanup', { workMs: 30_000 }, undefined, authorApp);
+    await waitForState(jobs, handle.workflowId, (s) => stepOf(s, 'second').status === 'running');
     await handle.signal(cancelSignal, { by: 'jest', reason: 'author test' });
     const state = await closedState(handle.workflowId);
     expect(state.status).toBe('cancelled');

@@ -21,10 +21,11 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { isTerminal, type JobState } from '../../../workflows/contracts';
 import type { Config } from '../../config';
+import type { StepwiseClient } from '../../client/client';
+import { StepwiseError } from '../../client/errors';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
-import { JobListService } from '../jobs/job-list.service';
-import { JobStateReader } from '../jobs/job-state.service';
+import { STEPWISE_CLIENT } from '../jobs/stepwise-client.provider';
 import { HttpMetrics } from '../metrics/http-metrics';
 import type { JobSummary, ListJobsQuery } from '../jobs/schemas';
 
@@ -123,7 +124,8 @@ abstract class Poller<S> {
       state = await this.read();
     } catch (err) {
       // The job vanished (or the filters no longer list): end the streams; anything else is retried.
-      if (err instanceof ApiError && err.statusCode < 500) return this.finish();
+      if (err instanceof StepwiseError || (err instanceof ApiError && err.statusCode < 500))
+        return this.finish();
       if ((err as Error)?.name === 'WorkflowNotFoundError') return this.finish();
       return this.schedule();
     }
@@ -265,8 +267,7 @@ export class EventHub implements OnModuleDestroy {
 
   constructor(
     @Inject(APP_CONFIG) config: Config,
-    private readonly states: JobStateReader,
-    private readonly lister: JobListService,
+    @Inject(STEPWISE_CLIENT) private readonly client: StepwiseClient,
     metrics: HttpMetrics,
   ) {
     ({
@@ -304,17 +305,17 @@ export class EventHub implements OnModuleDestroy {
     });
   }
 
-  /** A job's state as `GET /api/jobs/:jobId` reads it (the `jobState` query while it runs; see `JobStateReader.readLatest`). */
+  /** A job's state as `GET /api/jobs/:jobId` reads it (the `jobState` query while it runs; see `StepwiseClient.get`). */
   async readJob(jobId: string): Promise<JobState> {
     this.counters.jobPolls++;
     this.polls.inc({ kind: 'job' });
-    return this.states.readLatest(jobId);
+    return this.client.get(jobId);
   }
 
   async readList(filters: ListFilters): Promise<JobSummary[]> {
     this.counters.listPolls++;
     this.polls.inc({ kind: 'list' });
-    const { jobs } = await this.lister.list({ ...filters, pageSize: LIST_STREAM_PAGE_SIZE });
+    const { jobs } = await this.client.list({ ...filters, pageSize: LIST_STREAM_PAGE_SIZE });
     return jobs;
   }
 

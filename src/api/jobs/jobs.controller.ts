@@ -1,11 +1,23 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { ControlAck, ControlPayload, JobState } from '../../../workflows/contracts';
 import type { Actor } from '../../api-keys';
+import type { StepwiseClient } from '../../client/client';
 import { CurrentActor } from '../common/request-context';
 import { Audited, Roles } from '../common/route-policy';
-import { JobListService } from './job-list.service';
-import { JobsService } from './jobs.service';
+import { STEPWISE_CLIENT } from './stepwise-client.provider';
 import {
   controlBodySchema,
   jobIdSchema,
@@ -31,12 +43,10 @@ const jobIdParams = z.object({ jobId: jobIdSchema });
 const UNAVAILABLE = 'Temporal unavailable, or no worker answered in time';
 const NOT_FOUND = 'No job with this id';
 
+/** The job routes: the body and path checks, the roles and the audit; the rest is the client's. */
 @Controller('api/jobs')
 export class JobsController {
-  constructor(
-    private readonly jobs: JobsService,
-    private readonly lists: JobListService,
-  ) {}
+  constructor(@Inject(STEPWISE_CLIENT) private readonly jobs: StepwiseClient) {}
 
   @Post()
   @Roles('operator')
@@ -65,7 +75,7 @@ export class JobsController {
     @Body(new ZodPipe(startJobBodySchema)) body: StartJobBody,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<StartJobResponse> {
-    const { created, response } = await this.jobs.start(body);
+    const { created, ...response } = await this.jobs.start(body.type, body.input, { jobId: body.jobId });
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return response;
   }
@@ -79,7 +89,7 @@ export class JobsController {
     errors: { 400: 'Bad filter, pageSize or pageToken, or an unknown parameter', 503: UNAVAILABLE },
   })
   async list(@Query(new ZodPipe(listJobsQuerySchema, 'query')) query: ListJobsQuery): Promise<JobList> {
-    return this.lists.list(query);
+    return this.jobs.list(query);
   }
 
   @Get(':jobId')
@@ -91,7 +101,7 @@ export class JobsController {
     errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
   })
   async get(@Param('jobId', JobIdPipe) jobId: string): Promise<JobState> {
-    return this.jobs.getState(jobId);
+    return this.jobs.get(jobId);
   }
 
   @Get(':jobId/children')
@@ -108,7 +118,7 @@ export class JobsController {
     errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
   })
   async children(@Param('jobId', JobIdPipe) jobId: string): Promise<JobTreeNode[]> {
-    return this.lists.children(jobId);
+    return this.jobs.children(jobId);
   }
 
   @Post(':jobId/pause')
@@ -131,7 +141,7 @@ export class JobsController {
     @CurrentActor() actor: Actor,
   ): Promise<ControlAck> {
     // The actor is the caller's key name, never the `by` a client typed.
-    return this.jobs.control(jobId, 'pause', { ...body, by: actor.name });
+    return this.jobs.pause(jobId, { ...body, by: actor.name });
   }
 
   @Post(':jobId/resume')
@@ -152,7 +162,7 @@ export class JobsController {
     @CurrentActor() actor: Actor,
   ): Promise<ControlAck> {
     // The actor is the caller's key name, never the `by` a client typed.
-    return this.jobs.control(jobId, 'resume', { ...body, by: actor.name });
+    return this.jobs.resume(jobId, { ...body, by: actor.name });
   }
 
   @Post(':jobId/cancel')
@@ -173,7 +183,7 @@ export class JobsController {
     @CurrentActor() actor: Actor,
   ): Promise<ControlAck> {
     // The actor is the caller's key name, never the `by` a client typed.
-    return this.jobs.control(jobId, 'cancel', { ...body, by: actor.name });
+    return this.jobs.cancel(jobId, { ...body, by: actor.name });
   }
 
   @Post(':jobId/retry')
@@ -218,6 +228,6 @@ export class JobsController {
     @Body(new ZodPipe(terminateBodySchema)) body: TerminateBody,
     @CurrentActor() actor: Actor,
   ): Promise<TerminateResponse> {
-    return this.jobs.terminate(jobId, body.reason, actor.name);
+    return this.jobs.terminate(jobId, { reason: body.reason, by: actor.name });
   }
 }

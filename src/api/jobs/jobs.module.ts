@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
-import { JobListService } from './job-list.service';
 import { JobsController } from './jobs.controller';
-import { JobsService } from './jobs.service';
-import { JobStateReader } from './job-state.service';
+import { STEPWISE_CLIENT, stepwiseClientProvider } from './stepwise-client.provider';
 
-/** `/api/jobs`: start, read, list, control and retry jobs; the readers are shared with the live streams. */
+/** `/api/jobs`: start, read, list, control and retry jobs through the one client, shared with the live streams. */
 @Module({
   controllers: [JobsController],
-  providers: [JobsService, JobListService, JobStateReader],
-  exports: [JobListService, JobStateReader],
+  providers: [stepwiseClientProvider],
+  exports: [STEPWISE_CLIENT],
 })
 export class JobsModule {}

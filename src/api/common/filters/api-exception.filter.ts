@@ -1,6 +1,7 @@
 /**
- * One exception filter for the whole API: domain errors, zod errors, Temporal client errors (via
- * `temporal-errors.ts`) and Nest HTTP exceptions all become `{statusCode, error, message, issues?}`.
+ * One exception filter for the whole API: the API's own refusals (`ApiError`), the client's domain
+ * errors (`StepwiseError`, by code), zod errors, Temporal client errors (via `temporal-errors.ts`)
+ * and Nest HTTP exceptions all become `{statusCode, error, message, issues?}`.
  */
 import {
   ArgumentsHost,
@@ -12,6 +13,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
+import { StepwiseError, type StepwiseErrorCode } from '../../../client/errors';
 import { redactText } from '../../../redact';
 import { ApiError, JobOperationError, notJsonError, zodIssues, type ErrorBody, type Issue } from '../errors';
 import { temporalErrorToHttp } from './temporal-errors';
@@ -28,6 +30,17 @@ const REASON: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+};
+
+/** The HTTP status of each of the client's refusals. */
+export const DOMAIN_ERROR_STATUS: Record<StepwiseErrorCode, number> = {
+  JobNotFound: 404,
+  UnknownJobType: 404,
+  InvalidArgument: 400,
+  InvalidJobInput: 400,
+  JobInputTooLarge: 413,
+  JobConflict: 409,
+  JobNotControllable: 409,
 };
 
 const reason = (status: number): string => REASON[status] ?? HttpStatus[status] ?? 'Error';
@@ -50,6 +63,7 @@ function errorBody(err: unknown): ErrorBody {
     ...(issues ? { issues } : {}),
   });
   if (err instanceof ApiError) return body(err.statusCode, err.message, err.issues);
+  if (err instanceof StepwiseError) return body(DOMAIN_ERROR_STATUS[err.code], err.message, err.issues);
   if (err instanceof ZodError) return body(400, 'Invalid request', zodIssues(err));
   const temporal = temporalErrorToHttp(err);
   if (temporal) return body(temporal.statusCode, temporal.message, temporal.issues);

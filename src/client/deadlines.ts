@@ -1,8 +1,9 @@
 /**
- * Every Temporal call the API makes runs under a deadline from here. Without one, a call to an
- * unreachable server rides out gRPC's retries and a query or update that no worker answers waits
- * for the server's own timeout, and the HTTP request hangs with it. A call that misses its deadline
- * fails with gRPC `DEADLINE_EXCEEDED`, which the exception filter answers with 503.
+ * Every Temporal call the client (and so the API) makes runs under a deadline from here. Without
+ * one, a call to an unreachable server rides out gRPC's retries and a query or update that no
+ * worker answers waits for the server's own timeout, and the caller (an HTTP request) hangs with
+ * it. A call that misses its deadline fails with gRPC `DEADLINE_EXCEEDED`, which the API's
+ * exception filter answers with 503.
  */
 import type { Client } from '@temporalio/client';
 

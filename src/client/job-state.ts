@@ -1,24 +1,19 @@
 /**
- * A job's state as the API shows it: the `jobState` query, exact while the job runs and after it
- * ended by itself; for a run Temporal closed (terminated, timed out) while the job was still
- * working, that state corrected to how the run really ended (see `job-runs.ts`). A closed run's
- * state is read from a worker once and then kept ({@link ClosedStateCache}).
+ * A job's state as the client (and the API) shows it: the `jobState` query, exact while the job
+ * runs and after it ended by itself; for a run Temporal closed (terminated, timed out) while the
+ * job was still working, that state corrected to how the run really ended (see `job-runs.ts`). A
+ * closed run's state is read from a worker once and then kept ({@link ClosedStateCache}).
  */
-import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { isTerminal, jobStateQuery, type JobState, type JobStatus } from '../../../workflows/contracts';
-import { JobStatusKey } from '../../../workflows/search-attributes';
-import type { JobDefinition } from '../../../workflows/engine/definition';
-import type { StepwiseApp } from '../../../workflows/engine/app';
-import type { Config } from '../../config';
-import { during, JobOperationError } from '../common/errors';
-import { grpcCode } from '../common/filters/temporal-errors';
-import { STEPWISE_APP } from '../catalog/catalog.module';
-import { APP_CONFIG } from '../config/config.module';
-import { temporalCall, WORKER_DEADLINE_MS } from '../temporal/deadlines';
-import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
+import { isTerminal, jobStateQuery, type JobState, type JobStatus } from '../../workflows/contracts';
+import { JobStatusKey } from '../../workflows/search-attributes';
+import type { JobDefinition } from '../../workflows/engine/definition';
+import type { StepwiseApp } from '../../workflows/engine/app';
+import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
+import { JobOperationError, StepwiseError } from './errors';
+import { during, grpcCode } from './temporal-errors';
 import {
   closedOutsideState,
   failingWorkflowTask,
@@ -36,19 +31,22 @@ import { describeStepwiseJob } from './stepwise-job';
 /** How often a read waiting for a state query looks whether the run got stuck meanwhile. */
 const STUCK_CHECK_MS = 1_000;
 
-@Injectable()
 export class JobStateReader {
   /** The same connection, with queries the server refuses (unanswered) unless the run is open. */
   private readonly openRunsOnly: Client;
   /** Final states of closed runs (a closed run's query replays its whole history on a worker). */
   private readonly closed: ClosedStateCache;
 
+  /** The namespace of the client's jobs. */
+  private readonly namespace: string;
+
   constructor(
-    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
-    @Inject(APP_CONFIG) private readonly config: Config,
-    @Inject(STEPWISE_APP) private readonly app: StepwiseApp,
+    private readonly client: Client,
+    private readonly app: StepwiseApp,
+    closedStateCacheBytes: number,
   ) {
-    this.closed = new ClosedStateCache(config.edge.closedStateCacheBytes);
+    this.namespace = client.options.namespace;
+    this.closed = new ClosedStateCache(closedStateCacheBytes);
     this.openRunsOnly = new Client({
       connection: client.connection,
       namespace: client.options.namespace,
@@ -91,7 +89,7 @@ export class JobStateReader {
    * See {@link failingWorkflowTask}.
    */
   async unrunnable(desc: WorkflowExecutionDescription, def: JobDefinition): Promise<JobState | null> {
-    const namespace = this.config.temporal.namespace;
+    const namespace = this.namespace;
     const failure = await temporalCall(this.client, 'rpc', () =>
       failingWorkflowTask(this.client, namespace, desc),
     );
@@ -174,7 +172,7 @@ export class JobStateReader {
       this.closed.set(run, state);
       return state;
     }
-    const namespace = this.config.temporal.namespace;
+    const namespace = this.namespace;
     const [closeEvent, params] = await temporalCall(this.client, 'rpc', () =>
       Promise.all([
         runEvents(this.client, namespace, run, 'last'),
@@ -193,7 +191,7 @@ export class JobStateReader {
 
 /** A closed run's query failure the state can be rebuilt without; not a vanished run or Temporal being down. */
 function canDoWithout(err: unknown): boolean {
-  const cause = err instanceof JobOperationError ? err.cause : err;
+  const cause = err instanceof JobOperationError || err instanceof StepwiseError ? err.cause : err;
   if (cause instanceof WorkflowNotFoundError) return false;
   const code = grpcCode(cause);
   return code !== GrpcStatus.UNAVAILABLE && code !== GrpcStatus.NOT_FOUND;

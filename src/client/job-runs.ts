@@ -8,15 +8,10 @@
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { isTerminal, type JobParams, type JobState, type JobStatus } from '../../../workflows/contracts';
-import type { JobDefinition } from '../../../workflows/engine/definition';
-import { initialJobState } from '../../../workflows/engine/state';
-import {
-  JobParentIdKey,
-  JobProgressKey,
-  JobStatusKey,
-  JobStepKey,
-} from '../../../workflows/search-attributes';
+import { isTerminal, type JobParams, type JobState, type JobStatus } from '../../workflows/contracts';
+import type { JobDefinition } from '../../workflows/engine/definition';
+import { initialJobState } from '../../workflows/engine/state';
+import { JobParentIdKey, JobProgressKey, JobStatusKey, JobStepKey } from '../../workflows/search-attributes';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Duration = temporal.api.workflow.v1.IWorkflowExecutionConfig['workflowRunTimeout'];

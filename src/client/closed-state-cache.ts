@@ -5,7 +5,7 @@
  * Bounded in bytes (STEPWISE_CLOSED_STATE_CACHE_BYTES), least recently read out first; entries are
  * kept as JSON, so no caller can change what the next one reads.
  */
-import type { JobState } from '../../../workflows/contracts';
+import type { JobState } from '../../workflows/contracts';
 
 export class ClosedStateCache {
   private readonly entries = new Map<string, string>();

@@ -2,18 +2,17 @@
  * Finding jobs: listing by search attributes (`JobType`, `JobStatus`, `JobRecoverable`,
  * `JobParentId`) with Temporal's own pagination, and a job's sub-job tree.
  */
-import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client, RawWorkflowExecutionInfo } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { StepwiseApp } from '../../../workflows/engine/app';
+import type { StepwiseApp } from '../../workflows/engine/app';
 import {
   isTerminal,
   JOB_STATUSES,
   progressQuery,
   TERMINAL_STATUSES,
   type JobStatus,
-} from '../../../workflows/contracts';
+} from '../../workflows/contracts';
 import {
   JobParentIdKey,
   JobProgressKey,
@@ -21,16 +20,13 @@ import {
   JobStatusKey,
   JobStepKey,
   JobTypeKey,
-} from '../../../workflows/search-attributes';
-import type { Config } from '../../config';
-import { decodeJobSearchAttributes } from '../../search-attributes';
-import { ApiError, during } from '../common/errors';
-import { APP_CONFIG } from '../config/config.module';
-import { concurrencyLimit, temporalCall } from '../temporal/deadlines';
-import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
-import { STEPWISE_APP } from '../catalog/catalog.module';
-import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from './schemas';
+} from '../../workflows/search-attributes';
+import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from '../api/jobs/schemas';
+import { decodeJobSearchAttributes } from '../search-attributes';
+import { concurrencyLimit, temporalCall } from './deadlines';
+import { InvalidArgument } from './errors';
 import { describeStepwiseJob } from './stepwise-job';
+import { during } from './temporal-errors';
 
 const { WorkflowExecutionStatus } = temporal.api.enums.v1;
 
@@ -82,7 +78,7 @@ function decodePageToken(query: string, text: string): Buffer {
     raw.toString('base64url') !== text ||
     !timingSafeEqual(check, tokenCheck(query, token))
   ) {
-    throw new ApiError(400, 'Invalid pageToken', [
+    throw new InvalidArgument('Invalid pageToken', [
       {
         path: ['pageToken'],
         message: 'not a page token of this listing (pass nextPageToken unchanged, with the same filters)',
@@ -101,13 +97,15 @@ const CALLS_IN_FLIGHT = 8;
 /** A running sub-job's live progress is worth this long a wait; after it, its search attribute is shown. */
 const PROGRESS_DEADLINE_MS = 2_000;
 
-@Injectable()
-export class JobListService {
+export class JobLister {
+  /** The namespace of the client's jobs. */
+  private readonly namespace: string;
+
   constructor(
-    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
-    @Inject(APP_CONFIG) private readonly config: Config,
-    @Inject(STEPWISE_APP) private readonly app: StepwiseApp,
+    private readonly client: Client,
+    private readonly app: StepwiseApp,
   ) {
+    this.namespace = client.options.namespace;
     this.jobTypesClause = `${JobTypeKey.name} IN (${app.jobs.map((d) => lit(d.name)).join(', ')})`;
   }
 
@@ -118,7 +116,7 @@ export class JobListService {
     const clauses = [this.jobTypesClause];
     if (q.type !== undefined) {
       if (!this.app.find(q.type)) {
-        throw new ApiError(400, `Unknown job type "${q.type}"`, [
+        throw new InvalidArgument(`Unknown job type "${q.type}"`, [
           { path: ['type'], message: `Unknown job type "${q.type}"` },
         ]);
       }
@@ -134,7 +132,7 @@ export class JobListService {
     const res = await during({ kind: 'list', pageToken: token !== undefined }, () =>
       temporalCall(this.client, 'rpc', () =>
         this.client.workflowService.listWorkflowExecutions({
-          namespace: this.config.temporal.namespace,
+          namespace: this.namespace,
           // Newest first: the visibility store's own order (the dev server's SQLite store has no ORDER BY).
           query,
           pageSize: q.pageSize,
@@ -210,7 +208,7 @@ export class JobListService {
   private async childRuns(jobId: string): Promise<{ runs: JobSummary[]; more: boolean }> {
     const res = await temporalCall(this.client, 'rpc', () =>
       this.client.workflowService.listWorkflowExecutions({
-        namespace: this.config.temporal.namespace,
+        namespace: this.namespace,
         query: `${this.jobTypesClause} AND ${JobParentIdKey.name} = ${lit(jobId)}`,
         pageSize: TREE_MAX_CHILDREN,
       }),

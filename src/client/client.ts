@@ -1,0 +1,559 @@
+/**
+ * `StepwiseClient`: the one way programs act on an app's jobs — start, read, list, control, retry,
+ * terminate, watch — over a Temporal client. The API's routes, the tests, the bench and the fault
+ * tests all go through it, so a job is validated, started and read the same way whoever asks.
+ * Refusals are {@link StepwiseError}s (the API maps each to its HTTP status); a Temporal call that
+ * fails for another reason is a {@link JobOperationError}.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  cancelJobUpdate,
+  controlPayloadSchema,
+  isTerminal,
+  pauseJobUpdate,
+  resumeJobUpdate,
+  TASK_QUEUE,
+  type ControlAck,
+  type ControlPayload,
+  type JobParams,
+  type JobState,
+  type JobStatus,
+} from '../../workflows/contracts';
+import type { JobInputOf, JobNameOf, StepwiseApp } from '../../workflows/engine/app';
+import type { JobDefinition } from '../../workflows/engine/definition';
+import { planRecovery } from '../../workflows/engine/recovery';
+import {
+  clampLimits,
+  jsonBytes,
+  jsonDepthExceeds,
+  MAX_JSON_DEPTH,
+  type JobLimits,
+} from '../../workflows/limits';
+import { initialJobAttributes, JobParentIdKey } from '../../workflows/search-attributes';
+import {
+  newJobIdSchema,
+  type JobList,
+  type JobTreeNode,
+  type StartJobResponse,
+  type TerminateResponse,
+} from '../api/jobs/schemas';
+import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
+import {
+  InvalidArgument,
+  InvalidJobInput,
+  JobConflict,
+  JobInputTooLarge,
+  JobNotControllable,
+  UnknownJobType,
+  zodIssues,
+} from './errors';
+import { JobLister } from './job-list';
+import {
+  cannotRunMessage,
+  canonicalJson,
+  describedJobStatus,
+  failingWorkflowTask,
+  firstDifference,
+  isOpenStatus,
+  normalizedInput,
+  runStartParams,
+} from './job-runs';
+import { JobStateReader } from './job-state';
+import { closedStatus, describeStepwiseJob } from './stepwise-job';
+import { during } from './temporal-errors';
+
+/** Options of {@link StepwiseClient}. */
+export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
+  /** The app whose jobs this client acts on (the same value the worker runs). */
+  app: App;
+  /** A connected Temporal client; its namespace is the jobs' namespace. The caller closes its connection. */
+  client: Client;
+  /**
+   * The task queue the app's workers poll: where {@link StepwiseClient.start} and
+   * {@link StepwiseClient.retry} start jobs.
+   * @default 'stepwise'
+   */
+  taskQueue?: string;
+  /**
+   * Job budgets: checked before a job starts (input size) and passed to every job started
+   * (`JobParams.limits`), clamped into the bounds the workflows accept.
+   * @default the workflows' defaults (`DEFAULT_LIMITS`)
+   */
+  limits?: Partial<JobLimits>;
+  /**
+   * Bytes of closed jobs' final states kept in memory, so that reading a closed job again does not
+   * replay its history on a worker (0: none).
+   * @default 33554432 (32 MiB)
+   */
+  closedStateCacheBytes?: number;
+  /**
+   * How terminate reasons recorded in Temporal name this client:
+   * `<reason> (by <by> through <via>)`.
+   * @default 'the Stepwise client'
+   */
+  via?: string;
+}
+
+/** A job type of `App` a caller may pass to {@link StepwiseClient.start}: one of its listed definitions. */
+export type StartableJob<App> = App extends StepwiseApp<infer J> ? J[number] : JobDefinition;
+
+/** Options of {@link StepwiseClient.start}. */
+export interface StartOptions {
+  /**
+   * The job's id (the workflow id): letters, digits and `. _ : -`, at most 200 characters, no `/`.
+   * Starting again with the same id, type and input returns the existing job (`created: false`);
+   * another type or input is a {@link JobConflict}.
+   * @default `<type>-<uuid>`
+   */
+  jobId?: string;
+}
+
+/** What {@link StepwiseClient.start} answers. */
+export interface StartedJob extends StartJobResponse {
+  /** False when a job with this id, type and input existed already (running or closed). */
+  created: boolean;
+}
+
+/** Filters and paging of {@link StepwiseClient.list}. */
+export interface ListJobsOptions {
+  /** Only jobs of this type (a job type of the app, else {@link InvalidArgument}). */
+  type?: string;
+  /** Only jobs with this status (a job closed outside Stepwise reads as `failed` or `cancelled`). */
+  status?: JobStatus;
+  /** Only jobs that can (true) or cannot (false) be retried. */
+  recoverable?: boolean;
+  /** Only the sub-jobs of this job. */
+  parentJobId?: string;
+  /**
+   * Jobs per page, at most (a page may hold fewer: a retried job's earlier runs are left out).
+   * @default 20
+   */
+  pageSize?: number;
+  /** `nextPageToken` of the previous page, unchanged, with the same filters. */
+  pageToken?: string;
+}
+
+/** Options of {@link StepwiseClient.retry}. */
+export interface RetryOptions {
+  /** 1-based step to run from. @default the first step that did not complete */
+  fromStep?: number;
+}
+
+/** Options of {@link StepwiseClient.terminate}. */
+export interface TerminateOptions {
+  /** Why, as Temporal records it (the Web UI shows it). @default 'terminated' */
+  reason?: string;
+  /** Who, as Temporal records it. */
+  by?: string;
+}
+
+/** Options of {@link StepwiseClient.watch}. */
+export interface WatchOptions {
+  /**
+   * How often the job's state is read.
+   * @default 500
+   */
+  intervalMs?: number;
+  /** Ends the watch (the iteration ends without an error). */
+  signal?: AbortSignal;
+}
+
+/** The default page size of {@link StepwiseClient.list}. */
+const DEFAULT_PAGE_SIZE = 20;
+/** @see StepwiseClientOptions.closedStateCacheBytes */
+const DEFAULT_CLOSED_STATE_CACHE_BYTES = 32 * 1024 * 1024;
+
+type ControlAction = 'pause' | 'resume' | 'cancel';
+const UPDATES = { pause: pauseJobUpdate, resume: resumeJobUpdate, cancel: cancelJobUpdate } as const;
+
+/** A state after which nothing changes: the run closed, or the job reached a terminal status. */
+const isClosed = (s: JobState): boolean => s.closedAt !== null || isTerminal(s.status);
+
+/**
+ * Acts on the jobs of one app through Temporal, with the app's job types and their schemas.
+ *
+ * @typeParam App - the app (`typeof app`): {@link start} then takes only its listed job types,
+ *   each with its own input type.
+ *
+ * @example
+ * const jobs = new StepwiseClient({ app, client, taskQueue: 'stepwise' });
+ * const { jobId } = await jobs.start(dataImportDefinition, { sourceDir: 'incoming' });
+ * for await (const state of jobs.watch(jobId)) console.log(state.status, state.progress);
+ */
+export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
+  /** The app this client acts on. */
+  readonly app: App;
+  /** The Temporal client it calls through. */
+  readonly temporal: Client;
+  /** The task queue jobs are started on. */
+  readonly taskQueue: string;
+  /** The budgets checked and passed to every job started. */
+  readonly limits: JobLimits;
+  private readonly via: string;
+  private readonly states: JobStateReader;
+  private readonly lister: JobLister;
+
+  /** @param options - see {@link StepwiseClientOptions} */
+  constructor(options: StepwiseClientOptions<App>) {
+    this.app = options.app;
+    this.temporal = options.client;
+    this.taskQueue = options.taskQueue ?? TASK_QUEUE;
+    this.limits = clampLimits(options.limits ?? {});
+    this.via = options.via ?? 'the Stepwise client';
+    this.states = new JobStateReader(
+      options.client,
+      options.app,
+      options.closedStateCacheBytes ?? DEFAULT_CLOSED_STATE_CACHE_BYTES,
+    );
+    this.lister = new JobLister(options.client, options.app);
+  }
+
+  /**
+   * Starts a job of one of the app's listed types; `input` is checked against the type's schema by
+   * the compiler and again here. Nothing is sent to Temporal when the input is refused.
+   *
+   * @param job - the job type's definition (or its name, see the other overload)
+   * @param input - the job's input, before the schema's defaults
+   * @returns the job, `created: false` when `options.jobId` named an existing job of the same
+   *   type and input (running or closed)
+   * @throws {@link UnknownJobType} the app has no such type
+   * @throws {@link InvalidArgument} an internal sub-job type, or a malformed `jobId`
+   * @throws {@link InvalidJobInput} the schema refuses the input (issue paths start with `input`),
+   *   or it nests deeper than 64 levels
+   * @throws {@link JobInputTooLarge} over the `maxInputBytes` budget
+   * @throws {@link JobConflict} `jobId` exists with another type or input
+   */
+  start<D extends StartableJob<App>>(
+    job: D,
+    input: JobInputOf<D>,
+    options?: StartOptions,
+  ): Promise<StartedJob>;
+  /**
+   * Starts a job of the type of that name; `input` is checked against its schema here only.
+   * Refusals as in the definition overload.
+   */
+  start(job: JobNameOf<App>, input?: unknown, options?: StartOptions): Promise<StartedJob>;
+  async start(job: JobDefinition | string, input?: unknown, options: StartOptions = {}): Promise<StartedJob> {
+    const name = typeof job === 'string' ? job : job.name;
+    const def = this.app.find(name);
+    if (!def) throw new UnknownJobType(name);
+    if (def.internal) {
+      const message = `"${def.name}" is an internal sub-job type, started only by its parent job (see GET /api/job-types)`;
+      throw new InvalidArgument(message, [{ path: ['type'], message }]);
+    }
+    if (options.jobId !== undefined) {
+      const id = newJobIdSchema.safeParse(options.jobId);
+      if (!id.success) throw new InvalidArgument('Invalid job id', zodIssues(id.error, ['jobId']));
+    }
+    const given = input === undefined ? {} : input;
+    // Checked before anything serialises the input: a deeply nested one would overflow the stack.
+    if (jsonDepthExceeds(given)) {
+      const message = `Job input nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`;
+      throw new InvalidJobInput(message, [{ path: ['input'], message }]);
+    }
+    const inputBytes = jsonBytes(given);
+    if (inputBytes > this.limits.maxInputBytes)
+      throw new JobInputTooLarge(inputBytes, this.limits.maxInputBytes);
+    const parsed = def.input.safeParse(given);
+    if (!parsed.success) {
+      throw new InvalidJobInput(
+        `Invalid input for job type "${def.name}"`,
+        zodIssues(parsed.error, ['input']),
+      );
+    }
+    const jobId = options.jobId ?? `${def.name}-${randomUUID()}`;
+    const params: JobParams = { input: parsed.data, limits: this.limits };
+    try {
+      const handle = await temporalCall(this.temporal, 'rpc', () =>
+        this.temporal.workflow.start(def.name, {
+          taskQueue: this.taskQueue,
+          workflowId: jobId,
+          args: [params],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: initialJobAttributes(def.name),
+          staticSummary: `${def.name} job`,
+          staticDetails: def.description,
+        }),
+      );
+      return { jobId, runId: handle.firstExecutionRunId, type: def.name, status: 'running', created: true };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // The id is taken (REJECT_DUPLICATE: by a running or a closed run): the same type and input
+        // return that job, anything else is a conflict. Starting first and describing only on a
+        // conflict costs a new job one call to Temporal instead of two.
+        const existing = await this.existing(jobId, def, parsed.data);
+        if (existing) return { ...existing, created: false };
+        // Taken a moment ago, gone now (its retention ended): the id was still not free to start.
+        throw new JobConflict(jobId, `Job "${jobId}" already exists`, undefined, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The job with this id, if there is one, as its start answered (idempotent start), with its
+   * latest run and current status: same type and same input (compared after parsing, as canonical
+   * JSON, with the input the latest run was started with), running or closed. Another type or
+   * another input is a {@link JobConflict} naming the difference; null when the id is free.
+   */
+  private async existing(
+    jobId: string,
+    def: JobDefinition,
+    input: unknown,
+  ): Promise<StartJobResponse | null> {
+    const type = def.name;
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await temporalCall(this.temporal, 'rpc', () =>
+        this.temporal.workflow.getHandle(jobId).describe(),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+    if (desc.type !== type) {
+      throw new JobConflict(jobId, `Job "${jobId}" already exists as type "${desc.type}", not "${type}"`, [
+        { path: ['type'], message: `the existing job is of type "${desc.type}"` },
+      ]);
+    }
+    const run = { workflowId: jobId, runId: desc.runId };
+    const params = await temporalCall(this.temporal, 'rpc', () =>
+      runStartParams(this.temporal, this.temporal.options.namespace, run),
+    );
+    const stored = normalizedInput(def, params?.input);
+    if (canonicalJson(stored) !== canonicalJson(input)) {
+      const at = firstDifference(stored, input) ?? [];
+      const where = at.length > 0 ? ` at input.${at.join('.')}` : '';
+      throw new JobConflict(
+        jobId,
+        `Job "${jobId}" already exists with a different input (first difference${where}); use another jobId, or retry the job to run it again`,
+        [{ path: ['input', ...at], message: 'differs from the existing job’s input' }],
+      );
+    }
+    return { jobId, runId: desc.runId, type, status: describedJobStatus(desc) };
+  }
+
+  /**
+   * The job's state, of its latest run: the `jobState` query while it runs, its final state once it
+   * closed (kept in memory after the first read). A run terminated or timed out in Temporal reads as
+   * `failed` (a native cancellation that never reached the job as `cancelled`); an open run whose
+   * workflow cannot run reads as such, with the worker's reason, instead of a query that times out.
+   *
+   * @throws {@link JobNotFound} no job with this id in the app
+   * @throws {@link JobOperationError} Temporal unreachable, or no worker answered in time
+   */
+  async get(jobId: string): Promise<JobState> {
+    return this.states.readLatest(jobId);
+  }
+
+  /**
+   * A page of the app's jobs, newest first, by their search attributes (progress as of the last
+   * step boundary); a retried job's earlier runs are left out.
+   *
+   * @throws {@link InvalidArgument} a `type` the app does not have, or a `pageToken` of another listing
+   */
+  async list(options: ListJobsOptions = {}): Promise<JobList> {
+    return this.lister.list({ ...options, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE });
+  }
+
+  /**
+   * The sub-job tree under a job, breadth first (at most 6 levels, 200 children a job, 1000 nodes;
+   * `truncated` on the last node of a list that shows fewer than there are), with live progress
+   * for running sub-jobs.
+   *
+   * @throws {@link JobNotFound} no job with this id in the app
+   */
+  async children(jobId: string): Promise<JobTreeNode[]> {
+    return this.lister.children(jobId);
+  }
+
+  /**
+   * Pauses a running job through its `pauseJob` update: `pausing`, then `paused` once nothing runs.
+   *
+   * @param payload - why and who, as the job's control log records it
+   * @returns the state the job acknowledged
+   * @throws {@link JobNotControllable} closed, stuck, or the job's validator refused (already
+   *   paused, cancelling, over its control budget)
+   * @throws {@link JobNotFound} no job with this id in the app
+   */
+  pause(jobId: string, payload: ControlPayload = {}): Promise<ControlAck> {
+    return this.control(jobId, 'pause', payload);
+  }
+
+  /** Resumes a paused job through its `resumeJob` update; refusals as in {@link pause}. */
+  resume(jobId: string, payload: ControlPayload = {}): Promise<ControlAck> {
+    return this.control(jobId, 'resume', payload);
+  }
+
+  /**
+   * Cancels a running job through its `cancelJob` update: `cancelling` while its sub-jobs stop and
+   * its cleanup runs, then `cancelled`. Refusals as in {@link pause}.
+   */
+  cancel(jobId: string, payload: ControlPayload = {}): Promise<ControlAck> {
+    return this.control(jobId, 'cancel', payload);
+  }
+
+  /**
+   * Pause, resume or cancel through the job's update: the workflow's validator refuses what does
+   * not fit its state without changing anything; the answer is the acknowledged new state.
+   */
+  private async control(jobId: string, action: ControlAction, payload: ControlPayload): Promise<ControlAck> {
+    const checked = controlPayloadSchema.safeParse(payload);
+    if (!checked.success) throw new InvalidArgument(`Invalid ${action} payload`, zodIssues(checked.error));
+    const { desc } = await describeStepwiseJob(this.temporal, this.app, jobId);
+    if (desc.status.name !== 'RUNNING') {
+      throw new JobNotControllable(
+        jobId,
+        action,
+        `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot ${action}`,
+      );
+    }
+    const failure = await temporalCall(this.temporal, 'rpc', () =>
+      failingWorkflowTask(this.temporal, this.temporal.options.namespace, desc),
+    );
+    if (failure)
+      throw new JobNotControllable(jobId, action, cannotRunMessage(jobId, action, failure.message));
+    const handle = this.temporal.workflow.getHandle(jobId);
+    return during({ kind: 'control', jobId, action, deadlineMs: WORKER_DEADLINE_MS }, () =>
+      temporalCall(this.temporal, 'worker', () =>
+        handle.executeUpdate(UPDATES[action], { args: [checked.data] }),
+      ),
+    );
+  }
+
+  /**
+   * Runs a failed, cancelled or partly failed job again as a new run with the same id, from
+   * `fromStep` (default: the first step that did not complete), carrying the earlier steps' results.
+   *
+   * @returns the new run
+   * @throws {@link InvalidArgument} `fromStep` out of range
+   * @throws {@link JobConflict} still running, a sub-job (retry its parent), not retryable, its
+   *   recovery limit reached, an earlier step did not complete, or another retry won
+   * @throws {@link JobNotFound} no job with this id in the app
+   */
+  async retry(jobId: string, options: RetryOptions = {}): Promise<StartJobResponse> {
+    const { desc, def } = await describeStepwiseJob(this.temporal, this.app, jobId);
+    if (isOpenStatus(desc.status.name)) {
+      throw new JobConflict(jobId, `Job "${jobId}" is still running; only a closed job can be retried`);
+    }
+    // A sub-job's new run would report to nobody: its parent closed, or runs its own retries. The
+    // parent's recovery runs the step (and so this sub-job) again, with its results carried.
+    const parentJobId = desc.typedSearchAttributes.get(JobParentIdKey);
+    if (parentJobId) {
+      throw new JobConflict(
+        jobId,
+        `Job "${jobId}" is a sub-job of "${parentJobId}"; retry "${parentJobId}" (a sub-job is run again by its parent's recovery, from the step that ran it)`,
+      );
+    }
+    // The closed run's state (the query replays its history on a worker), as the run really ended:
+    // a run terminated or timed out in Temporal is failed, its running steps with it.
+    const state = await this.states.read(desc, def, { exact: true });
+    const plan = planRecovery(def, state, options.fromStep);
+    if (!plan.ok) {
+      if (plan.kind === 'invalid')
+        throw new InvalidArgument(plan.message, [{ path: ['fromStep'], message: plan.message }]);
+      throw new JobConflict(jobId, plan.message);
+    }
+    const params: JobParams = { input: state.input, recovery: plan.params, limits: this.limits };
+    const handle = await during({ kind: 'retry', jobId }, () =>
+      temporalCall(this.temporal, 'rpc', () =>
+        this.temporal.workflow.start(def.name, {
+          taskQueue: this.taskQueue,
+          workflowId: jobId,
+          args: [params],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: initialJobAttributes(def.name),
+          staticSummary: `${def.name} job · recovery ${plan.params.attempt}/${def.recoveryLimit} from step ${plan.params.fromStep}`,
+          staticDetails: def.description,
+        }),
+      ),
+    );
+    return { jobId, runId: handle.firstExecutionRunId, type: def.name, status: 'running' };
+  }
+
+  /**
+   * Terminates the job's running run at once (Temporal's terminate: no cleanup step, no waiting;
+   * sub-jobs are terminated by their parent-close policy). The reason Temporal records names
+   * `by`, so the Web UI shows who did it.
+   *
+   * @throws {@link JobNotControllable} the job is already closed
+   * @throws {@link JobNotFound} no job with this id in the app
+   */
+  async terminate(jobId: string, options: TerminateOptions = {}): Promise<TerminateResponse> {
+    const { desc } = await describeStepwiseJob(this.temporal, this.app, jobId);
+    if (desc.status.name !== 'RUNNING') {
+      throw new JobNotControllable(
+        jobId,
+        'terminate',
+        `Job "${jobId}" is closed (${closedStatus(desc)}); it cannot be terminated`,
+      );
+    }
+    const who = options.by === undefined ? '' : `by ${options.by} `;
+    const handle = this.temporal.workflow.getHandle(jobId, desc.runId);
+    await during({ kind: 'terminate', jobId }, () =>
+      temporalCall(this.temporal, 'rpc', () =>
+        handle.terminate(`${options.reason ?? 'terminated'} (${who}through ${this.via})`),
+      ),
+    );
+    return { jobId, runId: desc.runId, status: 'terminated' };
+  }
+
+  /**
+   * The job's state as it changes: reads it (as {@link get}) every `intervalMs` and yields each
+   * state that differs from the last one yielded, the first one always. Ends after yielding a
+   * closed job's final state, or when `signal` aborts; an error of a read ends it with that error.
+   *
+   * @example
+   * for await (const state of jobs.watch(jobId, { signal: AbortSignal.timeout(60_000) })) {
+   *   console.log(`${state.status} ${state.progress}%`);
+   * }
+   */
+  async *watch(jobId: string, options: WatchOptions = {}): AsyncGenerator<JobState, void, undefined> {
+    const { intervalMs = 500, signal } = options;
+    let last: string | null = null;
+    while (!signal?.aborted) {
+      const state = await untilAborted(this.get(jobId), signal);
+      if (state === ABORTED) return;
+      const json = JSON.stringify(state);
+      if (json !== last) {
+        last = json;
+        yield state;
+      }
+      if (isClosed(state)) return;
+      try {
+        await delay(intervalMs, undefined, { signal });
+      } catch (err) {
+        if (signal?.aborted) return;
+        throw err;
+      }
+    }
+  }
+}
+
+const ABORTED = Symbol('aborted');
+
+/** `promise`'s value, or {@link ABORTED} as soon as `signal` aborts (the promise is left to settle alone). */
+async function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T | typeof ABORTED> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return ABORTED;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    promise.catch(() => undefined);
+  }
+}
