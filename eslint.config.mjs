@@ -58,7 +58,18 @@ const workflowImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'test/.tmp/', 'scripts/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.tools/',
+      '.data/',
+      'coverage/',
+      'test/.tmp/',
+      'scripts/*.mjs',
+      'src/dashboard/*.generated.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,18 +4,9 @@
  * Temporal error is inspected here: that happens in `filters/temporal-errors.ts` only.
  */
 import type { ZodError } from 'zod';
+import type { Issue } from '../contracts';
 
-export interface Issue {
-  path: (string | number)[];
-  message: string;
-}
-
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  issues?: Issue[];
-}
+export type { ErrorBody, Issue } from '../contracts';
 
 /** Thrown by services for a request that is well-formed but does not fit (mapped to its status). */
 export class ApiError extends Error {

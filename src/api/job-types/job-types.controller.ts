@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { jobTypeListSchema } from '../contracts';
 import { ApiOperation } from '../openapi/api-operation';
 import { jobTypeCatalog, type JobTypeInfo } from './job-type-catalog';
 
@@ -12,7 +13,7 @@ export class JobTypesController {
   @ApiOperation({
     summary: 'Every job type with its steps and input JSON Schema',
     tags: ['job-types'],
-    responses: { 200: { description: 'The job types', schema: { ref: 'JobTypeList' } } },
+    responses: { 200: { description: 'The job types', schema: jobTypeListSchema } },
   })
   list(): JobTypeInfo[] {
     return this.catalog;
