@@ -154,10 +154,13 @@ export function buildDocument(routes: RouteInfo[], version: string): OpenApiDocu
       description: `Input of \`${def.name}\`${def.internal ? ' (internal: started only by its parent job)' : ''}: ${def.description}`,
       ...(clean(z.toJSONSchema(def.input, { ...CONVERSION, io: 'input' })) as JsonObject),
     };
-    if (inputName in named) throw new Error(`Job type ${def.name}: ${inputName} is already a component`);
+    const bodyName = `Start${pascal(def.name)}Body`;
+    // Their names come from the type's: one that is an API shape's already would replace it.
+    for (const name of [inputName, bodyName]) {
+      if (name in named) throw new Error(`Job type ${def.name}: ${name} is already a component of the API`);
+    }
     typeSchemas[inputName] = inputSchema;
     if (def.internal) continue;
-    const bodyName = `Start${pascal(def.name)}Body`;
     const body = (input: unknown): JsonObject => ({
       type: 'object',
       title: bodyName,
