@@ -13,7 +13,18 @@ const require = createRequire(import.meta.url);
 const { workflowImports, noExampleApp } = require('./scripts/eslint-rules.cjs')(root);
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'test/.tmp/', 'scripts/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.tools/',
+      '.data/',
+      'coverage/',
+      'test/.tmp/',
+      'scripts/*.mjs',
+      'src/dashboard/*.generated.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -64,6 +75,8 @@ export default tseslint.config(
       'workflows/limits.ts',
       'workflows/interceptors.ts',
       'workflows/search-attributes.ts',
+      'workflows/job-state.ts',
+      'workflows/schema-registry.ts',
     ],
     plugins: { framework: { rules: { 'no-example-app': noExampleApp } } },
     rules: { 'framework/no-example-app': 'error' },

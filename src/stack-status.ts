@@ -6,40 +6,50 @@
  * its banner. A process started by anything else (systemd, compose, a test) has no stack status.
  */
 import { z } from 'zod';
+import { named } from '../workflows/schema-registry';
 
 /** A process's state: `up` (ready), `starting`, `restarting` (backoff before the next start), `waiting` (for a process it depends on), `stopping`, `stopped`. */
 export const PROCESS_STATES = ['starting', 'up', 'restarting', 'waiting', 'stopping', 'stopped'] as const;
 export type ProcessState = (typeof PROCESS_STATES)[number];
 
-export const processExitSchema = z.object({
-  code: z.number().int().nullable(),
-  signal: z.string().nullable(),
-  at: z.string().describe('ISO 8601 time (UTC)'),
-  /** What happened, e.g. "killed by SIGKILL", "exited with code 1", "not ready within 60 s". Never output lines. */
-  reason: z.string(),
-});
+export const processExitSchema = named(
+  'ProcessExit',
+  z.object({
+    code: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    at: z.string().describe('ISO 8601 time (UTC)'),
+    /** What happened, e.g. "killed by SIGKILL", "exited with code 1", "not ready within 60 s". Never output lines. */
+    reason: z.string(),
+  }),
+);
 export type ProcessExitInfo = z.infer<typeof processExitSchema>;
 
-export const processStatusSchema = z.object({
-  name: z.string(),
-  state: z.enum(PROCESS_STATES),
-  pid: z.number().int().nullable(),
-  /** Restarts after an unexpected exit since the launcher started (planned restarts of `npm run dev` not counted). */
-  restarts: z.number().int().min(0),
-  /** When it entered its state. */
-  since: z.string().describe('ISO 8601 time (UTC)'),
-  lastExit: processExitSchema.nullable(),
-});
+export const processStatusSchema = named(
+  'ProcessStatus',
+  z.object({
+    name: z.string(),
+    state: z.enum(PROCESS_STATES),
+    pid: z.number().int().nullable(),
+    /** Restarts after an unexpected exit since the launcher started (planned restarts of `npm run dev` not counted). */
+    restarts: z.number().int().min(0),
+    /** When it entered its state. */
+    since: z.string().describe('ISO 8601 time (UTC)'),
+    lastExit: processExitSchema.nullable(),
+  }),
+);
 export type ProcessStatus = z.infer<typeof processStatusSchema>;
 
-export const stackStatusSchema = z
-  .object({
-    /** `ok`: every process is up; `degraded`: one is starting, restarting or waiting; `unknown`: the launcher is gone. */
-    status: z.enum(['ok', 'degraded', 'unknown']),
-    launcher: z.string(),
-    processes: z.array(processStatusSchema),
-  })
-  .describe('The processes of the launcher that started this API (npm start, npm run cluster)');
+export const stackStatusSchema = named(
+  'StackStatus',
+  z
+    .object({
+      /** `ok`: every process is up; `degraded`: one is starting, restarting or waiting; `unknown`: the launcher is gone. */
+      status: z.enum(['ok', 'degraded', 'unknown']),
+      launcher: z.string(),
+      processes: z.array(processStatusSchema),
+    })
+    .describe('The processes of the launcher that started this API (npm start, npm run cluster)'),
+);
 export type StackStatus = z.infer<typeof stackStatusSchema>;
 
 /** What a launcher sends its API over IPC. */

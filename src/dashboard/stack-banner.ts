@@ -5,22 +5,9 @@
  * seconds while the page is visible; hidden when everything is up.
  */
 import { h, replace } from './dom.js';
+import type { Health as Readiness, ProcessStatus } from './types.js';
 
 const EVERY_MS = 5_000;
-
-interface ProcessStatus {
-  name: string;
-  state: 'starting' | 'up' | 'restarting' | 'waiting' | 'stopping' | 'stopped';
-  pid: number | null;
-  restarts: number;
-  lastExit: { reason: string } | null;
-}
-
-interface Readiness {
-  status: 'ok' | 'error';
-  temporal: 'ok' | 'unreachable';
-  stack?: { status: 'ok' | 'degraded' | 'unknown'; launcher: string; processes: ProcessStatus[] };
-}
 
 const STATE_TEXT: Record<ProcessStatus['state'], string> = {
   starting: 'is starting',

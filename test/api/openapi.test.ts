@@ -211,7 +211,7 @@ describe('the dashboard pages', () => {
       const res = await inject('GET', ref);
       expect(res.statusCode).toBe(200);
       // The browser code imports its other modules by relative path: all of them are served.
-      for (const m of res.body.matchAll(/from '\.\/([a-z-]+\.js)'/g)) {
+      for (const m of res.body.matchAll(/from '\.\/([a-z.-]+\.js)'/g)) {
         expect((await inject('GET', `/app/${m[1]}`)).statusCode).toBe(200);
       }
       expect(res.body).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);

@@ -1,6 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ZodPipe } from '../common/pipes/zod.pipe';
 import { Roles } from '../common/route-policy';
+import { auditPageSchema } from '../contracts';
 import { ApiOperation } from '../openapi/api-operation';
 import { auditQuerySchema, encodeAuditPageToken, type AuditPage } from './audit.schemas';
 import { AuditStore, type AuditFilter } from './audit.store';
@@ -16,7 +17,7 @@ export class AuditController {
     summary: 'The audit trail of mutating requests, newest first',
     tags: ['audit'],
     query: auditQuerySchema,
-    responses: { 200: { description: 'A page of entries', schema: { ref: 'AuditPage' } } },
+    responses: { 200: { description: 'A page of entries', schema: auditPageSchema } },
     errors: { 400: 'Bad filter or pageToken' },
   })
   list(@Query(new ZodPipe(auditQuerySchema, 'query')) filter: AuditFilter): AuditPage {

@@ -1,7 +1,9 @@
 /** `GET /api/audit`: the query and the answer. */
 import { z } from 'zod';
-import { AUDIT_ACTIONS } from '../common/route-policy';
-import { AUDIT_OUTCOMES, type AuditEntry, type AuditFilter } from './audit.store';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../contracts';
+import type { AuditFilter } from './audit.store';
+
+export type { AuditPage } from '../contracts';
 
 /** Page tokens are opaque to clients: `a1.<id>` in base64url. */
 export function encodeAuditPageToken(id: number): string {
@@ -46,9 +48,3 @@ export const auditQuerySchema = z
     }
   })
   .transform(({ pageToken, ...rest }): AuditFilter => ({ ...rest, before: pageToken }));
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  /** Pass as `pageToken` for older entries; null on the last page. */
-  nextPageToken: string | null;
-}

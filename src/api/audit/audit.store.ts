@@ -7,41 +7,12 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '../../api-keys';
-import type { AuditAction } from '../common/route-policy';
+import type { AuditAction, AuditEntry, AuditOutcome } from '../contracts';
 
-export type AuditOutcome = 'accepted' | 'refused' | 'failed';
-export const AUDIT_OUTCOMES = ['accepted', 'refused', 'failed'] as const satisfies readonly AuditOutcome[];
+export { AUDIT_OUTCOMES, type AuditEntry, type AuditOutcome } from '../contracts';
 
-/** One mutating request, accepted or not. */
-export interface AuditRecord {
-  /** When the answer was sent (ISO 8601, UTC). */
-  at: string;
-  requestId: string;
-  /** The key's name; null when the request had no valid key. */
-  actor: string | null;
-  role: Role | null;
-  action: AuditAction;
-  jobId: string | null;
-  reason: string | null;
-  /** `accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered). */
-  outcome: AuditOutcome;
-  statusCode: number;
-  /** The error message of a refusal or failure; null when accepted. */
-  message: string | null;
-  /** The client address as the API saw it. */
-  ip: string | null;
-  /**
-   * How many requests this row stands for: 1, or for refusals past the per-caller budget
-   * (STEPWISE_AUDIT_REFUSALS_PER_MINUTE) the number recorded together as one row. Default 1.
-   */
-  count?: number;
-}
-
-export interface AuditEntry extends AuditRecord {
-  /** Increasing with time of writing; the page token's position. */
-  id: number;
-  count: number;
-}
+/** One mutating request to record: an {@link AuditEntry} before it has an id (`count` defaults to 1). */
+export type AuditRecord = Omit<AuditEntry, 'id' | 'count'> & { count?: number };
 
 export interface AuditFilter {
   jobId?: string;

@@ -1,17 +1,9 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { ROLES } from '../../api-keys';
+import { meSchema, type Me } from '../contracts';
 import { requestContext } from '../common/request-context';
 import { ApiOperation } from '../openapi/api-operation';
 import { KeyRing } from './key-ring';
-
-export const meSchema = z.object({
-  name: z.string().describe('The key’s name (what the audit trail records as the actor)'),
-  role: z.enum(ROLES),
-  openMode: z.boolean().describe('No keys are configured: every request acts as "local" (loopback only)'),
-});
-export type Me = z.infer<typeof meSchema>;
 
 /** `GET /api/me`: who the caller's key makes them — the dashboard enables actions by this role. */
 @Controller('api/me')

@@ -7,13 +7,7 @@
 import type { Issue } from '../../client/errors';
 
 export { JobOperationError, zodIssues, type Issue, type JobOperation } from '../../client/errors';
-
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  issues?: Issue[];
-}
+export type { ErrorBody } from '../contracts';
 
 /** Thrown by services for a request that is well-formed but does not fit (mapped to its status). */
 export class ApiError extends Error {

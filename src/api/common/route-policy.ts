@@ -13,9 +13,9 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { Role } from '../../api-keys';
+import type { AuditAction } from '../contracts';
 
-export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate'] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { AUDIT_ACTIONS, type AuditAction } from '../contracts';
 
 export const PUBLIC_ROUTE = 'stepwise:public';
 export const ROUTE_ROLE = 'stepwise:role';

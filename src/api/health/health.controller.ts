@@ -5,7 +5,7 @@ import type { Config } from '../../config';
 import { stackStatus } from '../../stack-status';
 import { Public } from '../common/route-policy';
 import { ApiOperation } from '../openapi/api-operation';
-import { healthSchema, livenessSchema, type Health, type Liveness } from '../openapi/response-schemas';
+import { healthSchema, livenessSchema, type Health, type Liveness } from '../contracts';
 import { APP_CONFIG } from '../config/config.module';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.providers';
 

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { StepwiseApp } from '../../../workflows/engine/app';
 import { STEPWISE_APP } from '../catalog/catalog.module';
+import { jobTypeListSchema } from '../contracts';
 import { ApiOperation } from '../openapi/api-operation';
 import { jobTypeCatalog, type JobTypeInfo } from './job-type-catalog';
 
@@ -18,7 +19,7 @@ export class JobTypesController {
   @ApiOperation({
     summary: 'Every job type with its steps and input JSON Schema',
     tags: ['job-types'],
-    responses: { 200: { description: 'The job types', schema: { ref: 'JobTypeList' } } },
+    responses: { 200: { description: 'The job types', schema: jobTypeListSchema } },
   })
   list(): JobTypeInfo[] {
     return this.catalog;

@@ -12,10 +12,17 @@ import {
   Res,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { ControlAck, ControlPayload, JobState } from '../../../workflows/contracts';
+import {
+  controlAckSchema,
+  jobStateSchema,
+  type ControlAck,
+  type ControlPayload,
+  type JobState,
+} from '../../../workflows/contracts';
 import type { Actor } from '../../api-keys';
 import type { StepwiseClient } from '../../client/client';
 import { CurrentActor } from '../common/request-context';
+import { jobListSchema, jobTreeSchema, startJobResponseSchema, terminateResponseSchema } from '../contracts';
 import { Audited, Roles } from '../common/route-policy';
 import { STEPWISE_CLIENT } from './stepwise-client.provider';
 import {
@@ -54,13 +61,13 @@ export class JobsController {
   @ApiOperation({
     summary: 'Start a job',
     tags: ['jobs'],
-    body: { ref: 'StartJobBody' },
+    body: startJobBodySchema,
     bodyRequired: true,
     responses: {
-      201: { description: 'Started', schema: { ref: 'StartJobResponse' } },
+      201: { description: 'Started', schema: startJobResponseSchema },
       200: {
         description: '`jobId` exists with the same type and input (running or closed)',
-        schema: { ref: 'StartJobResponse' },
+        schema: startJobResponseSchema,
       },
     },
     errors: {
@@ -85,7 +92,7 @@ export class JobsController {
     summary: 'List jobs, newest first',
     tags: ['jobs'],
     query: listJobsQuerySchema,
-    responses: { 200: { description: 'A page of jobs', schema: { ref: 'JobList' } } },
+    responses: { 200: { description: 'A page of jobs', schema: jobListSchema } },
     errors: { 400: 'Bad filter, pageSize or pageToken, or an unknown parameter', 503: UNAVAILABLE },
   })
   async list(@Query(new ZodPipe(listJobsQuerySchema, 'query')) query: ListJobsQuery): Promise<JobList> {
@@ -97,7 +104,7 @@ export class JobsController {
     summary: "A job's state (also after it closed)",
     tags: ['jobs'],
     params: jobIdParams,
-    responses: { 200: { description: 'The job state', schema: { ref: 'JobState' } } },
+    responses: { 200: { description: 'The job state', schema: jobStateSchema } },
     errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
   })
   async get(@Param('jobId', JobIdPipe) jobId: string): Promise<JobState> {
@@ -112,7 +119,7 @@ export class JobsController {
     responses: {
       200: {
         description: 'Sub-jobs and batch chunk sub-jobs (at most 6 levels, 200 children a job, 1000 nodes)',
-        schema: { ref: 'JobTree' },
+        schema: jobTreeSchema,
       },
     },
     errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
@@ -128,9 +135,9 @@ export class JobsController {
     summary: 'Pause a job',
     tags: ['control'],
     params: jobIdParams,
-    body: { ref: 'ControlBody' },
+    body: controlBodySchema,
     responses: {
-      200: { description: '`pausing`, then `paused` once nothing runs', schema: { ref: 'ControlAck' } },
+      200: { description: '`pausing`, then `paused` once nothing runs', schema: controlAckSchema },
     },
     errors: { 404: NOT_FOUND, 409: 'Closed, cancelling or already paused', 503: UNAVAILABLE },
   })
@@ -151,8 +158,8 @@ export class JobsController {
     summary: 'Resume a paused job',
     tags: ['control'],
     params: jobIdParams,
-    body: { ref: 'ControlBody' },
-    responses: { 200: { description: 'Resumed', schema: { ref: 'ControlAck' } } },
+    body: controlBodySchema,
+    responses: { 200: { description: 'Resumed', schema: controlAckSchema } },
     errors: { 404: NOT_FOUND, 409: 'Closed, cancelling or not paused', 503: UNAVAILABLE },
   })
   @HttpCode(HttpStatus.OK)
@@ -172,8 +179,8 @@ export class JobsController {
     summary: 'Cancel a job',
     tags: ['control'],
     params: jobIdParams,
-    body: { ref: 'ControlBody' },
-    responses: { 202: { description: '`cancelling`', schema: { ref: 'ControlAck' } } },
+    body: controlBodySchema,
+    responses: { 202: { description: '`cancelling`', schema: controlAckSchema } },
     errors: { 404: NOT_FOUND, 409: 'Closed or already cancelling', 503: UNAVAILABLE },
   })
   @HttpCode(HttpStatus.ACCEPTED)
@@ -193,8 +200,8 @@ export class JobsController {
     summary: 'Retry a job from a step (a new run with the same id)',
     tags: ['control'],
     params: jobIdParams,
-    body: { ref: 'RetryBody' },
-    responses: { 201: { description: 'The new run', schema: { ref: 'StartJobResponse' } } },
+    body: retryBodySchema,
+    responses: { 201: { description: 'The new run', schema: startJobResponseSchema } },
     errors: {
       400: '`fromStep` out of range',
       404: NOT_FOUND,
@@ -219,8 +226,8 @@ export class JobsController {
     summary: "Terminate a job's running run at once (no cleanup)",
     tags: ['control'],
     params: jobIdParams,
-    body: { ref: 'TerminateBody' },
-    responses: { 200: { description: 'Terminated', schema: { ref: 'TerminateResponse' } } },
+    body: terminateBodySchema,
+    responses: { 200: { description: 'Terminated', schema: terminateResponseSchema } },
     errors: { 404: NOT_FOUND, 409: 'Already closed', 503: UNAVAILABLE },
   })
   async terminate(

@@ -1,25 +1,30 @@
-/** Request schemas of the REST API (see shared/API.md). */
+/**
+ * Request schemas of the jobs routes (the ones with an id are components of `/openapi.json`, as
+ * what the API accepts), and the types of their answers, which are declared in `../contracts.ts`.
+ */
 import { z } from 'zod';
-import {
-  JOB_STATUSES,
-  controlPayloadSchema,
-  type JobState,
-  type JobStatus,
-} from '../../../workflows/contracts';
+import { JOB_STATUSES, controlPayloadSchema } from '../../../workflows/contracts';
+import { named } from '../../../workflows/schema-registry';
+
+export type { JobList, JobSummary, JobTreeNode, StartJobResponse, TerminateResponse } from '../contracts';
 
 /**
  * A job id a caller chooses (`POST /api/jobs`): it becomes the workflow id and appears in URLs and
  * logs, so it is kept URL- and log-safe, and it has no `/`: every sub-job id the engine makes is
  * `<jobId>/<stepKey>…`, so a chosen id can never collide with a sub-job's.
  */
-export const newJobIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
-    'use letters, digits and . _ : - (starting with a letter or digit); "/" is kept for sub-job ids',
-  );
+export const newJobIdSchema = named(
+  'NewJobId',
+  z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+      'use letters, digits and . _ : - (starting with a letter or digit); "/" is kept for sub-job ids',
+    ),
+  'input',
+);
 
 /** Temporal's default limit on a workflow id's length (`limit.maxIDLength`). */
 export const MAX_JOB_ID_LENGTH = 1000;
@@ -31,56 +36,67 @@ export const MAX_JOB_ID_LENGTH = 1000;
  * shows can be opened; only empty and over-long ids, control characters and `.`/`..` segments are
  * refused.
  */
-export const jobIdSchema = z
-  .string()
-  .min(1)
-  .max(MAX_JOB_ID_LENGTH)
-  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
-  // No job has a `.` or `..` segment (the engine's segments are ids and step keys): refused, so no
-  // id ever reads as a relative path wherever it is joined into one.
-  .regex(/^(?!(?:.*\/)?\.{1,2}(?:\/|$))/, 'no "." or ".." segment');
+export const jobIdSchema = named(
+  'JobId',
+  z
+    .string()
+    .min(1)
+    .max(MAX_JOB_ID_LENGTH)
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
+    // No job has a `.` or `..` segment (the engine's segments are ids and step keys): refused, so no
+    // id ever reads as a relative path wherever it is joined into one.
+    .regex(/^(?!(?:.*\/)?\.{1,2}(?:\/|$))/, 'no "." or ".." segment'),
+  'input',
+);
 
-export const startJobBodySchema = z
-  .object({
-    type: z.string().min(1).max(100),
-    input: z.unknown().default({}),
-    jobId: newJobIdSchema.optional(),
-  })
-  .strict();
+/**
+ * Body of `POST /api/jobs`, as the route's pipe reads it first (the input is then checked against
+ * its type's schema). `/openapi.json` shows this component as a `oneOf` of each job type's body.
+ */
+export const startJobBodySchema = named(
+  'StartJobBody',
+  z
+    .object({
+      type: z.string().min(1).max(100),
+      input: z.unknown().default({}),
+      jobId: newJobIdSchema.optional(),
+    })
+    .strict(),
+  'input',
+);
 export type StartJobBody = z.infer<typeof startJobBodySchema>;
 
-export interface StartJobResponse {
-  jobId: string;
-  runId: string;
-  type: string;
-  status: string;
-}
-
 /** Body of pause, resume and cancel. */
-export const controlBodySchema = controlPayloadSchema.default({});
+export const controlBodySchema = named('ControlBody', controlPayloadSchema.default({}), 'input');
 
-export const retryBodySchema = z
-  .object({
-    /** 1-based step to run from; default: the first step that did not complete. */
-    fromStep: z.number().int().min(1).optional(),
-  })
-  .strict()
-  .default({});
+export const retryBodySchema = named(
+  'RetryBody',
+  z
+    .object({
+      fromStep: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('1-based step to run from; default: the first step that did not complete'),
+    })
+    .strict()
+    .default({}),
+  'input',
+);
 export type RetryBody = z.infer<typeof retryBodySchema>;
 
 /** Body of `DELETE /api/jobs/:jobId` (terminate). */
-export const terminateBodySchema = z
-  .object({ reason: z.string().max(1000).optional() })
-  .strict()
-  .default({});
+export const terminateBodySchema = named(
+  'TerminateBody',
+  z
+    .object({ reason: z.string().max(1000).optional() })
+    .strict()
+    .default({}),
+  'input',
+);
 export type TerminateBody = z.infer<typeof terminateBodySchema>;
-
-export interface TerminateResponse {
-  jobId: string;
-  runId: string;
-  status: 'terminated';
-}
 
 const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -95,34 +111,3 @@ export const listJobsQuerySchema = z
   })
   .strict();
 export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
-
-/** `JobSummary` of API.md, plus whether the job can be recovered and its parent job. */
-export type JobSummary = Pick<
-  JobState,
-  | 'jobId'
-  | 'runId'
-  | 'type'
-  | 'status'
-  | 'progress'
-  | 'currentStep'
-  | 'totalSteps'
-  | 'stepName'
-  | 'startedAt'
-  | 'closedAt'
-  | 'parentJobId'
-> & { recoverable: boolean };
-
-export interface JobList {
-  jobs: JobSummary[];
-  nextPageToken: string | null;
-}
-
-export interface JobTreeNode {
-  jobId: string;
-  type: string;
-  status: JobStatus;
-  progress: number;
-  children: JobTreeNode[];
-  /** Set when more children exist than the tree shows. */
-  truncated?: boolean;
-}

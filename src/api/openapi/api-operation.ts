@@ -9,13 +9,13 @@ import type { z } from 'zod';
 
 export const API_OPERATION = 'stepwise:apiOperation';
 
-/** A schema: a zod schema (converted as it is) or the name of a component (`#/components/schemas/<name>`). */
-export type SchemaRef = z.ZodType | { ref: string };
-
 export interface ApiResponseSpec {
   description: string;
-  /** JSON body; absent for a response without one. */
-  schema?: SchemaRef;
+  /**
+   * JSON body; absent for a response without one. A schema registered with an id (`named()`) is
+   * referenced as its component; any other is written out in place.
+   */
+  schema?: z.ZodType;
   /** Another media type than `application/json` (e.g. `text/html`), with its schema. */
   contentType?: string;
 }
@@ -28,8 +28,8 @@ export interface ApiOperationSpec {
   params?: z.ZodObject;
   /** Query parameters (a zod object, the pipe's schema). */
   query?: z.ZodType;
-  /** JSON request body, the pipe's schema (or a component). */
-  body?: SchemaRef;
+  /** JSON request body: the pipe's schema (by reference when it has an id). */
+  body?: z.ZodType;
   /** Whether the body may be left out (schemas with a default). */
   bodyRequired?: boolean;
   /** Success responses by status. */

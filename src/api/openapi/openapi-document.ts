@@ -12,33 +12,18 @@ import type { StepwiseApp } from '../../../workflows/engine/app';
 import type { JobDefinition } from '../../../workflows/engine/definition';
 import type { Role } from '../../api-keys';
 import { AUDIT_ACTION, PUBLIC_ROUTE, ROUTE_ROLE, type AuditAction } from '../common/route-policy';
+import { errorBodySchema } from '../contracts';
+import { newJobIdSchema, startJobBodySchema } from '../jobs/schemas';
+import { API_OPERATION, type ApiOperationSpec } from './api-operation';
 import {
-  controlBodySchema,
-  jobIdSchema,
-  newJobIdSchema,
-  retryBodySchema,
-  terminateBodySchema,
-} from '../jobs/schemas';
-import { API_OPERATION, type ApiOperationSpec, type SchemaRef } from './api-operation';
-import {
-  auditEntrySchema,
-  auditPageSchema,
-  controlAckSchema,
-  errorBodySchema,
-  healthSchema,
-  jobListSchema,
-  jobStateSchema,
-  jobSummarySchema,
-  jobTreeNodeSchema,
-  jobTreeSchema,
-  jobTypeInfoSchema,
-  jobTypeListSchema,
-  jsonSchema,
-  startJobResponseSchema,
-  terminateResponseSchema,
-} from './response-schemas';
-
-type JsonObject = Record<string, unknown>;
+  apiComponents,
+  clean,
+  componentId,
+  componentUri,
+  CONVERSION,
+  refTo,
+  type JsonObject,
+} from './components';
 
 /** One route as Nest registered it on Fastify. */
 export interface RouteInfo {
@@ -119,61 +104,6 @@ export const openApiPath = (fastifyPath: string): string => fastifyPath.replace(
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** Component names of the response schemas (output side) and request schemas (input side). */
-const RESPONSE_COMPONENTS: [string, z.ZodType][] = [
-  ['Json', jsonSchema],
-  ['JobState', jobStateSchema],
-  ['JobSummary', jobSummarySchema],
-  ['JobList', jobListSchema],
-  ['JobTreeNode', jobTreeNodeSchema],
-  ['JobTree', jobTreeSchema],
-  ['ControlAck', controlAckSchema],
-  ['StartJobResponse', startJobResponseSchema],
-  ['TerminateResponse', terminateResponseSchema],
-  ['JobTypeInfo', jobTypeInfoSchema],
-  ['JobTypeList', jobTypeListSchema],
-  ['AuditEntry', auditEntrySchema],
-  ['AuditPage', auditPageSchema],
-  ['Health', healthSchema],
-  ['ErrorBody', errorBodySchema],
-];
-const REQUEST_COMPONENTS: [string, z.ZodType][] = [
-  ['ControlBody', controlBodySchema],
-  ['RetryBody', retryBodySchema],
-  ['TerminateBody', terminateBodySchema],
-  ['JobId', jobIdSchema],
-  ['NewJobId', newJobIdSchema],
-];
-
-const REF = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
-
-/** Drops `$schema`/`$id` and points zod's shared definitions at their component. */
-function clean(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(clean);
-  if (schema === null || typeof schema !== 'object') return schema;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(schema)) {
-    if (k === '$schema' || k === '$id') continue;
-    out[k] =
-      k === '$ref' && typeof v === 'string'
-        ? v.replace('#/components/schemas/__shared#/$defs/', '#/components/schemas/__shared/$defs/')
-        : clean(v);
-  }
-  return out;
-}
-
-function components(entries: [string, z.ZodType][], io: 'input' | 'output'): Record<string, unknown> {
-  const registry = z.registry<{ id: string }>();
-  for (const [id, schema] of entries) registry.add(schema, { id });
-  const { schemas } = z.toJSONSchema(registry, {
-    target: 'draft-2020-12',
-    io,
-    unrepresentable: 'any',
-    uri: (id) => `#/components/schemas/${id}`,
-  });
-  return clean(schemas) as Record<string, unknown>;
-}
-
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid request: see `issues` for where',
   401: 'No valid API key (`WWW-Authenticate: Bearer`)',
@@ -209,16 +139,8 @@ export function exampleInput(def: JobDefinition): unknown {
 }
 
 export function buildDocument(routes: RouteInfo[], version: string, app: StepwiseApp): OpenApiDocument {
-  const responseSchemas = components(RESPONSE_COMPONENTS, 'output');
-  // Any JSON value: an open schema. zod's recursive union is exact, but generated clients cannot
-  // type it (openapi-typescript writes a type that refers to itself: TS2502).
-  responseSchemas.Json = {
-    description: 'Any JSON value (object, array, string, number, boolean or null)',
-  };
-  const requestSchemas = components(REQUEST_COMPONENTS, 'input');
-  const names = new Map<z.ZodType, string>(
-    [...RESPONSE_COMPONENTS, ...REQUEST_COMPONENTS].map(([n, s]) => [s, n]),
-  );
+  const named = apiComponents();
+  const ref = (id: string): JsonObject => ({ $ref: componentUri(id) });
 
   // Each startable job type's input, and the start body as a oneOf discriminated by `type`.
   const typeSchemas: Record<string, unknown> = {};
@@ -230,43 +152,43 @@ export function buildDocument(routes: RouteInfo[], version: string, app: Stepwis
     const inputName = `${pascal(def.name)}Input`;
     const inputSchema = {
       description: `Input of \`${def.name}\`${def.internal ? ' (internal: started only by its parent job)' : ''}: ${def.description}`,
-      ...(clean(
-        z.toJSONSchema(def.input, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
-      ) as JsonObject),
+      ...(clean(z.toJSONSchema(def.input, { ...CONVERSION, io: 'input' })) as JsonObject),
     };
+    const bodyName = `Start${pascal(def.name)}Body`;
+    // Their names come from the type's: one that is an API shape's already would replace it.
+    for (const name of [inputName, bodyName]) {
+      if (name in named) throw new Error(`Job type ${def.name}: ${name} is already a component of the API`);
+    }
     typeSchemas[inputName] = inputSchema;
     if (def.internal) continue;
-    const bodyName = `Start${pascal(def.name)}Body`;
     const body = (input: unknown): JsonObject => ({
       type: 'object',
       title: bodyName,
-      properties: { type: { const: def.name }, input, jobId: REF('NewJobId') },
+      properties: { type: { const: def.name }, input, jobId: refTo(newJobIdSchema) },
       required: ['type'],
       additionalProperties: false,
     });
-    typeSchemas[bodyName] = body(REF(inputName));
+    typeSchemas[bodyName] = body(ref(inputName));
     inlineVariants.push(body(inputSchema));
-    variants.push(REF(bodyName));
-    mapping[def.name] = `#/components/schemas/${bodyName}`;
+    variants.push(ref(bodyName));
+    mapping[def.name] = componentUri(bodyName);
     const input = exampleInput(def);
     if (input !== undefined) {
       startExamples[def.name] = { summary: `Start ${def.name}`, value: { type: def.name, input } };
     }
   }
-  typeSchemas.OpenApiDocument = { type: 'object', description: 'An OpenAPI 3.1 document' };
-  typeSchemas.StartJobBody = {
+  // The start body the route's pipe reads is open (`type`, any `input`); the document says which
+  // types there are and what each takes: one variant per type, discriminated by `type`.
+  const startBody = {
     description: 'Starts a job of `type` with its `input` (default `{}`), under `jobId` if given.',
     oneOf: variants,
     discriminator: { propertyName: 'type', mapping },
   };
+  named[componentId(startJobBodySchema)!] = startBody;
 
-  const schemaOf = (ref: SchemaRef, io: 'input' | 'output'): unknown => {
-    if ('ref' in ref && typeof ref.ref === 'string') return REF(ref.ref);
-    const zod = ref as z.ZodType;
-    const name = names.get(zod);
-    if (name) return REF(name);
-    return clean(z.toJSONSchema(zod, { target: 'draft-2020-12', io, unrepresentable: 'any' }));
-  };
+  // A named shape by reference to its component; any other schema as it is.
+  const schemaOf = (schema: z.ZodType, io: 'input' | 'output'): unknown =>
+    componentId(schema) !== undefined ? refTo(schema) : clean(z.toJSONSchema(schema, { ...CONVERSION, io }));
 
   const paths: OpenApiDocument['paths'] = {};
   for (const route of [...routes].sort((a, b) => a.path.localeCompare(b.path))) {
@@ -313,7 +235,7 @@ export function buildDocument(routes: RouteInfo[], version: string, app: Stepwis
     for (const [status, text] of Object.entries(errors)) {
       responses[status] ??= {
         description: text,
-        content: { 'application/json': { schema: REF('ErrorBody') } },
+        content: { 'application/json': { schema: refTo(errorBodySchema) } },
       };
     }
 
@@ -337,18 +259,16 @@ export function buildDocument(routes: RouteInfo[], version: string, app: Stepwis
                   // default as optional only inside a request body (openapi-typescript makes it
                   // required in a shared component), and every input field with a default is optional.
                   schema:
-                    'ref' in spec.body && spec.body.ref === 'StartJobBody'
+                    spec.body === startJobBodySchema
                       ? {
                           // The variants differ by their `type` const; a discriminator's mapping
                           // would name the components, which this inline copy is not.
-                          description: (typeSchemas.StartJobBody as JsonObject).description,
+                          description: startBody.description,
                           oneOf: inlineVariants,
                         }
                       : schemaOf(spec.body, 'input'),
                   // One working start per job type (Swagger UI prefills the first).
-                  ...('ref' in spec.body && spec.body.ref === 'StartJobBody'
-                    ? { examples: startExamples }
-                    : {}),
+                  ...(spec.body === startJobBodySchema ? { examples: startExamples } : {}),
                 },
               },
             },
@@ -373,7 +293,7 @@ export function buildDocument(routes: RouteInfo[], version: string, app: Stepwis
     security: [{ bearer: [] }],
     paths,
     components: {
-      schemas: { ...responseSchemas, ...requestSchemas, ...typeSchemas },
+      schemas: { ...named, ...typeSchemas },
       securitySchemes: {
         bearer: {
           type: 'http',

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { Public } from '../common/route-policy';
+import { openApiDocumentSchema } from '../contracts';
 import { ApiOperation } from './api-operation';
 import type { OpenApiDocument } from './openapi-document';
 import { OpenApiService } from './openapi.service';
@@ -13,7 +14,7 @@ export class OpenApiController {
   @ApiOperation({
     summary: 'This OpenAPI 3.1 document',
     tags: ['docs'],
-    responses: { 200: { description: 'The OpenAPI document', schema: { ref: 'OpenApiDocument' } } },
+    responses: { 200: { description: 'The OpenAPI document', schema: openApiDocumentSchema } },
   })
   document(): OpenApiDocument {
     return this.openApi.get();

@@ -1,0 +1,219 @@
+/**
+ * What the API answers, declared once: zod schemas registered under their ids
+ * (`workflows/schema-registry.ts`), with their TypeScript types inferred from them. The job state
+ * and what it contains come from the workflow side (`workflows/job-state.ts`); the shapes only the
+ * API has are here. `/openapi.json` publishes every registered schema as the component of its id
+ * (`openapi/components.ts`), and the dashboard's types are generated from those components, so a
+ * field is added or described in one place. The request schemas are next to their routes
+ * (`jobs/schemas.ts`).
+ */
+import { z } from 'zod';
+import { jobStateSchema, jobStatusSchema, stepKindSchema } from '../../workflows/job-state';
+import { named } from '../../workflows/schema-registry';
+import { ROLES } from '../api-keys';
+import { stackStatusSchema } from '../stack-status';
+
+const isoTime = z.string().describe('ISO 8601 time (UTC)');
+
+export const jobSummarySchema = named(
+  'JobSummary',
+  jobStateSchema
+    .pick({
+      jobId: true,
+      runId: true,
+      type: true,
+      status: true,
+      progress: true,
+      currentStep: true,
+      totalSteps: true,
+      stepName: true,
+      startedAt: true,
+      closedAt: true,
+      parentJobId: true,
+    })
+    .extend({
+      recoverable: z
+        .boolean()
+        .describe('A closed failed, cancelled or partly failed job with recoveries left'),
+    })
+    .describe(
+      'A job as `GET /api/jobs` lists it. `status`, `progress`, `currentStep` and `recoverable` come from search attributes, so `progress` and `currentStep` are as of the last step boundary (the job’s own `GET` is exact).',
+    ),
+);
+export type JobSummary = z.output<typeof jobSummarySchema>;
+
+export const jobListSchema = named(
+  'JobList',
+  z.object({
+    jobs: z.array(jobSummarySchema),
+    nextPageToken: z.string().nullable().describe('Pass as `pageToken` for the next page; null on the last'),
+  }),
+);
+export type JobList = z.output<typeof jobListSchema>;
+
+export const jobTreeNodeSchema = z.object({
+  jobId: z.string(),
+  type: z.string(),
+  status: jobStatusSchema,
+  progress: z.number(),
+  get children() {
+    return z.array(jobTreeNodeSchema);
+  },
+  truncated: z.boolean().optional().describe('Set when more children exist than the tree shows'),
+});
+named('JobTreeNode', jobTreeNodeSchema);
+export type JobTreeNode = z.output<typeof jobTreeNodeSchema>;
+
+export const jobTreeSchema = named(
+  'JobTree',
+  z
+    .array(jobTreeNodeSchema)
+    .describe(
+      'A job’s sub-jobs and batch chunk sub-jobs as a tree (at most 6 levels, 200 children a job, 1000 nodes)',
+    ),
+);
+
+export const startJobResponseSchema = named(
+  'StartJobResponse',
+  z.object({ jobId: z.string(), runId: z.string(), type: z.string(), status: z.string() }),
+);
+export type StartJobResponse = z.output<typeof startJobResponseSchema>;
+
+export const terminateResponseSchema = named(
+  'TerminateResponse',
+  z.object({ jobId: z.string(), runId: z.string(), status: z.literal('terminated') }),
+);
+export type TerminateResponse = z.output<typeof terminateResponseSchema>;
+
+export const jobTypeInfoSchema = named(
+  'JobTypeInfo',
+  z.object({
+    type: z.string(),
+    description: z.string(),
+    steps: z.array(
+      z.object({
+        key: z.string(),
+        name: z.string(),
+        kind: stepKindSchema,
+        weight: z.number(),
+        dependsOn: z.array(z.string()),
+      }),
+    ),
+    inputSchema: z
+      .record(z.string(), z.unknown())
+      .describe(
+        'JSON Schema (draft 2020-12) of the input, generated from the type’s zod schema (what it accepts)',
+      ),
+    internal: z.boolean().describe('A sub-job type only its parent job starts: `POST /api/jobs` refuses it'),
+  }),
+);
+export type JobTypeInfo = z.output<typeof jobTypeInfoSchema>;
+
+export const jobTypeListSchema = named('JobTypeList', z.array(jobTypeInfoSchema));
+
+/** The mutating requests the audit trail records. */
+export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** `accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered). */
+export const AUDIT_OUTCOMES = ['accepted', 'refused', 'failed'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export const auditEntrySchema = named(
+  'AuditEntry',
+  z
+    .object({
+      id: z.number().int().describe('Increasing with time of writing; the page token’s position'),
+      at: isoTime.describe('When the answer was sent (ISO 8601, UTC)'),
+      requestId: z.string(),
+      actor: z.string().nullable().describe('The key’s name; null when the request had no valid key'),
+      role: z.enum(ROLES).nullable(),
+      action: z.enum(AUDIT_ACTIONS),
+      jobId: z.string().nullable(),
+      reason: z.string().nullable(),
+      outcome: z
+        .enum(AUDIT_OUTCOMES)
+        .describe(
+          '`accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered)',
+        ),
+      statusCode: z.number().int(),
+      message: z
+        .string()
+        .nullable()
+        .describe('The error message of a refusal or failure; null when accepted'),
+      ip: z.string().nullable().describe('The client address as the API saw it'),
+      count: z
+        .number()
+        .int()
+        .min(1)
+        .describe(
+          'Requests this row stands for: 1, or refusals past STEPWISE_AUDIT_REFUSALS_PER_MINUTE recorded together',
+        ),
+    })
+    .describe('One mutating request, accepted or not'),
+);
+export type AuditEntry = z.output<typeof auditEntrySchema>;
+
+export const auditPageSchema = named(
+  'AuditPage',
+  z.object({
+    entries: z.array(auditEntrySchema),
+    nextPageToken: z
+      .string()
+      .nullable()
+      .describe('Pass as `pageToken` for older entries; null on the last page'),
+  }),
+);
+export type AuditPage = z.output<typeof auditPageSchema>;
+
+export const meSchema = named(
+  'Me',
+  z.object({
+    name: z.string().describe('The key’s name (what the audit trail records as the actor)'),
+    role: z.enum(ROLES),
+    openMode: z.boolean().describe('No keys are configured: every request acts as "local" (loopback only)'),
+  }),
+);
+export type Me = z.output<typeof meSchema>;
+
+export const healthSchema = named(
+  'Health',
+  z.object({
+    status: z.enum(['ok', 'error']),
+    temporal: z.enum(['ok', 'unreachable']),
+    stack: stackStatusSchema
+      .optional()
+      .describe('Only when a launcher (npm start, npm run cluster) started this API: its processes'),
+  }),
+);
+export type Health = z.output<typeof healthSchema>;
+
+export const livenessSchema = named('Liveness', z.object({ status: z.literal('ok') }));
+export type Liveness = z.output<typeof livenessSchema>;
+
+export const issueSchema = named(
+  'Issue',
+  z.object({
+    path: z.array(z.union([z.string(), z.number()])).describe('Where in the request (body, query, input)'),
+    message: z.string(),
+  }),
+);
+export type Issue = z.output<typeof issueSchema>;
+
+export const errorBodySchema = named(
+  'ErrorBody',
+  z
+    .object({
+      statusCode: z.number().int(),
+      error: z.string(),
+      message: z.string(),
+      issues: z.array(issueSchema).optional(),
+    })
+    .describe('Every error answer'),
+);
+export type ErrorBody = z.output<typeof errorBodySchema>;
+
+export const openApiDocumentSchema = named(
+  'OpenApiDocument',
+  z.looseObject({ openapi: z.string() }).describe('An OpenAPI 3.1 document'),
+);

@@ -1,0 +1,358 @@
+/**
+ * The job state and what it contains, declared once: zod schemas registered under their ids
+ * (`schema-registry.ts`), their TypeScript types inferred from them. The workflow answers the
+ * `jobState` query with a {@link JobState}; the API serves it (`GET /api/jobs/:jobId`, the SSE
+ * streams) and publishes these schemas as the components of `/openapi.json` — each field's
+ * `.describe()` text is what the generated reference (`/docs`) shows, so field meanings are written
+ * here and nowhere else. Workflow-safe: it imports only `zod` and workflow files.
+ */
+import { z } from 'zod';
+import { named } from './schema-registry';
+
+const isoTime = z.string().describe('ISO 8601 time (UTC)');
+
+/** Every status a job can have (the last four are terminal). */
+export const JOB_STATUSES = [
+  'running',
+  'pausing',
+  'paused',
+  'cancelling',
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+] as const;
+export const jobStatusSchema = named(
+  'JobStatus',
+  z
+    .enum(JOB_STATUSES)
+    .describe(
+      'A job’s status. `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.',
+    ),
+);
+export type JobStatus = z.output<typeof jobStatusSchema>;
+/** The statuses a job ends in: it has `closedAt`, and nothing about it changes any more. */
+export const TERMINAL_STATUSES: readonly JobStatus[] = [
+  'completed',
+  'completed_with_errors',
+  'failed',
+  'cancelled',
+];
+export const isTerminal = (s: JobStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+/** Every status a step can have. */
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'retrying',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+  'not_run',
+] as const;
+
+export const stepStatusSchema = named(
+  'StepStatus',
+  z
+    .enum(STEP_STATUSES)
+    .describe(
+      [
+        'A step’s status.',
+        '`pending`: not started yet, and it still may (the job is open and on its way to it).',
+        '`running`: an attempt runs.',
+        '`retrying`: an attempt failed; the next starts at `nextAttemptAt`.',
+        '`completed`: done; `result` holds its result (carried over from an earlier run when `carriedFrom` is set).',
+        '`failed`: no attempt left, or the error was not retryable; `error` says why.',
+        "`skipped`: its `when` was false, a step it depends on did not complete under `onFailure: 'continue'`, or the job ended early; `message` says which. Counts as satisfied (and as done for progress).",
+        '`cancelled`: it was running (or waiting to start while the job was paused) when the job was cancelled, or when another step failed the job.',
+        '`not_run`: it never started and never will in this run: the job failed or was cancelled before it could. A retry runs it.',
+      ].join(' '),
+    ),
+);
+export type StepStatus = z.output<typeof stepStatusSchema>;
+
+export const stepKindSchema = named(
+  'StepKind',
+  z
+    .enum(['activity', 'job', 'batch'])
+    .describe('`activity`: one activity; `job`: a sub-job; `batch`: chunk sub-jobs under a coordinator'),
+);
+export type StepKind = z.output<typeof stepKindSchema>;
+
+/** Any JSON value: everything in a job's state is plain JSON. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+const anyJson = z.json();
+/**
+ * Any JSON value. Its JSON Schema is open (`{}`) on purpose: zod's recursive `z.json()` is exact,
+ * but generated clients cannot type it (openapi-typescript writes a type that refers to itself:
+ * TS2502), so it is checked as a refinement, which JSON Schema does not show.
+ */
+export const jsonSchema = named(
+  'Json',
+  z
+    .custom<Json>((value) => anyJson.safeParse(value).success, 'not a JSON value')
+    .describe('Any JSON value (object, array, string, number, boolean or null)'),
+);
+
+export const batchCountsSchema = named(
+  'BatchCounts',
+  z
+    .object({ total: z.number(), completed: z.number(), failed: z.number(), running: z.number() })
+    .describe('A batch step’s chunk sub-jobs: how many in all, completed, failed and running'),
+);
+export type BatchCounts = z.output<typeof batchCountsSchema>;
+
+export const stepErrorSchema = named(
+  'StepError',
+  z.object({
+    message: z.string(),
+    type: z.string().nullable().describe('The failure’s type name, when it has one'),
+    nonRetryable: z.boolean(),
+  }),
+);
+export type StepError = z.output<typeof stepErrorSchema>;
+
+export const jobSummaryStatsSchema = named(
+  'JobSummaryStats',
+  z
+    .object({
+      itemsProcessed: z.number(),
+      itemsCreated: z.number(),
+      itemsFailed: z.number(),
+      totalErrors: z.number(),
+    })
+    .describe('Item counts: the sum of the steps’ `stats`, plus one error per failed attempt'),
+);
+export type JobSummaryStats = z.output<typeof jobSummaryStatsSchema>;
+
+export const stepStateSchema = named(
+  'StepState',
+  z.object({
+    index: z.number().int().describe('1-based position in the declaration'),
+    key: z.string(),
+    name: z.string(),
+    kind: stepKindSchema,
+    weight: z.number(),
+    dependsOn: z.array(z.string()).describe('Keys of the steps this one waits for'),
+    status: stepStatusSchema,
+    attempt: z.number().int().describe('Current or last attempt, from 1; 0 while the step has not started'),
+    maxAttempts: z.number().int(),
+    progress: z.number().describe('Progress within the step, 0–100 (100 only once completed)'),
+    startedAt: isoTime.nullable(),
+    completedAt: isoTime.nullable(),
+    durationMs: z.number().nullable(),
+    nextAttemptAt: isoTime.nullable().describe('While `retrying`: when the next attempt starts; else null'),
+    result: jsonSchema.nullable(),
+    error: stepErrorSchema.nullable(),
+    subJobIds: z.array(z.string()),
+    batch: batchCountsSchema.nullable(),
+    message: z
+      .string()
+      .nullable()
+      .describe(
+        'While the step runs, its latest progress report’s message; once completed, the message its result carried (a batch: `<n>/<n> chunks done`), else null; for a skipped step, why; null once it failed (see `error`), was cancelled or did not run',
+      ),
+    stats: jobSummaryStatsSchema
+      .partial()
+      .nullable()
+      .describe('What this step added to `summary` (carried with its result into a recovery run)'),
+    carriedFrom: z
+      .string()
+      .nullable()
+      .describe('The run a recovery carried this step’s result over from; null when it ran in this run'),
+  }),
+);
+export type StepState = z.output<typeof stepStateSchema>;
+
+export const subJobStateSchema = named(
+  'SubJobState',
+  z.object({
+    id: z.string(),
+    type: z.string(),
+    status: jobStatusSchema,
+    progress: z.number(),
+    step: z.string().describe('The key of the step that runs it'),
+  }),
+);
+export type SubJobState = z.output<typeof subJobStateSchema>;
+
+export const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+export type LogLevel = z.output<typeof logLevelSchema>;
+
+export const jobLogLineSchema = named(
+  'JobLogLine',
+  z.object({
+    at: isoTime,
+    level: logLevelSchema,
+    step: z.number().int().nullable().describe('1-based step index, or null for job-level lines'),
+    message: z.string(),
+    entity: z
+      .object({ tag: z.string(), route: z.string().optional() })
+      .optional()
+      .describe('What the line is about (a file, a record), with a dashboard route to it when there is one'),
+  }),
+);
+export type JobLogLine = z.output<typeof jobLogLineSchema>;
+
+export const controlSourceSchema = named(
+  'ControlSource',
+  z
+    .enum(['update', 'signal', 'native'])
+    .describe(
+      'How an operator action reached the job. `update`: the `pauseJob` / `resumeJob` / `cancelJob` updates, which the API sends with `by` set to the caller’s key name (its audit log holds the verified actor); `signal`: the `pause` / `resume` / `cancel` signals (Web UI, CLI), whose `by` is whatever the sender typed, unverified; `native`: a Temporal cancellation request (Web UI, `temporal workflow cancel`, `handle.cancel()`, or the parent job cancelling this sub-job). Who may send any of them directly to Temporal is governed by Temporal’s own authorization, not the API’s.',
+    ),
+);
+export type ControlSource = z.output<typeof controlSourceSchema>;
+
+const controlActionKindSchema = z.enum(['pause', 'resume', 'cancel']);
+
+export const controlActionSchema = named(
+  'ControlAction',
+  z.object({
+    action: controlActionKindSchema,
+    by: z
+      .string()
+      .nullable()
+      .describe('Who asked, as the request said (see `source` for how far that can be trusted)'),
+    reason: z.string().nullable(),
+    at: isoTime,
+    source: controlSourceSchema.optional().describe('Absent in runs recorded before sources were kept'),
+  }),
+);
+export type ControlAction = z.output<typeof controlActionSchema>;
+
+export const controlAckSchema = named(
+  'ControlAck',
+  z
+    .object({
+      jobId: z.string(),
+      runId: z.string(),
+      action: controlActionKindSchema,
+      status: jobStatusSchema.describe(
+        'The job’s status right after the action (e.g. `pausing`, `paused`, `running`, `cancelling`)',
+      ),
+      paused: z.boolean(),
+      at: isoTime,
+    })
+    .describe(
+      'An accepted control update’s answer: small on purpose (the whole state is `GET /api/jobs/{jobId}`)',
+    ),
+);
+export type ControlAck = z.output<typeof controlAckSchema>;
+
+export const cancellationInfoSchema = named(
+  'CancellationInfo',
+  z
+    .object({
+      requestedAt: isoTime,
+      by: z.string().nullable(),
+      reason: z.string().nullable(),
+      source: controlSourceSchema,
+      leftRunning: z
+        .array(z.string())
+        .describe(
+          'Sub-jobs and activities still running when the bounded wait ended (empty when all stopped)',
+        ),
+      cleanup: z
+        .enum(['completed', 'failed'])
+        .nullable()
+        .describe('Outcome of the type’s cleanup: null when the type has none'),
+    })
+    .describe(
+      'What a cancellation recorded: who asked, and what was still running when the job stopped waiting',
+    ),
+);
+export type CancellationInfo = z.output<typeof cancellationInfoSchema>;
+
+export const recoveryStateSchema = named(
+  'RecoveryState',
+  z.object({
+    attempt: z.number().int().describe('0 for the first run; n for the n-th recovery'),
+    max: z.number().int().describe('The type’s `recoveryLimit`'),
+    fromStep: z.number().int().nullable().describe('The step this run started from (null for the first run)'),
+    previousRunId: z.string().nullable().describe('The run this one recovered'),
+  }),
+);
+export type RecoveryState = z.output<typeof recoveryStateSchema>;
+
+export const jobStateSchema = named(
+  'JobState',
+  z
+    .object({
+      jobId: z.string(),
+      runId: z.string(),
+      type: z.string(),
+      status: jobStatusSchema,
+      progress: z
+        .number()
+        .min(0)
+        .max(100)
+        .describe(
+          '0–100, weighted by step weights, never decreasing, 100 only on completion (also `completed_with_errors`)',
+        ),
+      currentStep: z
+        .number()
+        .int()
+        .describe(
+          '1-based index of the step the job is on (the last one once it completed; the failed step of a failed job); 0 before the first',
+        ),
+      totalSteps: z.number().int(),
+      stepName: z.string().nullable().describe('The name of step `currentStep`'),
+      message: z
+        .string()
+        .nullable()
+        .describe(
+          'The headline. While the job runs: the current step’s own message (its latest progress report; null until it sends one, and between steps), never an earlier step’s. Once closed: how the job ended (e.g. "Completed", `Step 3 "Load" failed: …`, "Cancelled by alice: …")',
+        ),
+      activeSubJobs: z
+        .array(subJobStateSchema)
+        .describe('Running sub-jobs and batch coordinators; empty once closed'),
+      runningSubJobs: z
+        .number()
+        .int()
+        .min(0)
+        .describe(
+          'How many sub-jobs run now: the job’s own (batch coordinators not counted) plus the chunk sub-jobs of its running batch steps, as their coordinators last reported. While `cancelling`, how many are still stopping. 0 once closed',
+        ),
+      steps: z.array(stepStateSchema),
+      summary: jobSummaryStatsSchema,
+      logs: z.array(jobLogLineSchema).describe('The job’s log ring (its last 200 lines)'),
+      control: z
+        .object({
+          paused: z.boolean(),
+          actions: z
+            .array(controlActionSchema)
+            .describe('The last pauses, resumes and cancels (at most `STEPWISE_MAX_CONTROL_ACTIONS`)'),
+          droppedActions: z.number().int().optional().describe('How many older actions are no longer kept'),
+        })
+        .describe('Operator control: whether the job is paused, and the last actions'),
+      recovery: recoveryStateSchema,
+      cancellation: cancellationInfoSchema
+        .nullable()
+        .describe('Set exactly when the status is `cancelling` or `cancelled`'),
+      input: jsonSchema.describe('The input the job was started with, as given (a recovery runs it again)'),
+      output: jsonSchema.nullable().describe('Result of the last step that completed, in declaration order'),
+      error: stepErrorSchema
+        .extend({
+          step: z
+            .string()
+            .nullable()
+            .describe('The failed step’s key; null for a job-level error (e.g. invalid input)'),
+        })
+        .nullable()
+        .describe('Why a failed job failed; else null'),
+      parentJobId: z.string().nullable().describe('The job this one runs under as a sub-job, else null'),
+      startedAt: isoTime.describe('Start of this run (ISO 8601, UTC)'),
+      closedAt: isoTime
+        .nullable()
+        .describe(
+          'When the run closed (ISO 8601, UTC); null while it runs (set exactly when the status is terminal)',
+        ),
+    })
+    .describe(
+      'A job’s full state, as its `jobState` query answers it: also after it closed (a run terminated or timed out in Temporal reads as `failed`). All of it is plain JSON.',
+    ),
+);
+export type JobState = z.output<typeof jobStateSchema>;
