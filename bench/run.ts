@@ -16,13 +16,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { DevServer, freePort } from '../src/dev-server';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createStepwiseTestEnv } from '../src/testing';
 import { createActivities } from '../activities';
 import { loadPipelineConfig } from '../activities/pipeline-config';
-import { StepwiseClient } from '../src/client/client';
-import { createWorker } from '../src/worker-factory';
 import benchApp from './workflows';
 import { buildWorkflowBundle } from '../scripts/build-workflow-bundle';
 import { startApi, type BenchEnv, type Options } from './env';
@@ -103,19 +100,23 @@ async function main(): Promise<void> {
     telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
   });
   const tmp = mkdtempSync(join(tmpdir(), 'stepwise-bench-'));
-  const port = await freePort();
   const log = (msg: string): void =>
     console.log(`[${((Date.now() - began) / 1000).toFixed(0)} s, load ${load()}] ${msg}`);
-  log(`starting a dev server on 127.0.0.1:${port} and bundling the workflows…`);
+  log('bundling the workflows, then starting a dev server and a worker…');
   const bundlePath = join(tmp, 'workflow-bundle.js');
-  const [server] = await Promise.all([
-    DevServer.start({ port, uiPort: port, headless: true, startTimeoutMs: 90_000 }),
-    buildWorkflowBundle(bundlePath, new DefaultLogger('WARN'), require.resolve('./workflows')),
-  ]);
-  const connection = await Connection.connect({ address: server.address });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: 'default' });
+  await buildWorkflowBundle(bundlePath, new DefaultLogger('WARN'), require.resolve('./workflows'));
   const taskQueue = 'bench';
+  // What a user's tests use (stepwise/testing): a dev server and a worker of the bench app.
+  const stepwise = await createStepwiseTestEnv({
+    app: benchApp,
+    // The bench's jobs do not touch the pipelines' folders.
+    activities: ({ client }) => createActivities({ client, pipelines: loadPipelineConfig() }),
+    taskQueue,
+    workflowBundlePath: bundlePath,
+    // cancel-1000 keeps a coordinator and 1,000 sub-jobs open at once.
+    workerOptions: { maxCachedWorkflows: 3000 },
+  });
+  const { address, client, worker } = stepwise;
   const results: ScenarioResult[] = [];
   const loads: Record<string, string> = {};
   const commit = gitCommit();
@@ -145,52 +146,36 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
   };
   try {
-    const worker = await createWorker({
-      app: benchApp,
-      // The bench's jobs do not touch the pipelines' folders.
-      activities: createActivities({ client, pipelines: loadPipelineConfig() }),
-      connection: nativeConnection,
-      namespace: 'default',
-      client,
-      taskQueue,
-      workflowBundlePath: bundlePath,
-      // cancel-1000 keeps a coordinator and 1,000 sub-jobs open at once.
-      overrides: { maxCachedWorkflows: 3000 },
-    });
-    const api = await startApi(server.address, tmp, taskQueue);
+    const api = await startApi(address, tmp, taskQueue);
     const env: BenchEnv = {
-      address: server.address,
+      address,
       client,
-      jobs: new StepwiseClient({ app: benchApp, client, taskQueue }),
+      jobs: stepwise.jobs,
       worker,
       taskQueue,
       bundlePath,
       tmp,
       api,
-      startApi: (q, extra) => startApi(server.address, tmp, q, extra),
+      startApi: (q, extra) => startApi(address, tmp, q, extra),
       runId: `b${Date.now().toString(36)}`,
       log,
     };
     try {
-      await worker.runUntil(async () => {
-        for (const name of opts.scenarios) {
-          const s = SCENARIOS[name];
-          const reps = opts.reps ?? s.reps;
-          log(`${name}: warm-up, then ${reps} pairs`);
-          const r = await s.run(env, reps, opts);
-          results.push(r);
-          loads[name] = load();
-          save(null);
-          log(`${name}: done in ${r.wallSeconds.toFixed(0)} s`);
-        }
-      });
+      for (const name of opts.scenarios) {
+        const s = SCENARIOS[name];
+        const reps = opts.reps ?? s.reps;
+        log(`${name}: warm-up, then ${reps} pairs`);
+        const r = await s.run(env, reps, opts);
+        results.push(r);
+        loads[name] = load();
+        save(null);
+        log(`${name}: done in ${r.wallSeconds.toFixed(0)} s`);
+      }
     } finally {
       await api.close();
     }
   } finally {
-    await connection.close();
-    await nativeConnection.close();
-    await server.stop();
+    await stepwise.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 

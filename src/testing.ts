@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
 import { createApp } from './app';
+import { StepwiseClient } from './client/client';
 import { loadConfig } from './config';
 import { DevServer, freePort } from './dev-server';
 import { createWorker, type WorkerDeps } from './worker-factory';
@@ -42,11 +43,13 @@ export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
 }
 
 /** What {@link createStepwiseTestEnv} started; `close()` stops all of it, in order. */
-export interface StepwiseTestEnv {
+export interface StepwiseTestEnv<App extends StepwiseApp = StepwiseApp> {
   /** The Temporal server's `host:port`. */
   address: string;
-  /** A Temporal client on the `default` namespace (for `StepwiseClient`, or raw calls). */
+  /** A Temporal client on the `default` namespace (for raw calls). */
   client: Client;
+  /** The app's jobs on this environment's queue: start them typed by their definitions, read and watch them. */
+  jobs: StepwiseClient<App>;
   nativeConnection: NativeConnection;
   /** The running worker. */
   worker: Worker;
@@ -60,7 +63,7 @@ export interface StepwiseTestEnv {
 /** Starts a test environment for `app`; see {@link StepwiseTestEnvOptions}. */
 export async function createStepwiseTestEnv<App extends StepwiseApp>(
   opts: StepwiseTestEnvOptions<App>,
-): Promise<StepwiseTestEnv> {
+): Promise<StepwiseTestEnv<App>> {
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
@@ -101,7 +104,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
-    let api: StepwiseTestEnv['api'] = null;
+    let api: StepwiseTestEnv<App>['api'] = null;
     if (opts.api) {
       const { env = {}, logger } = opts.api === true ? {} : opts.api;
       const server = await createApp(
@@ -117,7 +120,8 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       await server.listen(0, '127.0.0.1');
       api = { server, url: `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}` };
     }
-    return { address, client, nativeConnection, worker, taskQueue, api, close: closeAll };
+    const jobs = new StepwiseClient({ app: opts.app, client, taskQueue });
+    return { address, client, jobs, nativeConnection, worker, taskQueue, api, close: closeAll };
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;

@@ -1,21 +1,24 @@
 /**
- * The API as the API, stream and browser tests use it: a worker on a task queue of its own and the
- * Nest application over the same real client, against the run's dev server, closed in order. The
+ * The API as the API, stream and browser tests use it: `createStepwiseTestEnv` (stepwise/testing)
+ * on the run's dev server — a worker on a task queue of its own and the Nest application over the
+ * same real client, closed in order. The
  * API logs through the project's logger into memory, and closing it fails when any line holds a
  * configured key, plain or as its sha256 (hex, base64) — a check on every test that uses it.
  */
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../src/app';
-import exampleApp from '../workflows/app';
-import { loadConfig } from '../src/config';
+import { createActivities } from '../activities';
 import type { PipelineConfig } from '../activities/pipeline-config';
+import type { StepwiseClient } from '../src/client/client';
 import { JsonLogger, nestLogger } from '../src/logger';
-import { connectTestEnv, createTestWorker, testPipelineConfig, type TestEnv } from './helpers';
+import { createStepwiseTestEnv } from '../src/testing';
+import exampleApp from '../workflows/app';
+import { EXAMPLE_APP_MODULE, testPipelineConfig, uniqueId, type TestEnv } from './helpers';
 
 export interface TestApi {
   env: TestEnv;
+  /** The example app's jobs on the worker's queue. */
+  jobs: StepwiseClient<typeof exampleApp>;
   /** The worker's pipeline folders (import root, index, work, datasets). */
   pipelines: PipelineConfig;
   app: NestFastifyApplication;
@@ -30,39 +33,35 @@ export async function startTestApi(
   config: NodeJS.ProcessEnv = {},
   { listen = false, pipelines = testPipelineConfig() }: { listen?: boolean; pipelines?: PipelineConfig } = {},
 ): Promise<TestApi> {
-  const env = await connectTestEnv();
-  const { worker, taskQueue } = await createTestWorker(env, { pipelines });
-  const running = worker.run();
+  const address = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('STEPWISE_TEST_TEMPORAL_ADDRESS unset: run through jest');
   const lines: string[] = [];
-  const app = await createApp(
-    loadConfig({
-      STEPWISE_AUDIT_DB_PATH: ':memory:',
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      ...config,
-    }),
-    {
-      app: exampleApp,
-      client: env.client,
-      logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')),
-    },
-  );
-  let base: string | null = null;
-  if (listen) {
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  }
+  // What a user's tests use (stepwise/testing), on the run's dev server and the prebuilt bundle.
+  const stepwise = await createStepwiseTestEnv({
+    app: exampleApp,
+    activities: ({ client }) => createActivities({ client, pipelines }),
+    temporalAddress: address,
+    taskQueue: uniqueId('test-queue'),
+    workflowsPath: EXAMPLE_APP_MODULE,
+    workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
+    api: { env: config, logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')) },
+  });
+  const { server: app, url } = stepwise.api!;
+  const env: TestEnv = {
+    client: stepwise.client,
+    nativeConnection: stepwise.nativeConnection,
+    address,
+    close: () => stepwise.close(),
+  };
   return {
     env,
+    jobs: stepwise.jobs,
     pipelines,
     app,
-    taskQueue,
-    base,
+    taskQueue: stepwise.taskQueue,
+    base: listen ? url : null,
     async close() {
-      await app.close();
-      worker.shutdown();
-      await running;
-      await env.close();
+      await stepwise.close();
       const leaked = leakedKeys(config.STEPWISE_API_KEYS ?? '', lines);
       if (leaked.length > 0) throw new Error(`The API logged the key of ${leaked.join(', ')}`);
     },
