@@ -10,32 +10,34 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import type { StepwiseClient } from '../../src/client/client';
 import { run } from '../../src/cluster/process';
+import type exampleApp from '../../workflows/app';
 import type { JobState } from '../../workflows/contracts';
-import { waitFor } from '../helpers';
+import { closedJobState, waitFor, waitForState } from '../helpers';
 import type { ImportFolder } from '../pipeline-fixtures';
 import {
   activitiesOn,
+  closedStates,
+  connectJobs,
   expectDemoDoneOnce,
   expectImportedOnce as expectImported,
   http,
   importFolder as writeImport,
   startFaultCluster,
-  startJobViaApi,
-  waitAllClosed,
   type FaultCluster,
 } from './fault-helpers';
 
 let fc: FaultCluster;
 let connection: Connection;
 let client: Client;
+let jobs: StepwiseClient<typeof exampleApp>;
 const api = (): string => fc.cluster.apiUrl;
 
 beforeAll(async () => {
   fc = await startFaultCluster('cluster');
-  connection = await Connection.connect({ address: fc.cluster.temporal.address });
-  client = new Client({ connection, namespace: 'default' });
+  ({ connection, client, jobs } = await connectJobs(fc.cluster.temporal.address, fc.cluster.opts.appEnv));
 }, 240_000);
 
 afterAll(async () => {
@@ -95,8 +97,15 @@ it('metrics: the workers and the API serve the documented series, and a job move
     const closed = { job_type: 'example', status: 'completed' };
     const before = await workerMetrics();
     const apiBefore = (await http<string>(api(), 'GET', '/metrics')).body;
-    const jobId = await startJobViaApi(api(), 'example', {});
-    await waitAllClosed(api(), [jobId], 60_000);
+    // Started through the API: its request counter is checked below.
+    const res = await http<{ jobId: string }>(api(), 'POST', '/api/jobs', { type: 'example', input: {} });
+    expect(res.status).toBe(201);
+    const jobId = res.body.jobId;
+    await closedJobState(jobs, jobId, 60_000);
+    // Read through the API too: its per-route duration series is checked below.
+    expect((await http<JobState>(api(), 'GET', `/api/jobs/${jobId}`)).body).toMatchObject({
+      status: 'completed',
+    });
     // Worker metrics are exported as the Runtime collects them: polled, not assumed instant.
     const after = await waitFor(
       workerMetrics,
@@ -129,7 +138,7 @@ it('metrics: the workers and the API serve the documented series, and a job move
 
 it('graceful stop: a worker on SIGTERM lets its running activity finish — the step does not burn an attempt', async () => {
   await withLog(async () => {
-    const jobId = await startJobViaApi(api(), 'demoPipeline', {
+    const { jobId } = await jobs.start('demoPipeline', {
       durationMs: 300,
       parts: 1,
       steps: { extract: { durationMs: 4000 } },
@@ -146,7 +155,7 @@ it('graceful stop: a worker on SIGTERM lets its running activity finish — the 
     const worker = fc.cluster.workers[onWorker]!;
     await worker.stop(30_000); // SIGTERM; the grace time in these tests is 10 s
     expect(await worker.exited).toEqual({ code: 0, signal: null });
-    const final = (await waitAllClosed(api(), [jobId], 60_000)).get(jobId)!;
+    const final = await closedJobState(jobs, jobId, 60_000);
     const extract = final.steps.find((s) => s.key === 'extract')!;
     expect({ status: extract.status, attempt: extract.attempt }).toEqual({ status: 'completed', attempt: 1 });
     await expectDemoDoneOnce(client, final, 1);
@@ -159,15 +168,10 @@ it('Temporal Server stopped and restarted mid-job: the API answers 503, then rec
     const PARTS = 3;
     const data = writeImport(fc.dataDir, 'temporal', 6);
     const demos = await Promise.all(
-      [1, 2].map(() => startJobViaApi(api(), 'demoPipeline', demo(3000, PARTS))),
+      [1, 2].map(async () => (await jobs.start('demoPipeline', demo(3000, PARTS))).jobId),
     );
-    const importId = await startJobViaApi(api(), 'dataImport', { sourceDir: 'temporal', batchSize: 2 });
-    await waitFor(
-      () => http<JobState>(api(), 'GET', `/api/jobs/${demos[0]}`),
-      (r) => r.status === 200 && r.body.currentStep >= 2,
-      60_000,
-      200,
-    );
+    const { jobId: importId } = await jobs.start('dataImport', { sourceDir: 'temporal', batchSize: 2 });
+    await waitForState(jobs, demos[0], (s) => s.currentStep >= 2, { timeoutMs: 60_000, intervalMs: 200 });
     const workerPids = fc.cluster.workers.map((w) => w!.pid);
     await fc.cluster.temporal.stop();
     // Meanwhile: 503 from a route that needs Temporal, and from readiness (liveness stays 200).
@@ -188,7 +192,7 @@ it('Temporal Server stopped and restarted mid-job: the API answers 503, then rec
       60_000,
       250,
     );
-    const states = await waitAllClosed(api(), [...demos, importId], 120_000);
+    const states = await closedStates(jobs, [...demos, importId], 120_000);
     expect(fc.cluster.workers.map((w) => w!.pid)).toEqual(workerPids);
     expect(fc.cluster.workers.every((w) => w!.running)).toBe(true);
     for (const i of [0, 1]) {
@@ -209,15 +213,10 @@ it('PostgreSQL restarted mid-job: jobs continue and complete once; the API answe
     const PARTS = 3;
     const data = writeImport(fc.dataDir, 'postgres', 6);
     const demos = await Promise.all(
-      [1, 2].map(() => startJobViaApi(api(), 'demoPipeline', demo(3000, PARTS))),
+      [1, 2].map(async () => (await jobs.start('demoPipeline', demo(3000, PARTS))).jobId),
     );
-    const importId = await startJobViaApi(api(), 'dataImport', { sourceDir: 'postgres', batchSize: 2 });
-    await waitFor(
-      () => http<JobState>(api(), 'GET', `/api/jobs/${demos[0]}`),
-      (r) => r.status === 200 && r.body.currentStep >= 2,
-      60_000,
-      200,
-    );
+    const { jobId: importId } = await jobs.start('dataImport', { sourceDir: 'postgres', batchSize: 2 });
+    await waitForState(jobs, demos[0], (s) => s.currentStep >= 2, { timeoutMs: 60_000, intervalMs: 200 });
     const workerPids = fc.cluster.workers.map((w) => w!.pid);
     await fc.cluster.postgres.stop();
     // The job list reads visibility from the database: 503 while it is down.
@@ -234,7 +233,7 @@ it('PostgreSQL restarted mid-job: jobs continue and complete once; the API answe
       60_000,
       250,
     );
-    const states = await waitAllClosed(api(), [...demos, importId], 180_000);
+    const states = await closedStates(jobs, [...demos, importId], 180_000);
     expect(fc.cluster.workers.map((w) => w!.pid)).toEqual(workerPids);
     expect(fc.cluster.temporal.running).toBe(true);
     for (const id of demos) await expectDemoDoneOnce(client, states.get(id)!, PARTS);
@@ -290,7 +289,7 @@ async function readEvents(
 
 it('API restarted while a client streams job events: the client reconnects with Last-Event-ID and gets the final state', async () => {
   await withLog(async () => {
-    const jobId = await startJobViaApi(api(), 'demoPipeline', demo(6000, 2));
+    const { jobId } = await jobs.start('demoPipeline', demo(6000, 2));
     const events: SseEvent[] = [];
     const first = readEvents(`${api()}/api/jobs/${jobId}/events`, null, (e) => events.push(e));
     await waitFor(
@@ -333,23 +332,19 @@ it('API restarted while a client streams job events: the client reconnects with 
 
 it('a paused job survives a restart of everything and continues from where it stopped', async () => {
   await withLog(async () => {
-    const jobId = await startJobViaApi(api(), 'demoPipeline', { ...demo(800, 2), durationMs: 800 });
-    await waitFor(
-      () => http<JobState>(api(), 'GET', `/api/jobs/${jobId}`),
-      (r) => r.status === 200 && r.body.steps[0].status === 'completed',
-      60_000,
-      100,
-    );
+    const { jobId } = await jobs.start('demoPipeline', { ...demo(800, 2), durationMs: 800 });
+    await waitForState(jobs, jobId, (s) => s.steps[0].status === 'completed', {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect((await http(api(), 'POST', `/api/jobs/${jobId}/pause`, { reason: 'fault test' })).status).toBe(
       200,
     );
-    const paused = await waitFor(
-      () => http<JobState>(api(), 'GET', `/api/jobs/${jobId}`),
-      (r) => r.status === 200 && r.body.status === 'paused',
-      60_000,
-      100,
-    );
-    const before = paused.body.steps.map((s) => ({
+    const paused = await waitForState(jobs, jobId, (s) => s.status === 'paused', {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    const before = paused.steps.map((s) => ({
       key: s.key,
       status: s.status,
       completedAt: s.completedAt,
@@ -359,18 +354,14 @@ it('a paused job survives a restart of everything and continues from where it st
     await fc.cluster.stop();
     await fc.cluster.start();
 
-    const again = await waitFor(
-      () => http<JobState>(api(), 'GET', `/api/jobs/${jobId}`),
-      (r) => r.status === 200,
-      60_000,
-      250,
+    // The first state read after the restart.
+    const again = await waitForState(jobs, jobId, () => true, { timeoutMs: 60_000 });
+    expect(again.status).toBe('paused');
+    expect(again.steps.map((s) => ({ key: s.key, status: s.status, completedAt: s.completedAt }))).toEqual(
+      before,
     );
-    expect(again.body.status).toBe('paused');
-    expect(
-      again.body.steps.map((s) => ({ key: s.key, status: s.status, completedAt: s.completedAt })),
-    ).toEqual(before);
     expect((await http(api(), 'POST', `/api/jobs/${jobId}/resume`, {})).status).toBe(200);
-    const final = (await waitAllClosed(api(), [jobId], 60_000)).get(jobId)!;
+    const final = await closedJobState(jobs, jobId, 60_000);
     // What had completed before the pause was not run again.
     for (const b of before.filter((s) => s.status === 'completed')) {
       const s = final.steps.find((x) => x.key === b.key)!;

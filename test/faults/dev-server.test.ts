@@ -9,13 +9,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
+import { StepwiseClient } from '../../src/client/client';
 import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import { DevServer, freePort } from '../../src/dev-server';
 import { createActivities } from '../../activities';
 import { createWorker } from '../../src/worker-factory';
 import type { JobState } from '../../workflows/contracts';
-import { testPipelineConfig, uniqueId, waitFor } from '../helpers';
+import { closedJobState, testPipelineConfig, uniqueId, waitFor, waitForState } from '../helpers';
 import { expectDemoDoneOnce, FAULTS_TMP } from './fault-helpers';
 
 let server: DevServer;
@@ -26,6 +27,7 @@ let running: Promise<void>;
 let nativeConnection: NativeConnection;
 let connection: Connection;
 let client: Client;
+let jobs: StepwiseClient<typeof exampleApp>;
 let app: NestFastifyApplication;
 const taskQueue = uniqueId('faults-dev');
 
@@ -41,6 +43,7 @@ beforeAll(async () => {
   nativeConnection = await NativeConnection.connect({ address: server.address });
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, namespace: 'default' });
+  jobs = new StepwiseClient({ app: exampleApp, client, taskQueue });
   worker = await createWorker({
     app: exampleApp,
     activities: createActivities({ client, pipelines: testPipelineConfig() }),
@@ -79,23 +82,14 @@ it('dev server stopped and restarted mid-job: jobs complete once; the API answer
   const PARTS = 3;
   const jobIds: string[] = [];
   for (let i = 0; i < 2; i++) {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/jobs',
-      payload: {
-        type: 'demoPipeline',
-        input: { durationMs: 300, parts: PARTS, steps: { transform: { durationMs: 3000 } } },
-      },
+    const started = await jobs.start('demoPipeline', {
+      durationMs: 300,
+      parts: PARTS,
+      steps: { transform: { durationMs: 3000 } },
     });
-    expect(res.statusCode).toBe(201);
-    jobIds.push(res.json<{ jobId: string }>().jobId);
+    jobIds.push(started.jobId);
   }
-  await waitFor(
-    () => get(jobIds[0]),
-    (r) => r.status === 200 && r.body.currentStep >= 2,
-    60_000,
-    100,
-  );
+  await waitForState(jobs, jobIds[0], (s) => s.currentStep >= 2, { timeoutMs: 60_000, intervalMs: 100 });
   await server.stop();
   const down = await waitFor(
     () => get(jobIds[0]),
@@ -113,13 +107,7 @@ it('dev server stopped and restarted mid-job: jobs complete once; the API answer
     250,
   );
   for (const id of jobIds) {
-    const final = await waitFor(
-      () => get(id),
-      (r) => r.status === 200 && r.body.closedAt !== null,
-      120_000,
-      250,
-    );
-    await expectDemoDoneOnce(client, final.body, PARTS);
+    await expectDemoDoneOnce(client, await closedJobState(jobs, id, 120_000), PARTS);
   }
   // The same worker object polled before and after: it reconnected by itself.
   expect(worker.getState()).toBe('RUNNING');

@@ -1,20 +1,24 @@
 /**
  * Shared wiring of the fault tests: a cluster on free ports under test/.tmp/faults (its process
- * output in a log file, printed when a test fails), HTTP calls to its API, and the checks that a
- * job's work was done once — not only that the job completed.
+ * output in a log file, printed when a test fails), a StepwiseClient that starts jobs and waits on
+ * them, HTTP calls to its API (for what is about the API itself), and the checks that a job's work
+ * was done once — not only that the job completed.
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join, resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { Cluster, type ClusterPorts } from '../../src/cluster/cluster';
 import { tmpdir } from 'node:os';
 import { temporalPorts } from '../../src/cluster/temporal-server';
 import { freePort, portInUse } from '../../src/dev-server';
+import { StepwiseClient } from '../../src/client/client';
+import { loadConfig } from '../../src/config';
+import exampleApp from '../../workflows/app';
 import type { JobState } from '../../workflows/contracts';
 import type { ImportSummary } from '../../workflows/jobs/data-import-contracts';
-import { uniqueId, waitFor } from '../helpers';
+import { uniqueId, waitFor, waitForState } from '../helpers';
 import { writeImportFolder, type ImportFolder } from '../pipeline-fixtures';
 
 /**
@@ -144,46 +148,42 @@ export async function http<T = unknown>(
   }
 }
 
-export async function startJobViaApi(
-  baseUrl: string,
-  type: string,
-  input: unknown,
-  key?: string,
-): Promise<string> {
-  const res = await http<{ jobId: string }>(baseUrl, 'POST', '/api/jobs', { type, input }, key);
-  if (res.status !== 201) throw new Error(`start ${type}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.jobId;
+export interface FaultJobs {
+  connection: Connection;
+  client: Client;
+  /** The example app's jobs on the processes' task queue: how the fault tests start jobs and wait on them. */
+  jobs: StepwiseClient<typeof exampleApp>;
 }
 
-const TERMINAL = new Set(['completed', 'completed_with_errors', 'failed', 'cancelled']);
+/**
+ * A Temporal client on `address` and a {@link StepwiseClient} of the example app on the task queue
+ * the worker processes started with `env` poll (TEMPORAL_TASK_QUEUE, read as they read it).
+ */
+export async function connectJobs(address: string, env: NodeJS.ProcessEnv): Promise<FaultJobs> {
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const jobs = new StepwiseClient({ app: exampleApp, client, taskQueue: loadConfig(env).temporal.taskQueue });
+  return { connection, client, jobs };
+}
 
-/** Polls the API until every job closed; returns their final states. */
-export async function waitAllClosed(
-  baseUrl: string,
+/**
+ * The final state of every job (watched one after the other, within `timeoutMs` for them all),
+ * each state seen checked against the `JobState` invariants ({@link waitForState}).
+ */
+export async function closedStates(
+  jobs: StepwiseClient,
   jobIds: string[],
   timeoutMs = 120_000,
-  key?: string,
 ): Promise<Map<string, JobState>> {
+  const deadline = Date.now() + timeoutMs;
   const states = new Map<string, JobState>();
-  await waitFor(
-    async () => {
-      for (const id of jobIds) {
-        if (states.has(id)) continue;
-        const res = await http<JobState>(
-          baseUrl,
-          'GET',
-          `/api/jobs/${encodeURIComponent(id)}`,
-          undefined,
-          key,
-        );
-        if (res.status === 200 && TERMINAL.has(res.body.status)) states.set(id, res.body);
-      }
-      return states.size;
-    },
-    (n) => n === jobIds.length,
-    timeoutMs,
-    250,
-  );
+  for (const id of jobIds) {
+    const state = await waitForState(jobs, id, (s) => s.closedAt !== null, {
+      timeoutMs: Math.max(deadline - Date.now(), 1),
+      intervalMs: 250,
+    });
+    states.set(id, state);
+  }
   return states;
 }
 

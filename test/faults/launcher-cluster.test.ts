@@ -13,10 +13,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import type { StepwiseClient } from '../../src/client/client';
 import type { ClusterPorts } from '../../src/cluster/cluster';
-import type { JobState } from '../../workflows/contracts';
-import { uniqueId, waitFor } from '../helpers';
+import type exampleApp from '../../workflows/app';
+import { uniqueId, waitFor, waitForState } from '../helpers';
 import {
   CLUSTER_JS,
   environOf,
@@ -27,6 +28,8 @@ import {
 } from '../launcher';
 import {
   activitiesOn,
+  closedStates,
+  connectJobs,
   demoPartIds,
   expectDemoDoneOnce,
   expectImportedOnce,
@@ -34,8 +37,6 @@ import {
   freeClusterPorts,
   http,
   importFolder,
-  startJobViaApi,
-  waitAllClosed,
 } from './fault-helpers';
 
 const KEY = `launcher-key-${randomUUID()}`;
@@ -46,6 +47,7 @@ let ports: ClusterPorts;
 let launcher: Launcher;
 let connection: Connection;
 let client: Client;
+let jobs: StepwiseClient<typeof exampleApp>;
 let api: string;
 
 function launchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -74,10 +76,10 @@ beforeAll(async () => {
   mkdirSync(dataDir, { recursive: true });
   ports = await freeClusterPorts(2);
   api = `http://127.0.0.1:${ports.api}`;
-  launcher = new Launcher(CLUSTER_JS, [], launchEnv());
+  const env = launchEnv();
+  launcher = new Launcher(CLUSTER_JS, [], env);
   await launcher.waitForLine(/Stepwise cluster is up/, 240_000);
-  connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
-  client = new Client({ connection, namespace: 'default' });
+  ({ connection, client, jobs } = await connectJobs(`127.0.0.1:${ports.temporal}`, env));
 }, 300_000);
 
 afterAll(async () => {
@@ -138,13 +140,8 @@ async function killMidJob(victim: string, midway: (demos: string[]) => Promise<v
     const before = pids();
     const restartsBefore = (await stackOf(api))?.find((p) => p.name === victim)?.restarts ?? 0;
     const data = importFolder(dataDir, `kill-${victim}`, 6);
-    const demos = await Promise.all([1, 2].map(() => startJobViaApi(api, 'demoPipeline', demo, KEY)));
-    const importId = await startJobViaApi(
-      api,
-      'dataImport',
-      { sourceDir: `kill-${victim}`, batchSize: 2 },
-      KEY,
-    );
+    const demos = await Promise.all([1, 2].map(async () => (await jobs.start('demoPipeline', demo)).jobId));
+    const { jobId: importId } = await jobs.start('dataImport', { sourceDir: `kill-${victim}`, batchSize: 2 });
     await midway(demos);
     const from = launcher.lines.length;
     process.kill(before[victim], 'SIGKILL');
@@ -165,7 +162,7 @@ async function killMidJob(victim: string, midway: (demos: string[]) => Promise<v
       lastExit: { code: null, signal: 'SIGKILL', reason: expect.stringMatching(/^killed by SIGKILL/) },
     });
     // Every job completed, each sub-job ran once, each valid row was indexed once.
-    const states = await waitAllClosed(api, [...demos, importId], 240_000, KEY);
+    const states = await closedStates(jobs, [...demos, importId], 240_000);
     for (const id of demos) await expectDemoDoneOnce(client, states.get(id)!, demo.parts);
     // Killing the API or the UI cannot interrupt the index step: it ran once.
     expectImportedOnce(dataDir, states.get(importId)!, data, {
@@ -176,12 +173,7 @@ async function killMidJob(victim: string, midway: (demos: string[]) => Promise<v
 
 /** Until the first demo runs its transform batch (step 2 of 4). */
 const inTransform = async (demos: string[]): Promise<void> => {
-  await waitFor(
-    () => http<JobState>(api, 'GET', `/api/jobs/${demos[0]}`, undefined, KEY),
-    (r) => r.status === 200 && r.body.currentStep >= 2,
-    60_000,
-    200,
-  );
+  await waitForState(jobs, demos[0], (s) => s.currentStep >= 2, { timeoutMs: 60_000, intervalMs: 200 });
 };
 
 it('started with keys: no child has a key in /proc/<pid>/environ; the API takes the key from its descriptor', async () => {

@@ -10,21 +10,22 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import type { StepwiseClient } from '../../src/client/client';
 import { freePort } from '../../src/dev-server';
-import type { JobState } from '../../workflows/contracts';
-import { uniqueId, waitFor } from '../helpers';
+import type exampleApp from '../../workflows/app';
+import { uniqueId, waitFor, waitForState } from '../helpers';
 import { environOf, Launcher, processesMentioning, stackOf, START_JS } from '../launcher';
 import {
   activitiesOn,
+  closedStates,
+  connectJobs,
   demoPartIds,
   expectDemoDoneOnce,
   expectImportedOnce,
   FAULTS_TMP,
   http,
   importFolder,
-  startJobViaApi,
-  waitAllClosed,
 } from './fault-helpers';
 
 const KEY = `start-key-${randomUUID()}`;
@@ -35,6 +36,7 @@ let dataDir: string;
 let launcher: Launcher;
 let connection: Connection;
 let client: Client;
+let jobs: StepwiseClient<typeof exampleApp>;
 let api: string;
 
 beforeAll(async () => {
@@ -55,8 +57,7 @@ beforeAll(async () => {
   delete env.TEMPORAL_ADDRESS;
   launcher = new Launcher(START_JS, [], env);
   await launcher.waitForLine(/Stepwise is up/, 180_000);
-  connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
-  client = new Client({ connection, namespace: 'default' });
+  ({ connection, client, jobs } = await connectJobs(`127.0.0.1:${temporalPort}`, env));
 }, 240_000);
 
 afterAll(async () => {
@@ -85,13 +86,8 @@ async function killMidJob(victim: string, midway: (demos: string[]) => Promise<v
   await withLog(async () => {
     const before = pids();
     const data = importFolder(dataDir, `kill-${victim}`, 6);
-    const demos = await Promise.all([1, 2].map(() => startJobViaApi(api, 'demoPipeline', demo, KEY)));
-    const importId = await startJobViaApi(
-      api,
-      'dataImport',
-      { sourceDir: `kill-${victim}`, batchSize: 2 },
-      KEY,
-    );
+    const demos = await Promise.all([1, 2].map(async () => (await jobs.start('demoPipeline', demo)).jobId));
+    const { jobId: importId } = await jobs.start('dataImport', { sourceDir: `kill-${victim}`, batchSize: 2 });
     await midway(demos);
     const from = launcher.lines.length;
     process.kill(before[victim], 'SIGKILL');
@@ -113,7 +109,7 @@ async function killMidJob(victim: string, midway: (demos: string[]) => Promise<v
     for (const role of ROLES.filter((r) => r !== victim)) {
       expect([role, after[role]]).toEqual([role, before[role]]);
     }
-    const states = await waitAllClosed(api, [...demos, importId], 240_000, KEY);
+    const states = await closedStates(jobs, [...demos, importId], 240_000);
     for (const id of demos) await expectDemoDoneOnce(client, states.get(id)!, demo.parts);
     // Killing the API or the UI cannot interrupt the index step: it ran once.
     expectImportedOnce(dataDir, states.get(importId)!, data, {
@@ -123,12 +119,7 @@ async function killMidJob(victim: string, midway: (demos: string[]) => Promise<v
 }
 
 const inTransform = async (demos: string[]): Promise<void> => {
-  await waitFor(
-    () => http<JobState>(api, 'GET', `/api/jobs/${demos[0]}`, undefined, KEY),
-    (r) => r.status === 200 && r.body.currentStep >= 2,
-    60_000,
-    200,
-  );
+  await waitForState(jobs, demos[0], (s) => s.currentStep >= 2, { timeoutMs: 60_000, intervalMs: 200 });
 };
 
 it('started with keys: no key in the dev server’s, the worker’s or the API’s /proc/<pid>/environ; the API takes the key from its descriptor', async () => {
