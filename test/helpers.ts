@@ -7,6 +7,7 @@ import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/w
 import type { PipelineConfig } from '../activities/pipeline-config';
 import { createActivities, type ExampleActivities } from '../activities';
 import { StepwiseClient } from '../src/client/client';
+import { JobOperationError } from '../src/client/errors';
 import { createWorker } from '../src/worker-factory';
 import type { StepwiseApp } from '../workflows/engine/app';
 import exampleApp from '../workflows/app';
@@ -163,8 +164,11 @@ export async function startUncheckedJob(
 
 /**
  * The job's state (as {@link StepwiseClient.get} reads it) once `done` holds for it, watched with
- * {@link StepwiseClient.watch}; every state seen is checked against the `JobState` invariants. Throws
- * with the last state when the job closes first or `timeoutMs` passes.
+ * {@link StepwiseClient.watch}; every state seen is checked against the `JobState` invariants. A
+ * read that fails on the way to Temporal ({@link JobOperationError}: the server or a worker away
+ * for a moment, as the fault tests make them) is tried again at the next interval, as a poll
+ * would; a refusal (no such job) ends the wait. Throws with the last state when the job closes
+ * first or `timeoutMs` passes.
  */
 export async function waitForState(
   jobs: StepwiseClient,
@@ -172,24 +176,33 @@ export async function waitForState(
   done: (s: JobState) => boolean,
   { timeoutMs = 30_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<JobState> {
-  const stop = new AbortController();
   const deadline = AbortSignal.timeout(timeoutMs);
   let last: JobState | undefined;
-  try {
-    for await (const state of jobs.watch(jobId, {
-      intervalMs,
-      signal: AbortSignal.any([stop.signal, deadline]),
-    })) {
-      expectJobStateInvariants(state);
-      last = state;
-      if (done(state)) return state;
+  let lastError: unknown = null;
+  while (!deadline.aborted) {
+    const stop = new AbortController();
+    try {
+      for await (const state of jobs.watch(jobId, {
+        intervalMs,
+        signal: AbortSignal.any([stop.signal, deadline]),
+      })) {
+        expectJobStateInvariants(state);
+        last = state;
+        if (done(state)) return state;
+      }
+      break; // the job closed (or the deadline passed) without `done`
+    } catch (err) {
+      if (!(err instanceof JobOperationError)) throw err;
+      lastError = err;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    } finally {
+      // Ends the deadline's hold on the watch when `done` returned early (or the read threw).
+      stop.abort();
     }
-  } finally {
-    // Ends the deadline's hold on the watch when `done` returned early (or the read threw).
-    stop.abort();
   }
   const why = deadline.aborted ? `within ${timeoutMs} ms` : 'before the job closed';
-  throw new Error(`job ${jobId}: condition not met ${why}; last state: ${JSON.stringify(last)}`);
+  const cause = lastError instanceof Error ? `; last read error: ${lastError.message}` : '';
+  throw new Error(`job ${jobId}: condition not met ${why}; last state: ${JSON.stringify(last)}${cause}`);
 }
 
 /** The job's final state: {@link waitForState} until it is closed. */

@@ -14,8 +14,24 @@ import { resolve } from 'node:path';
 import { waitFor } from './helpers';
 
 export const ROOT = resolve(__dirname, '..');
-export const START_JS = resolve(ROOT, 'dist/src/start.js');
-export const CLUSTER_JS = resolve(ROOT, 'dist/scripts/cluster.js');
+
+/**
+ * What `npm run <name>` runs, read from package.json (`node <entry> <args…>`), so a test starts
+ * exactly what the user starts: `npm start` is `stepwise dev` on the example app.
+ */
+export function npmScript(name: 'start' | 'dev' | 'cluster'): { entry: string; args: string[] } {
+  const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const [node, entry, ...args] = (pkg.scripts[name] ?? '').trim().split(/\s+/);
+  if (node !== 'node' || !entry)
+    throw new Error(`npm run ${name} is not "node <entry> …": ${pkg.scripts[name]}`);
+  return { entry: resolve(ROOT, entry), args };
+}
+
+export const NPM_START = npmScript('start');
+export const NPM_DEV = npmScript('dev');
+export const CLUSTER_JS = npmScript('cluster').entry;
 
 interface ProcStat {
   pid: number;

@@ -11,6 +11,7 @@ import { createApp } from '../../src/app';
 import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import type { JobState } from '../../workflows/contracts';
+import { DEFAULT_LIMITS, LIMIT_BOUNDS } from '../../workflows/limits';
 import { connectTestEnv, createTestWorker, uniqueId, waitFor, type TestEnv } from '../helpers';
 
 let env: TestEnv;
@@ -179,9 +180,17 @@ describe('control actions per run', () => {
       expect(start.statusCode).toBe(201);
       const post = (action: string) =>
         s.app.inject({ method: 'POST', url: `/api/jobs/${jobId}/${action}`, payload: { reason: action } });
+      const before = (await env.client.workflow.getHandle(jobId).describe()).historyLength;
       for (const action of ['pause', 'resume', 'pause', 'resume'])
         expect((await post(action)).statusCode).toBe(200);
       const history = (await env.client.workflow.getHandle(jobId).describe()).historyLength;
+      // What an accepted action costs the run's history (an upper bound: progress signals of the
+      // running step count too): at the default cap and at the highest allowed one, the actions
+      // leave at least 10,000 of Temporal's 51,200 events to the job's own steps.
+      const perAction = (history - before) / 4;
+      expect(perAction).toBeGreaterThan(0);
+      expect(DEFAULT_LIMITS.maxRunControlActions).toBeLessThanOrEqual(LIMIT_BOUNDS.maxRunControlActions.max);
+      expect(LIMIT_BOUNDS.maxRunControlActions.max * perAction).toBeLessThanOrEqual(51_200 - 10_000);
 
       const refused = await post('pause');
       expect(refused.statusCode).toBe(409);

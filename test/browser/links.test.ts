@@ -107,6 +107,11 @@ test('list rows lead to their cards: a top-level job, a sub-job, and the sub-job
   await page.goto(list);
   const row = page.locator(`tr[data-job-id="${sceneId}"]`);
   await row.waitFor(WAIT);
+  // The Step cell is a plain cell: not the timeline's step style (a thick bar on its left).
+  const stepBorder = await page.evaluate<string>(
+    `getComputedStyle(document.querySelector('tr[data-job-id="${sceneId}"] td[data-label="Step"]')).borderLeftWidth`,
+  );
+  expect(stepBorder).toBe('0px');
   expect(await follow(page, row.locator('a[data-link="job"]'), list)).toBe(sceneId);
 
   const failedSub = scene.steps.find((s) => s.key === 'generateMetadata')!.subJobIds[0];

@@ -15,7 +15,7 @@ import { temporal } from '@temporalio/proto';
 import { DevServer, freePort } from '../../src/dev-server';
 import type { JobState } from '../../workflows/contracts';
 import { waitFor } from '../helpers';
-import { Launcher, START_JS } from '../launcher';
+import { Launcher, NPM_START } from '../launcher';
 
 let dataDir: string;
 let launcher: Launcher;
@@ -42,7 +42,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   };
   delete env.TEMPORAL_ADDRESS;
-  launcher = new Launcher(START_JS, [], env);
+  launcher = new Launcher(NPM_START.entry, NPM_START.args, env);
   // Connected before the launcher is up, so the check at "up" costs no connection time.
   await launcher.waitForLine(/^\[temporal\]/, 90_000);
   connection = await waitFor(
@@ -166,7 +166,7 @@ describe('in a terminal, with LOG_FORMAT unset (auto)', () => {
     };
     delete env.TEMPORAL_ADDRESS;
     delete env.LOG_FORMAT;
-    const tty = new Launcher(START_JS, [], env, { terminal: true });
+    const tty = new Launcher(NPM_START.entry, NPM_START.args, env, { terminal: true });
     try {
       await tty.waitForLine(/^\[start\]\s+Stepwise is up$/, 110_000);
       const fromChildren = tty.lines.filter((l) => /^\[(worker|api)\]/.test(l));

@@ -5,12 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { portInUse } from '../../src/dev-server';
 import type { JobState } from '../../workflows/contracts';
 import { freePort, uniqueId, waitFor } from '../helpers';
-
-const START = resolve(__dirname, '../../dist/src/start.js');
+import { NPM_START, ROOT } from '../launcher';
 
 interface Started {
   child: ChildProcess;
@@ -26,7 +25,8 @@ afterEach(() => {
 });
 
 async function startSystem(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [START], {
+  const child = spawn(process.execPath, [NPM_START.entry, ...NPM_START.args], {
+    cwd: ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: '', ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

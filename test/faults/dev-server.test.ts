@@ -3,8 +3,8 @@
  * started again mid-job. The worker and the API are the same objects before and after — nobody
  * restarts them — and the API answers 503 while the server is away.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -77,6 +77,14 @@ const get = async (jobId: string): Promise<{ status: number; body: JobState }> =
   const res = await app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
   return { status: res.statusCode, body: res.json<JobState>() };
 };
+
+it('keeps its SQLite files private whatever the umask: 0600 in a 0700 folder', () => {
+  const mode = (f: string): string => (statSync(f).mode & 0o777).toString(8);
+  expect(mode(dirname(dbFile))).toBe('700');
+  const files = [dbFile, `${dbFile}-wal`, `${dbFile}-shm`].filter((f) => existsSync(f));
+  expect(files).toContain(dbFile);
+  expect(files.map((f) => [f, mode(f)])).toEqual(files.map((f) => [f, '600']));
+});
 
 it('dev server stopped and restarted mid-job: jobs complete once; the API answers 503 meanwhile and recovers', async () => {
   const PARTS = 3;

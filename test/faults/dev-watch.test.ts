@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../src/dev-server';
 import { uniqueId } from '../helpers';
-import { Launcher, ROOT, stackOf, START_JS } from '../launcher';
+import { Launcher, ROOT, stackOf, NPM_DEV } from '../launcher';
 import { FAULTS_TMP } from './fault-helpers';
 
 const probe = uniqueId('watch-probe');
@@ -33,7 +33,7 @@ beforeAll(async () => {
     STEPWISE_WORKER_SHUTDOWN_GRACE_MS: '5000',
   };
   delete env.TEMPORAL_ADDRESS;
-  launcher = new Launcher(START_JS, ['--watch'], env);
+  launcher = new Launcher(NPM_DEV.entry, NPM_DEV.args, env);
   await launcher.waitForLine(/^\[start\]\s+Stepwise is up$/, 240_000);
 }, 300_000);
 

@@ -195,17 +195,20 @@ it('started with keys: no child has a key in /proc/<pid>/environ; the API takes 
   });
 });
 
-it('kill -9 of a worker holding running activities: restarted by the launcher; jobs complete once; two workers again', async () => {
-  await killMidJob('worker-1', async (demos) => {
-    const parts = demos.flatMap((id) => demoPartIds(id, demo.parts));
-    await waitFor(
-      () => activitiesOn(client, 'worker-1@', parts),
-      (n) => n > 0,
-      60_000,
-      200,
-    );
-  });
-});
+it.each(['worker-1', 'worker-2'])(
+  'kill -9 of %s holding running activities: restarted by the launcher; jobs complete once; two workers again',
+  async (worker) => {
+    await killMidJob(worker, async (demos) => {
+      const parts = demos.flatMap((id) => demoPartIds(id, demo.parts));
+      await waitFor(
+        () => activitiesOn(client, `${worker}@`, parts),
+        (n) => n > 0,
+        60_000,
+        200,
+      );
+    });
+  },
+);
 
 it('kill -9 of the API mid-job: restarted; jobs complete once', async () => {
   await killMidJob('api', inTransform);

@@ -1,5 +1,5 @@
 /**
- * `npm start` as its users start it — the compiled launcher (dist/src/start.js) as a process group
+ * `npm start` as its users start it — the compiled launcher (dist/src/bin/stepwise.js dev, what npm start runs) as a process group
  * of its own, with API keys — broken from outside by the pids of its own children: `kill -9` of the
  * worker, the API and the Temporal dev server, each while a `demoPipeline` (a batch of sub-jobs)
  * and a `dataImport` run. Each time the launcher restarts the killed process by itself while the
@@ -15,7 +15,7 @@ import type { StepwiseClient } from '../../src/client/client';
 import { freePort } from '../../src/dev-server';
 import type exampleApp from '../../workflows/app';
 import { uniqueId, waitFor, waitForState } from '../helpers';
-import { environOf, Launcher, processesMentioning, stackOf, START_JS } from '../launcher';
+import { environOf, Launcher, processesMentioning, stackOf, NPM_START } from '../launcher';
 import {
   activitiesOn,
   closedStates,
@@ -55,7 +55,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   };
   delete env.TEMPORAL_ADDRESS;
-  launcher = new Launcher(START_JS, [], env);
+  launcher = new Launcher(NPM_START.entry, NPM_START.args, env);
   await launcher.waitForLine(/Stepwise is up/, 180_000);
   ({ connection, client, jobs } = await connectJobs(`127.0.0.1:${temporalPort}`, env));
 }, 240_000);
