@@ -158,7 +158,7 @@ test('a closed job’s card: every tree node, a step’s sub-job link, and the p
   await expectCardOf(page, sceneId);
 });
 
-test('a running batch: an active sub-job link leads to the running chunk’s card', async () => {
+test('a demoPipeline batch: an active sub-job link leads to the running chunk’s card; once cancelled, every tree node', async () => {
   const jobId = await startViaApi('demoPipeline', {
     durationMs: 50,
     parts: 2,
@@ -177,6 +177,23 @@ test('a running batch: an active sub-job link leads to the running chunk’s car
     body: '{}',
   });
   expect(res.status).toBe(202);
+
+  // Its closed card: every node of its tree (the cancelled chunks) leads to that chunk's card.
+  await waitFor(
+    () => stateOf(jobId),
+    (s) => s.closedAt !== null,
+    60_000,
+    200,
+  );
+  await page.goto(card);
+  await expectCardOf(page, jobId);
+  const tree = page.locator('a[data-link="tree"]');
+  await tree.first().waitFor(WAIT);
+  const ids = await tree.evaluateAll((links) => links.map((a) => a.getAttribute('title')));
+  expect(ids.filter((id) => id?.startsWith(`${jobId}/transform/`))).toHaveLength(2);
+  for (let i = 0; i < ids.length; i++) {
+    expect(await follow(page, page.locator('a[data-link="tree"]').nth(i), card)).toBe(ids[i]);
+  }
 });
 
 test('"Open in Temporal UI" opens the Web UI on that workflow, for a job and for a sub-job', async () => {
