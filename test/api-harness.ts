@@ -1,9 +1,9 @@
 /**
  * The API as the API, stream and browser tests use it: `createStepwiseTestEnv` (stepwise/testing)
  * on the run's dev server — a worker on a task queue of its own and the Nest application over the
- * same real client, closed in order. The
- * API logs through the project's logger into memory, and closing it fails when any line holds a
- * configured key, plain or as its sha256 (hex, base64) — a check on every test that uses it.
+ * same real client, closed in order. The API logs through the project's logger into memory, and
+ * closing it fails when any line holds a configured key, plain or as its sha256 (hex, base64) — a
+ * check on every test that uses it.
  */
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
