@@ -239,7 +239,11 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   async start(job: JobDefinition | string, input?: unknown, options: StartOptions = {}): Promise<StartedJob> {
     const name = typeof job === 'string' ? job : job.name;
     const def = this.app.find(name);
-    if (!def) throw new UnknownJobType(name);
+    if (!def)
+      throw new UnknownJobType(
+        name,
+        this.app.listed.map((d) => d.name),
+      );
     if (def.internal) {
       const message = `"${def.name}" is an internal sub-job type, started only by its parent job (see GET /api/job-types)`;
       throw new InvalidArgument(message, [{ path: ['type'], message }]);

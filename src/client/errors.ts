@@ -84,9 +84,19 @@ export class JobNotFound extends StepwiseError {
 export class UnknownJobType extends StepwiseError {
   readonly code = 'UnknownJobType';
 
-  /** @param type - the name asked for */
-  constructor(readonly type: string) {
-    super(`Unknown job type "${type}"`);
+  /**
+   * @param type - the name asked for
+   * @param known - the job types a caller may start, named in the message
+   */
+  constructor(
+    readonly type: string,
+    readonly known: readonly string[] = [],
+  ) {
+    super(
+      known.length > 0
+        ? `Unknown job type "${type}"; the job types are ${known.map((k) => `"${k}"`).join(', ')} (GET /api/job-types)`
+        : `Unknown job type "${type}"`,
+    );
   }
 }
 

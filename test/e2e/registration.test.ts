@@ -58,7 +58,10 @@ test('the API does not offer the forgotten type: 404 on start, absent from the c
     payload: { type: 'example', input: {} },
   });
   expect(start.statusCode).toBe(404);
-  expect(start.json()).toMatchObject({ message: 'Unknown job type "example"' });
+  expect(start.json()).toMatchObject({
+    message:
+      'Unknown job type "example"; the job types are "sceneProcessing", "itemBatch" (GET /api/job-types)',
+  });
   const types = (await api.inject({ method: 'GET', url: '/api/job-types' })).json<{ type: string }[]>();
   expect(types.map((t) => t.type)).toEqual(['sceneProcessing', 'sceneTask', 'itemBatch']);
   // The types it does have run.

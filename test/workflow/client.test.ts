@@ -140,7 +140,9 @@ describe('start', () => {
   it('refuses an unknown type, an internal type and a malformed id, and starts nothing', async () => {
     const unknown = await refusal(jobs.start('noSuchType', {}));
     expect(unknown).toBeInstanceOf(UnknownJobType);
-    expect(unknown.message).toBe('Unknown job type "noSuchType"');
+    expect(unknown.message).toBe(
+      `Unknown job type "noSuchType"; the job types are "example", "sceneProcessing", "itemBatch", "demoPipeline", "dataImport", "datasetBuild" (GET /api/job-types)`,
+    );
 
     const internal = await refusal(jobs.start('exampleSubJob', {}));
     expect(internal).toBeInstanceOf(InvalidArgument);
