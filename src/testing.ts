@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
 import { createApp } from './app';
 import { StepwiseClient } from './client/client';
 import { loadConfig } from './config';
 import { DevServer, freePort } from './dev-server';
+import { connectTemporal } from './temporal';
 import { createWorker, type WorkerDeps } from './worker-factory';
 
 /** Options of {@link createStepwiseTestEnv}. */
@@ -76,7 +77,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       closers.push(() => server.stop());
       address = server.address;
     }
-    const connection = await Connection.connect({ address });
+    const connection = await connectTemporal({ address });
     closers.push(() => connection.close());
     const nativeConnection = await NativeConnection.connect({ address });
     closers.push(() => nativeConnection.close());

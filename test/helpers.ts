@@ -2,12 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import { createActivities, type ExampleActivities } from '../activities';
 import { StepwiseClient } from '../src/client/client';
 import { JobOperationError } from '../src/client/errors';
+import { connectTemporal } from '../src/temporal';
 import { createWorker } from '../src/worker-factory';
 import type { StepwiseApp } from '../workflows/engine/app';
 import exampleApp from '../workflows/app';
@@ -30,7 +31,7 @@ export async function connectTestEnv(): Promise<TestEnv> {
     throw new Error(
       'STEPWISE_TEST_TEMPORAL_ADDRESS unset: run through jest (global setup starts the dev server)',
     );
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   return {

@@ -13,6 +13,7 @@ import { StepwiseClient } from '../../src/client/client';
 import exampleApp from '../../workflows/app';
 import { loadConfig } from '../../src/config';
 import { DevServer, freePort } from '../../src/dev-server';
+import { connectTemporal } from '../../src/temporal';
 import { createActivities } from '../../activities';
 import { createWorker } from '../../src/worker-factory';
 import type { JobState } from '../../workflows/contracts';
@@ -41,7 +42,7 @@ beforeAll(async () => {
   port = await freePort();
   server = await startServer();
   nativeConnection = await NativeConnection.connect({ address: server.address });
-  connection = await Connection.connect({ address: server.address });
+  connection = await connectTemporal({ address: server.address });
   client = new Client({ connection, namespace: 'default' });
   jobs = new StepwiseClient({ app: exampleApp, client, taskQueue });
   worker = await createWorker({

@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Cluster, type ClusterPorts } from '../../src/cluster/cluster';
 import { tmpdir } from 'node:os';
 import { temporalPorts } from '../../src/cluster/temporal-server';
+import { connectTemporal } from '../../src/temporal';
 import { freePort, portInUse } from '../../src/dev-server';
 import { StepwiseClient } from '../../src/client/client';
 import { loadConfig } from '../../src/config';
@@ -160,7 +161,7 @@ export interface FaultJobs {
  * the worker processes started with `env` poll (TEMPORAL_TASK_QUEUE, read as they read it).
  */
 export async function connectJobs(address: string, env: NodeJS.ProcessEnv): Promise<FaultJobs> {
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal({ address });
   const client = new Client({ connection, namespace: 'default' });
   const jobs = new StepwiseClient({ app: exampleApp, client, taskQueue: loadConfig(env).temporal.taskQueue });
   return { connection, client, jobs };
