@@ -118,6 +118,7 @@ export const envSchema = z.object({
   STEPWISE_STREAM_STALL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   STEPWISE_AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
   STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
     .number()
     .int()
@@ -201,6 +202,8 @@ export interface EdgeConfig {
   audit: { refusalsPerMinute: number; retentionDays: number | null };
   /** Bytes of closed jobs' states the API keeps (0: none). */
   closedStateCacheBytes: number;
+  /** Jobs a sorted listing may read (`GET /api/jobs?sort=`); more matching is a 400. */
+  listSortMax: number;
 }
 
 export interface ApiSecurityConfig {
@@ -264,6 +267,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         retentionDays: env.STEPWISE_AUDIT_RETENTION_DAYS ?? null,
       },
       closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
+      listSortMax: env.STEPWISE_LIST_SORT_MAX,
     },
     api: {
       keys: loadApiKeys(env),

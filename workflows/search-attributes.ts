@@ -23,6 +23,11 @@ export const JobProgressKey = defineSearchAttributeKey('JobProgress', SearchAttr
 export const JobRecoverableKey = defineSearchAttributeKey('JobRecoverable', SearchAttributeType.BOOL);
 /** The parent job of a sub-job (and of a batch coordinator). */
 export const JobParentIdKey = defineSearchAttributeKey('JobParentId', SearchAttributeType.KEYWORD);
+/**
+ * Who started a top-level job: the API key's name (`local` in open mode), or what a
+ * `StepwiseClient` caller passed as `startedBy`. Sub-jobs do not carry it.
+ */
+export const JobStartedByKey = defineSearchAttributeKey('JobStartedBy', SearchAttributeType.KEYWORD);
 
 /** Every key, for registration on a namespace. */
 export const SEARCH_ATTRIBUTE_KEYS: readonly JobSearchAttributeKey[] = [
@@ -32,13 +37,22 @@ export const SEARCH_ATTRIBUTE_KEYS: readonly JobSearchAttributeKey[] = [
   JobProgressKey,
   JobRecoverableKey,
   JobParentIdKey,
+  JobStartedByKey,
 ];
 
-/** The attributes every job starts with; a sub-job also names its parent. */
-export function initialJobAttributes(type: string, parentJobId?: string | null): SearchAttributePair[] {
+/**
+ * The attributes every job starts with; a sub-job also names its parent, a top-level job started
+ * through a client who started it.
+ */
+export function initialJobAttributes(
+  type: string,
+  parentJobId?: string | null,
+  startedBy?: string,
+): SearchAttributePair[] {
   return [
     { key: JobTypeKey, value: type },
     { key: JobStatusKey, value: 'running' },
     ...(parentJobId ? [{ key: JobParentIdKey, value: parentJobId }] : []),
+    ...(startedBy ? [{ key: JobStartedByKey, value: startedBy }] : []),
   ];
 }

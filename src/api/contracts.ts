@@ -8,7 +8,7 @@
  * (`jobs/schemas.ts`).
  */
 import { z } from 'zod';
-import { jobStateSchema, jobStatusSchema, stepKindSchema } from '../../workflows/job-state';
+import { JOB_STATUSES, jobStateSchema, jobStatusSchema, stepKindSchema } from '../../workflows/job-state';
 import { named } from '../../workflows/schema-registry';
 import { ROLES } from '../api-keys';
 import { stackStatusSchema } from '../stack-status';
@@ -35,6 +35,12 @@ export const jobSummarySchema = named(
       recoverable: z
         .boolean()
         .describe('A closed failed, cancelled or partly failed job with recoveries left'),
+      startedBy: z
+        .string()
+        .nullable()
+        .describe(
+          'Who started the job: the API key’s name (`local` in open mode), or a client’s `startedBy`; null for sub-jobs and jobs started otherwise',
+        ),
     })
     .describe(
       'A job as `GET /api/jobs` lists it. `status`, `progress`, `currentStep` and `recoverable` come from search attributes, so `progress` and `currentStep` are as of the last step boundary (the job’s own `GET` is exact).',
@@ -51,6 +57,26 @@ export const jobListSchema = named(
 );
 export type JobList = z.output<typeof jobListSchema>;
 
+export const subtreeCountsSchema = named(
+  'SubtreeCounts',
+  z
+    .object({
+      total: z.number().int().describe('Sub-jobs below this node that the tree shows'),
+      byStatus: z
+        .object(
+          Object.fromEntries(JOB_STATUSES.map((s) => [s, z.number().int()])) as Record<
+            (typeof JOB_STATUSES)[number],
+            z.ZodNumber
+          >,
+        )
+        .describe('Those sub-jobs by status (every status, 0 included)'),
+    })
+    .describe(
+      'The sub-jobs below a node, at every depth, by status: as many as the tree shows (see `truncated`)',
+    ),
+);
+export type SubtreeCounts = z.output<typeof subtreeCountsSchema>;
+
 export const jobTreeNodeSchema = z.object({
   jobId: z.string(),
   type: z.string(),
@@ -59,6 +85,7 @@ export const jobTreeNodeSchema = z.object({
   get children() {
     return z.array(jobTreeNodeSchema);
   },
+  subtree: subtreeCountsSchema,
   truncated: z.boolean().optional().describe('Set when more children exist than the tree shows'),
 });
 named('JobTreeNode', jobTreeNodeSchema);

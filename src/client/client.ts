@@ -36,6 +36,7 @@ import { initialJobAttributes, JobParentIdKey } from '../../workflows/search-att
 import {
   newJobIdSchema,
   type JobList,
+  type JobSort,
   type JobTreeNode,
   type StartJobResponse,
   type TerminateResponse,
@@ -50,7 +51,7 @@ import {
   UnknownJobType,
   zodIssues,
 } from './errors';
-import { JobLister } from './job-list';
+import { JobLister, SORT_MAX_JOBS } from './job-list';
 import {
   cannotRunMessage,
   canonicalJson,
@@ -90,6 +91,13 @@ export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
    */
   closedStateCacheBytes?: number;
   /**
+   * Jobs a sorted {@link StepwiseClient.list} reads at most (the visibility store cannot sort, so
+   * every matching job is read); more matching is an {@link InvalidArgument} that says to narrow
+   * the filters.
+   * @default 5000
+   */
+  listSortMax?: number;
+  /**
    * How terminate reasons recorded in Temporal name this client:
    * `<reason> (by <by> through <via>)`.
    * @default 'the Stepwise client'
@@ -109,6 +117,11 @@ export interface StartOptions {
    * @default `<type>-<uuid>`
    */
   jobId?: string;
+  /**
+   * Who starts it, as the job list shows and filters it (`startedBy`); the API passes the caller's
+   * key name. At most 100 characters.
+   */
+  startedBy?: string;
 }
 
 /** What {@link StepwiseClient.start} answers. */
@@ -127,6 +140,26 @@ export interface ListJobsOptions {
   recoverable?: boolean;
   /** Only the sub-jobs of this job. */
   parentJobId?: string;
+  /** `true`: only top-level jobs; `false`: only sub-jobs. */
+  topLevel?: boolean;
+  /** Only jobs whose id starts with this. */
+  jobIdPrefix?: string;
+  /** Only top-level jobs started by this name ({@link StartOptions.startedBy}). */
+  startedBy?: string;
+  /** Only jobs started at or after this ISO 8601 time (UTC, as `Date#toISOString` writes it). */
+  startedAfter?: string;
+  /** Only jobs started before this ISO 8601 time (UTC). */
+  startedBefore?: string;
+  /** Only jobs closed at or after this ISO 8601 time (UTC). */
+  closedAfter?: string;
+  /** Only jobs closed before this ISO 8601 time (UTC). */
+  closedBefore?: string;
+  /**
+   * Sort by start, close or duration (`-` first: descending); open jobs have no close and come last
+   * when sorted by it. Without it, Temporal's order: open jobs first, then the most recently closed.
+   * A sorted listing reads every matching job (at most 5,000, else {@link InvalidArgument}).
+   */
+  sort?: JobSort;
   /**
    * Jobs per page, at most (a page may hold fewer: a retried job's earlier runs are left out).
    * @default 20
@@ -140,6 +173,8 @@ export interface ListJobsOptions {
 export interface RetryOptions {
   /** 1-based step to run from. @default the first step that did not complete */
   fromStep?: number;
+  /** Who starts the new run ({@link StartOptions.startedBy}). */
+  startedBy?: string;
 }
 
 /** Options of {@link StepwiseClient.terminate}. */
@@ -208,7 +243,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       options.app,
       options.closedStateCacheBytes ?? DEFAULT_CLOSED_STATE_CACHE_BYTES,
     );
-    this.lister = new JobLister(options.client, options.app);
+    this.lister = new JobLister(options.client, options.app, options.listSortMax ?? SORT_MAX_JOBS);
   }
 
   /**
@@ -277,7 +312,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
           workflowId: jobId,
           args: [params],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: initialJobAttributes(def.name),
+          typedSearchAttributes: initialJobAttributes(def.name, null, options.startedBy?.slice(0, 100)),
           staticSummary: `${def.name} job`,
           staticDetails: def.description,
         }),
@@ -469,7 +504,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
           workflowId: jobId,
           args: [params],
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: initialJobAttributes(def.name),
+          typedSearchAttributes: initialJobAttributes(def.name, null, options.startedBy?.slice(0, 100)),
           staticSummary: `${def.name} job · recovery ${plan.params.attempt}/${def.recoveryLimit} from step ${plan.params.fromStep}`,
           staticDetails: def.description,
         }),

@@ -18,10 +18,12 @@ import {
   JobProgressKey,
   JobRecoverableKey,
   JobStatusKey,
+  JobStartedByKey,
   JobStepKey,
   JobTypeKey,
 } from '../../workflows/search-attributes';
-import type { JobList, JobSummary, JobTreeNode, ListJobsQuery } from '../api/jobs/schemas';
+import type { JobList, JobSort, JobSummary, JobTreeNode, ListJobsQuery } from '../api/jobs/schemas';
+import type { SubtreeCounts } from '../api/contracts';
 import { decodeJobSearchAttributes } from '../search-attributes';
 import { concurrencyLimit, temporalCall } from './deadlines';
 import { InvalidArgument } from './errors';
@@ -88,6 +90,35 @@ function decodePageToken(query: string, text: string): Buffer {
   return token;
 }
 
+/** Jobs a sorted listing reads at most (see {@link JobLister.sortedList}). */
+export const SORT_MAX_JOBS = 5_000;
+/** Executions per visibility read while a sorted listing reads them all. */
+const SORT_READ_PAGE = 1_000;
+
+const tsMs = (ts: RawWorkflowExecutionInfo['startTime']): number | null =>
+  ts?.seconds != null ? Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6) : null;
+
+/** The value a sorted listing orders by: start, close (null while open), or duration (so far, while open). */
+function sortKey(sort: JobSort, now: number): (e: RawWorkflowExecutionInfo) => number | null {
+  const field = sort.replace(/^-/, '');
+  return (e) => {
+    const started = tsMs(e.startTime);
+    const closed = tsMs(e.closeTime);
+    if (field === 'startedAt') return started;
+    if (field === 'closedAt') return closed;
+    return started === null ? null : (closed ?? now) - started;
+  };
+}
+
+/** Ties: the later start first, then by id, so a sorted listing pages the same way each time. */
+function runOrder(a: RawWorkflowExecutionInfo, b: RawWorkflowExecutionInfo): number {
+  return (
+    (tsMs(b.startTime) ?? 0) - (tsMs(a.startTime) ?? 0) ||
+    (a.execution?.workflowId ?? '').localeCompare(b.execution?.workflowId ?? '') ||
+    (a.execution?.runId ?? '').localeCompare(b.execution?.runId ?? '')
+  );
+}
+
 const TREE_MAX_CHILDREN = 200;
 const TREE_MAX_DEPTH = 6;
 /** Nodes one `/children` answer shows at most (breadth first); deeper ones are left out. */
@@ -104,6 +135,7 @@ export class JobLister {
   constructor(
     private readonly client: Client,
     private readonly app: StepwiseApp,
+    private readonly sortMax: number = SORT_MAX_JOBS,
   ) {
     this.namespace = client.options.namespace;
     this.jobTypesClause = `${JobTypeKey.name} IN (${app.jobs.map((d) => lit(d.name)).join(', ')})`;
@@ -113,6 +145,21 @@ export class JobLister {
   private readonly jobTypesClause: string;
 
   async list(q: ListJobsQuery): Promise<JobList> {
+    const query = this.listQuery(q);
+    if (q.sort !== undefined) return this.sortedList(query, q.sort, q.pageSize, q.pageToken);
+    const token = q.pageToken === undefined ? undefined : decodePageToken(query, q.pageToken);
+    // The raw call, not `client.workflow.list`: that iterator hides the page token clients page with.
+    // A token that passed the checksum but that Temporal refuses anyway is a 400 `pageToken` too.
+    const res = await this.listPage(query, q.pageSize, token, token !== undefined);
+    const next = res.nextPageToken && res.nextPageToken.length > 0 ? res.nextPageToken : null;
+    return {
+      jobs: await this.dropSuperseded((res.executions ?? []).map((e) => toSummary(e, this.app))),
+      nextPageToken: next ? encodePageToken(query, next) : null,
+    };
+  }
+
+  /** The visibility query of a listing's filters (every value quoted by {@link lit}). */
+  private listQuery(q: Omit<ListJobsQuery, 'pageSize'>): string {
     const clauses = [this.jobTypesClause];
     if (q.type !== undefined) {
       if (!this.app.find(q.type)) {
@@ -122,28 +169,103 @@ export class JobLister {
       }
       clauses.push(`${JobTypeKey.name} = ${lit(q.type)}`);
     }
+    if (q.topLevel !== undefined && q.parentJobId !== undefined) {
+      const message = q.topLevel
+        ? 'a top-level job has no parent: pass topLevel=true or parentJobId, not both'
+        : 'parentJobId already lists sub-jobs only: drop topLevel';
+      throw new InvalidArgument(message, [{ path: ['topLevel'], message }]);
+    }
+    for (const [from, to, path] of [
+      [q.startedAfter, q.startedBefore, 'startedBefore'],
+      [q.closedAfter, q.closedBefore, 'closedBefore'],
+    ] as const) {
+      if (from !== undefined && to !== undefined && to <= from) {
+        const message = `must be later than ${path.replace('Before', 'After')}`;
+        throw new InvalidArgument(`Empty time range: ${path} ${message}`, [{ path: [path], message }]);
+      }
+    }
     if (q.status !== undefined) clauses.push(statusClause(q.status));
     if (q.recoverable !== undefined) clauses.push(recoverableClause(q.recoverable));
     if (q.parentJobId !== undefined) clauses.push(`${JobParentIdKey.name} = ${lit(q.parentJobId)}`);
-    const query = clauses.join(' AND ');
-    const token = q.pageToken === undefined ? undefined : decodePageToken(query, q.pageToken);
-    // The raw call, not `client.workflow.list`: that iterator hides the page token clients page with.
-    // A token that passed the checksum but that Temporal refuses anyway is a 400 `pageToken` too.
-    const res = await during({ kind: 'list', pageToken: token !== undefined }, () =>
+    if (q.topLevel === true) clauses.push(`${JobParentIdKey.name} IS NULL`);
+    if (q.topLevel === false) clauses.push(`${JobParentIdKey.name} IS NOT NULL`);
+    if (q.jobIdPrefix !== undefined) clauses.push(`WorkflowId STARTS_WITH ${lit(q.jobIdPrefix)}`);
+    if (q.startedBy !== undefined) clauses.push(`${JobStartedByKey.name} = ${lit(q.startedBy)}`);
+    if (q.startedAfter !== undefined) clauses.push(`StartTime >= ${lit(q.startedAfter)}`);
+    if (q.startedBefore !== undefined) clauses.push(`StartTime < ${lit(q.startedBefore)}`);
+    if (q.closedAfter !== undefined) clauses.push(`CloseTime >= ${lit(q.closedAfter)}`);
+    if (q.closedBefore !== undefined) clauses.push(`CloseTime < ${lit(q.closedBefore)}`);
+    return clauses.join(' AND ');
+  }
+
+  private listPage(
+    query: string,
+    pageSize: number,
+    token: Uint8Array | undefined,
+    paging: boolean,
+  ): Promise<temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse> {
+    return during({ kind: 'list', pageToken: paging }, () =>
       temporalCall(this.client, 'rpc', () =>
         this.client.workflowService.listWorkflowExecutions({
           namespace: this.namespace,
-          // Newest first: the visibility store's own order (the dev server's SQLite store has no ORDER BY).
           query,
-          pageSize: q.pageSize,
+          pageSize,
           nextPageToken: token,
         }),
       ),
     );
-    const next = res.nextPageToken && res.nextPageToken.length > 0 ? res.nextPageToken : null;
+  }
+
+  /**
+   * A sorted page. Temporal's SQL visibility stores (the dev server's SQLite, PostgreSQL) have no
+   * `ORDER BY`, so every matching execution is read — at most `sortMax` ({@link SORT_MAX_JOBS} by default), else a 400
+   * that says to narrow the filters — sorted here, and paged by offset (the token carries the
+   * offset, tied to the query and the order like any page token). Each page reads the listing
+   * again, so a job that starts or closes between pages can move across a page boundary.
+   */
+  private async sortedList(
+    query: string,
+    sort: JobSort,
+    pageSize: number,
+    pageToken: string | undefined,
+  ): Promise<JobList> {
+    const tokenQuery = `${query}\0sort=${sort}`;
+    let offset = 0;
+    if (pageToken !== undefined) {
+      const raw = decodePageToken(tokenQuery, pageToken);
+      offset = /^\d{1,9}$/.test(raw.toString('latin1')) ? Number(raw.toString('latin1')) : -1;
+      if (offset < 0)
+        throw new InvalidArgument('Invalid pageToken', [
+          { path: ['pageToken'], message: 'not a page token of this listing' },
+        ]);
+    }
+    const all: RawWorkflowExecutionInfo[] = [];
+    let token: Uint8Array | undefined;
+    do {
+      const res = await this.listPage(query, SORT_READ_PAGE, token, false);
+      all.push(...(res.executions ?? []));
+      token = res.nextPageToken && res.nextPageToken.length > 0 ? res.nextPageToken : undefined;
+      if (all.length > this.sortMax) {
+        const message = `more than ${this.sortMax} jobs match; narrow the filters (a time range, a type, a status) to sort them, or list them unsorted`;
+        throw new InvalidArgument(`Too many jobs to sort: ${message}`, [{ path: ['sort'], message }]);
+      }
+    } while (token);
+    const now = Date.now();
+    const key = sortKey(sort, now);
+    const dir = sort.startsWith('-') ? -1 : 1;
+    const runs = all
+      .map((e) => ({ e, k: key(e) }))
+      // Jobs without the key (an open job sorted by close) last, whichever the direction.
+      .sort((a, b) => (a.k === null ? 1 : b.k === null ? -1 : (a.k - b.k) * dir) || runOrder(a.e, b.e))
+      .map(({ e }) => e);
+    const page = runs.slice(offset, offset + pageSize);
+    const nextOffset = offset + pageSize;
     return {
-      jobs: await this.dropSuperseded((res.executions ?? []).map((e) => toSummary(e, this.app))),
-      nextPageToken: next ? encodePageToken(query, next) : null,
+      jobs: await this.dropSuperseded(page.map((e) => toSummary(e, this.app))),
+      nextPageToken:
+        nextOffset < runs.length
+          ? encodePageToken(tokenQuery, Buffer.from(String(nextOffset), 'latin1'))
+          : null,
     };
   }
 
@@ -189,6 +311,7 @@ export class JobLister {
           status: s.status,
           progress: s.progress,
           children: [],
+          subtree: emptyCounts(),
         }));
         budget -= shown.length;
         if ((more || shown.length < runs.length) && shown.length > 0)
@@ -201,6 +324,7 @@ export class JobLister {
       );
       level = next;
     }
+    for (const root of roots) countSubtree(root);
     return roots;
   }
 
@@ -238,10 +362,28 @@ export class JobLister {
   }
 }
 
-const tsToIso = (ts: RawWorkflowExecutionInfo['startTime']): string | null =>
-  ts?.seconds != null
-    ? new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString()
-    : null;
+const emptyCounts = (): SubtreeCounts => ({
+  total: 0,
+  byStatus: Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>,
+});
+
+/** Fills `node.subtree` (and its descendants'): the sub-jobs below it by status; returns `node`'s. */
+function countSubtree(node: JobTreeNode): SubtreeCounts {
+  const counts = emptyCounts();
+  for (const child of node.children) {
+    const below = countSubtree(child);
+    counts.total += 1 + below.total;
+    counts.byStatus[child.status] += 1;
+    for (const s of JOB_STATUSES) counts.byStatus[s] += below.byStatus[s];
+  }
+  node.subtree = counts;
+  return counts;
+}
+
+const tsToIso = (ts: RawWorkflowExecutionInfo['startTime']): string | null => {
+  const ms = tsMs(ts);
+  return ms === null ? null : new Date(ms).toISOString();
+};
 
 /** A job summary from an execution's search attributes (progress as of its last step boundary). */
 export function toSummary(e: RawWorkflowExecutionInfo, app: StepwiseApp): JobSummary {
@@ -270,5 +412,6 @@ export function toSummary(e: RawWorkflowExecutionInfo, app: StepwiseApp): JobSum
     closedAt: tsToIso(e.closeTime),
     recoverable,
     parentJobId: sa.get(JobParentIdKey) ?? null,
+    startedBy: sa.get(JobStartedByKey) ?? null,
   };
 }

@@ -107,6 +107,21 @@ describe('a closed job tree, walked through /children', () => {
     expect(nodes.some(({ node }) => node.jobId.startsWith(`${rootId}/analyze/`))).toBe(true);
   });
 
+  it('rolls up every subtree: each node counts the sub-jobs below it, at every depth, by status', async () => {
+    const below = (n: JobTreeNode): JobTreeNode[] => n.children.flatMap((c) => [c, ...below(c)]);
+    for (const { node } of nodes) {
+      const under = below(node);
+      expect(node.subtree.total).toBe(under.length);
+      for (const [status, count] of Object.entries(node.subtree.byStatus))
+        expect([status, count]).toEqual([status, under.filter((u) => u.status === status).length]);
+    }
+    // The tree as a whole: the failed sub-job is counted once, where it is.
+    const roots = nodes.filter(({ parent }) => parent === rootId).map(({ node }) => node);
+    const failed = roots.reduce((n, r) => n + r.subtree.byStatus.failed + (r.status === 'failed' ? 1 : 0), 0);
+    expect(failed).toBe(nodes.filter(({ node }) => node.status === 'failed').length);
+    expect(failed).toBeGreaterThan(0);
+  });
+
   it('reads every node: its state, its children and its event stream', async () => {
     for (const { node, parent } of nodes) {
       const state = await stateOf(node.jobId);

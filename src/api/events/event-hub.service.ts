@@ -42,10 +42,10 @@ export interface Subscriber {
   end(): void;
 }
 
-/** The list filters a list stream watches (the `GET /api/jobs` filters but paging). */
-export type ListFilters = Pick<ListJobsQuery, 'status' | 'type' | 'recoverable' | 'parentJobId'>;
+/** What a list stream watches: the `GET /api/jobs` filters but `sort`, and one page of them. */
+export type ListFilters = Partial<Omit<ListJobsQuery, 'sort'>>;
 
-/** Jobs a list poll reads (the first page, newest first). */
+/** Jobs a list poll reads at most (one page, in Temporal's order). */
 export const LIST_STREAM_PAGE_SIZE = 100;
 /** Last versions this process remembers for keys whose poller stopped. */
 const REMEMBERED_VERSIONS = 10_000;
@@ -315,7 +315,10 @@ export class EventHub implements OnModuleDestroy {
   async readList(filters: ListFilters): Promise<JobSummary[]> {
     this.counters.listPolls++;
     this.polls.inc({ kind: 'list' });
-    const { jobs } = await this.client.list({ ...filters, pageSize: LIST_STREAM_PAGE_SIZE });
+    const { jobs } = await this.client.list({
+      ...filters,
+      pageSize: filters.pageSize ?? LIST_STREAM_PAGE_SIZE,
+    });
     return jobs;
   }
 
@@ -345,11 +348,12 @@ export class EventHub implements OnModuleDestroy {
     sub: Subscriber,
     opts: SubscribeOptions,
   ): Promise<Subscription<JobSummary[]>> {
-    const norm: ListFilters = {};
-    if (filters.status !== undefined) norm.status = filters.status;
-    if (filters.type !== undefined) norm.type = filters.type;
-    if (filters.recoverable !== undefined) norm.recoverable = filters.recoverable;
-    if (filters.parentJobId !== undefined) norm.parentJobId = filters.parentJobId;
+    // One poller per distinct listing, whatever order its parameters came in.
+    const norm = Object.fromEntries(
+      Object.entries(filters)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    ) as ListFilters;
     const key = `list:${JSON.stringify(norm)}`;
     return this.subscribe(this.lists, key, sub, opts, (k) => new ListPoller(k, norm, this));
   }

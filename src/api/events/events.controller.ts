@@ -15,6 +15,7 @@ import { jobIdSchema, listJobsQuerySchema } from '../jobs/schemas';
 import { KeyRing } from '../auth/key-ring';
 import { requestContext } from '../common/request-context';
 import {
+  LIST_STREAM_PAGE_SIZE,
   EventHub,
   StreamAbortedError,
   type StreamCaller,
@@ -36,10 +37,21 @@ const accessTokenSchema = z
     'The API key, for clients that cannot send headers; prefer the Authorization header (a key in a URL is logged by proxies)',
   );
 
-/** The list filters, plus the key for clients that cannot send headers (read by the auth guard). */
-export const listEventsQuerySchema = listJobsQuerySchema
-  .omit({ pageSize: true, pageToken: true })
-  .extend({ access_token: accessTokenSchema });
+/**
+ * The list filters and a page (a stream watches one page: its cost is one visibility read a tick,
+ * however many jobs match), plus the key for clients that cannot send headers (read by the auth
+ * guard). No `sort`: a sorted listing reads every matching job, too much to repeat every tick.
+ */
+export const listEventsQuerySchema = listJobsQuerySchema.omit({ sort: true, pageSize: true }).extend({
+  pageSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(LIST_STREAM_PAGE_SIZE)
+    .default(LIST_STREAM_PAGE_SIZE)
+    .describe(`Jobs the stream watches, at most ${LIST_STREAM_PAGE_SIZE}`),
+  access_token: accessTokenSchema,
+});
 type ListEventsQuery = ReturnType<typeof listEventsQuerySchema.parse>;
 
 const JobIdPipe = new ZodPipe(jobIdSchema, 'job id');

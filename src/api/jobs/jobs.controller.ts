@@ -81,8 +81,12 @@ export class JobsController {
   async start(
     @Body(new ZodPipe(startJobBodySchema)) body: StartJobBody,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentActor() actor: Actor,
   ): Promise<StartJobResponse> {
-    const { created, ...response } = await this.jobs.start(body.type, body.input, { jobId: body.jobId });
+    const { created, ...response } = await this.jobs.start(body.type, body.input, {
+      jobId: body.jobId,
+      startedBy: actor.name,
+    });
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return response;
   }
@@ -213,8 +217,9 @@ export class JobsController {
   async retry(
     @Param('jobId', JobIdPipe) jobId: string,
     @Body(new ZodPipe(retryBodySchema)) body: RetryBody,
+    @CurrentActor() actor: Actor,
   ): Promise<StartJobResponse> {
-    return this.jobs.retry(jobId, body);
+    return this.jobs.retry(jobId, { ...body, startedBy: actor.name });
   }
 
   /** Terminates the job's running workflow run at once (no cleanup runs): admins only. */

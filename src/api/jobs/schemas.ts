@@ -100,12 +100,55 @@ export type TerminateBody = z.infer<typeof terminateBodySchema>;
 
 const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+/** The orders `GET /api/jobs` sorts by; `-` first is descending. */
+export const JOB_SORTS = [
+  'startedAt',
+  '-startedAt',
+  'closedAt',
+  '-closedAt',
+  'duration',
+  '-duration',
+] as const;
+export type JobSort = (typeof JOB_SORTS)[number];
+
+const listTime = z.iso
+  .datetime({ offset: true })
+  .transform((v) => new Date(v).toISOString())
+  .describe('ISO 8601 time with its zone (`Z` or an offset)');
+
 export const listJobsQuerySchema = z
   .object({
     status: z.enum(JOB_STATUSES).optional(),
     type: z.string().min(1).max(100).optional(),
     recoverable: booleanString.optional(),
     parentJobId: jobIdSchema.optional(),
+    topLevel: booleanString
+      .optional()
+      .describe('`true`: only top-level jobs (no sub-jobs); `false`: only sub-jobs'),
+    jobIdPrefix: z
+      .string()
+      .min(1)
+      .max(200)
+      // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
+      .optional()
+      .describe('Only jobs whose id starts with this'),
+    startedBy: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Only top-level jobs started by this API key name (`local` in open mode)'),
+    startedAfter: listTime.optional().describe('Only jobs started at or after this time'),
+    startedBefore: listTime.optional().describe('Only jobs started before this time'),
+    closedAfter: listTime.optional().describe('Only jobs closed at or after this time'),
+    closedBefore: listTime.optional().describe('Only jobs closed before this time'),
+    sort: z
+      .enum(JOB_SORTS)
+      .optional()
+      .describe(
+        'Sort by start, close or duration (`-` first: descending). Without it, Temporal’s own order: open jobs first, then the most recently closed. A sorted listing reads every matching job (at most 5,000; narrow the filters past that), so prefer a time range with it.',
+      ),
     pageSize: z.coerce.number().int().min(1).max(100).default(20),
     pageToken: z.string().max(4096).optional(),
   })

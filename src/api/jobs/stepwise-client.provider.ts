@@ -23,6 +23,7 @@ export const stepwiseClientProvider: Provider = {
       taskQueue: config.temporal.taskQueue,
       limits: config.limits,
       closedStateCacheBytes: config.edge.closedStateCacheBytes,
+      listSortMax: config.edge.listSortMax,
       via: 'the Stepwise API',
     }),
   inject: [TEMPORAL_CLIENT, APP_CONFIG, STEPWISE_APP],
