@@ -1,14 +1,57 @@
 /**
- * The job list: filters (status, type, recoverable) kept in the URL, and a table kept live by
- * `GET /api/events` — a snapshot, then jobs started, changed, closed and removed.
+ * The fleet view: top-level jobs by default, each expandable into its tree of sub-jobs with
+ * rolled-up counts; search by id prefix, type, status, who started it and a start time range;
+ * sorted by Temporal's order (live) or by start, close or duration; paged through any number of
+ * jobs. The filters are kept in the URL; the page in memory (page tokens are not for bookmarks).
+ *
+ * Live: in Temporal's order the page shown is watched by `GET /api/events` with its filters and page
+ * (one poller per listing, one visibility read a tick whatever the number of jobs); a sorted
+ * listing reads every matching job, so it is read again every {@link SORTED_REFRESH_MS} instead.
  */
 import { api, stream } from './api.js';
 import { canOperate, type PageContext } from './context.js';
-import { badge, h, jobHref, progressBar, replace, setProgress, when } from './dom.js';
-import { JOB_STATUSES, type JobSummary, type JobType } from './types.js';
+import { badge, duration, h, jobHref, progressBar, replace, setProgress } from './dom.js';
+import {
+  JOB_STATUSES,
+  TERMINAL,
+  type JobStatus,
+  type JobSummary,
+  type JobTreeNode,
+  type JobType,
+} from './types.js';
 
-const FILTERS = ['status', 'type', 'recoverable'] as const;
+/** The URL's filters (and `pageSize`, for a smaller page). */
+const FILTERS = [
+  'q',
+  'status',
+  'type',
+  'recoverable',
+  'startedBy',
+  'startedAfter',
+  'startedBefore',
+  'sort',
+  'subJobs',
+  'pageSize',
+] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+
+const PAGE_SIZE = 50;
+/** How often a sorted listing is read again. */
+const SORTED_REFRESH_MS = 5_000;
+/** How often an expanded job's tree is read again while anything in it runs. */
+const TREE_REFRESH_MS = 2_000;
+/** How often the relative times and running durations are redrawn. */
+const CLOCK_MS = 15_000;
+
+const SORTS: [string, string][] = [
+  ['', 'Open first, then recently closed (live)'],
+  ['-startedAt', 'Started: newest first'],
+  ['startedAt', 'Started: oldest first'],
+  ['-closedAt', 'Closed: newest first'],
+  ['closedAt', 'Closed: oldest first'],
+  ['-duration', 'Duration: longest first'],
+  ['duration', 'Duration: shortest first'],
+];
 
 function readFilters(): Filters {
   const q = new URLSearchParams(location.search);
@@ -20,6 +63,77 @@ function readFilters(): Filters {
   return f;
 }
 
+const isTerminal = (s: JobStatus): boolean => (TERMINAL as readonly string[]).includes(s);
+const ms = (iso: string | null): number => (iso ? Date.parse(iso) : NaN);
+
+/** "just now", "3 min ago", "2 h ago", "5 d ago" (and "in …" for a clock ahead of the browser's). */
+export function relativeTime(iso: string, now = Date.now()): string {
+  const diff = now - ms(iso);
+  if (Number.isNaN(diff)) return iso;
+  const ahead = diff < 0;
+  const s = Math.abs(diff) / 1000;
+  const text =
+    s < 45
+      ? null
+      : s < 3600
+        ? `${Math.round(s / 60)} min`
+        : s < 86_400
+          ? `${Math.round(s / 3600)} h`
+          : `${Math.round(s / 86_400)} d`;
+  if (text === null) return 'just now';
+  return ahead ? `in ${text}` : `${text} ago`;
+}
+
+/** Local date and time with the zone: what a relative time means exactly. */
+export function absoluteTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleString(undefined, { hour12: false, timeZoneName: 'short' });
+}
+
+/** A `<time>` showing how long ago, with the absolute time and zone on hover. */
+function timeCell(iso: string | null, now: number): HTMLElement | string {
+  if (!iso) return '–';
+  return h('time', { datetime: iso, title: absoluteTime(iso) }, relativeTime(iso, now));
+}
+
+/** How long the job ran (closed) or has run so far (open). */
+function runTime(job: { startedAt: string; closedAt: string | null }, now: number): string {
+  const start = ms(job.startedAt);
+  if (Number.isNaN(start)) return '–';
+  return job.closedAt ? duration(ms(job.closedAt) - start) : `${duration(Math.max(0, now - start))} so far`;
+}
+
+/** Counts by status as a short line: "3 running · 1 failed · 8 completed". */
+export function countsLine(byStatus: Record<JobStatus, number>): string {
+  const parts = JOB_STATUSES.filter((s) => byStatus[s] > 0).map(
+    (s) => `${byStatus[s]} ${s.replace(/_/g, ' ')}`,
+  );
+  return parts.length > 0 ? parts.join(' · ') : 'none';
+}
+
+/** A tree's counts: its top nodes and everything below them. */
+function treeCounts(nodes: JobTreeNode[]): { total: number; byStatus: Record<JobStatus, number> } {
+  const byStatus = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+  let total = 0;
+  for (const n of nodes) {
+    total += 1 + n.subtree.total;
+    byStatus[n.status] += 1;
+    for (const s of JOB_STATUSES) byStatus[s] += n.subtree.byStatus[s];
+  }
+  return { total, byStatus };
+}
+
+/** The part of a sub-job id after its parent's (the full id is the link's title). */
+function shortId(jobId: string, parentId: string | null): string {
+  return parentId && jobId.startsWith(`${parentId}/`) ? `…/${jobId.slice(parentId.length + 1)}` : jobId;
+}
+
+function field(label: string, id: string, control: HTMLElement, wide = false): HTMLElement {
+  return h('div', { class: wide ? 'field wide' : 'field' }, h('label', { for: id }, label), control);
+}
+
 function select(
   name: string,
   label: string,
@@ -27,10 +141,9 @@ function select(
   value: string | undefined,
 ): HTMLElement {
   const id = `filter-${name}`;
-  return h(
-    'div',
-    { class: 'field' },
-    h('label', { for: id }, label),
+  return field(
+    label,
+    id,
     h(
       'select',
       { id, name },
@@ -39,51 +152,34 @@ function select(
   );
 }
 
-function row(job: JobSummary): HTMLTableRowElement {
-  const tr = h('tr', { 'data-job-id': job.jobId });
-  fillRow(tr, job);
-  return tr;
+function input(
+  name: string,
+  label: string,
+  value: string | undefined,
+  attrs: Record<string, string> = {},
+): HTMLElement {
+  const id = `filter-${name}`;
+  return field(label, id, h('input', { id, name, value: value ?? '', ...attrs }), name === 'q');
 }
 
-function fillRow(tr: HTMLTableRowElement, job: JobSummary): void {
-  const step =
-    job.totalSteps > 0
-      ? `${job.currentStep}/${job.totalSteps}${job.stepName ? ` ${job.stepName}` : ''}`
-      : '–';
-  const existing = tr.querySelector<HTMLElement>('[role="progressbar"]');
-  const bar = existing ?? progressBar(`Progress of ${job.jobId}`, job.progress);
-  if (existing) setProgress(existing, job.progress);
-  replace(
-    tr,
-    h(
-      'td',
-      { class: 'job-id' },
-      h('a', { href: jobHref(job.jobId), 'data-link': 'job' }, job.jobId),
-      job.parentJobId
-        ? h(
-            'span',
-            { class: 'hint' },
-            ' sub-job of ',
-            h('a', { href: jobHref(job.parentJobId), 'data-link': 'parent' }, job.parentJobId),
-          )
-        : null,
-    ),
-    h('td', { 'data-label': 'Type' }, job.type),
-    h(
-      'td',
-      { 'data-label': 'Status' },
-      badge(job.status),
-      job.recoverable ? h('span', { class: 'hint' }, ' recoverable') : null,
-    ),
-    h('td', { 'data-label': 'Step', class: 'step' }, step),
-    h(
-      'td',
-      { 'data-label': 'Progress', class: 'progress' },
-      bar,
-      h('span', { class: 'pct' }, `${Math.round(job.progress)}%`),
-    ),
-    h('td', { 'data-label': 'Started', class: 'started' }, when(job.startedAt)),
-  );
+/** `datetime-local` shows local time without a zone: the URL keeps the ISO time (UTC). */
+function localInputValue(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
+interface Row {
+  tr: HTMLTableRowElement;
+  job: JobSummary;
+  /** The expanded tree's rows and its refresh timer. */
+  tree: {
+    rows: HTMLTableRowElement[];
+    timer: ReturnType<typeof setTimeout> | null;
+    nodes: JobTreeNode[];
+  } | null;
 }
 
 export async function renderList(page: HTMLElement, ctx: PageContext): Promise<void> {
@@ -94,13 +190,19 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
   } catch {
     // The type filter then offers only "any type".
   }
+  const pageSize = Math.min(100, Math.max(1, Number(filters.pageSize ?? PAGE_SIZE) || PAGE_SIZE));
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const live = h('span', { class: 'live', role: 'status', 'aria-live': 'polite' }, 'connecting…');
   const tbody = h('tbody');
   const empty = h('p', { class: 'empty', hidden: true }, 'No jobs match these filters.');
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  const pageLabel = h('span', { class: 'page-label', 'aria-live': 'polite' });
+  const newer = h('button', { type: 'button', class: 'button', disabled: true }, '← Newer');
+  const older = h('button', { type: 'button', class: 'button', disabled: true }, 'Older →');
   const form = h(
     'form',
-    { class: 'filters', 'aria-label': 'Filter jobs', onsubmit: (e: Event) => e.preventDefault() },
+    { class: 'filters', role: 'search', 'aria-label': 'Find jobs' },
+    input('q', 'Job id starts with', filters.q, { type: 'search', spellcheck: 'false', autocomplete: 'off' }),
     select(
       'status',
       'Status',
@@ -110,7 +212,10 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
     select(
       'type',
       'Type',
-      [['', 'any type'], ...types.map((t): [string, string] => [t.type, t.type])],
+      [
+        ['', 'any type'],
+        ...types.map((t): [string, string] => [t.type, t.internal ? `${t.type} (sub-job)` : t.type]),
+      ],
       filters.type,
     ),
     select(
@@ -123,6 +228,26 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
       ],
       filters.recoverable,
     ),
+    input('startedBy', 'Started by', filters.startedBy, { spellcheck: 'false', autocomplete: 'off' }),
+    input('startedAfter', `Started from (${zone})`, localInputValue(filters.startedAfter), {
+      type: 'datetime-local',
+    }),
+    input('startedBefore', `Started before (${zone})`, localInputValue(filters.startedBefore), {
+      type: 'datetime-local',
+    }),
+    select('sort', 'Order', SORTS, filters.sort),
+    h(
+      'div',
+      { class: 'field check' },
+      h('input', {
+        type: 'checkbox',
+        id: 'filter-subJobs',
+        name: 'subJobs',
+        checked: filters.subJobs === '1',
+      }),
+      h('label', { for: 'filter-subJobs' }, 'Include sub-jobs'),
+    ),
+    h('button', { type: 'submit', class: 'button' }, 'Search'),
   );
   replace(
     page,
@@ -141,86 +266,384 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
       h(
         'table',
         { class: 'jobs' },
-        h('caption', { class: 'sr-only' }, 'Jobs, newest first, updated live'),
+        h('caption', { class: 'sr-only' }, 'Jobs, with their sub-jobs on demand'),
         h(
           'thead',
           {},
           h(
             'tr',
             {},
-            ['Job', 'Type', 'Status', 'Step', 'Progress', 'Started'].map((c) => h('th', { scope: 'col' }, c)),
+            ['Job', 'Type', 'Status', 'Step', 'Progress', 'Started', 'Duration', 'Started by'].map((c) =>
+              h('th', { scope: 'col' }, c),
+            ),
           ),
         ),
         tbody,
       ),
     ),
     empty,
+    h('nav', { class: 'pager', 'aria-label': 'Pages' }, newer, pageLabel, older),
   );
 
-  const rows = new Map<string, { tr: HTMLTableRowElement; job: JobSummary }>();
-  const order = (): void => {
-    const sorted = [...rows.values()].sort((a, b) => b.job.startedAt.localeCompare(a.job.startedAt));
-    for (const { tr } of sorted) tbody.appendChild(tr);
-    empty.hidden = rows.size > 0;
-  };
-  const upsert = (job: JobSummary): void => {
-    const known = rows.get(job.jobId);
-    if (known) {
-      known.job = job;
-      fillRow(known.tr, job);
-    } else rows.set(job.jobId, { tr: row(job), job });
+  const rows = new Map<string, Row>();
+  /** Page tokens: `tokens[i]` opens page i + 1 (the first page has none). */
+  let tokens: (string | undefined)[] = [undefined];
+  let pageIndex = 0;
+  let nextToken: string | null = null;
+  let close: (() => void) | null = null;
+
+  const internalType = (): boolean => types.some((t) => t.type === filters.type && t.internal);
+  /** The API query of the filters (top-level only unless sub-jobs are asked for, or a sub-job type). */
+  const apiQuery = (): URLSearchParams => {
+    const q = new URLSearchParams();
+    if (filters.q) q.set('jobIdPrefix', filters.q);
+    for (const name of [
+      'status',
+      'type',
+      'recoverable',
+      'startedBy',
+      'startedAfter',
+      'startedBefore',
+    ] as const) {
+      const v = filters[name];
+      if (v) q.set(name, v);
+    }
+    if (filters.subJobs !== '1' && !internalType()) q.set('topLevel', 'true');
+    q.set('pageSize', String(pageSize));
+    const token = tokens[pageIndex];
+    if (token) q.set('pageToken', token);
+    return q;
   };
 
-  let close: (() => void) | null = null;
-  const connect = (): void => {
-    close?.();
-    rows.clear();
-    tbody.replaceChildren();
-    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v) as [string, string][]);
-    close = stream(
-      `/api/events${q.size ? `?${q}` : ''}`,
-      ['snapshot', 'started', 'changed', 'closed', 'removed'],
-      {
-        onEvent(event, data) {
-          error.hidden = true;
-          if (event === 'snapshot') {
-            rows.clear();
-            tbody.replaceChildren();
-            for (const job of (data as { jobs: JobSummary[] }).jobs) upsert(job);
-          } else if (event === 'removed') {
-            const id = (data as { jobId: string }).jobId;
-            rows.get(id)?.tr.remove();
-            rows.delete(id);
-          } else upsert(data as JobSummary);
-          order();
-        },
-        onStatus(status) {
-          live.textContent =
-            status === 'open' ? 'live' : status === 'reconnecting' ? 'reconnecting…' : 'not live';
-          live.className = `live ${status}`;
-          if (status === 'ended') {
-            // The stream was refused: say why (the same request as JSON gives the API's message).
-            api('GET', `/api/jobs${q.size ? `?${q}` : ''}`).then(
-              () => undefined,
-              (err: unknown) => {
-                error.textContent = err instanceof Error ? err.message : String(err);
-                error.hidden = false;
-              },
-            );
-          }
-        },
-      },
+  const drawPager = (): void => {
+    newer.disabled = pageIndex === 0;
+    older.disabled = nextToken === null;
+    pageLabel.textContent = `Page ${pageIndex + 1}${rows.size > 0 ? ` · ${rows.size} job${rows.size === 1 ? '' : 's'}` : ''}`;
+  };
+
+  const fillRow = (r: Row, now = Date.now()): void => {
+    const { tr, job } = r;
+    const step =
+      job.totalSteps > 0
+        ? `${job.currentStep}/${job.totalSteps}${job.stepName ? ` ${job.stepName}` : ''}`
+        : '–';
+    const existing = tr.querySelector<HTMLElement>(':scope > td [role="progressbar"]');
+    const bar = existing ?? progressBar(`Progress of ${job.jobId}`, job.progress);
+    if (existing) setProgress(existing, job.progress);
+    const expandable = job.parentJobId === null || filters.subJobs === '1';
+    const toggle = expandable
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'expand',
+            'aria-expanded': r.tree ? 'true' : 'false',
+            'aria-label': `${r.tree ? 'Hide' : 'Show'} the sub-jobs of ${job.jobId}`,
+            onclick: () => (r.tree ? collapse(r) : void expand(r)),
+          },
+          r.tree ? '▾' : '▸',
+        )
+      : null;
+    const rollup = r.tree ? treeCounts(r.tree.nodes) : null;
+    replace(
+      tr,
+      h(
+        'td',
+        { class: 'job-id' },
+        toggle,
+        h(
+          'a',
+          { href: jobHref(job.jobId), 'data-link': 'job', title: job.jobId },
+          shortId(job.jobId, job.parentJobId),
+        ),
+        job.parentJobId
+          ? h(
+              'span',
+              { class: 'hint' },
+              ' sub-job of ',
+              h('a', { href: jobHref(job.parentJobId), 'data-link': 'parent' }, job.parentJobId),
+            )
+          : null,
+        rollup
+          ? h(
+              'div',
+              { class: 'rollup hint', 'data-rollup': '' },
+              rollup.total === 0
+                ? 'No sub-jobs.'
+                : `${rollup.total} sub-jobs: ${countsLine(rollup.byStatus)}`,
+            )
+          : null,
+      ),
+      h('td', { 'data-label': 'Type' }, job.type),
+      h(
+        'td',
+        { 'data-label': 'Status' },
+        badge(job.status),
+        job.recoverable ? h('span', { class: 'hint' }, ' recoverable') : null,
+      ),
+      h('td', { 'data-label': 'Step', class: 'step' }, step),
+      h(
+        'td',
+        { 'data-label': 'Progress', class: 'progress' },
+        bar,
+        h('span', { class: 'pct' }, `${Math.round(job.progress)}%`),
+      ),
+      h('td', { 'data-label': 'Started', class: 'started' }, timeCell(job.startedAt, now)),
+      h('td', { 'data-label': 'Duration', class: 'duration' }, runTime(job, now)),
+      h('td', { 'data-label': 'Started by' }, job.startedBy ?? '–'),
     );
   };
 
-  form.addEventListener('change', (e) => {
-    const target = e.target as HTMLSelectElement;
-    const name = target.name as keyof Filters;
-    if (target.value) filters[name] = target.value;
-    else delete filters[name];
+  /** The rows of an expanded tree, depth first, indented by level. */
+  const treeRows = (nodes: JobTreeNode[], parentId: string, level: number): HTMLTableRowElement[] =>
+    nodes.flatMap((n) => [
+      h(
+        'tr',
+        { class: 'subrow', 'data-job-id': n.jobId, 'data-parent-id': parentId, 'data-level': String(level) },
+        h(
+          'td',
+          { class: `job-id level-${Math.min(level, 6)}` },
+          h('a', { href: jobHref(n.jobId), title: n.jobId, 'data-link': 'tree' }, shortId(n.jobId, parentId)),
+          n.subtree.total > 0
+            ? h(
+                'div',
+                { class: 'rollup hint' },
+                `${n.subtree.total} below: ${countsLine(n.subtree.byStatus)}`,
+              )
+            : null,
+        ),
+        h('td', { 'data-label': 'Type' }, n.type),
+        h('td', { 'data-label': 'Status' }, badge(n.status)),
+        h('td', { 'data-label': 'Step', class: 'step' }, '–'),
+        h(
+          'td',
+          { 'data-label': 'Progress', class: 'progress' },
+          progressBar(`Progress of sub-job ${n.jobId}`, n.progress),
+          h('span', { class: 'pct' }, `${Math.round(n.progress)}%`),
+        ),
+        h(
+          'td',
+          { colspan: 3 },
+          n.truncated ? h('span', { class: 'hint' }, 'More sub-jobs exist than shown.') : null,
+        ),
+      ),
+      ...treeRows(n.children, n.jobId, level + 1),
+    ]);
+
+  const anyOpen = (nodes: JobTreeNode[]): boolean =>
+    nodes.some((n) => !isTerminal(n.status) || anyOpen(n.children));
+
+  const expand = async (r: Row): Promise<void> => {
+    r.tree = r.tree ?? { rows: [], timer: null, nodes: [] };
+    const tree = r.tree;
+    let nodes: JobTreeNode[];
+    try {
+      nodes = await api<JobTreeNode[]>('GET', `/api/jobs/${encodeURIComponent(r.job.jobId)}/children`);
+    } catch (err) {
+      error.textContent = err instanceof Error ? err.message : String(err);
+      error.hidden = false;
+      return;
+    }
+    if (r.tree !== tree) return; // collapsed meanwhile
+    tree.nodes = nodes;
+    for (const old of tree.rows) old.remove();
+    tree.rows = treeRows(nodes, r.job.jobId, 1);
+    r.tr.after(...tree.rows);
+    fillRow(r);
+    // Live while anything in it (or the job itself) still runs.
+    if (!isTerminal(r.job.status) || anyOpen(nodes)) {
+      tree.timer = setTimeout(() => void expand(r), TREE_REFRESH_MS);
+    }
+  };
+
+  const collapse = (r: Row): void => {
+    if (!r.tree) return;
+    if (r.tree.timer) clearTimeout(r.tree.timer);
+    for (const old of r.tree.rows) old.remove();
+    r.tree = null;
+    fillRow(r);
+    r.tr.querySelector<HTMLButtonElement>('button.expand')?.focus();
+  };
+
+  const remove = (id: string): void => {
+    const r = rows.get(id);
+    if (!r) return;
+    collapse(r);
+    r.tr.remove();
+    rows.delete(id);
+  };
+
+  /** Temporal's order, as the API lists it: open jobs (newest started first), then the most recently closed. */
+  const temporalOrder = (a: JobSummary, b: JobSummary): number => {
+    const ao = a.closedAt === null;
+    const bo = b.closedAt === null;
+    if (ao !== bo) return ao ? -1 : 1;
+    return ao ? b.startedAt.localeCompare(a.startedAt) : (b.closedAt ?? '').localeCompare(a.closedAt ?? '');
+  };
+
+  const order = (sorted: JobSummary[] | null): void => {
+    const list = sorted ?? [...rows.values()].map((r) => r.job).sort(temporalOrder);
+    for (const job of list) {
+      const r = rows.get(job.jobId);
+      if (!r) continue;
+      tbody.appendChild(r.tr);
+      if (r.tree) r.tr.after(...r.tree.rows);
+    }
+    empty.hidden = rows.size > 0;
+    drawPager();
+  };
+
+  const upsert = (job: JobSummary): void => {
+    const known = rows.get(job.jobId);
+    if (known) {
+      const wasOpen = !isTerminal(known.job.status);
+      known.job = job;
+      fillRow(known);
+      // A job that closed while expanded: read its tree once more, for its final counts.
+      if (known.tree && wasOpen && isTerminal(job.status) && !known.tree.timer) void expand(known);
+    } else {
+      const r: Row = { tr: h('tr', { 'data-job-id': job.jobId }), job, tree: null };
+      fillRow(r);
+      rows.set(job.jobId, r);
+    }
+  };
+
+  const replaceAll = (jobs: JobSummary[]): void => {
+    const keep = new Set(jobs.map((j) => j.jobId));
+    for (const id of [...rows.keys()]) if (!keep.has(id)) remove(id);
+    for (const job of jobs) upsert(job);
+  };
+
+  const refused = (err: unknown): void => {
+    error.textContent = err instanceof Error ? err.message : String(err);
+    error.hidden = false;
+  };
+
+  const connect = (): void => {
+    close?.();
+    for (const id of [...rows.keys()]) remove(id);
+    tbody.replaceChildren();
+    error.hidden = true;
+    const q = apiQuery();
+    if (filters.sort) {
+      // A sorted listing: read again on a timer (the API reads every matching job for it).
+      q.set('sort', filters.sort);
+      let stopped = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const read = async (): Promise<void> => {
+        try {
+          const res = await api<{ jobs: JobSummary[]; nextPageToken: string | null }>(
+            'GET',
+            `/api/jobs?${q}`,
+          );
+          if (stopped) return;
+          error.hidden = true;
+          nextToken = res.nextPageToken;
+          replaceAll(res.jobs);
+          order(res.jobs);
+          live.textContent = `sorted · read every ${SORTED_REFRESH_MS / 1000} s`;
+          live.className = 'live open';
+        } catch (err) {
+          if (stopped) return;
+          refused(err);
+          live.textContent = 'not live';
+          live.className = 'live ended';
+        }
+        if (!stopped) timer = setTimeout(() => void read(), SORTED_REFRESH_MS);
+      };
+      void read();
+      close = () => {
+        stopped = true;
+        clearTimeout(timer);
+      };
+      return;
+    }
+    // The token of the next page comes from the listing itself (the stream does not page): read when
+    // the page opens, and again once the page fills up while it is open (at most one read at a time).
+    let reading = false;
+    let stopped = false;
+    const readNext = (): void => {
+      if (reading || stopped) return;
+      reading = true;
+      api<{ nextPageToken: string | null }>('GET', `/api/jobs?${q}`).then(
+        (res) => {
+          reading = false;
+          if (stopped) return;
+          nextToken = res.nextPageToken;
+          drawPager();
+        },
+        () => {
+          reading = false;
+        },
+      );
+    };
+    readNext();
+    const closeStream = stream(`/api/events?${q}`, ['snapshot', 'started', 'changed', 'closed', 'removed'], {
+      onEvent(event, data) {
+        error.hidden = true;
+        if (event === 'snapshot') replaceAll((data as { jobs: JobSummary[] }).jobs);
+        else if (event === 'removed') remove((data as { jobId: string }).jobId);
+        else upsert(data as JobSummary);
+        order(null);
+        if (rows.size >= pageSize && nextToken === null) readNext();
+      },
+      onStatus(status) {
+        live.textContent =
+          status === 'open' ? 'live' : status === 'reconnecting' ? 'reconnecting…' : 'not live';
+        live.className = `live ${status}`;
+        // The stream was refused: say why (the same request as JSON gives the API's message).
+        if (status === 'ended') api('GET', `/api/jobs?${q}`).then(() => undefined, refused);
+      },
+    });
+    close = () => {
+      stopped = true;
+      closeStream();
+    };
+  };
+
+  const apply = (): void => {
+    const data = new FormData(form);
+    for (const name of FILTERS) {
+      if (name === 'pageSize') continue;
+      let v = name === 'subJobs' ? (data.get(name) ? '1' : '') : String(data.get(name) ?? '').trim();
+      if ((name === 'startedAfter' || name === 'startedBefore') && v) {
+        const d = new Date(v); // datetime-local: the browser's local time
+        v = Number.isNaN(d.getTime()) ? '' : d.toISOString();
+      }
+      if (v) filters[name] = v;
+      else delete filters[name];
+    }
     const q = new URLSearchParams(Object.entries(filters) as [string, string][]);
     history.replaceState(null, '', q.size ? `/?${q}` : '/');
+    tokens = [undefined];
+    pageIndex = 0;
+    nextToken = null;
+    connect();
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    apply();
+  });
+  // Choices apply at once; typed text on Enter or when the field is left.
+  form.addEventListener('change', apply);
+  newer.addEventListener('click', () => {
+    if (pageIndex === 0) return;
+    pageIndex -= 1;
     connect();
   });
+  older.addEventListener('click', () => {
+    if (nextToken === null) return;
+    tokens[pageIndex + 1] = nextToken;
+    pageIndex += 1;
+    nextToken = null;
+    connect();
+  });
+  const clock = setInterval(() => {
+    if (!page.isConnected) return clearInterval(clock);
+    const now = Date.now();
+    for (const r of rows.values()) fillRow(r, now);
+  }, CLOCK_MS);
+  drawPager();
   connect();
 }
