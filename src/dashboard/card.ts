@@ -192,7 +192,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   const treeBox = h('div', { class: 'tree-box' });
   const retryHint = h('p', { class: 'hint', hidden: true });
   const summary = h('dl', { class: 'summary' });
-  const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last' });
+  // It scrolls on its own: focusable, so a keyboard can scroll it too.
+  const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last', tabindex: 0 });
   const feedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
 
   const reason = h('input', {
