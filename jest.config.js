@@ -28,7 +28,13 @@ module.exports = {
   // Workflow and e2e tests wait on real servers; each wait inside has its own, shorter deadline.
   testTimeout: 120_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      // The dashboard's browser modules import each other as `./x.js` (ES modules); here they are .ts.
+      moduleNameMapper: { ...common.moduleNameMapper, '^(\\./.*)\\.js$': '$1' },
+    },
     {
       ...common,
       displayName: 'temporal',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the dashboard's browser files into dist/dashboard: its API types generated from the API's
 // schemas (scripts/generate-api-types.mjs), its TypeScript (src/dashboard, ES modules for the
-// browser, own tsconfig) with the project's tsc, and its style sheets copied.
+// browser, own tsconfig) with the project's tsc, and its style sheets and icon (.css, .svg) copied.
 // Plain ESM JavaScript, like the other build helpers here; exits non-zero when tsc fails.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -29,7 +29,7 @@ if (run.status !== 0) {
   console.error('[dashboard] tsc failed');
   process.exit(run.status ?? 1);
 }
-for (const file of readdirSync(src).filter((f) => f.endsWith('.css'))) {
+for (const file of readdirSync(src).filter((f) => f.endsWith('.css') || f.endsWith('.svg'))) {
   copyFileSync(join(src, file), join(out, file));
 }
 console.log(`[dashboard] built into ${out}`);

@@ -6,7 +6,19 @@
  */
 import { api, ApiError, stream } from './api.js';
 import { canOperate, webUiHref, type PageContext } from './context.js';
-import { badge, duration, h, jobHref, progressBar, replace, setProgress, when, type Child } from './dom.js';
+import {
+  badge,
+  duration,
+  h,
+  jobHref,
+  progressBar,
+  refreshTimes,
+  replace,
+  setProgress,
+  timeEl,
+  when,
+  type Child,
+} from './dom.js';
 import { sameOriginPath } from './links.js';
 import { renderTree } from './tree.js';
 import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
@@ -41,6 +53,14 @@ export function actionFits(state: JobState, action: Action): boolean {
   }
 }
 
+/**
+ * A time on the card: absolute with its zone (in a `<time datetime>`), and with `ago` also how long
+ * ago ("(3 min ago)", kept current by the card's timer).
+ */
+function at(iso: string, ago = false): Child {
+  return [h('time', { datetime: iso }, when(iso)), ago ? [' (', timeEl(iso), ')'] : null];
+}
+
 /** A result, shortened to one line. */
 function summarize(value: unknown): string {
   const text = JSON.stringify(value);
@@ -62,7 +82,7 @@ function stepItem(step: StepState, current: boolean): HTMLLIElement {
     h('span', {}, `weight ${step.weight}`),
     step.attempt > 0 ? h('span', { class: 'attempt' }, `attempt ${step.attempt}/${step.maxAttempts}`) : null,
     step.durationMs !== null ? h('span', {}, duration(step.durationMs)) : null,
-    step.status === 'running' && step.startedAt ? h('span', {}, `since ${when(step.startedAt)}`) : null,
+    step.status === 'running' && step.startedAt ? h('span', {}, 'since ', at(step.startedAt)) : null,
   ];
   return h(
     'li',
@@ -172,7 +192,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   const treeBox = h('div', { class: 'tree-box' });
   const retryHint = h('p', { class: 'hint', hidden: true });
   const summary = h('dl', { class: 'summary' });
-  const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last' });
+  // It scrolls on its own: focusable, so a keyboard can scroll it too.
+  const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last', tabindex: 0 });
   const feedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
 
   const reason = h('input', {
@@ -404,8 +425,9 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     const ui = webUiHref(ctx, s.jobId, s.runId);
     replace(
       links,
-      `Started ${when(s.startedAt)}`,
-      s.closedAt ? ` · closed ${when(s.closedAt)}` : null,
+      'Started ',
+      at(s.startedAt, true),
+      s.closedAt ? [' · closed ', at(s.closedAt, true)] : null,
       s.recovery.attempt > 0
         ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
         : null,
@@ -614,6 +636,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     for (const el of page.querySelectorAll<HTMLElement>('[data-until]')) {
       el.textContent = untilText(el.dataset.until!);
     }
+    refreshTimes(page);
   }, 500);
 
   enable();

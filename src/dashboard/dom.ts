@@ -1,4 +1,5 @@
 /** A few DOM helpers: elements from data, never HTML strings (job data is shown as text). */
+import { relativeTime, when, type TimeFormat } from './time.js';
 
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
 export type Child = Node | string | number | null | undefined | false | Child[];
@@ -43,11 +44,23 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-/** Local date and time, to the second. */
-export function when(iso: string | null): string {
-  if (!iso) return '–';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { hour12: false });
+export { relativeTime, when, type TimeFormat } from './time.js';
+
+/**
+ * A `<time>` showing how long ago `iso` was ("3 min ago"), with the absolute time and its zone in
+ * its title (shown on hover) and `datetime` for machines. {@link refreshTimes} keeps the text
+ * current.
+ */
+export function timeEl(iso: string, now: number = Date.now(), format: TimeFormat = {}): HTMLTimeElement {
+  return h('time', { datetime: iso, title: when(iso, format), 'data-relative': '' }, relativeTime(iso, now));
+}
+
+/** Brings the text of every {@link timeEl} under `root` up to `now` (e.g. from a timer). */
+export function refreshTimes(root: ParentNode, now: number = Date.now()): void {
+  for (const el of root.querySelectorAll<HTMLTimeElement>('time[data-relative]')) {
+    const text = relativeTime(el.dateTime, now);
+    if (el.textContent !== text) el.textContent = text;
+  }
 }
 
 /** A status badge: the status as text (colour only repeats it). */

@@ -27,8 +27,13 @@ export type ProcessStatus = Schemas['ProcessStatus'];
 export interface JsonSchema {
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
+  /** A map's keys (e.g. an enum of step keys) and its values' schema. */
+  propertyNames?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
   required?: string[];
   items?: JsonSchema;
+  minItems?: number;
+  maxItems?: number;
   enum?: unknown[];
   const?: unknown;
   default?: unknown;

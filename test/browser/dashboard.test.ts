@@ -122,23 +122,63 @@ test('a sceneProcessing job started from the form is followed live to 100 % with
   await page.locator(`tr[data-job-id="${jobId}"] .badge`, { hasText: 'completed' }).waitFor(WAIT);
 });
 
-test("the API's 400 issues are shown next to the fields they name, and nothing is started", async () => {
+test("the API's 400 issues are shown in words next to the fields they name, nested ones too, and nothing is started", async () => {
   const page = await openPage(keys.operator);
   await page.goto(`${base}/new?type=demoPipeline`);
   await page.getByLabel('parts (optional)').fill('500');
-  await page.getByLabel('steps (optional) (JSON)').fill('{"nope": {}}');
+  // Per-step settings: a collapsed group per step key, not a JSON text area.
+  expect(await page.locator('textarea').count()).toBe(0);
+  const load = page.locator('details.map-entry', { has: page.locator('summary', { hasText: /^load$/ }) });
+  await load.locator('summary').click();
+  await load.getByLabel('durationMs (optional)').fill('600000');
   await page.getByRole('button', { name: 'Start job' }).click();
   const partsErrors = page.locator('#field-parts-errors .error');
   await partsErrors.waitFor(WAIT);
-  expect(await partsErrors.textContent()).toMatch(/^input\.parts: /);
+
+  expect(await partsErrors.textContent()).toBe('Must be at most 50');
   expect(await page.getByLabel('parts (optional)').getAttribute('aria-invalid')).toBe('true');
-  expect(await page.locator('#field-steps-errors .error').count()).toBeGreaterThan(0);
+  expect(await page.locator('#field-steps-load-durationMs-errors .error').textContent()).toContain(
+    'at most 540000',
+  );
+  expect(await load.getByLabel('durationMs (optional)').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('.error-box').textContent()).toContain('2 values need a change');
   expect(page.url()).toBe(`${base}/new?type=demoPipeline`);
-  // Not JSON: caught before anything is sent.
-  await page.getByLabel('parts (optional)').fill('2');
-  await page.getByLabel('steps (optional) (JSON)').fill('{');
+});
+
+test('the form edits lists, unions and descriptions: what it sends has their shape, and issues land on the entry they name', async () => {
+  const page = await openPage(keys.operator);
+  await page.goto(`${base}/new?type=datasetBuild`);
+  // The schema's descriptions are shown under their fields.
+  await page.getByText(/^Image sources: http\(s\) URLs/).waitFor(WAIT);
+  // A required list starts with one empty entry; entries are added and removed by buttons.
+  await page.getByLabel('sources 1', { exact: true }).fill('https://example.invalid/a.png');
+  await page.getByRole('button', { name: 'Add sources' }).click();
+  await page.getByLabel('sources 2', { exact: true }).fill('../escape.png');
+  await page.getByRole('button', { name: 'Add sources' }).click();
+  await page.getByLabel('sources 3', { exact: true }).fill('c.png');
+  await page.getByRole('button', { name: 'Remove sources 3' }).click();
+  expect(await page.getByLabel('sources 3', { exact: true }).count()).toBe(0);
+  await page.getByLabel('outputDir').fill('out');
+  // A choice between shapes: the select, the chosen shape's description and its own fields.
+  await page.getByLabel('by').selectOption('fixed');
+  await page.getByText('The same label for every image.').waitFor(WAIT);
+  await page.locator('#field-labelRule-fixed-label').fill('Bad Label');
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url() === `${base}/api/jobs`);
   await page.getByRole('button', { name: 'Start job' }).click();
-  await page.locator('#field-steps-errors .error', { hasText: 'Not valid JSON' }).waitFor(WAIT);
+  expect((await sent).postDataJSON()).toMatchObject({
+    type: 'datasetBuild',
+    input: {
+      sources: ['https://example.invalid/a.png', '../escape.png'],
+      outputDir: 'out',
+      labelRule: { by: 'fixed', label: 'Bad Label' },
+    },
+  });
+  // The API refuses the second source and the label: each marked where it was typed.
+  await page.locator('.error-box', { hasText: 'need a change' }).waitFor(WAIT);
+  expect(await page.getByLabel('sources 2', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+  expect(await page.getByLabel('sources 1', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+  expect(await page.locator('#field-labelRule-fixed-label').getAttribute('aria-invalid')).toBe('true');
+  expect(page.url()).toBe(`${base}/new?type=datasetBuild`);
 });
 
 test('pause → paused → resume → completes', async () => {

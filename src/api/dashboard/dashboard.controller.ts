@@ -85,6 +85,7 @@ export class DashboardController {
 <meta name="stepwise-temporal-ui" content="${escapeAttr(ui)}">
 <meta name="stepwise-namespace" content="${escapeAttr(config.temporal.namespace)}">
 <title>Stepwise</title>
+<link rel="icon" href="/app/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/app/styles.css">
 </head>
 <body>
@@ -138,7 +139,7 @@ ${body}
   @Get('app/:file')
   @Public()
   @ApiOperation({
-    summary: 'A file of the dashboard (script, style sheet)',
+    summary: 'A file of the dashboard (script, style sheet, icon)',
     tags: ['dashboard'],
     notInDocument: true,
     params: assetParams,

@@ -1,0 +1,179 @@
+/**
+ * The dashboard's accessibility audit: axe-core (its source evaluated in the page) on the job list,
+ * the card of a completed demoPipeline with sub-jobs, and the new-job form (a plain type, the
+ * richest one, and one showing the API's 400 issues) — each at 1280 and 390 px, in the light and
+ * the dark colour scheme — in Debian's Chromium against the API, a worker and the real dev server.
+ * No violation of impact `serious` or `critical` may remain. The dark scheme follows the system
+ * setting; the page links its own SVG icon, under the page's unchanged CSP.
+ *
+ * Screenshots of the list, card and form in both schemes at 1280 px go to test/.tmp/screenshots;
+ * with STEPWISE_DOCS_SCREENSHOTS=1 they go to docs/screenshots/ (committed, referenced by
+ * docs/dashboard.md): `STEPWISE_DOCS_SCREENSHOTS=1 npx jest test/browser/a11y.test.ts`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import axe from 'axe-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { closedJobState, testApiKeys, uniqueId } from '../helpers';
+import { startTestApi, type TestApi } from '../api-harness';
+import { launchChromium, screenshotPath } from './browser';
+
+const { STEPWISE_API_KEYS, keys } = testApiKeys({ operator: 'operator' });
+const WAIT = { timeout: 60_000 };
+const DOCS_SHOTS = process.env.STEPWISE_DOCS_SCREENSHOTS === '1';
+
+let harness: TestApi;
+let base: string;
+let browser: Browser;
+let jobId: string;
+
+beforeAll(async () => {
+  harness = await startTestApi({ STEPWISE_API_KEYS, STEPWISE_STREAM_POLL_MS: '100' }, { listen: true });
+  base = harness.base!;
+  browser = await launchChromium();
+  // A completed job with sub-jobs: the batch step's chunks, in the card's sub-job tree.
+  jobId = uniqueId('a11y-demo');
+  const res = await fetch(`${base}/api/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'demoPipeline', input: { durationMs: 50, parts: 2 }, jobId }),
+  });
+  expect(res.status).toBe(201);
+  expect((await closedJobState(harness.jobs, jobId)).status).toBe('completed');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await harness?.close();
+});
+
+const contexts: BrowserContext[] = [];
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+});
+
+type Scheme = 'light' | 'dark';
+
+async function openPage(width: number, scheme: Scheme): Promise<Page> {
+  // Reduced motion: the progress bar stands at its value rather than gliding (stable screenshots).
+  const context = await browser.newContext({
+    viewport: { width, height: 900 },
+    colorScheme: scheme,
+    reducedMotion: 'reduce',
+  });
+  contexts.push(context);
+  await context.addInitScript(`sessionStorage.setItem('stepwise.apiKey', ${JSON.stringify(keys.operator)});`);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  return page;
+}
+
+/** One violation as axe reports it, as far as the failure message needs it. */
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: { target: unknown[]; failureSummary?: string }[];
+}
+
+/**
+ * axe-core's violations on the page. Its source is evaluated through the DevTools protocol, which
+ * the page's CSP (`script-src 'self'`) does not govern: the page under test keeps its own policy.
+ */
+async function audit(page: Page): Promise<Violation[]> {
+  await page.evaluate(axe.source);
+  return page.evaluate<Violation[]>(
+    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`,
+  );
+}
+
+const describeViolations = (vs: Violation[]): string =>
+  vs
+    .map(
+      (v) =>
+        `${v.impact} ${v.id}: ${v.help} (${v.helpUrl})\n` +
+        v.nodes.map((n) => `    ${JSON.stringify(n.target)} — ${n.failureSummary ?? ''}`).join('\n'),
+    )
+    .join('\n');
+
+/** The pages, each opened and waited on until it shows what it is audited for. */
+const PAGES: Record<string, (page: Page) => Promise<void>> = {
+  list: async (page) => {
+    await page.goto(`${base}/`);
+    await page.locator(`tr[data-job-id="${jobId}"] .badge`, { hasText: 'completed' }).waitFor(WAIT);
+  },
+  card: async (page) => {
+    await page.goto(`${base}/jobs/${encodeURIComponent(jobId)}`);
+    await page.locator('.status-line .badge', { hasText: /^completed$/ }).waitFor(WAIT);
+    await page.locator('.tree-box .tree a').first().waitFor(WAIT);
+  },
+  form: async (page) => {
+    await page.goto(`${base}/new?type=demoPipeline`);
+    await page.getByLabel('parts (optional)').waitFor(WAIT);
+  },
+  'form-rich': async (page) => {
+    await page.goto(`${base}/new?type=datasetBuild`);
+    await page.locator('#field-outputDir').waitFor(WAIT);
+  },
+  'form-errors': async (page) => {
+    await page.goto(`${base}/new?type=demoPipeline`);
+    await page.getByLabel('parts (optional)').fill('500');
+    await page.getByRole('button', { name: 'Start job' }).click();
+    await page.locator('#field-parts-errors .error').waitFor(WAIT);
+  },
+};
+
+/** The pages photographed (at 1280 px, in both schemes), by the screenshot's name. */
+const SCREENSHOTS: Record<string, string> = { list: 'list', card: 'card', 'form-rich': 'form' };
+
+const cases = Object.keys(PAGES).flatMap((name) =>
+  [1280, 390].flatMap((width) => (['light', 'dark'] as const).map((scheme) => ({ name, width, scheme }))),
+);
+
+test.each(cases)(
+  '$name at $width px, $scheme: no serious or critical axe violation',
+  async ({ name, width, scheme }) => {
+    const page = await openPage(width, scheme);
+    await PAGES[name](page);
+    // The scheme is the system's: the page's own background says which one it drew.
+    const background = await page.evaluate<string>(
+      'getComputedStyle(document.documentElement).backgroundColor',
+    );
+    expect(background).toBe(scheme === 'dark' ? 'rgb(18, 21, 28)' : 'rgb(245, 246, 248)');
+    const shot = SCREENSHOTS[name];
+    if (width === 1280 && shot) {
+      const path = DOCS_SHOTS
+        ? docsScreenshot(`${shot}-${scheme}`)
+        : screenshotPath(`a11y-${shot}-${scheme}`);
+      await page.screenshot({ path });
+    }
+    const violations = await audit(page);
+    const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    if (blocking.length > 0)
+      throw new Error(`axe on ${name} (${width} px, ${scheme}):\n${describeViolations(blocking)}`);
+  },
+);
+
+test('the page links its SVG icon, served like the other dashboard files, under an unchanged CSP', async () => {
+  const page = await openPage(1280, 'light');
+  const response = await page.goto(`${base}/`);
+  const csp = response!.headers()['content-security-policy'];
+  expect(csp).toContain("default-src 'self'");
+  expect(csp).toContain("img-src 'self' data:");
+  const href = await page.locator('link[rel="icon"]').getAttribute('href');
+  expect(href).toBe('/app/favicon.svg');
+  const icon = await fetch(`${base}${href}`);
+  expect(icon.status).toBe(200);
+  expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+  expect(await icon.text()).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+});
+
+/** docs/screenshots/<name>.png: the committed screenshots docs/dashboard.md shows. */
+function docsScreenshot(name: string): string {
+  const dir = resolve(__dirname, '..', '..', 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}.png`);
+}
