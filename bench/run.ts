@@ -29,6 +29,7 @@ import { cancelScenario, fanoutScenario } from './scenarios/fanout';
 import { handoffScenario } from './scenarios/handoff';
 import { pausedScenario } from './scenarios/paused';
 import { stepsScenario } from './scenarios/steps';
+import { listStreamScenario } from './scenarios/list';
 import { streamScenario } from './scenarios/stream';
 
 /** Every scenario, in the order they run, with its default repetitions. */
@@ -41,6 +42,7 @@ const SCENARIOS: Record<
   'api-get': { reps: 3, run: (env, reps) => apiGetScenario(env, reps) },
   handoff: { reps: 3, run: (env, reps) => handoffScenario(env, reps) },
   'stream-50': { reps: 3, run: (env, reps) => streamScenario(env, reps) },
+  'list-stream': { reps: 2, run: (env, reps) => listStreamScenario(env, reps) },
   'cancel-100': { reps: 3, run: (env, reps) => cancelScenario(env, 100, reps) },
   // The heavy ones run once each (plus a warm-up): on a 2-core machine 1,000 children take minutes.
   'cancel-1000': {

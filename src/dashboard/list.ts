@@ -10,7 +10,7 @@
  */
 import { api, stream } from './api.js';
 import { canOperate, type PageContext } from './context.js';
-import { badge, duration, h, jobHref, progressBar, replace, setProgress } from './dom.js';
+import { badge, duration, h, jobHref, progressBar, replace, setProgress, timeEl } from './dom.js';
 import {
   JOB_STATUSES,
   TERMINAL,
@@ -66,36 +66,9 @@ function readFilters(): Filters {
 const isTerminal = (s: JobStatus): boolean => (TERMINAL as readonly string[]).includes(s);
 const ms = (iso: string | null): number => (iso ? Date.parse(iso) : NaN);
 
-/** "just now", "3 min ago", "2 h ago", "5 d ago" (and "in …" for a clock ahead of the browser's). */
-export function relativeTime(iso: string, now = Date.now()): string {
-  const diff = now - ms(iso);
-  if (Number.isNaN(diff)) return iso;
-  const ahead = diff < 0;
-  const s = Math.abs(diff) / 1000;
-  const text =
-    s < 45
-      ? null
-      : s < 3600
-        ? `${Math.round(s / 60)} min`
-        : s < 86_400
-          ? `${Math.round(s / 3600)} h`
-          : `${Math.round(s / 86_400)} d`;
-  if (text === null) return 'just now';
-  return ahead ? `in ${text}` : `${text} ago`;
-}
-
-/** Local date and time with the zone: what a relative time means exactly. */
-export function absoluteTime(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? iso
-    : d.toLocaleString(undefined, { hour12: false, timeZoneName: 'short' });
-}
-
 /** A `<time>` showing how long ago, with the absolute time and zone on hover. */
 function timeCell(iso: string | null, now: number): HTMLElement | string {
-  if (!iso) return '–';
-  return h('time', { datetime: iso, title: absoluteTime(iso) }, relativeTime(iso, now));
+  return iso ? timeEl(iso, now) : '–';
 }
 
 /** How long the job ran (closed) or has run so far (open). */
