@@ -1,18 +1,20 @@
 /**
  * The dashboard's entry: finds out who the caller is (asking for an API key when the API wants
  * one), draws the header, and shows the page the URL names: `/` the job list, `/new` the new-job
- * form, `/jobs/<id>` a job's card. Links between pages are ordinary links.
+ * form, `/jobs/<id>` a job's card; on every page, notifications when a job breaks. Links between
+ * pages are ordinary links.
  */
 import { apiKey, ApiError, me } from './api.js';
 import { renderCard } from './card.js';
 import { h, replace } from './dom.js';
 import { renderNewJob } from './form.js';
 import { renderList } from './list.js';
+import { startNotifications } from './notifications.js';
 import { startStackBanner } from './stack-banner.js';
 import { canOperate, meta, type PageContext } from './context.js';
 import type { Me } from './types.js';
 
-function header(ctx: PageContext | null): HTMLElement {
+function header(ctx: PageContext | null, notifications: HTMLElement | null = null): HTMLElement {
   const who = ctx
     ? h(
         'span',
@@ -48,6 +50,7 @@ function header(ctx: PageContext | null): HTMLElement {
       h('a', { href: '/docs' }, 'API docs'),
       ui ? h('a', { href: ui, target: '_blank', rel: 'noopener' }, 'Temporal UI') : null,
     ),
+    notifications,
     who,
   );
 }
@@ -103,7 +106,10 @@ async function main(): Promise<void> {
     namespace: meta('stepwise-namespace') ?? 'default',
   };
   const page = h('main', { id: 'main' });
-  replace(root, header(ctx), page);
+  const notifications = h('div', { class: 'notify' });
+  const toasts = h('div', { class: 'toasts' });
+  replace(root, header(ctx, notifications), page, toasts);
+  startNotifications(ctx, notifications, toasts);
   const path = location.pathname;
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job) {

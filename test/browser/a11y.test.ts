@@ -105,6 +105,16 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.goto(`${base}/`);
     await page.locator(`tr[data-job-id="${jobId}"] .badge`, { hasText: 'completed' }).waitFor(WAIT);
   },
+  'list-expanded': async (page) => {
+    await page.goto(`${base}/?q=${encodeURIComponent(jobId)}`);
+    await page.getByRole('button', { name: `Show the sub-jobs of ${jobId}` }).click();
+    await page.locator('tr.subrow').first().waitFor(WAIT);
+  },
+  'notification-centre': async (page) => {
+    await page.goto(`${base}/`);
+    await page.getByRole('button', { name: /^Notifications, \d+ unread$/ }).click();
+    await page.locator('#notification-centre fieldset').nth(1).waitFor(WAIT);
+  },
   card: async (page) => {
     await page.goto(`${base}/jobs/${encodeURIComponent(jobId)}`);
     await page.locator('.status-line .badge', { hasText: /^completed$/ }).waitFor(WAIT);
