@@ -20,6 +20,7 @@ import {
   type Child,
 } from './dom.js';
 import { sameOriginPath } from './links.js';
+import { JsonViews } from './json-view.js';
 import { renderTree } from './tree.js';
 import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
 
@@ -76,7 +77,7 @@ function untilText(iso: string): string {
   return s > 0 ? `next attempt in ${s} s` : 'next attempt starting';
 }
 
-function stepItem(step: StepState, current: boolean): HTMLLIElement {
+function stepItem(step: StepState, current: boolean, views: JsonViews, runId: string): HTMLLIElement {
   const facts: Child[] = [
     h('span', {}, step.kind === 'job' ? 'sub-job' : step.kind),
     h('span', {}, `weight ${step.weight}`),
@@ -109,11 +110,13 @@ function stepItem(step: StepState, current: boolean): HTMLLIElement {
       ? h('p', { class: 'error' }, step.error.type ? `${step.error.type}: ` : '', step.error.message)
       : null,
     step.result !== null && step.status === 'completed'
-      ? h(
-          'p',
-          { class: 'result' },
-          h('span', { class: 'hint' }, 'result '),
-          h('code', {}, summarize(step.result)),
+      ? views.get(`${runId} ${step.key}`, `the result of ${step.name}`, step.result, (view) =>
+          h(
+            'details',
+            { class: 'result' },
+            h('summary', {}, h('span', { class: 'hint' }, 'result '), h('code', {}, summarize(step.result))),
+            view,
+          ),
         )
       : null,
     step.carriedFrom ? h('p', { class: 'hint' }, `carried from run ${step.carriedFrom}`) : null,
@@ -192,6 +195,8 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   const treeBox = h('div', { class: 'tree-box' });
   const retryHint = h('p', { class: 'hint', hidden: true });
   const summary = h('dl', { class: 'summary' });
+  const views = new JsonViews();
+  const data = h('div', { class: 'job-data' });
   // It scrolls on its own: focusable, so a keyboard can scroll it too.
   const logs = h('ol', { class: 'logs', 'aria-label': 'Log, newest last', tabindex: 0 });
   const feedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
@@ -284,6 +289,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
           { class: 'panel', 'aria-labelledby': 'steps-title' },
           h('h2', { id: 'steps-title' }, 'Steps'),
           steps,
+        ),
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'data-title' },
+          h('h2', { id: 'data-title' }, 'Input and output'),
+          data,
         ),
       ),
       h(
@@ -422,6 +433,13 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     );
     setProgress(bar, s.progress);
     pct.textContent = `${Math.round(s.progress)}%`;
+    replace(
+      data,
+      views.get(`${s.runId} input`, 'input', s.input),
+      s.output === null
+        ? h('p', { class: 'hint' }, s.closedAt ? 'No output.' : 'No output yet.')
+        : views.get(`${s.runId} output`, 'output', s.output),
+    );
     const ui = webUiHref(ctx, s.jobId, s.runId);
     replace(
       links,
@@ -476,7 +494,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
 
     replace(
       steps,
-      s.steps.map((st) => stepItem(st, st.index === s.currentStep && !s.closedAt)),
+      s.steps.map((st) => stepItem(st, st.index === s.currentStep && !s.closedAt, views, s.runId)),
     );
     renderSubJobs();
     const hasSubJobSteps = s.steps.some((st) => st.kind !== 'activity');

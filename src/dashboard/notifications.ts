@@ -6,12 +6,12 @@
  * count; which statuses and job types to hear about is kept in this browser (localStorage), as are
  * the recent notifications.
  *
- * Source: the list stream of top-level jobs closed since the start of the current hour
- * (`GET /api/events?topLevel=true&closedAfter=<hour>`), in Temporal's order, so the newest close
- * is always on its first page. Every page opened within the same hour shares one poller in the
- * API (same filters); closes from before this page opened are not announced.
+ * Source: `GET /api/jobs?topLevel=true&closedAfter=<a minute before the page opened>` every
+ * {@link NOTIFY_POLL_MS}, in Temporal's order, so the newest closes are on its first page. Polled,
+ * not streamed: a stream would hold one of the browser's six connections to the host on every tab.
+ * Closes from before this page opened are not announced.
  */
-import { api, ApiError, stream } from './api.js';
+import { api, ApiError } from './api.js';
 import { canOperate, type PageContext } from './context.js';
 import { badge, h, jobHref, replace, timeEl } from './dom.js';
 import type { JobState, JobStatus, JobSummary } from './types.js';
@@ -20,6 +20,10 @@ import type { JobState, JobStatus, JobSummary } from './types.js';
 export const NOTIFY_STATUSES = ['failed', 'completed_with_errors', 'cancelled'] as const;
 type NotifyStatus = (typeof NOTIFY_STATUSES)[number];
 
+/** How often the closes are read. */
+const NOTIFY_POLL_MS = 2_000;
+/** Closes this long before the page opened are read too (and not announced): room for clock skew. */
+const SINCE_SLACK_MS = 60_000;
 /** Recent notifications kept. */
 const KEEP = 50;
 const STORE = 'stepwise.notifications';
@@ -83,7 +87,7 @@ export function causeOf(state: JobState): { step: string | null; error: string |
 /** Starts the notifications: the header button and panel go into `slot`, toasts into `toasts`. */
 export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: HTMLElement): void {
   const openedAt = Date.now();
-  /** Until the stream's first snapshot, what it lists closed before this page opened. */
+  /** Until the first read, which lists what closed before this page opened. */
   let first = true;
   let notes = load<Note[]>(STORE, []);
   const prefs = load<Prefs>(PREFS, { statuses: [...NOTIFY_STATUSES], types: [] });
@@ -136,6 +140,7 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
       {
         type: 'button',
         'data-action': 'retry',
+        'aria-label': `Retry ${n.jobId}`,
         disabled: !n.recoverable,
         title: n.recoverable
           ? `Retry ${n.jobId} from the step that did not complete`
@@ -288,22 +293,26 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
     while (toasts.children.length > 3) toasts.lastElementChild?.remove();
   };
 
-  const hour = new Date(openedAt);
-  hour.setUTCMinutes(0, 0, 0);
-  const q = new URLSearchParams({ topLevel: 'true', closedAfter: hour.toISOString(), pageSize: '20' });
-  stream(`/api/events?${q}`, ['snapshot', 'started', 'changed', 'closed'], {
-    onEvent(event, data) {
-      const jobs = event === 'snapshot' ? (data as { jobs: JobSummary[] }).jobs : [data as JobSummary];
+  // Polled, not streamed: a stream holds one of the browser's few connections to this host (six
+  // over HTTP/1.1) on every open tab, beside the page's own stream.
+  const since = new Date(openedAt - SINCE_SLACK_MS).toISOString();
+  const q = new URLSearchParams({ topLevel: 'true', closedAfter: since, pageSize: '20' });
+  const poll = async (): Promise<void> => {
+    try {
+      const { jobs } = await api<{ jobs: JobSummary[] }>('GET', `/api/jobs?${q}`);
       for (const j of jobs) {
         if (j.closedAt === null) continue;
-        // The first snapshot is what closed before this page opened: known, not announced. Later
-        // ones (after a reconnect) may hold closes this page missed: announced unless seen.
-        if (first && event === 'snapshot') seen.add(`${j.jobId} ${j.runId}`);
+        // The first read is what closed before this page opened: known, not announced.
+        if (first) seen.add(`${j.jobId} ${j.runId}`);
         else if (wanted(j)) void announce(j);
       }
-      if (event === 'snapshot') first = false;
-    },
-  });
+      first = false;
+    } catch {
+      // Refused or unreachable: the page itself says so; try again at the next tick.
+    }
+    setTimeout(() => void poll(), NOTIFY_POLL_MS);
+  };
+  void poll();
   drawList();
 }
 

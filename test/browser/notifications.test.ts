@@ -95,7 +95,7 @@ test('a job that fails while the list is open: a notification with the step and 
   await note.waitFor(WAIT);
   expect(await note.getAttribute('class')).toContain('unread');
   await page.screenshot({ path: screenshotPath('notification-centre-1280') });
-  await note.getByRole('button', { name: 'Retry' }).click();
+  await note.getByRole('button', { name: `Retry ${jobId}` }).click();
   const rerun = await waitFor(
     () => stateOf(jobId),
     (s) => s.runId !== failed.runId,
