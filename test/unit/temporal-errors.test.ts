@@ -25,6 +25,19 @@ describe('temporalErrorToHttp', () => {
     });
   });
 
+  it('names a search attribute the namespace lacks (set up by an older Stepwise) and how to add it: 503', () => {
+    // Temporal's words, as the dev server answers a start with an unregistered attribute.
+    const answer = temporalErrorToHttp(
+      grpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        'Namespace default has no mapping defined for search attribute JobStartedBy',
+      ),
+    );
+    expect(answer?.statusCode).toBe(503);
+    expect(answer?.message).toMatch(/no search attribute "JobStartedBy": run prepare-namespace/);
+    expect(temporalErrorToHttp(grpcError(GrpcStatus.INVALID_ARGUMENT, 'something else'))).toBeUndefined();
+  });
+
   it('leaves errors it does not know to the filter (500)', () => {
     expect(temporalErrorToHttp(grpcError(GrpcStatus.INTERNAL, 'boom'))).toBeUndefined();
     expect(temporalErrorToHttp(new Error('not from Temporal'))).toBeUndefined();

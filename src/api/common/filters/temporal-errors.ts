@@ -33,6 +33,14 @@ export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
   if (err instanceof JobOperationError) {
     return operationAnswer(err.operation, err.cause) ?? temporalErrorToHttp(err.cause);
   }
+  // A namespace set up by an older Stepwise: a search attribute added since is not registered.
+  const attribute = missingSearchAttribute(err);
+  if (attribute) {
+    return {
+      statusCode: 503,
+      message: `The Temporal namespace has no search attribute "${attribute}": run prepare-namespace once (docs/configuration.md, "An external cluster")`,
+    };
+  }
   if (err instanceof WorkflowNotFoundError)
     return { statusCode: 404, message: `Job "${err.workflowId}" not found` };
   if (err instanceof QueryNotRegisteredError) {
@@ -59,6 +67,12 @@ export function temporalErrorToHttp(err: unknown): HttpAnswer | undefined {
     }
   }
   return undefined;
+}
+
+/** The search attribute Temporal says the namespace lacks ("no mapping defined for search attribute X"). */
+function missingSearchAttribute(err: unknown): string | undefined {
+  if (grpcCode(err) !== GrpcStatus.INVALID_ARGUMENT) return undefined;
+  return /no mapping defined for search attribute (\w+)/.exec((err as Error).message)?.[1];
 }
 
 /**
