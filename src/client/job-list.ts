@@ -256,7 +256,10 @@ export class JobLister {
     const runs = all
       .map((e) => ({ e, k: key(e) }))
       // Jobs without the key (an open job sorted by close) last, whichever the direction.
-      .sort((a, b) => (a.k === null ? 1 : b.k === null ? -1 : (a.k - b.k) * dir) || runOrder(a.e, b.e))
+      .sort((a, b) => {
+        if (a.k === null || b.k === null) return a.k === b.k ? runOrder(a.e, b.e) : a.k === null ? 1 : -1;
+        return (a.k - b.k) * dir || runOrder(a.e, b.e);
+      })
       .map(({ e }) => e);
     const page = runs.slice(offset, offset + pageSize);
     const nextOffset = offset + pageSize;
