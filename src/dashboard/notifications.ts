@@ -24,6 +24,8 @@ type NotifyStatus = (typeof NOTIFY_STATUSES)[number];
 const NOTIFY_POLL_MS = 2_000;
 /** Closes this long before the page opened are read too (and not announced): room for clock skew. */
 const SINCE_SLACK_MS = 60_000;
+/** How long a toast stays on screen (the centre keeps it). */
+const TOAST_MS = 20_000;
 /** Recent notifications kept. */
 const KEEP = 50;
 const STORE = 'stepwise.notifications';
@@ -289,6 +291,12 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
     );
     toast.querySelector('button.dismiss')?.addEventListener('click', () => toast.remove());
     toasts.prepend(toast);
+    // It goes by itself after a while (the centre keeps it), unless the user is in it.
+    const expire = (): void => {
+      if (toast.contains(document.activeElement) || toast.matches(':hover')) setTimeout(expire, TOAST_MS);
+      else toast.remove();
+    };
+    setTimeout(expire, TOAST_MS);
     // At most three on screen; the centre keeps them all.
     while (toasts.children.length > 3) toasts.lastElementChild?.remove();
   };

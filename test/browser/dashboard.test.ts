@@ -228,7 +228,7 @@ test('cancel a demoPipeline: confirmation, "cancelling — N sub-jobs left", the
   await statusBadge(page, 'cancelled').waitFor(WAIT);
   expect(await page.locator('.notice').textContent()).toContain('wrong input');
   // Closed and cancelled: only retry is possible.
-  expect(await page.getByRole('button', { name: 'Retry' }).isEnabled()).toBe(true);
+  expect(await page.getByRole('button', { name: 'Retry', exact: true }).isEnabled()).toBe(true);
   expect(await page.getByRole('button', { name: 'Cancel…' }).isDisabled()).toBe(true);
 });
 
@@ -244,7 +244,7 @@ test('retry from a step: the failed job runs again from the chosen step, carryin
   expect(await page.locator('.error-box').textContent()).toContain('load');
   const from = page.getByLabel('Retry from step');
   expect(await from.inputValue()).toBe('3'); // the first step that did not complete
-  await page.getByRole('button', { name: 'Retry' }).click();
+  await page.getByRole('button', { name: 'Retry', exact: true }).click();
   await statusBadge(page, 'completed').waitFor(WAIT);
   expect(await page.locator('.links').textContent()).toContain('recovery 1/3 from step 3');
   expect(await page.locator('.timeline .step').first().textContent()).toContain('carried from run');

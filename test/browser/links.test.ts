@@ -149,7 +149,7 @@ test('a closed job’s card: every tree node, a step’s sub-job link, and the p
   // From the failed sub-job's card: its parent link, and no retry of its own.
   await page.goto(`${base}/jobs/${encodeURIComponent(failed)}`);
   await expectCardOf(page, failed);
-  expect(await page.getByRole('button', { name: 'Retry' }).isDisabled()).toBe(true);
+  expect(await page.getByRole('button', { name: 'Retry', exact: true }).isDisabled()).toBe(true);
   expect(await page.locator('.actions').textContent()).toContain(
     'A sub-job runs again when its parent is retried',
   );
