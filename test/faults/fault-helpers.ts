@@ -45,22 +45,31 @@ async function allFree(ports: number[]): Promise<boolean> {
  * A port `p` in [20000, 32000) for which every port `layout(p)` is free right now (below 32768:
  * Temporal's PostgreSQL schema stores service ports as a smallint).
  */
-async function freeLayout(layout: (p: number) => number[]): Promise<number> {
+async function freeLayout(layout: (p: number) => number[], taken: number[] = []): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const p = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await allFree(layout(p))) return p;
+    const ports = layout(p);
+    if (ports.some((q) => taken.includes(q))) continue;
+    if (await allFree(ports)) return p;
   }
   throw new Error('no free port layout found');
 }
 
+/**
+ * Ports for a cluster, none shared between its parts: each is free now, and none is in another
+ * part's layout (nothing listens on them yet, so "free" alone let the workers' ports fall on
+ * Temporal's membership ports — seen once: worker-1 crash-looping on EADDRINUSE).
+ */
 export async function freeClusterPorts(workers: number): Promise<ClusterPorts> {
-  return {
-    postgres: await freePort(),
-    temporal: await freeLayout(temporalPorts),
-    ui: await freePort(),
-    api: await freePort(),
-    workerBase: await freeLayout((p) => Array.from({ length: workers * 2 }, (_, i) => p + i)),
-  };
+  const postgres = await freePort();
+  const ui = await freePort();
+  const api = await freePort();
+  const temporal = await freeLayout(temporalPorts, [postgres, ui, api]);
+  const workerBase = await freeLayout(
+    (p) => Array.from({ length: workers * 2 }, (_, i) => p + i),
+    [postgres, ui, api, ...temporalPorts(temporal)],
+  );
+  return { postgres, temporal, ui, api, workerBase };
 }
 
 export interface FaultCluster {
