@@ -211,10 +211,16 @@ describe('a job timed out in Temporal', () => {
       closedAt: desc.closeTime!.toISOString(),
     });
     expect(s.error!.message).toMatch(/execution timeout 3 s/);
-    const list = (
-      await get('/api/jobs?type=demoPipeline&status=failed&recoverable=true&pageSize=100')
-    ).json<JobList>();
-    expect(list.jobs.find((j) => j.jobId === jobId)).toMatchObject({ status: 'failed', recoverable: true });
+    // Once the (eventually consistent) visibility store has the close; scoped to this job's id.
+    const listed = await waitFor(
+      async () =>
+        (await get(`/api/jobs?jobIdPrefix=${jobId}&status=failed&recoverable=true`))
+          .json<JobList>()
+          .jobs.find((j) => j.jobId === jobId),
+      (j) => j !== undefined,
+      10_000,
+    );
+    expect(listed).toMatchObject({ status: 'failed', recoverable: true });
   });
 });
 
