@@ -81,7 +81,8 @@ test('a job that fails while the list is open: a notification with the step and 
   expect(text).toContain(jobId);
   expect(text).toContain('Failed at “Prepare”');
   expect(text).toContain(failed.error!.message);
-  expect(await page.locator('.notify-button .count').textContent()).toBe('1');
+  // Counted unread (other test files' jobs share the dev server and may fail meanwhile: at least 1).
+  expect(Number(await page.locator('.notify-button .count').textContent())).toBeGreaterThanOrEqual(1);
   await page.screenshot({ path: screenshotPath('notification-toast-1280') });
 
   // View details: the job's card.
@@ -90,7 +91,7 @@ test('a job that fails while the list is open: a notification with the step and 
   expect(await page.locator('h1.job-id').textContent()).toBe(jobId);
 
   // The centre kept it (this browser's storage), unread; Retry there starts a new run.
-  await page.getByRole('button', { name: /^Notifications, 1 unread$/ }).click();
+  await page.getByRole('button', { name: /^Notifications, [1-9]\d* unread$/ }).click();
   const note = page.locator(`#notification-centre li[data-job-id="${jobId}"]`);
   await note.waitFor(WAIT);
   expect(await note.getAttribute('class')).toContain('unread');
