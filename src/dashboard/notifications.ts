@@ -171,7 +171,13 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
     h(
       'p',
       { class: 'cause' },
-      n.status === 'cancelled' ? 'Cancelled' : n.step ? `Failed at “${n.step}”` : 'Failed',
+      n.status === 'cancelled'
+        ? 'Cancelled'
+        : n.status === 'completed_with_errors'
+          ? `Ended with errors${n.step ? ` at “${n.step}”` : ''}`
+          : n.step
+            ? `Failed at “${n.step}”`
+            : 'Failed',
       n.error ? `: ${n.error}` : '',
     ),
     h(
