@@ -20,19 +20,10 @@ import {
   type JobType,
 } from './types.js';
 
+/** The URL's filters that the API takes under the same name. */
+const API_FILTERS = ['status', 'type', 'recoverable', 'startedBy', 'startedAfter', 'startedBefore'] as const;
 /** The URL's filters (and `pageSize`, for a smaller page). */
-const FILTERS = [
-  'q',
-  'status',
-  'type',
-  'recoverable',
-  'startedBy',
-  'startedAfter',
-  'startedBefore',
-  'sort',
-  'subJobs',
-  'pageSize',
-] as const;
+const FILTERS = ['q', ...API_FILTERS, 'sort', 'subJobs', 'pageSize'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 const PAGE_SIZE = 50;
@@ -270,14 +261,7 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
   const apiQuery = (): URLSearchParams => {
     const q = new URLSearchParams();
     if (filters.q) q.set('jobIdPrefix', filters.q);
-    for (const name of [
-      'status',
-      'type',
-      'recoverable',
-      'startedBy',
-      'startedAfter',
-      'startedBefore',
-    ] as const) {
+    for (const name of API_FILTERS) {
       const v = filters[name];
       if (v) q.set(name, v);
     }
@@ -312,7 +296,11 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
             class: 'expand',
             'aria-expanded': r.tree ? 'true' : 'false',
             'aria-label': `${r.tree ? 'Hide' : 'Show'} the sub-jobs of ${job.jobId}`,
-            onclick: () => (r.tree ? collapse(r) : void expand(r)),
+            onclick: () => {
+              if (!r.tree) return void expand(r);
+              collapse(r);
+              r.tr.querySelector<HTMLButtonElement>('button.expand')?.focus();
+            },
           },
           r.tree ? '▾' : '▸',
         )
@@ -435,7 +423,6 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
     for (const old of r.tree.rows) old.remove();
     r.tree = null;
     fillRow(r);
-    r.tr.querySelector<HTMLButtonElement>('button.expand')?.focus();
   };
 
   const remove = (id: string): void => {

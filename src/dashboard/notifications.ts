@@ -14,7 +14,7 @@
 import { api, ApiError } from './api.js';
 import { canOperate, type PageContext } from './context.js';
 import { badge, h, jobHref, replace, timeEl } from './dom.js';
-import type { JobState, JobStatus, JobSummary } from './types.js';
+import type { JobState, JobSummary } from './types.js';
 
 /** The statuses one can hear about. */
 export const NOTIFY_STATUSES = ['failed', 'completed_with_errors', 'cancelled'] as const;
@@ -71,7 +71,7 @@ const save = (key: string, value: unknown): void => {
   }
 };
 
-const isNotify = (s: JobStatus): s is NotifyStatus => (NOTIFY_STATUSES as readonly string[]).includes(s);
+const isNotify = (s: string): s is NotifyStatus => (NOTIFY_STATUSES as readonly string[]).includes(s);
 
 /** The failing step and the error (or the cancel reason) of a closed job, from its state. */
 export function causeOf(state: JobState): { step: string | null; error: string | null } {
@@ -251,7 +251,7 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
   );
   prefsForm.addEventListener('change', () => {
     const data = new FormData(prefsForm);
-    prefs.statuses = data.getAll('status').map(String).filter(isNotifyString);
+    prefs.statuses = data.getAll('status').map(String).filter(isNotify);
     prefs.types = data.getAll('type').map(String);
     save(PREFS, prefs);
   });
@@ -328,8 +328,4 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
   };
   void poll();
   drawList();
-}
-
-function isNotifyString(s: string): s is NotifyStatus {
-  return (NOTIFY_STATUSES as readonly string[]).includes(s);
 }
