@@ -29,7 +29,7 @@ export async function simulateWork(
   const log = jobLog(job);
   if (args.failPermanently) {
     throw ApplicationFailure.nonRetryable(
-      `${args.label ?? 'work'} failed permanently (simulated)`,
+      args.failMessage ?? `${args.label ?? 'work'} failed permanently (simulated)`,
       'SimulatedFailure',
     );
   }

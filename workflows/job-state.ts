@@ -127,6 +127,28 @@ export const jobSummaryStatsSchema = named(
 );
 export type JobSummaryStats = z.output<typeof jobSummaryStatsSchema>;
 
+/** Attempts a step's state keeps (the latest ones); `attempt` still counts them all. */
+export const MAX_ATTEMPT_RECORDS = 20;
+
+export const stepAttemptSchema = named(
+  'StepAttempt',
+  z
+    .object({
+      attempt: z.number().int().min(1),
+      startedAt: isoTime,
+      endedAt: isoTime.nullable().describe('Null while the attempt runs'),
+      outcome: z
+        .enum(['running', 'completed', 'failed', 'cancelled'])
+        .describe('How the attempt ended (`running` while it runs)'),
+      error: z.string().nullable().describe('The attempt’s error message when it failed'),
+      retryAt: isoTime
+        .nullable()
+        .describe('When it failed and another attempt follows: when that one was due to start'),
+    })
+    .describe('One attempt of a step: the timeline of a job draws its steps from these'),
+);
+export type StepAttempt = z.output<typeof stepAttemptSchema>;
+
 export const stepStateSchema = named(
   'StepState',
   z.object({
@@ -162,6 +184,11 @@ export const stepStateSchema = named(
       .string()
       .nullable()
       .describe('The run a recovery carried this step’s result over from; null when it ran in this run'),
+    attempts: z
+      .array(stepAttemptSchema)
+      .describe(
+        `The step's attempts in this run, oldest first (the last ${MAX_ATTEMPT_RECORDS}; \`attempt\` counts all)`,
+      ),
   }),
 );
 export type StepState = z.output<typeof stepStateSchema>;
@@ -277,6 +304,32 @@ export const recoveryStateSchema = named(
 );
 export type RecoveryState = z.output<typeof recoveryStateSchema>;
 
+export const jobEtaSchema = named(
+  'JobEta',
+  z
+    .object({
+      at: isoTime.nullable().describe('The expected end; null when there is no estimate yet'),
+      remainingMs: z.number().int().min(0).nullable().describe('From `computedAt` to `at`'),
+      computedAt: isoTime,
+      basedOnRuns: z
+        .number()
+        .int()
+        .min(0)
+        .describe(
+          'How many completed runs of the job’s type the step durations come from (0: no estimate yet)',
+        ),
+      note: z
+        .string()
+        .describe(
+          'How it was made, or why there is none (e.g. "no estimate yet: no completed run of this type")',
+        ),
+    })
+    .describe(
+      'An estimate of when a running job ends: per step, the median duration of that step in the type’s latest completed runs, less what the step has done (its elapsed time and progress), along the longest path of the steps still to run',
+    ),
+);
+export type JobEta = z.output<typeof jobEtaSchema>;
+
 export const jobStateSchema = named(
   'JobState',
   z
@@ -344,6 +397,17 @@ export const jobStateSchema = named(
         .nullable()
         .describe('Why a failed job failed; else null'),
       parentJobId: z.string().nullable().describe('The job this one runs under as a sub-job, else null'),
+      startedBy: z
+        .string()
+        .nullable()
+        .describe(
+          'Who started the job: the API key’s name (`local` in open mode), or what a `StepwiseClient` caller passed as `startedBy` (the `JobStartedBy` search attribute); null for sub-jobs and jobs started without one',
+        ),
+      eta: jobEtaSchema
+        .nullable()
+        .describe(
+          'When the job is expected to end, learned from its type’s completed runs; null once it closed, and in the `jobState` query’s own answer (the client and the API add it to what they read)',
+        ),
       startedAt: isoTime.describe('Start of this run (ISO 8601, UTC)'),
       closedAt: isoTime
         .nullable()

@@ -8,7 +8,14 @@
  * (`jobs/schemas.ts`).
  */
 import { z } from 'zod';
-import { JOB_STATUSES, jobStateSchema, jobStatusSchema, stepKindSchema } from '../../workflows/job-state';
+import {
+  JOB_STATUSES,
+  jobStateSchema,
+  jobStatusSchema,
+  stepErrorSchema,
+  stepKindSchema,
+  stepStatusSchema,
+} from '../../workflows/job-state';
 import { named } from '../../workflows/schema-registry';
 import { ROLES } from '../api-keys';
 import { stackStatusSchema } from '../stack-status';
@@ -86,6 +93,8 @@ export const jobTreeNodeSchema = z.object({
     return z.array(jobTreeNodeSchema);
   },
   subtree: subtreeCountsSchema,
+  startedAt: isoTime,
+  closedAt: isoTime.nullable(),
   truncated: z.boolean().optional().describe('Set when more children exist than the tree shows'),
 });
 named('JobTreeNode', jobTreeNodeSchema);
@@ -99,6 +108,90 @@ export const jobTreeSchema = named(
       'A job’s sub-jobs and batch chunk sub-jobs as a tree (at most 6 levels, 200 children a job, 1000 nodes)',
     ),
 );
+
+const causeStepSchema = z.object({
+  jobId: z.string(),
+  type: z.string(),
+  step: z.string().nullable().describe('The step’s key; null for a job-level failure (e.g. invalid input)'),
+  stepName: z.string().nullable(),
+});
+
+export const rootCauseGroupSchema = named(
+  'RootCauseGroup',
+  z
+    .object({
+      message: z.string(),
+      type: z.string().nullable().describe('The error’s type name, when it has one'),
+      count: z.number().int().describe('How many failed chunks had this error'),
+      jobIds: z
+        .array(z.string())
+        .describe('Those chunk sub-jobs (the first 50); empty for a batch of activities'),
+      chunks: z.array(z.number().int()).describe('Their chunk numbers, from 0 (the first 50)'),
+    })
+    .describe('Failed batch chunks with the same error'),
+);
+export type RootCauseGroup = z.output<typeof rootCauseGroupSchema>;
+
+export const rootCauseSchema = named(
+  'RootCause',
+  z
+    .object({
+      jobId: z.string(),
+      status: jobStatusSchema,
+      cause: causeStepSchema
+        .extend({ error: stepErrorSchema.nullable() })
+        .nullable()
+        .describe(
+          'The deepest failure: the failing step of the deepest failed sub-job (or batch chunk) under the job. Null unless the job is `failed` or `completed_with_errors`',
+        ),
+      path: z
+        .array(causeStepSchema)
+        .describe('From the job down to the cause: each job on the way and its failing step'),
+      consequences: z
+        .array(z.object({ step: z.string(), stepName: z.string(), status: stepStatusSchema }))
+        .describe(
+          'The job’s steps that did not run, were cancelled, or were skipped because the cause failed',
+        ),
+      groups: z
+        .array(rootCauseGroupSchema)
+        .describe('The failed chunks of the failing batch step on the path, grouped by error, largest first'),
+      failedChunks: z
+        .number()
+        .int()
+        .nullable()
+        .describe('How many chunks of that batch step failed; null without one'),
+      groupsTruncated: z
+        .boolean()
+        .describe(
+          'More chunks failed than were read (200 sub-jobs; the first 20 failures of a batch of activities)',
+        ),
+    })
+    .describe('Why a job failed or ended `completed_with_errors` (`GET /api/jobs/{jobId}/cause`)'),
+);
+export type RootCause = z.output<typeof rootCauseSchema>;
+
+export const jobRunSchema = named(
+  'JobRun',
+  z.object({
+    runId: z.string(),
+    status: jobStatusSchema,
+    startedAt: isoTime,
+    closedAt: isoTime.nullable(),
+    recoveryAttempt: z.number().int().describe('0 for the first run; n for the n-th retry from a step'),
+    fromStep: z.number().int().nullable().describe('The step a retry started from'),
+    previousRunId: z.string().nullable(),
+    startedBy: z.string().nullable(),
+  }),
+);
+export type JobRun = z.output<typeof jobRunSchema>;
+
+export const jobRunsSchema = named(
+  'JobRuns',
+  z
+    .object({ runs: z.array(jobRunSchema).describe('Newest first') })
+    .describe('A job’s runs: the first and each retry from a step (the recovery chain)'),
+);
+export type JobRuns = z.output<typeof jobRunsSchema>;
 
 export const startJobResponseSchema = named(
   'StartJobResponse',

@@ -63,6 +63,9 @@ import {
   runStartParams,
 } from './job-runs';
 import { JobStateReader } from './job-state';
+import { EtaLearner } from './job-eta';
+import { RootCauseFinder } from './root-cause';
+import type { JobRuns, RootCause } from '../api/contracts';
 import { closedStatus, describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';
 
@@ -170,6 +173,11 @@ export interface ListJobsOptions {
 }
 
 /** Options of {@link StepwiseClient.retry}. */
+export interface GetJobOptions {
+  /** One run of the job (an earlier run of a retried job): its state, without an ETA. */
+  runId?: string;
+}
+
 export interface RetryOptions {
   /** 1-based step to run from. @default the first step that did not complete */
   fromStep?: number;
@@ -230,6 +238,8 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   private readonly via: string;
   private readonly states: JobStateReader;
   private readonly lister: JobLister;
+  private readonly etas: EtaLearner;
+  private readonly causes: RootCauseFinder;
 
   /** @param options - see {@link StepwiseClientOptions} */
   constructor(options: StepwiseClientOptions<App>) {
@@ -244,6 +254,8 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       options.closedStateCacheBytes ?? DEFAULT_CLOSED_STATE_CACHE_BYTES,
     );
     this.lister = new JobLister(options.client, options.app, options.listSortMax ?? SORT_MAX_JOBS);
+    this.etas = new EtaLearner(options.client);
+    this.causes = new RootCauseFinder(options.client, (id) => this.states.readLatest(id));
   }
 
   /**
@@ -380,12 +392,38 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
    * closed (kept in memory after the first read). A run terminated or timed out in Temporal reads as
    * `failed` (a native cancellation that never reached the job as `cancelled`); an open run whose
    * workflow cannot run reads as such, with the worker's reason, instead of a query that times out.
+   * An open job's `eta` is filled in from its type's completed runs (see `job-eta.ts`).
    *
    * @throws {@link JobNotFound} no job with this id in the app
    * @throws {@link JobOperationError} Temporal unreachable, or no worker answered in time
    */
-  async get(jobId: string): Promise<JobState> {
-    return this.states.readLatest(jobId);
+  async get(jobId: string, options: GetJobOptions = {}): Promise<JobState> {
+    if (options.runId) return this.states.readRun(jobId, options.runId);
+    const state = await this.states.readLatest(jobId);
+    // The estimate is an extra: a job's state is never refused for want of one.
+    return this.etas.withEta(state).catch(() => state);
+  }
+
+  /**
+   * The job's runs, newest first: its first run and each retry from a step (the recovery chain),
+   * with where each retry started from. At most 50.
+   *
+   * @throws {@link JobNotFound} no job with this id in the app
+   */
+  async runs(jobId: string): Promise<JobRuns> {
+    await describeStepwiseJob(this.temporal, this.app, jobId);
+    return { runs: await this.lister.runs(jobId) };
+  }
+
+  /**
+   * Why the job failed or ended `completed_with_errors`: the deepest failing step under it (through
+   * its sub-jobs and batch chunks), the chunk errors grouped by message, and the steps that did not
+   * run because of it. `cause` is null for a job that did neither.
+   *
+   * @throws {@link JobNotFound} no job with this id in the app
+   */
+  async rootCause(jobId: string): Promise<RootCause> {
+    return this.causes.find(jobId);
   }
 
   /**

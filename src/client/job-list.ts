@@ -23,10 +23,11 @@ import {
   JobTypeKey,
 } from '../../workflows/search-attributes';
 import type { JobList, JobSort, JobSummary, JobTreeNode, ListJobsQuery } from '../api/jobs/schemas';
-import type { SubtreeCounts } from '../api/contracts';
+import type { JobRun, SubtreeCounts } from '../api/contracts';
 import { decodeJobSearchAttributes } from '../search-attributes';
 import { concurrencyLimit, temporalCall } from './deadlines';
 import { InvalidArgument } from './errors';
+import { runStartParams } from './job-runs';
 import { describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';
 
@@ -315,6 +316,8 @@ export class JobLister {
           progress: s.progress,
           children: [],
           subtree: emptyCounts(),
+          startedAt: s.startedAt,
+          closedAt: s.closedAt,
         }));
         budget -= shown.length;
         if ((more || shown.length < runs.length) && shown.length > 0)
@@ -329,6 +332,36 @@ export class JobLister {
     }
     for (const root of roots) countSubtree(root);
     return roots;
+  }
+
+  /** Every run of the job with this id (at most 50), newest first, with where each recovery started. */
+  async runs(jobId: string): Promise<JobRun[]> {
+    const res = await temporalCall(this.client, 'rpc', () =>
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.namespace,
+        query: `WorkflowId = ${lit(jobId)}`,
+        pageSize: 50,
+      }),
+    );
+    const runs = (res.executions ?? []).map((e) => toSummary(e, this.app));
+    runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    return Promise.all(
+      runs.map(async (r): Promise<JobRun> => {
+        const params = await temporalCall(this.client, 'rpc', () =>
+          runStartParams(this.client, this.namespace, { workflowId: jobId, runId: r.runId }),
+        ).catch(() => undefined);
+        return {
+          runId: r.runId,
+          status: r.status,
+          startedAt: r.startedAt,
+          closedAt: r.closedAt,
+          recoveryAttempt: params?.recovery?.attempt ?? 0,
+          fromStep: params?.recovery?.fromStep ?? null,
+          previousRunId: params?.recovery?.previousRunId ?? null,
+          startedBy: r.startedBy,
+        };
+      }),
+    );
   }
 
   /** A job's sub-jobs, oldest first (as the steps ran), the latest run of each id; `more` if there are more. */

@@ -11,7 +11,13 @@ import type { temporal } from '@temporalio/proto';
 import { isTerminal, type JobParams, type JobState, type JobStatus } from '../../workflows/contracts';
 import type { JobDefinition } from '../../workflows/engine/definition';
 import { initialJobState } from '../../workflows/engine/state';
-import { JobParentIdKey, JobProgressKey, JobStatusKey, JobStepKey } from '../../workflows/search-attributes';
+import {
+  JobParentIdKey,
+  JobProgressKey,
+  JobStartedByKey,
+  JobStatusKey,
+  JobStepKey,
+} from '../../workflows/search-attributes';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Duration = temporal.api.workflow.v1.IWorkflowExecutionConfig['workflowRunTimeout'];
@@ -129,6 +135,17 @@ export function closedOutsideState(state: JobState, end: RunEnd, closedAt: strin
             completedAt: closed,
             durationMs:
               s.startedAt && closed ? Math.max(0, Date.parse(closed) - Date.parse(s.startedAt)) : null,
+            // The attempt that ran when Temporal closed the run ended with it.
+            attempts: s.attempts.map((a) =>
+              a.outcome === 'running'
+                ? {
+                    ...a,
+                    outcome: end.status,
+                    endedAt: closed ?? a.startedAt,
+                    error: stepError?.message ?? null,
+                  }
+                : a,
+            ),
           }
         : s.status === 'pending'
           ? { ...s, status: 'not_run' as const }
@@ -150,6 +167,7 @@ export function stateFromDescription(
   const state = initialJobState(def, params ?? { input: null }, {
     workflowId: desc.workflowId,
     runId: desc.runId,
+    startedBy: desc.typedSearchAttributes.get(JobStartedByKey) ?? null,
   });
   const step = desc.typedSearchAttributes.get(JobStepKey) ?? 0;
   return {
@@ -257,12 +275,33 @@ export async function runStartParams(
   execution: { workflowId: string; runId: string },
 ): Promise<JobParams | undefined> {
   const first = await runEvents(client, namespace, execution, 'first');
-  let payloads = first?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
-  if (payloads.length === 0) return undefined;
+  const payload = first?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return payload ? decodePayload<JobParams>(client, payload) : undefined;
+}
+
+/**
+ * A completed run's result, decoded from its close event (one history read, no worker replay); null
+ * when the run did not complete. A job's result is its final state.
+ */
+export async function runResult<T>(
+  client: Client,
+  namespace: string,
+  execution: { workflowId: string; runId: string },
+): Promise<T | null> {
+  const last = await runEvents(client, namespace, execution, 'last');
+  const payload = last?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+  return payload ? decodePayload<T>(client, payload) : null;
+}
+
+type Payload = temporal.api.common.v1.IPayload;
+
+/** One payload through the client's codecs and payload converter. */
+async function decodePayload<T>(client: Client, payload: Payload): Promise<T> {
   const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
   type Payloads = Parameters<(typeof payloadCodecs)[number]['decode']>[0];
-  for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads as Payloads);
-  return payloadConverter.fromPayload<JobParams>(payloads[0] as Payloads[number]);
+  let payloads = [payload] as Payloads;
+  for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+  return payloadConverter.fromPayload<T>(payloads[0]);
 }
 
 /** The job's input as its type's schema parses it, for comparing two inputs; the raw value if it does not parse. */

@@ -84,6 +84,12 @@ export class JobStateReader {
     return this.read(desc, def);
   }
 
+  /** The state of one run of the job, `runId` (an earlier run of a retried job, or the latest). */
+  async readRun(jobId: string, runId: string): Promise<JobState> {
+    const { desc, def } = await describeStepwiseJob(this.client, this.app, jobId, runId);
+    return this.read(desc, def);
+  }
+
   /**
    * The state of an open run whose workflow task keeps failing, or null when it is not stuck.
    * See {@link failingWorkflowTask}.

@@ -9,20 +9,22 @@ import { describedJobStatus } from './job-runs';
 import { namespaceNotFound } from './temporal-errors';
 
 /**
- * The job's latest run and its type's definition. An unknown id, a workflow that is not a job of
+ * The job's latest run (or the run `runId`) and its type's definition. An unknown id, a workflow that is not a job of
  * the app, and the engine's batch coordinator are a {@link JobNotFound}.
  */
 export async function describeStepwiseJob(
   client: Client,
   app: StepwiseApp,
   jobId: string,
+  runId?: string,
 ): Promise<{ desc: WorkflowExecutionDescription; def: JobDefinition }> {
   let desc: WorkflowExecutionDescription;
   try {
-    desc = await temporalCall(client, 'rpc', () => client.workflow.getHandle(jobId).describe());
+    desc = await temporalCall(client, 'rpc', () => client.workflow.getHandle(jobId, runId).describe());
   } catch (err) {
     if (err instanceof WorkflowNotFoundError && !namespaceNotFound(err)) {
-      throw new JobNotFound(jobId, `Job "${err.workflowId}" not found`, { cause: err });
+      const what = runId ? `Run ${runId} of job "${jobId}"` : `Job "${err.workflowId}"`;
+      throw new JobNotFound(jobId, `${what} not found`, { cause: err });
     }
     throw err;
   }

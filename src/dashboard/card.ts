@@ -22,7 +22,17 @@ import {
 import { sameOriginPath } from './links.js';
 import { JsonViews } from './json-view.js';
 import { renderTree } from './tree.js';
-import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
+import { renderTimeline } from './timeline.js';
+import { etaText, renderCause, renderRuns } from './insight.js';
+import {
+  TERMINAL,
+  type JobRuns,
+  type JobState,
+  type JobStatus,
+  type JobTreeNode,
+  type RootCause,
+  type StepState,
+} from './types.js';
 
 type Action = 'pause' | 'resume' | 'cancel' | 'retry' | 'terminate';
 
@@ -77,7 +87,13 @@ function untilText(iso: string): string {
   return s > 0 ? `next attempt in ${s} s` : 'next attempt starting';
 }
 
-function stepItem(step: StepState, current: boolean, views: JsonViews, runId: string): HTMLLIElement {
+function stepItem(
+  step: StepState,
+  current: boolean,
+  views: JsonViews,
+  runId: string,
+  becauseOf: string | null,
+): HTMLLIElement {
   const facts: Child[] = [
     h('span', {}, step.kind === 'job' ? 'sub-job' : step.kind),
     h('span', {}, `weight ${step.weight}`),
@@ -88,7 +104,7 @@ function stepItem(step: StepState, current: boolean, views: JsonViews, runId: st
   return h(
     'li',
     {
-      class: `step s-${step.status}${current ? ' current' : ''}`,
+      class: `step s-${step.status}${current ? ' current' : ''}${becauseOf ? ' consequence' : ''}`,
       'data-step': step.index,
       'aria-current': current ? 'step' : false,
     },
@@ -109,6 +125,7 @@ function stepItem(step: StepState, current: boolean, views: JsonViews, runId: st
     step.error
       ? h('p', { class: 'error' }, step.error.type ? `${step.error.type}: ` : '', step.error.message)
       : null,
+    becauseOf ? h('p', { class: 'hint because' }, `A consequence: “${becauseOf}” failed.`) : null,
     step.result !== null && step.status === 'completed'
       ? views.get(`${runId} ${step.key}`, `the result of ${step.name}`, step.result, (view) =>
           h(
@@ -181,7 +198,9 @@ function entityLink(entity: { tag: string; route?: string }): Child {
 }
 
 export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): void {
-  const operator = canOperate(ctx);
+  // `?run=<runId>`: one earlier run of the job, read once (it is closed), without actions.
+  const shownRun = new URLSearchParams(location.search).get('run');
+  const operator = canOperate(ctx) && !shownRun;
   const title = h('h1', { class: 'job-id' }, jobId);
   const status = h('div', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const bar = progressBar('Job progress', 0, true);
@@ -193,6 +212,14 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   const steps = h('ol', { class: 'timeline', 'aria-label': 'Steps' });
   const subJobs = h('ul', { class: 'subjobs' });
   const treeBox = h('div', { class: 'tree-box' });
+  const timeline = h('div', { class: 'timeline-box' });
+  const causeBox = h('section', {
+    class: 'panel cause',
+    'aria-labelledby': 'cause-title',
+    hidden: true,
+    'data-testid': 'root-cause',
+  });
+  const runsBox = h('div', { class: 'runs-box' }, h('p', { class: 'hint' }, 'Loading…'));
   const retryHint = h('p', { class: 'hint', hidden: true });
   const summary = h('dl', { class: 'summary' });
   const views = new JsonViews();
@@ -278,6 +305,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       notice,
       errorBox,
     ),
+    causeBox,
     h(
       'div',
       { class: 'columns' },
@@ -289,6 +317,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
           { class: 'panel', 'aria-labelledby': 'steps-title' },
           h('h2', { id: 'steps-title' }, 'Steps'),
           steps,
+        ),
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'timeline-title' },
+          h('h2', { id: 'timeline-title' }, 'Timeline'),
+          timeline,
         ),
         h(
           'section',
@@ -312,6 +346,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
           { class: 'panel', 'aria-labelledby': 'tree-title' },
           h('h2', { id: 'tree-title' }, 'Sub-job tree'),
           treeBox,
+        ),
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'runs-title' },
+          h('h2', { id: 'runs-title' }, 'Runs'),
+          runsBox,
         ),
         h(
           'section',
@@ -363,6 +403,38 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         treeLoading = false;
         treeAt = Date.now();
       });
+  };
+
+  /** The root cause, read once a run closed failed or with errors. */
+  let cause: RootCause | null = null;
+  let causeFor = '';
+  const refreshCause = (s: JobState): void => {
+    const key = `${s.runId} ${s.closedAt}`;
+    if (!s.closedAt || key === causeFor || shownRun) return;
+    causeFor = key;
+    if (s.status !== 'failed' && s.status !== 'completed_with_errors') {
+      cause = null;
+      return;
+    }
+    api<RootCause>('GET', `/api/jobs/${encodeURIComponent(jobId)}/cause`).then(
+      (c) => {
+        cause = c;
+        if (state) render(state);
+      },
+      () => undefined,
+    );
+  };
+
+  /** The job's runs: read when the card opens and whenever a run starts or closes. */
+  let runsFor = '';
+  const refreshRuns = (s: JobState): void => {
+    const key = `${s.runId} ${s.closedAt}`;
+    if (key === runsFor) return;
+    runsFor = key;
+    api<JobRuns>('GET', `/api/jobs/${encodeURIComponent(jobId)}/runs`).then(
+      (r) => replace(runsBox, renderRuns(jobId, r.runs, s.runId)),
+      () => replace(runsBox, h('p', { class: 'hint' }, 'The runs could not be read.')),
+    );
   };
 
   /** Running sub-jobs: the state's (live progress) and the open chunk sub-jobs the tree adds. */
@@ -443,8 +515,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     const ui = webUiHref(ctx, s.jobId, s.runId);
     replace(
       links,
+      shownRun ? h('strong', {}, `Run ${s.runId} · `) : null,
       'Started ',
       at(s.startedAt, true),
+      s.startedBy
+        ? [' by ', h('span', { class: 'started-by', 'data-testid': 'started-by' }, s.startedBy)]
+        : null,
       s.closedAt ? [' · closed ', at(s.closedAt, true)] : null,
       s.recovery.attempt > 0
         ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
@@ -462,6 +538,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
             ),
           ]
         : null,
+      s.closedAt ? null : [' · ', etaText(s)],
     );
 
     // Cancellation: what is still being waited for while cancelling; what was left once it closed.
@@ -487,15 +564,39 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         notice,
         `Cancelled${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}; every sub-job stopped.`,
       );
+    } else if (shownRun) {
+      notice.hidden = false;
+      replace(
+        notice,
+        'An earlier run of this job, as it ended. ',
+        h('a', { href: jobHref(jobId), 'data-link': 'latest-run' }, 'See the latest run'),
+        '.',
+      );
     } else notice.hidden = true;
 
     errorBox.hidden = !s.error;
     if (s.error) replace(errorBox, s.error.step ? `Step ${s.error.step}: ` : '', s.error.message);
 
+    const causeHere = cause && cause.jobId === s.jobId && s.closedAt ? cause : null;
+    const causeStep = causeHere?.path[0]?.stepName ?? null;
+    const consequences = new Set(causeHere?.consequences.map((q) => q.step));
     replace(
       steps,
-      s.steps.map((st) => stepItem(st, st.index === s.currentStep && !s.closedAt, views, s.runId)),
+      s.steps.map((st) =>
+        stepItem(
+          st,
+          st.index === s.currentStep && !s.closedAt,
+          views,
+          s.runId,
+          consequences.has(st.key) ? causeStep : null,
+        ),
+      ),
     );
+    causeBox.hidden = !causeHere?.cause;
+    if (causeHere?.cause) {
+      replace(causeBox, h('h2', { id: 'cause-title' }, 'Root cause'), renderCause(causeHere));
+    }
+    replace(timeline, renderTimeline(s, treeLoaded ? tree : null));
     renderSubJobs();
     const hasSubJobSteps = s.steps.some((st) => st.kind !== 'activity');
     replace(
@@ -558,11 +659,25 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     }
     enable();
     refreshTree();
+    refreshCause(s);
+    refreshRuns(s);
   };
 
   let closeStream: (() => void) | null = null;
   let received = false;
   const connect = (): void => {
+    if (shownRun) {
+      // A closed earlier run: read once, no stream, no actions.
+      live.textContent = 'an earlier run';
+      api<JobState>(
+        'GET',
+        `/api/jobs/${encodeURIComponent(jobId)}?runId=${encodeURIComponent(shownRun)}`,
+      ).then(render, (err: unknown) => {
+        errorBox.hidden = false;
+        replace(errorBox, err instanceof Error ? err.message : String(err));
+      });
+      return;
+    }
     closeStream?.();
     received = false;
     closeStream = stream(`/api/jobs/${encodeURIComponent(jobId)}/events`, ['state', 'closed'], {
@@ -649,8 +764,14 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   });
 
   // The retry countdowns tick between state events; the sub-job list is refreshed meanwhile.
+  let timelineAt = 0;
   setInterval(() => {
     refreshTree();
+    // A running job's timeline grows with the clock.
+    if (state && !state.closedAt && Date.now() - timelineAt > 2000) {
+      timelineAt = Date.now();
+      replace(timeline, renderTimeline(state, treeLoaded ? tree : null));
+    }
     for (const el of page.querySelectorAll<HTMLElement>('[data-until]')) {
       el.textContent = untilText(el.dataset.until!);
     }

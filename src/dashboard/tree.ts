@@ -23,10 +23,34 @@ function nodeItem(node: JobTreeNode, parentId: string): HTMLLIElement {
       h('span', { class: 'hint' }, node.type),
       badge(node.status),
       progressBar(`Progress of sub-job ${node.jobId}`, node.progress),
+      node.subtree.total > 0 ? h('span', { class: 'hint rollup' }, rollup(node.subtree)) : null,
     ),
     node.children.length > 0 ? list(node.children, node.jobId) : null,
     node.truncated ? h('p', { class: 'hint' }, 'More sub-jobs exist than the tree shows.') : null,
   );
+}
+
+/** "3 sub-jobs: 2 completed, 1 failed": a subtree's counts, the statuses it has only. */
+export function rollup(counts: JobTreeNode['subtree']): string {
+  const parts = Object.entries(counts.byStatus)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status.replace(/_/g, ' ')}`);
+  return `${counts.total} sub-job${counts.total === 1 ? '' : 's'}: ${parts.join(', ')}`;
+}
+
+/** The counts of a list of nodes and everything below them. */
+function totals(nodes: JobTreeNode[]): JobTreeNode['subtree'] {
+  const out = { total: 0, byStatus: {} as Record<string, number> } as JobTreeNode['subtree'];
+  const add = (status: string, n: number): void => {
+    const by = out.byStatus as Record<string, number>;
+    by[status] = (by[status] ?? 0) + n;
+  };
+  for (const n of nodes) {
+    out.total += 1 + n.subtree.total;
+    add(n.status, 1);
+    for (const [status, k] of Object.entries(n.subtree.byStatus)) add(status, k);
+  }
+  return out;
 }
 
 function list(nodes: JobTreeNode[], parentId: string): HTMLUListElement {
@@ -41,5 +65,8 @@ function list(nodes: JobTreeNode[], parentId: string): HTMLUListElement {
 export function renderTree(nodes: JobTreeNode[] | null, jobId: string): Child {
   if (nodes === null) return h('p', { class: 'hint' }, 'Loading…');
   if (nodes.length === 0) return h('p', { class: 'hint' }, 'No sub-jobs.');
-  return list(nodes, jobId);
+  return [
+    h('p', { class: 'rollup', 'data-testid': 'tree-rollup' }, rollup(totals(nodes))),
+    list(nodes, jobId),
+  ];
 }

@@ -51,3 +51,7 @@ export interface JsonSchema {
 
 /** A job type as the form reads it: its input schema as a {@link JsonSchema}. */
 export type JobType = Omit<Schemas['JobTypeInfo'], 'inputSchema'> & { inputSchema: JsonSchema };
+export type RootCause = Schemas['RootCause'];
+export type JobRun = Schemas['JobRun'];
+export type JobRuns = Schemas['JobRuns'];
+export type JobEta = Schemas['JobEta'];

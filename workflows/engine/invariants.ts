@@ -6,7 +6,7 @@
  * them all. The unit property tests check them after every transition of random runs; the
  * workflow tests check them on every state they read from a real job. Pure and workflow-safe.
  */
-import { isTerminal, type JobState, type StepState } from '../contracts';
+import { isTerminal, MAX_ATTEMPT_RECORDS, type JobState, type StepState } from '../contracts';
 import { weightedProgress } from './progress';
 
 const ACTIVE = new Set(['running', 'retrying']);
@@ -152,6 +152,17 @@ function stepViolations(state: JobState, s: StepState): string[] {
   for (const [, done, of] of s.status === 'completed' ? (s.message ?? '').matchAll(FRACTION) : []) {
     if (Number(done) < Number(of)) out.push(`completed with a part-way message ${JSON.stringify(s.message)}`);
   }
+  // The attempt records tell the same story as the step: one runs exactly when the step does.
+  const last = s.attempts.at(-1);
+  if ((s.status === 'running') !== (last?.outcome === 'running')) {
+    out.push(`${s.status} with its last attempt record ${last ? last.outcome : 'missing'}`);
+  }
+  if (s.attempts.filter((a) => a.outcome === 'running').length > 1) out.push('two attempts running at once');
+  if (last && last.attempt !== s.attempt)
+    out.push(`attempt ${s.attempt} but its last record is ${last.attempt}`);
+  if (s.status === 'retrying' && last?.outcome !== 'failed')
+    out.push('retrying after an attempt that did not fail');
+  if (s.attempts.length > MAX_ATTEMPT_RECORDS) out.push(`${s.attempts.length} attempt records`);
   const b = s.batch;
   if (b) {
     const counts = [b.total, b.completed, b.failed, b.running];

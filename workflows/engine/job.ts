@@ -11,6 +11,7 @@ import { Publisher } from './publication';
 import { closeState, initialJobState, nowIso, pushLog, refreshDerived, stepStateOf } from './state';
 import type { ActivityJobRef } from './step-io';
 import { clampLimits, type JobLimits } from '../limits';
+import { JobStartedByKey } from '../search-attributes';
 
 export class Job {
   readonly state: JobState;
@@ -43,7 +44,10 @@ export class Job {
     readonly params: JobParams,
   ) {
     this.limits = clampLimits(params.limits);
-    this.state = initialJobState(def, params, wf.workflowInfo());
+    const info = wf.workflowInfo();
+    // Set at start by the client (a search attribute: reading it adds nothing to the history).
+    const startedBy = info.typedSearchAttributes.get(JobStartedByKey) ?? null;
+    this.state = initialJobState(def, params, { ...info, startedBy });
     this.publisher = new Publisher(def.name, params.parent);
     this.metrics = new JobMetrics(def.name);
   }

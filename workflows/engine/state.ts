@@ -16,8 +16,10 @@ import type {
   Json,
   ProgressSnapshot,
   RecoveryParams,
+  StepAttempt,
   StepState,
 } from '../contracts';
+import { MAX_ATTEMPT_RECORDS } from '../contracts';
 import { BATCH_COORDINATOR_TYPE } from './batch-contracts';
 import { deriveStatus } from './control';
 import type { JobDefinition, NormalizedStep } from './definition';
@@ -32,7 +34,7 @@ export const nowIso = (): string => new Date().toISOString();
 export function initialJobState(
   def: JobDefinition,
   params: JobParams,
-  run: { workflowId: string; runId: string },
+  run: { workflowId: string; runId: string; startedBy?: string | null },
 ): JobState {
   return {
     jobId: run.workflowId,
@@ -68,6 +70,7 @@ export function initialJobState(
       message: null,
       stats: null,
       carriedFrom: null,
+      attempts: [],
     })),
     summary: { itemsProcessed: 0, itemsCreated: 0, itemsFailed: 0, totalErrors: 0 },
     logs: [],
@@ -83,6 +86,8 @@ export function initialJobState(
     output: null,
     error: null,
     parentJobId: params.parent?.jobId ?? null,
+    startedBy: run.startedBy ?? null,
+    eta: null,
     startedAt: nowIso(),
     closedAt: null,
   };
@@ -217,6 +222,7 @@ export function closeState(
   for (const s of state.steps) {
     if (s.status === 'pending') s.status = 'not_run';
     else if (isActive(s)) {
+      endAttempt(s, 'cancelled', state.closedAt);
       s.status = 'cancelled';
       s.completedAt = state.closedAt;
       s.durationMs = s.startedAt ? Date.parse(state.closedAt) - Date.parse(s.startedAt) : null;
@@ -245,6 +251,28 @@ export function completion(
     };
   }
   return { status: 'completed', message: endMessage ?? 'Completed' };
+}
+
+/**
+ * Ends the step's running attempt record (if any) with `outcome`; keeps the last
+ * {@link MAX_ATTEMPT_RECORDS}. A retry wait that ends with the job is not an attempt.
+ */
+export function endAttempt(
+  s: StepState,
+  outcome: Exclude<StepAttempt['outcome'], 'running'>,
+  at: string,
+  error: string | null = null,
+  retryAt: string | null = null,
+): void {
+  const last = s.attempts.at(-1);
+  if (!last || last.outcome !== 'running') return;
+  Object.assign(last, { endedAt: at, outcome, error, retryAt });
+}
+
+/** A new attempt record (the oldest beyond {@link MAX_ATTEMPT_RECORDS} is dropped). */
+export function beginAttempt(s: StepState, attempt: number, at: string): void {
+  s.attempts.push({ attempt, startedAt: at, endedAt: null, outcome: 'running', error: null, retryAt: null });
+  if (s.attempts.length > MAX_ATTEMPT_RECORDS) s.attempts.splice(0, s.attempts.length - MAX_ATTEMPT_RECORDS);
 }
 
 /** A recovery run: marks the carried steps completed with their earlier results and stats. */

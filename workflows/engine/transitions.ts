@@ -15,7 +15,7 @@ import type {
 } from '../contracts';
 import type { NormalizedStep } from './definition';
 import { addStats, backoffMs, clampPercent } from './progress';
-import { nowIso, pushLog, stepStateOf } from './state';
+import { beginAttempt, endAttempt, nowIso, pushLog, stepStateOf } from './state';
 import type { StepResultExtras } from './step-io';
 
 /** How a step ended, as the scheduler remembers it for the steps that depend on it. */
@@ -47,6 +47,9 @@ const sinceStart = (s: StepState, at: string): number | null =>
 /** Attempt `attempt` starts: progress and message restart, the last error stays until it completes. */
 export function attemptStarted(state: JobState, key: string, attempt: number): void {
   const s = stepStateOf(state, key);
+  // A late start after the job stopped (should not happen) leaves no dangling record.
+  endAttempt(s, 'cancelled', nowIso());
+  beginAttempt(s, attempt, nowIso());
   s.status = 'running';
   s.attempt = attempt;
   s.startedAt ??= nowIso();
@@ -103,6 +106,7 @@ export function stepCompleted(state: JobState, key: string, raw: Json): Json {
     s.stats = stats;
   }
   for (const line of logs ?? []) pushLog(state, { ...line, at: nowIso(), step: s.index });
+  endAttempt(s, 'completed', nowIso());
   s.status = 'completed';
   s.progress = 100;
   s.result = result;
@@ -135,6 +139,7 @@ export function attemptFailed(
   s.status = 'retrying';
   s.error = error;
   s.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+  endAttempt(s, 'failed', nowIso(), error.message, s.nextAttemptAt);
   s.message = null;
   // The attempt's batch coordinator closed after its chunks settled.
   if (s.batch) s.batch.running = 0;
@@ -145,6 +150,7 @@ export function attemptFailed(
 /** The step failed for good (also before an attempt, when its `when` threw). */
 export function stepFailed(state: JobState, key: string, error: StepError): void {
   const s = stepStateOf(state, key);
+  endAttempt(s, 'failed', nowIso(), error.message);
   s.status = 'failed';
   s.error = error;
   s.message = null;
@@ -161,6 +167,7 @@ export function stepFailed(state: JobState, key: string, error: StepError): void
  */
 export function stepCancelled(state: JobState, key: string): void {
   const s = stepStateOf(state, key);
+  endAttempt(s, 'cancelled', nowIso());
   s.status = 'cancelled';
   s.message = null;
   s.nextAttemptAt = null;

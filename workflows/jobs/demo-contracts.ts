@@ -33,6 +33,8 @@ export type SimulateWorkArgs = {
   failAttempts?: number;
   /** Fail every attempt with a non-retryable error. */
   failPermanently?: boolean;
+  /** The message of that error (default: "<label> failed permanently (simulated)"). */
+  failMessage?: string;
   /** Label echoed into the result. */
   label?: string;
 };

@@ -28,6 +28,8 @@ export const demoTaskInput = z
     items: z.number().int().min(1).max(10_000).default(5),
     /** How long this sub-job's cleanup takes when it is cancelled. */
     cleanupMs: simulatedCleanup.default(0),
+    /** Fail the work step permanently with this message. */
+    failWith: z.string().max(500).optional(),
   })
   .strict();
 
@@ -41,7 +43,12 @@ export const demoTaskDefinition = job({
     name: 'Work',
     activity: 'simulateWork',
     heartbeatTimeoutMs: 10_000,
-    args: ({ input }) => ({ label: input.label, durationMs: input.durationMs, items: input.items }),
+    args: ({ input }) => ({
+      label: input.label,
+      durationMs: input.durationMs,
+      items: input.items,
+      ...(input.failWith ? { failPermanently: true, failMessage: input.failWith } : {}),
+    }),
   })
   // A second step, so a paused sub-job has a boundary to stop at.
   .activity('verify', {
@@ -72,6 +79,9 @@ const demoStepShape = z
     failPermanently: z.boolean().optional(),
     /** Fail this step permanently in the first `failRuns` runs only: a recovery then gets past it. */
     failRuns: z.number().int().min(0).max(10).optional(),
+    /** transform: this many parts (the first ones) fail, each with `failPartsWith` (a batch with failing chunks). */
+    failParts: z.number().int().min(0).max(50).optional(),
+    failPartsWith: z.string().max(500).optional(),
   })
   .strict();
 
@@ -105,6 +115,13 @@ function activityArgs(key: DemoStepKey) {
   };
 }
 
+/** Whether part `offset` (from 0) of the transform step fails, and how (absent: it does not). */
+function partFailure(offset: number, input: DemoInput): { failWith?: string } {
+  const t = input.steps.transform;
+  if (!t?.failParts || offset >= t.failParts) return {};
+  return { failWith: t.failPartsWith ?? `part ${offset + 1} failed (simulated)` };
+}
+
 export const demoPipelineDefinition = job({
   name: 'demoPipeline',
   description:
@@ -131,6 +148,7 @@ export const demoPipelineDefinition = job({
       durationMs: input.steps.transform?.durationMs ?? input.durationMs,
       items: 5,
       cleanupMs: input.partCleanupMs ?? input.cleanupMs,
+      ...partFailure(chunk.offset, input),
     }),
   })
   .activity('load', {

@@ -84,7 +84,7 @@ abstract class Poller<S> {
     this.ready = this.read().then((state) => {
       // Every subscriber left while the read was out: nothing to keep.
       if (this.stopped) return;
-      const json = JSON.stringify(state);
+      const json = this.fingerprint(state);
       this.version = remembered?.json === json ? remembered.version : this.nextVersion(remembered);
       this.json = json;
       this.current = state;
@@ -97,6 +97,10 @@ abstract class Poller<S> {
   }
 
   protected abstract read(): Promise<S>;
+  /** What a change is judged by: the state as JSON. */
+  protected fingerprint(state: S): string {
+    return JSON.stringify(state);
+  }
   /** The events a change from `before` to `after` makes (the version is bumped already). */
   protected abstract changes(before: S, after: S): StreamEvent[];
   /** Whether polling is over for good (the job closed). */
@@ -130,7 +134,7 @@ abstract class Poller<S> {
       return this.schedule();
     }
     if (this.stopped) return;
-    const json = JSON.stringify(state);
+    const json = this.fingerprint(state);
     if (json !== this.json && this.current !== null) {
       const before = this.current;
       this.version = this.nextVersion();
@@ -175,6 +179,14 @@ class JobPoller extends Poller<JobState> {
 
   protected read(): Promise<JobState> {
     return this.hub.readJob(this.jobId);
+  }
+
+  /**
+   * A job's ETA is recomputed at every read (it is made of the clock): alone it is not a change, so
+   * a job that does not move sends nothing; an event carries the estimate made when it was read.
+   */
+  protected override fingerprint(state: JobState): string {
+    return JSON.stringify({ ...state, eta: null });
   }
 
   protected changes(_before: JobState, after: JobState): StreamEvent[] {

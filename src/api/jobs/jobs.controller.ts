@@ -22,16 +22,27 @@ import {
 import type { Actor } from '../../api-keys';
 import type { StepwiseClient } from '../../client/client';
 import { CurrentActor } from '../common/request-context';
-import { jobListSchema, jobTreeSchema, startJobResponseSchema, terminateResponseSchema } from '../contracts';
+import {
+  jobListSchema,
+  jobRunsSchema,
+  jobTreeSchema,
+  rootCauseSchema,
+  startJobResponseSchema,
+  terminateResponseSchema,
+  type JobRuns,
+  type RootCause,
+} from '../contracts';
 import { Audited, Roles } from '../common/route-policy';
 import { STEPWISE_CLIENT } from './stepwise-client.provider';
 import {
   controlBodySchema,
+  getJobQuerySchema,
   jobIdSchema,
   listJobsQuerySchema,
   retryBodySchema,
   startJobBodySchema,
   terminateBodySchema,
+  type GetJobQuery,
   type JobList,
   type JobTreeNode,
   type ListJobsQuery,
@@ -108,11 +119,53 @@ export class JobsController {
     summary: "A job's state (also after it closed)",
     tags: ['jobs'],
     params: jobIdParams,
-    responses: { 200: { description: 'The job state', schema: jobStateSchema } },
+    query: getJobQuerySchema,
+    responses: {
+      200: {
+        description: 'The job state (of its latest run, with an ETA while it runs)',
+        schema: jobStateSchema,
+      },
+    },
+    errors: {
+      400: 'Malformed job id or run id',
+      404: `${NOT_FOUND} (or no such run of it)`,
+      503: UNAVAILABLE,
+    },
+  })
+  async get(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Query(new ZodPipe(getJobQuerySchema, 'query')) query: GetJobQuery,
+  ): Promise<JobState> {
+    return this.jobs.get(jobId, query);
+  }
+
+  @Get(':jobId/runs')
+  @ApiOperation({
+    summary: "A job's runs: the first and each retry from a step",
+    tags: ['jobs'],
+    params: jobIdParams,
+    responses: { 200: { description: 'Its runs, newest first', schema: jobRunsSchema } },
     errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
   })
-  async get(@Param('jobId', JobIdPipe) jobId: string): Promise<JobState> {
-    return this.jobs.get(jobId);
+  async runs(@Param('jobId', JobIdPipe) jobId: string): Promise<JobRuns> {
+    return this.jobs.runs(jobId);
+  }
+
+  @Get(':jobId/cause')
+  @ApiOperation({
+    summary: 'Why a job failed: the deepest failing step, grouped chunk errors, and what did not run',
+    tags: ['jobs'],
+    params: jobIdParams,
+    responses: {
+      200: {
+        description: 'The root cause (`cause` null unless the job is failed or completed_with_errors)',
+        schema: rootCauseSchema,
+      },
+    },
+    errors: { 400: 'Malformed job id', 404: NOT_FOUND, 503: UNAVAILABLE },
+  })
+  async cause(@Param('jobId', JobIdPipe) jobId: string): Promise<RootCause> {
+    return this.jobs.rootCause(jobId);
   }
 
   @Get(':jobId/children')

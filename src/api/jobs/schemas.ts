@@ -154,3 +154,15 @@ export const listJobsQuerySchema = z
   })
   .strict();
 export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
+
+/** `GET /api/jobs/:jobId`: which run (the latest when absent). */
+export const getJobQuerySchema = z
+  .object({
+    runId: z
+      .string()
+      .regex(/^[0-9A-Za-z-]{1,64}$/, 'a run id (letters, digits and dashes, as Temporal makes them)')
+      .optional()
+      .describe('One run of the job (an earlier run of a retried job, from `GET /api/jobs/{jobId}/runs`)'),
+  })
+  .strict();
+export type GetJobQuery = z.output<typeof getJobQuerySchema>;
