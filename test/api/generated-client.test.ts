@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   // openapi-fetch encodes the path parameter: a sub-job's "/" travels as %2F.
   const sub = await api.GET('/api/jobs/{jobId}', { params: { path: { jobId: subJobId } } });
   const tree = await api.GET('/api/jobs/{jobId}/children', { params: { path: { jobId } } });
-  const list = await api.GET('/api/jobs', { params: { query: { type: 'example', pageSize: 5 } } });
+  const list = await api.GET('/api/jobs', { params: { query: { type: 'example', jobIdPrefix: jobId, topLevel: 'true', pageSize: 5 } } });
+  const runs = await api.GET('/api/jobs/{jobId}/runs', { params: { path: { jobId } } });
+  const cause = await api.GET('/api/jobs/{jobId}/cause', { params: { path: { jobId } } });
   const health = await api.GET('/health/ready');
   console.log(
     JSON.stringify({
@@ -83,6 +85,8 @@ async function main(): Promise<void> {
       subJob: sub.data ? { jobId: sub.data.jobId, status: sub.data.status, parent: sub.data.parentJobId } : sub.error,
       tree: tree.data?.map((n) => n.jobId),
       listed: list.data?.jobs.some((j) => j.jobId === jobId),
+      runs: runs.data?.runs.map((r) => [r.runId === state.runId, r.recoveryAttempt]),
+      cause: cause.data ? { status: cause.data.status, cause: cause.data.cause } : cause.error,
       health: health.data?.status,
     }),
   );
@@ -142,6 +146,8 @@ test('a client generated from /openapi.json compiles with tsc --strict and drive
     subJob: { jobId: `${jobId}/subJob`, status: 'completed', parent: jobId },
     tree: [`${jobId}/subJob`],
     listed: true,
+    runs: [[true, 0]],
+    cause: { status: 'completed', cause: null },
     health: 'ok',
   });
 });

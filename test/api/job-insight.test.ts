@@ -54,9 +54,8 @@ describe('root cause', () => {
     const jobId = await start('demoPipeline', {
       durationMs: 0,
       parts: 5,
-      steps: {
-        transform: { failParts: 3, failPartsWith: 'ECONNRESET from images.example.com' },
-      },
+      partsFailing: 3,
+      partFailure: 'ECONNRESET from images.example.com',
     });
     const final = await closedState(jobId);
     expect(final.status).toBe('failed');

@@ -43,12 +43,14 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   demoPipeline: {
     durationMs: 10,
     parts: 2,
+    partsFailing: 0,
+    partFailure: 'simulated',
     cleanupMs: 0,
     partCleanupMs: 0,
     cancelWaitMs: 1000,
     steps: { load: { failRuns: 1 } },
   },
-  demoTask: { label: 'x', durationMs: 0, items: 1, cleanupMs: 0 },
+  demoTask: { label: 'x', durationMs: 0, items: 1, cleanupMs: 0, failWith: 'simulated' },
   dataImport: { sourceDir: 'incoming/2026-11', validateOnly: true, batchSize: 3 },
   importBatch: { importId: 'dataImport-1', sourceDir: '/data/in', files: ['a.csv'], batch: 0 },
   datasetBuild: {

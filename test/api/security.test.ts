@@ -150,6 +150,8 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'GET', path: '/api/jobs', url: '/api/jobs?pageSize=1', min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/children', url: `/api/jobs/${GHOST}/children`, min: 'viewer' },
+  { method: 'GET', path: '/api/jobs/:jobId/runs', url: `/api/jobs/${GHOST}/runs`, min: 'viewer' },
+  { method: 'GET', path: '/api/jobs/:jobId/cause', url: `/api/jobs/${GHOST}/cause`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/events', url: `/api/jobs/${GHOST}/events`, min: 'viewer' },
   { method: 'GET', path: '/api/events', url: '/api/events?type=no-such-type', min: 'viewer' },
   { method: 'POST', path: '/api/jobs', url: '/api/jobs', payload: { type: 'no-such-type' }, min: 'operator' },

@@ -78,7 +78,8 @@ test('a failed pipeline leads with its root cause; the grouped chunk links open 
   const jobId = await start({
     durationMs: 0,
     parts: 4,
-    steps: { transform: { failParts: 3, failPartsWith: message } },
+    partsFailing: 3,
+    partFailure: message,
   });
   expect((await closed(jobId)).status).toBe('failed');
   const page = await openCard(`/jobs/${encodeURIComponent(jobId)}`);
@@ -95,10 +96,10 @@ test('a failed pipeline leads with its root cause; the grouped chunk links open 
 
   const links = cause.locator('a[data-link="cause-chunk"]');
   expect(await links.count()).toBe(3);
-  const hrefs = await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+  const hrefs = await links.evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
   for (const href of hrefs) {
     const chunk = await context.newPage();
-    await chunk.goto(href);
+    await chunk.goto(`${base}${href}`);
     await chunk.locator('.status-line .badge').waitFor(WAIT);
     expect(await chunk.locator('.status-line .badge').textContent()).toBe('failed');
     expect(await chunk.locator('.error-box').textContent()).toContain(message);

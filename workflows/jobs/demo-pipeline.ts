@@ -79,9 +79,6 @@ const demoStepShape = z
     failPermanently: z.boolean().optional(),
     /** Fail this step permanently in the first `failRuns` runs only: a recovery then gets past it. */
     failRuns: z.number().int().min(0).max(10).optional(),
-    /** transform: this many parts (the first ones) fail, each with `failPartsWith` (a batch with failing chunks). */
-    failParts: z.number().int().min(0).max(50).optional(),
-    failPartsWith: z.string().max(500).optional(),
   })
   .strict();
 
@@ -91,6 +88,10 @@ export const demoPipelineInput = z
     durationMs: duration.default(300),
     /** Sub-jobs the transform step runs, all at once. */
     parts: z.number().int().min(1).max(50).default(3),
+    /** How many of them (the first ones) fail, each with `partFailure` (a batch with failing chunks). */
+    partsFailing: z.number().int().min(0).max(50).optional(),
+    /** The error those parts fail with. */
+    partFailure: z.string().max(500).optional(),
     /** How long the pipeline's cleanup takes when it is cancelled. */
     cleanupMs: simulatedCleanup.default(0),
     /** How long each cancelled part's cleanup takes (default: cleanupMs). */
@@ -117,9 +118,8 @@ function activityArgs(key: DemoStepKey) {
 
 /** Whether part `offset` (from 0) of the transform step fails, and how (absent: it does not). */
 function partFailure(offset: number, input: DemoInput): { failWith?: string } {
-  const t = input.steps.transform;
-  if (!t?.failParts || offset >= t.failParts) return {};
-  return { failWith: t.failPartsWith ?? `part ${offset + 1} failed (simulated)` };
+  if (!input.partsFailing || offset >= input.partsFailing) return {};
+  return { failWith: input.partFailure ?? `part ${offset + 1} failed (simulated)` };
 }
 
 export const demoPipelineDefinition = job({
