@@ -26,6 +26,8 @@ let harness: TestApi;
 let base: string;
 let browser: Browser;
 let jobId: string;
+/** A failed demoPipeline whose chunks failed and whose load step was retried: the root cause and the timeline. */
+let failedId: string;
 
 beforeAll(async () => {
   harness = await startTestApi({ STEPWISE_API_KEYS, STEPWISE_STREAM_POLL_MS: '100' }, { listen: true });
@@ -40,6 +42,18 @@ beforeAll(async () => {
   });
   expect(res.status).toBe(201);
   expect((await closedJobState(harness.jobs, jobId)).status).toBe('completed');
+  failedId = uniqueId('a11y-failed');
+  const failed = await fetch(`${base}/api/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'demoPipeline',
+      input: { durationMs: 50, parts: 3, partsFailing: 2, partFailure: 'ECONNRESET from images.example.com' },
+      jobId: failedId,
+    }),
+  });
+  expect(failed.status).toBe(201);
+  expect((await closedJobState(harness.jobs, failedId)).status).toBe('failed');
 });
 
 afterAll(async () => {
@@ -120,6 +134,11 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.locator('.status-line .badge', { hasText: /^completed$/ }).waitFor(WAIT);
     await page.locator('.tree-box .tree a').first().waitFor(WAIT);
   },
+  'card-failed': async (page) => {
+    await page.goto(`${base}/jobs/${encodeURIComponent(failedId)}`);
+    await page.getByTestId('root-cause').locator('a[data-link="cause-chunk"]').first().waitFor(WAIT);
+    await page.locator('.gantt .g-row a[data-link="timeline"]').first().waitFor(WAIT);
+  },
   form: async (page) => {
     await page.goto(`${base}/new?type=demoPipeline`);
     await page.getByLabel('parts (optional)').waitFor(WAIT);
@@ -137,7 +156,14 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
 };
 
 /** The pages photographed (at 1280 px, in both schemes), by the screenshot's name. */
-const SCREENSHOTS: Record<string, string> = { list: 'list', card: 'card', 'form-rich': 'form' };
+const SCREENSHOTS: Record<string, string> = {
+  list: 'list',
+  'list-expanded': 'list-expanded',
+  'notification-centre': 'notifications',
+  card: 'card',
+  'card-failed': 'card-failed',
+  'form-rich': 'form',
+};
 
 const cases = Object.keys(PAGES).flatMap((name) =>
   [1280, 390].flatMap((width) => (['light', 'dark'] as const).map((scheme) => ({ name, width, scheme }))),
@@ -158,7 +184,7 @@ test.each(cases)(
       const path = DOCS_SHOTS
         ? docsScreenshot(`${shot}-${scheme}`)
         : screenshotPath(`a11y-${shot}-${scheme}`);
-      await page.screenshot({ path });
+      await page.screenshot({ path, fullPage: name.startsWith('card') });
     }
     const violations = await audit(page);
     const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
