@@ -6,6 +6,7 @@
  */
 import { defineApp } from './engine/app';
 import { demoPipelineDefinition } from './jobs/demo-pipeline';
+import { demoHoldDefinition } from './jobs/demo-hold';
 import { dataImportDefinition } from './jobs/data-import';
 import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition } from './jobs/example';
@@ -18,6 +19,7 @@ export default defineApp({
     sceneProcessingDefinition,
     itemBatchDefinition,
     demoPipelineDefinition,
+    demoHoldDefinition,
     dataImportDefinition,
     datasetBuildDefinition,
   ],

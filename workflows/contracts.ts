@@ -29,6 +29,12 @@ export const controlPayloadSchema = z
   .strict();
 export type ControlPayload = z.infer<typeof controlPayloadSchema>;
 
+/** An operator's decision on a held step: which step (default: the first held one), who and why. */
+export const holdDecisionPayloadSchema = controlPayloadSchema.extend({
+  step: z.string().min(1).max(200).optional(),
+});
+export type HoldDecisionPayload = z.infer<typeof holdDecisionPayloadSchema>;
+
 /** What every job workflow takes as its single argument. */
 export interface JobParams {
   /** The job type's input, validated against its schema at the workflow entry. */
@@ -70,6 +76,8 @@ export interface StepProgressReport {
 }
 
 const PAYLOAD_HELP = 'Payload: {"reason"?: string, "by"?: string}.';
+const HOLD_PAYLOAD_HELP =
+  'Payload: {"step"?: string (the held step\'s key; default the first held), "reason"?: string, "by"?: string}.';
 
 /**
  * What each query, signal and update does, as operators read it in the Temporal Web UI and CLI:
@@ -85,6 +93,9 @@ export const HANDLER_DESCRIPTIONS = {
   pauseJob: `Pause the job and return a short acknowledgement (its status after the pause); refused when it is closed, cancelling or already paused. ${PAYLOAD_HELP}`,
   resumeJob: `Resume a paused job and return a short acknowledgement; refused when it is not paused. ${PAYLOAD_HELP}`,
   cancelJob: `Cancel the job and return a short acknowledgement (cancelling); refused when it is closed or already cancelling. ${PAYLOAD_HELP}`,
+  retryStep: `Retry the held step (one more attempt; if it fails, the job is held again). Refused unless a step is held. ${HOLD_PAYLOAD_HELP}`,
+  skipStep: `Skip the held step: it ends skipped and the steps after it run by their own conditions. Refused unless a step is held. ${HOLD_PAYLOAD_HELP}`,
+  failStep: `Fail the held step, and so the job. Refused unless a step is held. ${HOLD_PAYLOAD_HELP}`,
   stepProgress: 'Internal: progress of a running step, sent by its activity or sub-job.',
 } as const;
 
@@ -104,5 +115,11 @@ export const pauseJobUpdate = defineUpdate<ControlAck, [ControlPayload]>('pauseJ
 export const resumeJobUpdate = defineUpdate<ControlAck, [ControlPayload]>('resumeJob');
 /** Update: {@link HANDLER_DESCRIPTIONS.cancelJob} */
 export const cancelJobUpdate = defineUpdate<ControlAck, [ControlPayload]>('cancelJob');
+/** Update: {@link HANDLER_DESCRIPTIONS.retryStep} */
+export const retryStepUpdate = defineUpdate<ControlAck, [HoldDecisionPayload]>('retryStep');
+/** Update: {@link HANDLER_DESCRIPTIONS.skipStep} */
+export const skipStepUpdate = defineUpdate<ControlAck, [HoldDecisionPayload]>('skipStep');
+/** Update: {@link HANDLER_DESCRIPTIONS.failStep} */
+export const failStepUpdate = defineUpdate<ControlAck, [HoldDecisionPayload]>('failStep');
 /** Internal signal: {@link HANDLER_DESCRIPTIONS.stepProgress} */
 export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');

@@ -16,6 +16,7 @@ export const JOB_STATUSES = [
   'running',
   'pausing',
   'paused',
+  'held',
   'cancelling',
   'completed',
   'completed_with_errors',
@@ -27,7 +28,7 @@ export const jobStatusSchema = named(
   z
     .enum(JOB_STATUSES)
     .describe(
-      'A job’s status. `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.',
+      "A job’s status. `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
     ),
 );
 export type JobStatus = z.output<typeof jobStatusSchema>;
@@ -47,6 +48,7 @@ export const STEP_STATUSES = [
   'retrying',
   'completed',
   'failed',
+  'held',
   'skipped',
   'cancelled',
   'not_run',
@@ -64,6 +66,7 @@ export const stepStatusSchema = named(
         '`retrying`: an attempt failed; the next starts at `nextAttemptAt`.',
         '`completed`: done; `result` holds its result (carried over from an earlier run when `carriedFrom` is set).',
         '`failed`: no attempt left, or the error was not retryable; `error` says why.',
+        "`held`: failed like that under `onFailure: 'hold'`: waits for an operator to retry it (one more attempt), skip it or fail the job; `error` says why.",
         "`skipped`: its `when` was false, a step it depends on did not complete under `onFailure: 'continue'`, or the job ended early; `message` says which. Counts as satisfied (and as done for progress).",
         '`cancelled`: it was running (or waiting to start while the job was paused) when the job was cancelled, or when another step failed the job.',
         '`not_run`: it never started and never will in this run: the job failed or was cancelled before it could. A retry runs it.',
@@ -233,7 +236,7 @@ export const controlSourceSchema = named(
 );
 export type ControlSource = z.output<typeof controlSourceSchema>;
 
-const controlActionKindSchema = z.enum(['pause', 'resume', 'cancel']);
+const controlActionKindSchema = z.enum(['pause', 'resume', 'cancel', 'retry_step', 'skip_step', 'fail_step']);
 
 export const controlActionSchema = named(
   'ControlAction',
@@ -292,6 +295,25 @@ export const cancellationInfoSchema = named(
     ),
 );
 export type CancellationInfo = z.output<typeof cancellationInfoSchema>;
+
+export const holdInfoSchema = named(
+  'HoldInfo',
+  z
+    .object({
+      step: z.string().describe('The held step’s key'),
+      stepName: z.string(),
+      since: isoTime.describe('When its last attempt failed'),
+      error: stepErrorSchema,
+      attempts: z.number().int().describe('The attempts it made'),
+      timeoutAt: isoTime
+        .nullable()
+        .describe('When the job fails if nobody decides (the step’s `holdTimeoutMs`); null: no limit'),
+    })
+    .describe(
+      'A held step: the operator retries it (`POST /api/jobs/{jobId}/retry-step`, one more attempt), skips it (`skip-step`: it ends `skipped` and its dependents run by their own `when`) or fails the job (`fail`)',
+    ),
+);
+export type HoldInfo = z.output<typeof holdInfoSchema>;
 
 export const recoveryStateSchema = named(
   'RecoveryState',
@@ -382,6 +404,11 @@ export const jobStateSchema = named(
         })
         .describe('Operator control: whether the job is paused, and the last actions'),
       recovery: recoveryStateSchema,
+      hold: holdInfoSchema
+        .nullable()
+        .describe(
+          'The first held step while any is held (the job is then `held`, unless cancelling); else null',
+        ),
       cancellation: cancellationInfoSchema
         .nullable()
         .describe('Set exactly when the status is `cancelling` or `cancelled`'),

@@ -232,7 +232,17 @@ export type JobTypeInfo = z.output<typeof jobTypeInfoSchema>;
 export const jobTypeListSchema = named('JobTypeList', z.array(jobTypeInfoSchema));
 
 /** The mutating requests the audit trail records. */
-export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate'] as const;
+export const AUDIT_ACTIONS = [
+  'start',
+  'pause',
+  'resume',
+  'cancel',
+  'retry',
+  'terminate',
+  'retry-step',
+  'skip-step',
+  'fail-step',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** `accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered). */

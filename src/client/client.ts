@@ -12,6 +12,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   cancelJobUpdate,
   controlPayloadSchema,
+  failStepUpdate,
+  holdDecisionPayloadSchema,
+  retryStepUpdate,
+  skipStepUpdate,
+  type HoldDecisionPayload,
   isTerminal,
   pauseJobUpdate,
   resumeJobUpdate,
@@ -209,8 +214,15 @@ const DEFAULT_PAGE_SIZE = 20;
 /** @see StepwiseClientOptions.closedStateCacheBytes */
 const DEFAULT_CLOSED_STATE_CACHE_BYTES = 32 * 1024 * 1024;
 
-type ControlAction = 'pause' | 'resume' | 'cancel';
-const UPDATES = { pause: pauseJobUpdate, resume: resumeJobUpdate, cancel: cancelJobUpdate } as const;
+type ControlAction = 'pause' | 'resume' | 'cancel' | 'retry_step' | 'skip_step' | 'fail_step';
+const UPDATES = {
+  pause: pauseJobUpdate,
+  resume: resumeJobUpdate,
+  cancel: cancelJobUpdate,
+  retry_step: retryStepUpdate,
+  skip_step: skipStepUpdate,
+  fail_step: failStepUpdate,
+} as const;
 
 /** A state after which nothing changes: the run closed, or the job reached a terminal status. */
 const isClosed = (s: JobState): boolean => s.closedAt !== null || isTerminal(s.status);
@@ -474,11 +486,42 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   }
 
   /**
-   * Pause, resume or cancel through the job's update: the workflow's validator refuses what does
-   * not fit its state without changing anything; the answer is the acknowledged new state.
+   * Retries the held step of a `held` job (its `retryStep` update): one more attempt; if it fails,
+   * the job is held again.
+   *
+   * @param payload - which held step (default: the first), why and who
+   * @throws {@link JobNotControllable} closed, cancelling, or no such step held
+   * @throws {@link JobNotFound} no job with this id in the app
    */
-  private async control(jobId: string, action: ControlAction, payload: ControlPayload): Promise<ControlAck> {
-    const checked = controlPayloadSchema.safeParse(payload);
+  retryStep(jobId: string, payload: HoldDecisionPayload = {}): Promise<ControlAck> {
+    return this.control(jobId, 'retry_step', payload);
+  }
+
+  /**
+   * Skips the held step of a `held` job (its `skipStep` update): the step ends `skipped`, the
+   * steps after it run by their own `when`. Refusals as in {@link retryStep}.
+   */
+  skipStep(jobId: string, payload: HoldDecisionPayload = {}): Promise<ControlAck> {
+    return this.control(jobId, 'skip_step', payload);
+  }
+
+  /** Fails the held step of a `held` job, and so the job (its `failStep` update). Refusals as in {@link retryStep}. */
+  failStep(jobId: string, payload: HoldDecisionPayload = {}): Promise<ControlAck> {
+    return this.control(jobId, 'fail_step', payload);
+  }
+
+  /**
+   * Pause, resume, cancel or a hold's decision through the job's update: the workflow's validator
+   * refuses what does not fit its state without changing anything; the answer is the acknowledged
+   * new state.
+   */
+  private async control(
+    jobId: string,
+    action: ControlAction,
+    payload: ControlPayload | HoldDecisionPayload,
+  ): Promise<ControlAck> {
+    const schema = action.endsWith('_step') ? holdDecisionPayloadSchema : controlPayloadSchema;
+    const checked = schema.safeParse(payload);
     if (!checked.success) throw new InvalidArgument(`Invalid ${action} payload`, zodIssues(checked.error));
     const { desc } = await describeStepwiseJob(this.temporal, this.app, jobId);
     if (desc.status.name !== 'RUNNING') {

@@ -34,7 +34,8 @@ import {
   type StepState,
 } from './types.js';
 
-type Action = 'pause' | 'resume' | 'cancel' | 'retry' | 'terminate';
+type Action =
+  'pause' | 'resume' | 'cancel' | 'retry' | 'terminate' | 'retry-step' | 'skip-step' | 'fail-step';
 
 /** Whether `action` fits the job's state (the API decides again; this only enables buttons). */
 export function actionFits(state: JobState, action: Action): boolean {
@@ -53,6 +54,10 @@ export function actionFits(state: JobState, action: Action): boolean {
     case 'terminate':
       // Any open run, cancelling or stuck ones included: that is what terminate is for.
       return open;
+    case 'retry-step':
+    case 'skip-step':
+    case 'fail-step':
+      return open && !state.cancellation && state.hold !== null;
     case 'retry':
       return (
         !open &&
@@ -242,7 +247,19 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     cancel: h('button', { type: 'button', class: 'danger', 'data-action': 'cancel' }, 'Cancel…'),
     retry: h('button', { type: 'button', 'data-action': 'retry' }, 'Retry'),
     terminate: h('button', { type: 'button', class: 'danger', 'data-action': 'terminate' }, 'Terminate…'),
+    'retry-step': h('button', { type: 'button', 'data-action': 'retry-step' }, 'Retry step'),
+    'skip-step': h('button', { type: 'button', 'data-action': 'skip-step' }, 'Skip step'),
+    'fail-step': h('button', { type: 'button', class: 'danger', 'data-action': 'fail-step' }, 'Fail job'),
   };
+  const holdText = h('p', { class: 'hold-text' });
+  const holdBox = h(
+    'section',
+    { class: 'panel hold', 'aria-labelledby': 'hold-title', hidden: true, 'data-testid': 'hold' },
+    h('h2', { id: 'hold-title' }, 'Held: waiting for an operator'),
+    holdText,
+    h('div', { class: 'row' }, buttons['retry-step'], buttons['skip-step'], buttons['fail-step']),
+    operator ? null : h('p', { class: 'hint' }, `Your key's role (${ctx.me.role}) cannot decide.`),
+  );
   const admin = ctx.me.role === 'admin';
   const terminateYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Terminate job');
   const terminateNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep it');
@@ -305,6 +322,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       notice,
       errorBox,
     ),
+    holdBox,
     causeBox,
     h(
       'div',
@@ -574,6 +592,19 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       );
     } else notice.hidden = true;
 
+    holdBox.hidden = !s.hold || s.closedAt !== null;
+    if (s.hold) {
+      replace(
+        holdText,
+        h('strong', {}, `Step “${s.hold.stepName}”`),
+        ` failed after ${s.hold.attempts} attempt${s.hold.attempts === 1 ? '' : 's'}: `,
+        h('span', { class: 'error' }, s.hold.error.message),
+        ` — held since `,
+        at(s.hold.since, true),
+        s.hold.timeoutAt ? [' · fails at ', at(s.hold.timeoutAt)] : null,
+        '. Retry it (one more attempt) after fixing the cause, skip it (the steps after it run), or fail the job.',
+      );
+    }
     errorBox.hidden = !s.error;
     if (s.error) replace(errorBox, s.error.step ? `Step ${s.error.step}: ` : '', s.error.message);
 
@@ -739,6 +770,9 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     }
   };
 
+  buttons['retry-step'].addEventListener('click', () => void act('retry-step'));
+  buttons['skip-step'].addEventListener('click', () => void act('skip-step'));
+  buttons['fail-step'].addEventListener('click', () => void act('fail-step'));
   buttons.pause.addEventListener('click', () => void act('pause'));
   buttons.resume.addEventListener('click', () => void act('resume'));
   buttons.retry.addEventListener('click', () => void act('retry'));

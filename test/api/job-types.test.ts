@@ -50,6 +50,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
     cancelWaitMs: 1000,
     steps: { load: { failRuns: 1 } },
   },
+  demoHold: { durationMs: 10, failAttempts: 0, holdTimeoutMs: 60_000 },
   demoTask: { label: 'x', durationMs: 0, items: 1, cleanupMs: 0, failWith: 'simulated' },
   dataImport: { sourceDir: 'incoming/2026-11', validateOnly: true, batchSize: 3 },
   importBatch: { importId: 'dataImport-1', sourceDir: '/data/in', files: ['a.csv'], batch: 0 },

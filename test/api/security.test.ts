@@ -183,6 +183,13 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
     payload: {},
     min: 'operator',
   },
+  ...(['retry-step', 'skip-step', 'fail-step'] as const).map((a) => ({
+    method: 'POST' as const,
+    path: `/api/jobs/:jobId/${a}`,
+    url: `/api/jobs/${GHOST}/${a}`,
+    payload: {},
+    min: 'operator' as const,
+  })),
   { method: 'DELETE', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, payload: {}, min: 'admin' },
   { method: 'GET', path: '/api/audit', url: '/api/audit', min: 'admin' },
 ];

@@ -192,3 +192,23 @@ test("a retried job's runs: each link opens that run", async () => {
   expect(await page.locator('.links').textContent()).not.toContain(`Run ${second.runId}`);
   await page.close();
 });
+
+test('a held job: the card leads with the hold and its choices; Retry step carries the job on', async () => {
+  const jobId = await start({ durationMs: 50, failAttempts: 2 }, 'demoHold');
+  const page = await openCard(`/jobs/${encodeURIComponent(jobId)}`);
+  const hold = page.getByTestId('hold');
+  await hold.waitFor({ state: 'visible', ...WAIT });
+  expect(await page.locator('.status-line .badge').textContent()).toBe('held');
+  expect(await hold.textContent()).toContain(
+    'Step “Sync” failed after 2 attempts: sync failed on attempt 2 (simulated)',
+  );
+  await page.screenshot({ path: screenshotPath('card-held-1280'), fullPage: true });
+  const retry = hold.getByRole('button', { name: 'Retry step' });
+  expect(await retry.isEnabled()).toBe(true);
+  await retry.click();
+  await page.locator('.status-line .badge', { hasText: /^completed$/ }).waitFor(WAIT);
+  expect(await hold.isHidden()).toBe(true);
+  const final = await stateOf(jobId);
+  expect(final.control.actions.map((a) => a.action)).toEqual(['retry_step']);
+  await page.close();
+});

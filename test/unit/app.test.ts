@@ -27,6 +27,7 @@ describe('defineApp', () => {
       'itemBatch',
       'demoPipeline',
       'demoTask',
+      'demoHold',
       'dataImport',
       'importBatch',
       'datasetBuild',

@@ -30,6 +30,7 @@ import {
 import {
   attemptFailed,
   attemptStarted,
+  holdRetried,
   cancelRequested,
   decideStep,
   progressReported,
@@ -52,7 +53,7 @@ interface StepSpec {
   kind: 'activity' | 'job' | 'batch';
   weight: number;
   deps: 'previous' | number[];
-  onFailure: 'fail' | 'continue';
+  onFailure: 'fail' | 'continue' | 'hold';
   maxAttempts: number;
   when: 'none' | 'true' | 'false' | 'throws';
   endJob: 'none' | 'null' | 'ends' | 'throws';
@@ -64,7 +65,7 @@ const stepSpec: fc.Arbitrary<StepSpec> = fc.record({
   kind: fc.constantFrom('activity', 'job', 'batch'),
   weight: fc.integer({ min: 0, max: 3 }),
   deps: fc.oneof(fc.constant('previous' as const), fc.array(fc.nat({ max: 5 }), { maxLength: 2 })),
-  onFailure: fc.constantFrom('fail', 'continue'),
+  onFailure: fc.constantFrom('fail', 'continue', 'hold'),
   maxAttempts: fc.integer({ min: 1, max: 3 }),
   when: fc.constantFrom('none', 'none', 'true', 'false', 'throws'),
   endJob: fc.constantFrom('none', 'none', 'null', 'ends', 'throws'),
@@ -130,7 +131,7 @@ function buildDefinition(specs: StepSpec[]): JobDefinition {
 
 /** A step the scheduler started: waiting (pause or backoff) or with work in flight. */
 interface Running {
-  phase: 'waiting' | 'backoff' | 'working';
+  phase: 'waiting' | 'backoff' | 'working' | 'held';
   attempt: number;
   /** The sub-job or batch coordinator of the attempt in flight. */
   child: string | null;
@@ -146,6 +147,7 @@ type Event =
   | { t: 'succeed'; pick: number; flag: boolean }
   | { t: 'fail'; pick: number; flag: boolean }
   | { t: 'backoffEnds'; pick: number }
+  | { t: 'hold'; pick: number; decision: 'retry' | 'skip' | 'fail' }
   | { t: 'stopped'; pick: number }
   | { t: 'pause' }
   | { t: 'resume' }
@@ -188,6 +190,14 @@ const event: fc.Arbitrary<Event> = fc.oneof(
     arbitrary: fc.record({ t: fc.constant('fail' as const), pick: fc.nat(), flag: fc.boolean() }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('backoffEnds' as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('hold' as const),
+      pick: fc.nat(),
+      decision: fc.constantFrom('retry' as const, 'skip' as const, 'fail' as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('stopped' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ t: 'pause' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'resume' as const }) },
@@ -270,6 +280,9 @@ class EngineModel {
         this.outcome.set(key, 'skipped_condition');
         stepSkipped(this.state, key, 'Condition not met');
         this.changed();
+      } else if (this.state.hold) {
+        // `runSteps`: nothing new starts while a step is held.
+        continue;
       } else {
         this.running.set(key, { phase: 'waiting', attempt: 0, child: null, stopping: false, batch: null });
         this.tryStart(key);
@@ -322,7 +335,7 @@ class EngineModel {
   /** `failed` in the scheduler: a `fail` step fails the job and stops the other running steps. */
   private failed(key: string): void {
     const step = this.step(key);
-    if (step.onFailure === 'fail' && !this.failure) {
+    if (step.onFailure !== 'continue' && !this.failure) {
       const s = this.state.steps.find((x) => x.key === key)!;
       this.failure = { key, index: step.index, name: step.name, error: s.error! };
       for (const k of [...this.running.keys()]) if (k !== key) this.stop(k);
@@ -330,6 +343,17 @@ class EngineModel {
     this.changed();
     this.outcome.set(key, 'failed');
     this.running.delete(key);
+  }
+
+  /** The step ran out of attempts under `onFailure: 'hold'`: it waits for a decision (cancelled at once if its scope is). */
+  private held(key: string): void {
+    const r = this.running.get(key)!;
+    r.phase = 'held';
+    this.changed();
+    if (r.stopping) {
+      this.cancelled(key);
+      this.schedule();
+    }
   }
 
   /** A step's scope is cancelled: waiting steps stop at once, work in flight when it has stopped. */
@@ -468,11 +492,12 @@ class EngineModel {
         };
         // `completeStep`: endJob first; a throwing one fails the step, not retried.
         if (sp.endJob === 'throws') {
-          attemptFailed(this.state, this.step(key), r.attempt, {
+          const held = attemptFailed(this.state, this.step(key), r.attempt, {
             message: 'endJob threw',
             type: 'StepFunctionFailed',
             nonRetryable: true,
           });
+          if (held === 'held') return this.held(key);
           return (this.failed(key), this.schedule());
         }
         this.results[key] = stepCompleted(this.state, key, raw);
@@ -504,11 +529,31 @@ class EngineModel {
           nonRetryable,
         });
         if (delay === null) return (this.failed(key), this.schedule());
+        if (delay === 'held') return this.held(key);
         this.changed();
         r.phase = 'backoff';
         // A sleep in a cancelled scope ends at once.
         if (r.stopping) return (this.cancelled(key), this.schedule());
         return;
+      }
+      case 'hold': {
+        // An operator's decision on a held step (`awaitDecision`).
+        const picked = this.pickRunning(e.pick, 'held');
+        if (!picked) return;
+        const [key] = picked;
+        if (e.decision === 'retry') {
+          holdRetried(this.state, key);
+          this.changed();
+          this.tryStart(key);
+          return this.schedule();
+        }
+        if (e.decision === 'skip') {
+          stepSkipped(this.state, key, 'Skipped after it was held by model');
+          this.changed();
+          return this.settle(key, 'skipped_condition');
+        }
+        stepFailed(this.state, key, this.state.steps.find((x) => x.key === key)!.error!);
+        return (this.failed(key), this.schedule());
       }
       case 'backoffEnds': {
         const picked = this.pickRunning(e.pick, 'backoff');
@@ -597,6 +642,8 @@ class EngineModel {
     for (let i = 0; i < 200 && !this.closed(); i++) {
       if (this.state.control.paused && !this.state.cancellation) this.apply({ t: 'resume' });
       else if (this.pickRunning(0, 'backoff')) this.apply({ t: 'backoffEnds', pick: 0 });
+      else if (this.pickRunning(0, 'held'))
+        this.apply({ t: 'hold', pick: 0, decision: i % 3 ? 'skip' : 'retry' });
       else if (this.pickRunning(0, 'working')?.[1].stopping) this.apply({ t: 'stopped', pick: 0 });
       else this.apply({ t: 'succeed', pick: 0, flag: i % 2 === 0 });
       if (i === 199) throw new Error('the model did not close');
@@ -651,15 +698,24 @@ describe('JobState invariants over random runs', () => {
         'running',
         'pausing',
         'paused',
+        'held',
         'cancelling',
         'completed',
         'completed_with_errors',
         'failed',
         'cancelled',
       ].map((s) => `job ${s}`),
-      ...['pending', 'running', 'retrying', 'completed', 'failed', 'skipped', 'cancelled', 'not_run'].map(
-        (s) => `step ${s}`,
-      ),
+      ...[
+        'pending',
+        'running',
+        'retrying',
+        'completed',
+        'failed',
+        'held',
+        'skipped',
+        'cancelled',
+        'not_run',
+      ].map((s) => `step ${s}`),
       'recovery run',
       'left running',
       'sub-jobs running',

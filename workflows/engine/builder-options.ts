@@ -65,10 +65,13 @@ export interface StepOptions<I, R extends object, Out> {
   dependsOn?: (keyof R & string)[];
   /**
    * `fail` fails the job; `continue` ends it `completed_with_errors` and skips the steps that
-   * depend on this one.
-   * @default 'fail'
+   * depend on this one; `hold` holds the job (`held`) for an operator to retry the step, skip it or
+   * fail the job.
+   * @default the job type's `onStepFailure`, else 'fail'
    */
-  onFailure?: 'fail' | 'continue';
+  onFailure?: 'fail' | 'continue' | 'hold';
+  /** With `onFailure: 'hold'`: how long the job waits for a decision before it fails (ms; default no limit). */
+  holdTimeoutMs?: number;
   /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
   when?: (ctx: StepContext<I, R>) => boolean;
   /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */
@@ -157,6 +160,12 @@ export interface JobTypeOptions<S extends z.ZodType> {
   internal?: boolean;
   /** Validates the input at the API and again at the workflow entry. */
   input: S;
+  /**
+   * The `onFailure` of the steps that do not set their own (`'hold'`: every step holds the job for
+   * an operator when it runs out of attempts).
+   * @default 'fail'
+   */
+  onStepFailure?: 'fail' | 'continue' | 'hold';
   /**
    * How many times a failed or cancelled job may be recovered.
    * @default 3

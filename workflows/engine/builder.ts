@@ -179,6 +179,7 @@ export class JobBuilder<
       input: this.options.input,
       steps: [...this.steps],
       recoveryLimit: this.options.recoveryLimit,
+      onStepFailure: this.options.onStepFailure,
       cancelWaitMs: typeof cancelWaitMs === 'function' ? (ctx) => cancelWaitMs(typed(ctx)) : cancelWaitMs,
       subJobs: this.subJobs,
       ...(this.cleanup ? { onCancel: this.cleanup } : {}),
@@ -203,6 +204,7 @@ export class JobBuilder<
       timeoutMs: opts.timeoutMs,
       dependsOn: opts.dependsOn,
       onFailure: opts.onFailure,
+      holdTimeoutMs: opts.holdTimeoutMs,
       when: when ? (ctx: StepContext<z.infer<S>>) => when(typed(ctx)) : undefined,
       endJob: endJob
         ? (result: unknown, ctx: StepContext<z.infer<S>>) => endJob(result as Out, typed(ctx))

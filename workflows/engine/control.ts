@@ -10,7 +10,7 @@ export type ControlAction = 'pause' | 'resume' | 'cancel';
 
 /** Why a control request was refused: an error type for the caller and a sentence for people. */
 export interface ControlRefusal {
-  type: 'InvalidControlPayload' | 'JobClosed' | 'JobCancelling' | 'AlreadyPaused' | 'NotPaused';
+  type: 'InvalidControlPayload' | 'JobClosed' | 'JobCancelling' | 'AlreadyPaused' | 'NotPaused' | 'NotHeld';
   message: string;
 }
 
@@ -44,12 +44,19 @@ export function checkControl(
 }
 
 /**
- * The status of running work under operator control: `cancelling` wins; a paused job is `pausing`
+ * The status of running work under operator control: `cancelling` wins, then `held` (a step waits
+ * for an operator's decision); a paused job is `pausing`
  * while anything still runs (`busy`: an activity, or a sub-job that has not paused) and `paused`
  * once nothing does.
  */
-export function deriveStatus(s: { cancelling: boolean; paused: boolean; busy: boolean }): JobStatus {
+export function deriveStatus(s: {
+  cancelling: boolean;
+  held?: boolean;
+  paused: boolean;
+  busy: boolean;
+}): JobStatus {
   if (s.cancelling) return 'cancelling';
+  if (s.held) return 'held';
   if (!s.paused) return 'running';
   return s.busy ? 'pausing' : 'paused';
 }

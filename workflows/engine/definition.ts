@@ -74,10 +74,17 @@ interface StepBase<I> {
   dependsOn?: string[];
   /**
    * `fail` fails the job; `continue` ends it `completed_with_errors` and skips the steps that
-   * depend on this one.
-   * @default 'fail'
+   * depend on this one; `hold` holds the job (`held`) for an operator to retry the step, skip it
+   * or fail the job.
+   * @default the job type's `onStepFailure`, else 'fail'
    */
-  onFailure?: 'fail' | 'continue';
+  onFailure?: StepFailurePolicy;
+  /**
+   * With `onFailure: 'hold'`: how long the job waits for an operator's decision before it fails,
+   * in milliseconds.
+   * @default no limit
+   */
+  holdTimeoutMs?: number;
   /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
   when?(ctx: StepContext<I>): boolean;
   /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */
@@ -137,9 +144,17 @@ export interface CleanupDef<I> {
   timeoutMs?: number;
 }
 
+/** What a step's failure (no attempt left) does to its job. */
+export type StepFailurePolicy = 'fail' | 'continue' | 'hold';
+
 export interface JobTypeSpec<S extends z.ZodType> {
   name: string;
   description: string;
+  /**
+   * The `onFailure` of the steps that do not set their own.
+   * @default 'fail'
+   */
+  onStepFailure?: StepFailurePolicy;
   /**
    * A sub-job type that only its parent job starts (its input comes from the parent, never from a
    * caller): the API refuses to start it and the catalog marks it internal.
@@ -179,7 +194,7 @@ export type NormalizedStep<I> = StepDef<I> & {
   index: number;
   weight: number;
   dependsOn: string[];
-  onFailure: 'fail' | 'continue';
+  onFailure: StepFailurePolicy;
   timeoutMs: number;
   retryPolicy: NormalizedRetry;
 };
@@ -260,7 +275,7 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
       index: i + 1,
       weight,
       dependsOn: s.dependsOn ?? (i === 0 ? [] : [spec.steps[i - 1].key]),
-      onFailure: s.onFailure ?? 'fail',
+      onFailure: s.onFailure ?? spec.onStepFailure ?? 'fail',
       timeoutMs: s.timeoutMs ?? 10 * 60_000,
       retryPolicy,
     };

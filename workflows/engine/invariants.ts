@@ -50,6 +50,17 @@ export function jobStateViolations(state: JobState): string[] {
   if (cancelStatus !== (state.cancellation !== null)) {
     bad(`status ${state.status} with cancellation ${state.cancellation ? 'set' : 'null'}`);
   }
+  const heldSteps = steps.filter((s) => s.status === 'held');
+  if ((state.hold !== null) !== heldSteps.length > 0) {
+    bad(`hold ${state.hold ? `on "${state.hold.step}"` : 'null'} with ${heldSteps.length} held steps`);
+  }
+  if (state.hold && state.hold.step !== heldSteps[0]?.key)
+    bad(`hold names "${state.hold.step}", not the first held step`);
+  if ((state.status === 'held') !== (state.hold !== null && !state.cancellation && !closed)) {
+    bad(
+      `status ${state.status} with hold ${state.hold ? 'set' : 'null'}: held exactly while a step is held and the job is not cancelling`,
+    );
+  }
   if ((state.status === 'pausing' || state.status === 'paused') && !state.control.paused) {
     bad(`status ${state.status} while control.paused is false`);
   }
@@ -141,7 +152,11 @@ function stepViolations(state: JobState, s: StepState): string[] {
     out.push(`${s.status} without an error`);
   }
   // A message speaks for a running step, a completed step's result, or why a step was skipped.
-  if (['pending', 'not_run', 'failed', 'cancelled'].includes(s.status) && s.message !== null) {
+  if (s.status === 'held' && (s.error === null || s.attempts.at(-1)?.outcome === 'running')) {
+    out.push('held without an error, or with an attempt running');
+  }
+  if (closed && s.status === 'held') out.push('held in a closed job');
+  if (['pending', 'not_run', 'failed', 'held', 'cancelled'].includes(s.status) && s.message !== null) {
     out.push(`${s.status} with a message ${JSON.stringify(s.message)}`);
   }
   if (s.status === 'retrying' && s.message !== null) {

@@ -13,6 +13,13 @@ import type { ActivityJobRef } from './step-io';
 import { clampLimits, type JobLimits } from '../limits';
 import { JobStartedByKey } from '../search-attributes';
 
+/** What an operator decided for a held step. */
+export interface HoldDecision {
+  action: 'retry_step' | 'skip_step' | 'fail_step';
+  by: string | null;
+  reason: string | null;
+}
+
 export class Job {
   readonly state: JobState;
   /** Results of the completed steps by key (carried ones included): what step functions see. */
@@ -27,6 +34,10 @@ export class Job {
   readonly rootScope = wf.CancellationScope.current();
   /** The step whose failure fails the job (the first one with `onFailure: 'fail'`). */
   failure: { step: NormalizedStep<unknown>; error: StepError } | null = null;
+  /** Operators' decisions on held steps, by step key, until the step takes them. */
+  readonly holdDecisions = new Map<string, HoldDecision>();
+  /** Bumped whenever a hold is decided: the scheduler starts what waited for it. */
+  holdVersion = 0;
   /** Set by a step's `endJob`: the job completes early with this message. */
   endMessage: string | null = null;
   /** Set when the activity that asks Temporal to cancel this run gave up. */

@@ -6,16 +6,18 @@
 import * as wf from '@temporalio/workflow';
 import {
   controlPayloadSchema,
+  holdDecisionPayloadSchema,
   pauseSignal,
   resumeSignal,
   type ControlPayload,
   type ControlSource,
+  type HoldDecisionPayload,
 } from '../contracts';
 import { requestCancel } from './cancellation';
 import { forwardControl } from './children';
-import { checkControl, describeRequest, type ControlAction } from './control';
+import { checkControl, describeRequest, type ControlAction, type ControlRefusal } from './control';
 import { formatIssues } from './failures';
-import type { Job } from './job';
+import type { HoldDecision, Job } from './job';
 import { recordAction } from './state';
 
 /** What a sub-job is told when its job pauses or resumes: who asked (else the job) and why. */
@@ -79,6 +81,58 @@ export function onControlSignal(job: Job, action: ControlAction, raw: unknown): 
   if (action === 'pause') pause(job, parsed.data, 'signal');
   else if (action === 'resume') resume(job, parsed.data, 'signal');
   else requestCancel(job, parsed.data, 'signal');
+}
+
+export type HoldAction = HoldDecision['action'];
+
+const HOLD_VERBS: Record<HoldAction, string> = {
+  retry_step: 'Retry of the held step',
+  skip_step: 'Skip of the held step',
+  fail_step: 'Fail of the held step',
+};
+
+/** Why a decision on a held step does not fit (null: it does). */
+export function checkHoldDecision(job: Job, action: HoldAction, raw: unknown): ControlRefusal | null {
+  const parsed = holdDecisionPayloadSchema.optional().safeParse(raw);
+  if (!parsed.success) {
+    return {
+      type: 'InvalidControlPayload',
+      message: `Invalid payload: ${formatIssues(parsed.error.issues)}`,
+    };
+  }
+  const st = job.state;
+  if (job.isClosed()) return { type: 'JobClosed', message: `Job "${st.jobId}" is closed (${st.status})` };
+  if (st.cancellation) return { type: 'JobCancelling', message: `Job "${st.jobId}" is being cancelled` };
+  const key = parsed.data?.step ?? st.hold?.step;
+  const step = st.steps.find((s) => s.key === key);
+  if (!key || !step || step.status !== 'held' || job.holdDecisions.has(key)) {
+    return {
+      type: 'NotHeld',
+      message: key
+        ? `Step "${key}" of job "${st.jobId}" is not held (${step?.status ?? 'no such step'})${job.holdDecisions.has(key) ? ': a decision on it is already under way' : ''}`
+        : `Job "${st.jobId}" has no held step (${st.status}); ${HOLD_VERBS[action].toLowerCase()} needs one`,
+    };
+  }
+  return null;
+}
+
+/** Validator of the hold updates: refuses what does not fit, changing nothing. */
+export function validateHoldDecision(job: Job, action: HoldAction, p: unknown): void {
+  const refusal = checkHoldDecision(job, action, p);
+  if (refusal) throw wf.ApplicationFailure.create({ ...refusal, nonRetryable: true });
+}
+
+/** Records an accepted decision; the held step acts on it (see the scheduler). */
+export function decideHold(job: Job, action: HoldAction, p: HoldDecisionPayload | undefined): void {
+  const key = p?.step ?? job.state.hold!.step;
+  job.holdDecisions.set(key, { action, by: p?.by ?? null, reason: p?.reason ?? null });
+  recordAction(job.state, action, p, 'update', job.limits.maxControlActions);
+  job.log(
+    'info',
+    job.stepState(key).index,
+    `${HOLD_VERBS[action]} "${job.stepState(key).name}" requested${describeRequest(p)}`,
+  );
+  job.changed();
 }
 
 /** An update's validator: a refused update changes nothing and leaves no trace in history. */

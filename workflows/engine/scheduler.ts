@@ -15,6 +15,7 @@ import {
   attemptFailed,
   attemptStarted,
   decideStep,
+  holdRetried,
   splitResult,
   stepCancelled,
   stepCompleted,
@@ -66,6 +67,8 @@ export async function runSteps(
         skip(job, step, outcome, 'skipped_dependency', 'A step it depends on did not complete');
         continue;
       }
+      // Nothing new starts while a step is held: it waits for an operator's decision.
+      if (job.state.hold) continue;
       if (step.when && !whenHolds(job, step, ctx, outcome)) continue;
       running.set(
         key,
@@ -76,7 +79,13 @@ export async function runSteps(
       );
     }
     if (running.size === 0) return;
-    await Promise.race(running.values());
+    const waits: Promise<unknown>[] = [...running.values()];
+    // A decided hold lets the steps that waited for it start, though no step has ended.
+    if (job.state.hold) {
+      const seen = job.holdVersion;
+      waits.push(wf.condition(() => job.holdVersion !== seen));
+    }
+    await Promise.race(waits);
   }
 }
 
@@ -157,6 +166,13 @@ async function runStep(
       const error = toStepError(err);
       const delay = attemptFailed(job.state, step, attempt, error);
       if (delay === null) return failed(job, step, error);
+      if (delay === 'held') {
+        const decision = await awaitDecision(job, step, attempt, error);
+        if (decision === 'retry') continue;
+        if (decision === 'skip') return 'skipped_condition';
+        stepFailed(job.state, step.key, error);
+        return failed(job, step, error);
+      }
       job.log(
         'warn',
         step.index,
@@ -166,6 +182,54 @@ async function runStep(
       await wf.sleep(delay);
     }
   }
+}
+
+/**
+ * A held step waits for an operator to retry it, skip it or fail it (or for its `holdTimeoutMs`,
+ * which fails it). Cancelling the job cancels the wait; pausing it does not change it.
+ */
+async function awaitDecision(
+  job: Job,
+  step: NormalizedStep<unknown>,
+  attempt: number,
+  error: StepError,
+): Promise<'retry' | 'skip' | 'fail'> {
+  job.log(
+    'warn',
+    step.index,
+    `Step "${step.name}" held after attempt ${attempt}: ${error.message}; waiting for an operator to retry it, skip it or fail the job`,
+  );
+  job.changed();
+  const decided = (): boolean => job.holdDecisions.has(step.key);
+  const timeout = step.holdTimeoutMs;
+  const inTime =
+    typeof timeout === 'number' ? await wf.condition(decided, timeout) : (await wf.condition(decided), true);
+  const d = job.holdDecisions.get(step.key);
+  job.holdDecisions.delete(step.key);
+  job.holdVersion++;
+  if (!inTime || !d) {
+    job.log(
+      'error',
+      step.index,
+      `No decision on held step "${step.name}" within ${timeout} ms (holdTimeoutMs): it fails`,
+    );
+    return 'fail';
+  }
+  const who = `${d.by ? ` by ${d.by}` : ''}${d.reason ? `: ${d.reason}` : ''}`;
+  if (d.action === 'retry_step') {
+    holdRetried(job.state, step.key);
+    job.log('info', step.index, `Held step "${step.name}" retried${who}`);
+    job.changed();
+    return 'retry';
+  }
+  if (d.action === 'skip_step') {
+    stepSkipped(job.state, step.key, `Skipped after it was held${who}`);
+    job.log('info', step.index, `Held step "${step.name}" skipped${who}`);
+    job.changed();
+    return 'skip';
+  }
+  job.log('info', step.index, `Held step "${step.name}" failed${who}`);
+  return 'fail';
 }
 
 /**
@@ -212,7 +276,8 @@ function failStep(job: Job, step: NormalizedStep<unknown>, error: StepError): St
 /** The step has failed for good: log it, and fail the job unless the step may fail. */
 function failed(job: Job, step: NormalizedStep<unknown>, error: StepError): StepOutcome {
   job.log('error', step.index, `Step "${step.name}" failed: ${error.message}`);
-  if (step.onFailure === 'fail' && !job.failure) {
+  // A held step an operator failed fails the job like a `fail` step.
+  if (step.onFailure !== 'continue' && !job.failure) {
     job.failure = { step, error };
     // Stop the other running steps: the job has failed.
     for (const [key, scope] of job.stepScopes) if (key !== step.key) scope.cancel();

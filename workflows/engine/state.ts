@@ -9,6 +9,7 @@ import type {
   ControlAction,
   ControlPayload,
   ControlSource,
+  HoldInfo,
   JobLogLine,
   JobParams,
   JobState,
@@ -81,6 +82,7 @@ export function initialJobState(
       fromStep: params.recovery?.fromStep ?? null,
       previousRunId: params.recovery?.previousRunId ?? null,
     },
+    hold: null,
     cancellation: null,
     input: (params.input ?? null) as Json,
     output: null,
@@ -161,8 +163,10 @@ export function refreshDerived(
 ): void {
   state.progress = Math.max(state.progress, weightedProgress(state.steps));
   const active = state.steps.filter(isActive);
+  const held = state.steps.filter((s) => s.status === 'held');
   const current =
     active[0] ??
+    held[0] ??
     [...state.steps]
       .reverse()
       .find((s) => s.status !== 'pending' && s.status !== 'skipped' && s.status !== 'not_run') ??
@@ -172,14 +176,30 @@ export function refreshDerived(
     state.stepName = current.name;
   }
   state.message = active[0]?.message ?? null;
+  state.hold = held[0] ? holdInfo(held[0], def) : null;
   state.runningSubJobs = runningSubJobs(state, def);
   // Paused once no activity runs and every sub-job has paused (or closed).
   const busy = inputs.activitiesRunning || state.activeSubJobs.some((j) => j.status !== 'paused');
   state.status = deriveStatus({
     cancelling: state.cancellation !== null,
+    held: state.hold !== null,
     paused: state.control.paused,
     busy,
   });
+}
+
+/** What the card and the API show of a held step. */
+function holdInfo(s: StepState, def: Pick<JobDefinition, 'steps'>): HoldInfo {
+  const since = s.attempts.at(-1)?.endedAt ?? s.completedAt ?? s.startedAt ?? nowIso();
+  const timeout = def.steps.find((d) => d.key === s.key)?.holdTimeoutMs;
+  return {
+    step: s.key,
+    stepName: s.name,
+    since,
+    error: s.error ?? { message: 'failed', type: null, nonRetryable: true },
+    attempts: s.attempt,
+    timeoutAt: typeof timeout === 'number' ? new Date(Date.parse(since) + timeout).toISOString() : null,
+  };
 }
 
 /**
@@ -219,9 +239,10 @@ export function closeState(
     state.currentStep = failedStep.index;
     state.stepName = failedStep.name;
   }
+  state.hold = null;
   for (const s of state.steps) {
     if (s.status === 'pending') s.status = 'not_run';
-    else if (isActive(s)) {
+    else if (isActive(s) || s.status === 'held') {
       endAttempt(s, 'cancelled', state.closedAt);
       s.status = 'cancelled';
       s.completedAt = state.closedAt;

@@ -121,16 +121,23 @@ export function stepCompleted(state: JobState, key: string, raw: Json): Json {
 }
 
 /**
- * Attempt `attempt` failed with `error`: `retrying` (returns the delay before the next attempt), or
- * `failed` when the error is not retryable or no attempt is left (returns null).
+ * Attempt `attempt` failed with `error`: `retrying` (returns the delay before the next attempt), or,
+ * when the error is not retryable or no attempt is left, `failed` (returns null) — `held` instead
+ * (returns `'held'`) for a step with `onFailure: 'hold'`.
  */
 export function attemptFailed(
   state: JobState,
-  step: Pick<NormalizedStep<unknown>, 'key' | 'retryPolicy'>,
+  step: Pick<NormalizedStep<unknown>, 'key' | 'retryPolicy'> & {
+    onFailure?: NormalizedStep<unknown>['onFailure'];
+  },
   attempt: number,
   error: StepError,
-): number | null {
+): number | 'held' | null {
   if (error.nonRetryable || attempt >= step.retryPolicy.maxAttempts) {
+    if (step.onFailure === 'hold') {
+      stepHeld(state, step.key, error);
+      return 'held';
+    }
     stepFailed(state, step.key, error);
     return null;
   }
@@ -147,9 +154,30 @@ export function attemptFailed(
   return delay;
 }
 
+/** The step ran out of attempts under `onFailure: 'hold'`: it waits for an operator's decision. */
+export function stepHeld(state: JobState, key: string, error: StepError): void {
+  const s = stepStateOf(state, key);
+  endAttempt(s, 'failed', nowIso(), error.message);
+  s.status = 'held';
+  s.error = error;
+  s.message = null;
+  s.nextAttemptAt = null;
+  if (s.batch) s.batch.running = 0;
+  state.summary.totalErrors += 1;
+}
+
+/** An operator chose to retry the held step: it waits for its next attempt, due now. */
+export function holdRetried(state: JobState, key: string): void {
+  const s = stepStateOf(state, key);
+  s.status = 'retrying';
+  s.nextAttemptAt = nowIso();
+}
+
 /** The step failed for good (also before an attempt, when its `when` threw). */
 export function stepFailed(state: JobState, key: string, error: StepError): void {
   const s = stepStateOf(state, key);
+  // A held step's failure was counted when it was held.
+  if (s.status !== 'held') state.summary.totalErrors += 1;
   endAttempt(s, 'failed', nowIso(), error.message);
   s.status = 'failed';
   s.error = error;
@@ -158,7 +186,6 @@ export function stepFailed(state: JobState, key: string, error: StepError): void
   s.completedAt = nowIso();
   s.durationMs = sinceStart(s, s.completedAt) ?? 0;
   if (s.batch) s.batch.running = 0;
-  state.summary.totalErrors += 1;
 }
 
 /**

@@ -8,6 +8,10 @@ import * as wf from '@temporalio/workflow';
 import {
   cancelJobUpdate,
   cancelSignal,
+  failStepUpdate,
+  retryStepUpdate,
+  skipStepUpdate,
+  type HoldDecisionPayload,
   HANDLER_DESCRIPTIONS as D,
   jobStateQuery,
   pauseJobUpdate,
@@ -28,7 +32,7 @@ import { jsonBytes } from '../limits';
 import { recoveryProblem } from './entry-checks';
 import { formatIssues } from './failures';
 import { Job } from './job';
-import { onControlSignal, pause, resume, validateUpdate } from './operator';
+import { decideHold, onControlSignal, pause, resume, validateHoldDecision, validateUpdate } from './operator';
 import { runSteps } from './scheduler';
 import { applyCarried, completion, controlAck, progressSnapshot } from './state';
 import { progressReported } from './transitions';
@@ -93,6 +97,21 @@ function registerHandlers(job: Job): void {
       description: D.cancelJob,
     },
   );
+  const holdUpdates = [
+    [retryStepUpdate, 'retry_step', D.retryStep],
+    [skipStepUpdate, 'skip_step', D.skipStep],
+    [failStepUpdate, 'fail_step', D.failStep],
+  ] as const;
+  for (const [update, action, description] of holdUpdates) {
+    wf.setHandler(
+      update,
+      (p?: HoldDecisionPayload) => {
+        decideHold(job, action, p);
+        return controlAck(job.state, action);
+      },
+      { validator: (p?: HoldDecisionPayload) => validateHoldDecision(job, action, p), description },
+    );
+  }
 }
 
 /** A running step's activity or sub-job reports progress; stale attempts are ignored. */

@@ -17,6 +17,7 @@ import {
   jobStateSchema,
   type ControlAck,
   type ControlPayload,
+  type HoldDecisionPayload,
   type JobState,
 } from '../../../workflows/contracts';
 import type { Actor } from '../../api-keys';
@@ -37,6 +38,7 @@ import { STEPWISE_CLIENT } from './stepwise-client.provider';
 import {
   controlBodySchema,
   getJobQuerySchema,
+  holdBodySchema,
   jobIdSchema,
   listJobsQuerySchema,
   retryBodySchema,
@@ -248,6 +250,76 @@ export class JobsController {
   ): Promise<ControlAck> {
     // The actor is the caller's key name, never the `by` a client typed.
     return this.jobs.cancel(jobId, { ...body, by: actor.name });
+  }
+
+  @Post(':jobId/retry-step')
+  @Roles('operator')
+  @Audited('retry-step')
+  @ApiOperation({
+    summary: 'Retry the held step of a held job (one more attempt)',
+    tags: ['control'],
+    params: jobIdParams,
+    body: holdBodySchema,
+    responses: {
+      200: { description: '`running` again; if the attempt fails, `held` again', schema: controlAckSchema },
+    },
+    errors: { 404: NOT_FOUND, 409: 'Closed, cancelling, or no such step held', 503: UNAVAILABLE },
+  })
+  @HttpCode(HttpStatus.OK)
+  async retryStep(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(holdBodySchema)) body: HoldDecisionPayload,
+    @CurrentActor() actor: Actor,
+  ): Promise<ControlAck> {
+    // The actor is the caller's key name, never the `by` a client typed.
+    return this.jobs.retryStep(jobId, { ...body, by: actor.name });
+  }
+
+  @Post(':jobId/skip-step')
+  @Roles('operator')
+  @Audited('skip-step')
+  @ApiOperation({
+    summary: 'Skip the held step of a held job',
+    tags: ['control'],
+    params: jobIdParams,
+    body: holdBodySchema,
+    responses: {
+      200: {
+        description: 'The step is `skipped`; the steps after it run by their own `when`',
+        schema: controlAckSchema,
+      },
+    },
+    errors: { 404: NOT_FOUND, 409: 'Closed, cancelling, or no such step held', 503: UNAVAILABLE },
+  })
+  @HttpCode(HttpStatus.OK)
+  async skipStep(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(holdBodySchema)) body: HoldDecisionPayload,
+    @CurrentActor() actor: Actor,
+  ): Promise<ControlAck> {
+    // The actor is the caller's key name, never the `by` a client typed.
+    return this.jobs.skipStep(jobId, { ...body, by: actor.name });
+  }
+
+  @Post(':jobId/fail-step')
+  @Roles('operator')
+  @Audited('fail-step')
+  @ApiOperation({
+    summary: 'Fail the held step of a held job, and so the job',
+    tags: ['control'],
+    params: jobIdParams,
+    body: holdBodySchema,
+    responses: { 200: { description: '`failed` (the step’s error is the job’s)', schema: controlAckSchema } },
+    errors: { 404: NOT_FOUND, 409: 'Closed, cancelling, or no such step held', 503: UNAVAILABLE },
+  })
+  @HttpCode(HttpStatus.OK)
+  async failStep(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Body(new ZodPipe(holdBodySchema)) body: HoldDecisionPayload,
+    @CurrentActor() actor: Actor,
+  ): Promise<ControlAck> {
+    // The actor is the caller's key name, never the `by` a client typed.
+    return this.jobs.failStep(jobId, { ...body, by: actor.name });
   }
 
   @Post(':jobId/retry')

@@ -3,7 +3,7 @@
  * what the API accepts), and the types of their answers, which are declared in `../contracts.ts`.
  */
 import { z } from 'zod';
-import { JOB_STATUSES, controlPayloadSchema } from '../../../workflows/contracts';
+import { JOB_STATUSES, controlPayloadSchema, holdDecisionPayloadSchema } from '../../../workflows/contracts';
 import { named } from '../../../workflows/schema-registry';
 
 export type { JobList, JobSummary, JobTreeNode, StartJobResponse, TerminateResponse } from '../contracts';
@@ -69,6 +69,9 @@ export type StartJobBody = z.infer<typeof startJobBodySchema>;
 
 /** Body of pause, resume and cancel. */
 export const controlBodySchema = named('ControlBody', controlPayloadSchema.default({}), 'input');
+
+/** A decision on a held step: which one (default the first held), and why. */
+export const holdBodySchema = named('HoldDecisionBody', holdDecisionPayloadSchema.default({}), 'input');
 
 export const retryBodySchema = named(
   'RetryBody',
