@@ -276,4 +276,31 @@ describe('pause and resume', () => {
       await ownRun;
     }
   });
+
+  it('a hold survives a worker restart: decided on a new worker, the job goes on', async () => {
+    const own = await createTestWorker(env);
+    let ownRun = own.worker.run();
+    const handle = await startJob(env, own.taskQueue, 'demoHold', { durationMs: 50, failAttempts: 2 });
+    const held = await waitForState(jobs, handle.workflowId, (s) => s.status === 'held');
+    expect(held.hold).toMatchObject({ step: 'sync', attempts: 2 });
+    own.worker.shutdown();
+    await ownRun;
+
+    // A new worker replays the held job from its history and takes the operator's decision.
+    const again = await createTestWorker(env, { taskQueue: own.taskQueue });
+    ownRun = again.worker.run();
+    try {
+      const replayed = await waitForState(jobs, handle.workflowId, (s) => s.status === 'held');
+      expect(replayed.hold).toEqual(held.hold);
+      const ack = await jobs.retryStep(handle.workflowId, { by: 'jest', reason: 'after restart' });
+      expect(ack.action).toBe('retry_step');
+      const done = (await handle.result()) as JobState;
+      expectJobStateInvariants(done);
+      expect(done.status).toBe('completed');
+      expect(done.steps.map((s) => s.status)).toEqual(['completed', 'completed', 'completed']);
+    } finally {
+      again.worker.shutdown();
+      await ownRun;
+    }
+  });
 });
