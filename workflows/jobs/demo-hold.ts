@@ -4,7 +4,7 @@
  *
  *   prepare (activity) → sync (activity, 2 attempts a round; fails its first `failAttempts`) → publish (activity)
  *
- * With `failAttempts: 3`, sync fails twice and holds the job; a retry from the operator runs a third
+ * By default nothing fails. With `failAttempts: 3`, sync fails twice and holds the job; a retry from the operator runs a third
  * attempt, which fails and holds it again; the next retry succeeds. Skip ends sync `skipped` and
  * publish runs; fail fails the job.
  */
@@ -18,8 +18,8 @@ export const demoHoldInput = z
   .object({
     /** Duration of each step. */
     durationMs: simulatedDuration.default(200),
-    /** Sync fails its attempts 1..failAttempts (two attempts a round before it holds the job). */
-    failAttempts: z.number().int().min(0).max(20).default(2),
+    /** Sync fails its attempts 1..failAttempts (two attempts a round before it holds the job; 2: held once). */
+    failAttempts: z.number().int().min(0).max(20).default(0),
     /** How long a held step waits for a decision before the job fails (ms); absent: no limit. */
     holdTimeoutMs: z
       .number()
