@@ -53,6 +53,11 @@ export interface JobParams {
   recovery?: RecoveryParams;
   /** The API's configured budgets (a sub-job inherits its parent's); defaults otherwise. */
   limits?: Partial<JobLimits>;
+  /**
+   * Stall thresholds learned from the type's completed runs, by step key (ms), set by the client
+   * at start; a step's own `stallAfterMs` wins.
+   */
+  stallAfterMs?: Record<string, number>;
 }
 
 /** A recovery run: which attempt it is and the completed steps it carries over. */

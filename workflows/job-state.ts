@@ -17,6 +17,7 @@ export const JOB_STATUSES = [
   'pausing',
   'paused',
   'held',
+  'stalled',
   'cancelling',
   'completed',
   'completed_with_errors',
@@ -28,7 +29,7 @@ export const jobStatusSchema = named(
   z
     .enum(JOB_STATUSES)
     .describe(
-      "A job’s status. `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
+      "A job’s status. `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `stalled`: running, but a step has reported no progress for longer than its stall threshold (`stalled` says which; `running` again once it reports); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
     ),
 );
 export type JobStatus = z.output<typeof jobStatusSchema>;
@@ -315,6 +316,19 @@ export const holdInfoSchema = named(
 );
 export type HoldInfo = z.output<typeof holdInfoSchema>;
 
+export const stallInfoSchema = named(
+  'StallInfo',
+  z
+    .object({
+      step: z.string(),
+      stepName: z.string(),
+      since: isoTime.describe('The step’s last progress report (or its attempt’s start)'),
+      thresholdMs: z.number().int(),
+    })
+    .describe('A running step that has reported no progress for longer than its threshold'),
+);
+export type StallInfo = z.output<typeof stallInfoSchema>;
+
 export const recoveryStateSchema = named(
   'RecoveryState',
   z.object({
@@ -404,6 +418,11 @@ export const jobStateSchema = named(
         })
         .describe('Operator control: whether the job is paused, and the last actions'),
       recovery: recoveryStateSchema,
+      stalled: stallInfoSchema
+        .nullable()
+        .describe(
+          'Set while a running step is stalled (the job is then `stalled`, unless held, paused or cancelling); else null',
+        ),
       hold: holdInfoSchema
         .nullable()
         .describe(

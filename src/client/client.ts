@@ -328,7 +328,12 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       );
     }
     const jobId = options.jobId ?? `${def.name}-${randomUUID()}`;
-    const params: JobParams = { input: parsed.data, limits: this.limits };
+    const stallAfterMs = this.etas.stallThresholds(def.name);
+    const params: JobParams = {
+      input: parsed.data,
+      limits: this.limits,
+      ...(stallAfterMs ? { stallAfterMs } : {}),
+    };
     try {
       const handle = await temporalCall(this.temporal, 'rpc', () =>
         this.temporal.workflow.start(def.name, {
@@ -577,7 +582,13 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         throw new InvalidArgument(plan.message, [{ path: ['fromStep'], message: plan.message }]);
       throw new JobConflict(jobId, plan.message);
     }
-    const params: JobParams = { input: state.input, recovery: plan.params, limits: this.limits };
+    const stallAfterMs = this.etas.stallThresholds(def.name);
+    const params: JobParams = {
+      input: state.input,
+      recovery: plan.params,
+      limits: this.limits,
+      ...(stallAfterMs ? { stallAfterMs } : {}),
+    };
     const handle = await during({ kind: 'retry', jobId }, () =>
       temporalCall(this.temporal, 'rpc', () =>
         this.temporal.workflow.start(def.name, {

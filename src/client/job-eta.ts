@@ -125,6 +125,21 @@ export function estimateEnd(state: JobState, model: DurationModel, nowMs: number
   };
 }
 
+/** A step is stalled after this many times its median duration without progress… */
+export const STALL_FACTOR = 3;
+/** …and never sooner than this. */
+export const STALL_MIN_MS = 10_000;
+
+/** Per step, the learned stall threshold: {@link STALL_FACTOR} × its median, at least {@link STALL_MIN_MS}. */
+export function stallThresholds(model: DurationModel): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(model.medianMs).map(([key, m]) => [
+      key,
+      Math.max(STALL_MIN_MS, Math.round(STALL_FACTOR * m)),
+    ]),
+  );
+}
+
 /** Learns and keeps each job type's {@link DurationModel} from its latest completed runs. */
 export class EtaLearner {
   private readonly models = new Map<
@@ -147,6 +162,20 @@ export class EtaLearner {
     }
     const model = await this.model(state.type);
     return { ...state, eta: estimateEnd(state, model, Date.now()) };
+  }
+
+  /**
+   * Stall thresholds for a new job of `type`, by step key: {@link STALL_FACTOR} × the step's median
+   * duration in its completed runs, at least {@link STALL_MIN_MS}; undefined without history. A
+   * start never waits for the history: it uses the model this client holds (and has it read in the
+   * background when it holds none, or an old one).
+   */
+  stallThresholds(type: string): Record<string, number> | undefined {
+    const kept = this.models.get(type);
+    const ttl = kept?.model.runs ? MODEL_TTL_MS : EMPTY_MODEL_TTL_MS;
+    if (!kept || (Date.now() - kept.at >= ttl && !kept.pending)) void this.model(type).catch(() => undefined);
+    if (!kept || kept.model.runs === 0) return undefined;
+    return stallThresholds(kept.model);
   }
 
   /** A completed run read through this client counts at once, before visibility lists it. */

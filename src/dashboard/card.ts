@@ -252,6 +252,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     'fail-step': h('button', { type: 'button', class: 'danger', 'data-action': 'fail-step' }, 'Fail job'),
   };
   const holdText = h('p', { class: 'hold-text' });
+  const stallLine = h('p', { class: 'notice stall', hidden: true, role: 'status', 'data-testid': 'stall' });
   const holdBox = h(
     'section',
     { class: 'panel hold', 'aria-labelledby': 'hold-title', hidden: true, 'data-testid': 'hold' },
@@ -320,6 +321,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       h('div', { class: 'bar-row' }, bar, pct),
       links,
       notice,
+      stallLine,
       errorBox,
     ),
     holdBox,
@@ -592,6 +594,16 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       );
     } else notice.hidden = true;
 
+    stallLine.hidden = !s.stalled;
+    if (s.stalled) {
+      replace(
+        stallLine,
+        h('strong', {}, `Stalled: “${s.stalled.stepName}” `),
+        `has reported no progress since `,
+        at(s.stalled.since, true),
+        ` (its threshold is ${duration(s.stalled.thresholdMs)}).`,
+      );
+    }
     holdBox.hidden = !s.hold || s.closedAt !== null;
     if (s.hold) {
       replace(

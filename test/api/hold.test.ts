@@ -146,3 +146,28 @@ describe('a held job', () => {
     expect(done.status).toBe('cancelled');
   });
 });
+
+describe('a stalled step', () => {
+  it('marks the job stalled when it stops reporting for its threshold, and running again when it reports', async () => {
+    // Sync reports after each of its 2 items (4 s each); its threshold is 2 s.
+    const jobId = await start({ durationMs: 8000 });
+    const stalled = await until(jobId, (s) => s.status === 'stalled');
+    expect(stalled.stalled).toMatchObject({ step: 'sync', stepName: 'Sync', thresholdMs: 2000 });
+    expect(stalled.steps[1].status).toBe('running');
+    // Listed as stalled.
+    const listed = await get(`/api/jobs?status=stalled&jobIdPrefix=${jobId}`);
+    expect(listed.json<{ jobs: { jobId: string }[] }>().jobs.map((j) => j.jobId)).toEqual([jobId]);
+    // The first item's report clears it.
+    const moving = await until(jobId, (s) => s.status !== 'stalled' && s.steps[1].progress > 0);
+    expect(moving.stalled).toBeNull();
+    expect(moving.logs.map((l) => l.message)).toEqual(
+      expect.arrayContaining([
+        'Step "Sync" stalled: no progress for 2000 ms (attempt 1)',
+        'Step "Sync" moves again',
+      ]),
+    );
+    expect((await post(path(jobId, '/cancel'), {})).statusCode).toBe(202);
+    const done = await until(jobId, (s) => s.closedAt !== null);
+    expect(done.stalled).toBeNull();
+  });
+});

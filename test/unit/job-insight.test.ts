@@ -10,7 +10,13 @@ import {
   stepFailed,
   stepNotRun,
 } from '../../workflows/engine/transitions';
-import { estimateEnd, learnDurations, median, stepDurations } from '../../src/client/job-eta';
+import {
+  estimateEnd,
+  learnDurations,
+  median,
+  stallThresholds,
+  stepDurations,
+} from '../../src/client/job-eta';
 import { chunkIdPattern, consequencesOf, failingStep, groupFailures } from '../../src/client/root-cause';
 
 const job = jobBuilder<{ work(): Promise<object> }>();
@@ -35,6 +41,12 @@ describe('the duration model', () => {
     expect(stepDurations(s)).toEqual({ a: 100, b: 0 });
     const model = learnDurations([{ a: 100, b: 0 }, { a: 300 }, { a: 200, b: 10 }]);
     expect(model).toEqual({ runs: 3, medianMs: { a: 200, b: 5 } });
+  });
+});
+
+describe('stall thresholds', () => {
+  it('are 3 × each step’s median, at least 10 s', () => {
+    expect(stallThresholds({ runs: 2, medianMs: { a: 1000, b: 60_000 } })).toEqual({ a: 10_000, b: 180_000 });
   });
 });
 

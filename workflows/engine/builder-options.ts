@@ -72,6 +72,11 @@ export interface StepOptions<I, R extends object, Out> {
   onFailure?: 'fail' | 'continue' | 'hold';
   /** With `onFailure: 'hold'`: how long the job waits for a decision before it fails (ms; default no limit). */
   holdTimeoutMs?: number;
+  /**
+   * A running attempt that reports no progress for this long marks the job `stalled` until it
+   * reports again (ms). Default: learned from the type's completed runs; none without history.
+   */
+  stallAfterMs?: number;
   /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
   when?: (ctx: StepContext<I, R>) => boolean;
   /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */

@@ -205,6 +205,7 @@ export class JobBuilder<
       dependsOn: opts.dependsOn,
       onFailure: opts.onFailure,
       holdTimeoutMs: opts.holdTimeoutMs,
+      stallAfterMs: opts.stallAfterMs,
       when: when ? (ctx: StepContext<z.infer<S>>) => when(typed(ctx)) : undefined,
       endJob: endJob
         ? (result: unknown, ctx: StepContext<z.infer<S>>) => endJob(result as Out, typed(ctx))

@@ -52,12 +52,13 @@ export function checkControl(
 export function deriveStatus(s: {
   cancelling: boolean;
   held?: boolean;
+  stalled?: boolean;
   paused: boolean;
   busy: boolean;
 }): JobStatus {
   if (s.cancelling) return 'cancelling';
   if (s.held) return 'held';
-  if (!s.paused) return 'running';
+  if (!s.paused) return s.stalled ? 'stalled' : 'running';
   return s.busy ? 'pausing' : 'paused';
 }
 

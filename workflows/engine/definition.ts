@@ -85,6 +85,13 @@ interface StepBase<I> {
    * @default no limit
    */
   holdTimeoutMs?: number;
+  /**
+   * A running attempt that reports no progress for this long marks the job `stalled` until it
+   * reports again (ms; at least 1000).
+   * @default learned from the type's completed runs (3 × the step's median duration, at least
+   *   10 s), none without history
+   */
+  stallAfterMs?: number;
   /** Pure condition; a step whose condition is false is `skipped` and counts as satisfied. */
   when?(ctx: StepContext<I>): boolean;
   /** Pure check on the step's result; a message ends the job early (completed, remaining steps skipped). */

@@ -50,6 +50,13 @@ export function jobStateViolations(state: JobState): string[] {
   if (cancelStatus !== (state.cancellation !== null)) {
     bad(`status ${state.status} with cancellation ${state.cancellation ? 'set' : 'null'}`);
   }
+  if (state.status === 'stalled' && state.stalled === null) bad('status stalled without `stalled`');
+  if (state.stalled && (closed || state.status === 'running')) {
+    bad(`stalled on "${state.stalled.step}" with status ${state.status}`);
+  }
+  if (state.stalled && steps.find((s) => s.key === state.stalled!.step)?.status !== 'running') {
+    bad(`stalled on "${state.stalled.step}", which is not running`);
+  }
   const heldSteps = steps.filter((s) => s.status === 'held');
   if ((state.hold !== null) !== heldSteps.length > 0) {
     bad(`hold ${state.hold ? `on "${state.hold.step}"` : 'null'} with ${heldSteps.length} held steps`);

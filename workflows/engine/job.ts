@@ -38,6 +38,8 @@ export class Job {
   readonly holdDecisions = new Map<string, HoldDecision>();
   /** Bumped whenever a hold is decided: the scheduler starts what waited for it. */
   holdVersion = 0;
+  /** Accepted progress reports per step key, and when the last came: what the stall watch looks at. */
+  readonly reports = new Map<string, { count: number; at: string }>();
   /** Set by a step's `endJob`: the job completes early with this message. */
   endMessage: string | null = null;
   /** Set when the activity that asks Temporal to cancel this run gave up. */

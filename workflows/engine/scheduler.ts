@@ -158,7 +158,7 @@ async function runStep(
     );
     job.changed();
     try {
-      const raw = await executeStep(job, step, ctx, attempt);
+      const raw = await watchingStall(job, step, attempt, () => executeStep(job, step, ctx, attempt));
       return completeStep(job, step, ctx, raw);
     } catch (err) {
       // Only this job's own cancellation stops the step; a sub-job cancelled from outside fails it.
@@ -181,6 +181,72 @@ async function runStep(
       job.changed();
       await wf.sleep(delay);
     }
+  }
+}
+
+/** Stall watches run only in runs that started with this code (older histories replay unchanged). */
+export const STALL_WATCH_PATCH = 'stall-watch';
+
+/** The step's stall threshold: its own `stallAfterMs`, else the one the client learned at start. */
+function stallThreshold(job: Job, step: NormalizedStep<unknown>): number | null {
+  const ms = step.stallAfterMs ?? job.params.stallAfterMs?.[step.key];
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 1000 ? Math.round(ms) : null;
+}
+
+/**
+ * Runs the attempt while watching it: a timer every threshold; when it fires and the step has
+ * reported nothing since the last one (and the job is not paused), the job is `stalled` until the
+ * step reports again. History: one timer per threshold of the attempt's running time.
+ */
+async function watchingStall<T>(
+  job: Job,
+  step: NormalizedStep<unknown>,
+  attempt: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const threshold = stallThreshold(job, step);
+  if (threshold === null || !wf.patched(STALL_WATCH_PATCH)) return work();
+  let done = false;
+  const count = (): number => job.reports.get(step.key)?.count ?? 0;
+  const watch = async (): Promise<void> => {
+    let seen = count();
+    const started = new Date().toISOString();
+    while (!done) {
+      const ended = await wf.condition(() => done, threshold);
+      if (ended || done) return;
+      if (count() !== seen || job.state.control.paused) {
+        seen = count();
+        continue;
+      }
+      job.state.stalled = {
+        step: step.key,
+        stepName: step.name,
+        since: job.reports.get(step.key)?.at ?? started,
+        thresholdMs: threshold,
+      };
+      job.log(
+        'warn',
+        step.index,
+        `Step "${step.name}" stalled: no progress for ${threshold} ms (attempt ${attempt})`,
+      );
+      job.changed();
+      await wf.condition(() => done || count() !== seen || job.state.control.paused);
+      if (job.state.stalled?.step === step.key) job.state.stalled = null;
+      if (!done) job.log('info', step.index, `Step "${step.name}" moves again`);
+      job.changed();
+      seen = count();
+    }
+  };
+  const watcher = wf.CancellationScope.nonCancellable(watch);
+  try {
+    return await work();
+  } finally {
+    done = true;
+    if (job.state.stalled?.step === step.key) {
+      job.state.stalled = null;
+      job.changed();
+    }
+    await watcher;
   }
 }
 

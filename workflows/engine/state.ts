@@ -83,6 +83,7 @@ export function initialJobState(
       previousRunId: params.recovery?.previousRunId ?? null,
     },
     hold: null,
+    stalled: null,
     cancellation: null,
     input: (params.input ?? null) as Json,
     output: null,
@@ -183,6 +184,7 @@ export function refreshDerived(
   state.status = deriveStatus({
     cancelling: state.cancellation !== null,
     held: state.hold !== null,
+    stalled: state.stalled !== null,
     paused: state.control.paused,
     busy,
   });
@@ -240,6 +242,7 @@ export function closeState(
     state.stepName = failedStep.name;
   }
   state.hold = null;
+  state.stalled = null;
   for (const s of state.steps) {
     if (s.status === 'pending') s.status = 'not_run';
     else if (isActive(s) || s.status === 'held') {

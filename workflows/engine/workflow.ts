@@ -116,7 +116,10 @@ function registerHandlers(job: Job): void {
 
 /** A running step's activity or sub-job reports progress; stale attempts are ignored. */
 function onStepProgress(job: Job, r: StepProgressReport): void {
-  if (progressReported(job.state, r)) job.changed();
+  if (!progressReported(job.state, r)) return;
+  const seen = job.reports.get(r.stepKey);
+  job.reports.set(r.stepKey, { count: (seen?.count ?? 0) + 1, at: new Date().toISOString() });
+  job.changed();
 }
 
 async function runJob(job: Job): Promise<JobState> {

@@ -4,6 +4,7 @@
  *
  *   prepare (activity) → sync (activity, 2 attempts a round; fails its first `failAttempts`) → publish (activity)
  *
+ * Sync is `stalled` while an item takes longer than 2 s without a report (`durationMs` over 4000).
  * By default nothing fails. With `failAttempts: 3`, sync fails twice and holds the job; a retry from the operator runs a third
  * attempt, which fails and holds it again; the next retry succeeds. Skip ends sync `skipped` and
  * publish runs; fail fails the job.
@@ -48,6 +49,8 @@ export const demoHoldDefinition = job({
     activity: 'simulateWork',
     heartbeatTimeoutMs: 10_000,
     retry: { maxAttempts: 2, initialIntervalMs: 100 },
+    // Two items, one progress report each: an item longer than this stalls the job until it reports.
+    stallAfterMs: 2_000,
     args: ({ input }) => ({
       label: 'sync',
       durationMs: input.durationMs,
