@@ -129,14 +129,22 @@ export function estimateEnd(state: JobState, model: DurationModel, nowMs: number
 export const STALL_FACTOR = 3;
 /** …and never sooner than this. */
 export const STALL_MIN_MS = 10_000;
+/**
+ * Steps whose median is shorter are not watched by default: a watch costs each attempt a timer (two
+ * history events), which only a step that runs for a while is worth (a short one that hangs still
+ * meets its attempt's timeout).
+ */
+export const STALL_WATCH_MIN_MEDIAN_MS = 5_000;
 
-/** Per step, the learned stall threshold: {@link STALL_FACTOR} × its median, at least {@link STALL_MIN_MS}. */
+/**
+ * Per step whose median is at least {@link STALL_WATCH_MIN_MEDIAN_MS}, the learned stall threshold:
+ * {@link STALL_FACTOR} × its median, at least {@link STALL_MIN_MS}.
+ */
 export function stallThresholds(model: DurationModel): Record<string, number> {
   return Object.fromEntries(
-    Object.entries(model.medianMs).map(([key, m]) => [
-      key,
-      Math.max(STALL_MIN_MS, Math.round(STALL_FACTOR * m)),
-    ]),
+    Object.entries(model.medianMs)
+      .filter(([, m]) => m >= STALL_WATCH_MIN_MEDIAN_MS)
+      .map(([key, m]) => [key, Math.max(STALL_MIN_MS, Math.round(STALL_FACTOR * m))]),
   );
 }
 
@@ -175,7 +183,8 @@ export class EtaLearner {
     const ttl = kept?.model.runs ? MODEL_TTL_MS : EMPTY_MODEL_TTL_MS;
     if (!kept || (Date.now() - kept.at >= ttl && !kept.pending)) void this.model(type).catch(() => undefined);
     if (!kept || kept.model.runs === 0) return undefined;
-    return stallThresholds(kept.model);
+    const thresholds = stallThresholds(kept.model);
+    return Object.keys(thresholds).length > 0 ? thresholds : undefined;
   }
 
   /** A completed run read through this client counts at once, before visibility lists it. */

@@ -45,8 +45,11 @@ describe('the duration model', () => {
 });
 
 describe('stall thresholds', () => {
-  it('are 3 × each step’s median, at least 10 s', () => {
-    expect(stallThresholds({ runs: 2, medianMs: { a: 1000, b: 60_000 } })).toEqual({ a: 10_000, b: 180_000 });
+  it('are 3 × each step’s median, at least 10 s, for steps whose median is at least 5 s', () => {
+    expect(stallThresholds({ runs: 2, medianMs: { a: 1000, b: 5000, c: 60_000 } })).toEqual({
+      b: 15_000,
+      c: 180_000,
+    });
   });
 });
 
