@@ -119,6 +119,7 @@ export const envSchema = z.object({
   STEPWISE_AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  STEPWISE_ETA_OVERRUN_MARGIN: z.coerce.number().min(0).max(100).default(0.5),
   STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
     .number()
     .int()
@@ -204,6 +205,8 @@ export interface EdgeConfig {
   closedStateCacheBytes: number;
   /** Jobs a sorted listing may read (`GET /api/jobs?sort=`); more matching is a 400. */
   listSortMax: number;
+  /** How far past its learned ETA a job runs before it is overrun (0.5: 50 % longer). */
+  etaOverrunMargin: number;
 }
 
 export interface ApiSecurityConfig {
@@ -268,6 +271,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
       listSortMax: env.STEPWISE_LIST_SORT_MAX,
+      etaOverrunMargin: env.STEPWISE_ETA_OVERRUN_MARGIN,
     },
     api: {
       keys: loadApiKeys(env),

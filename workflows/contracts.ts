@@ -58,6 +58,11 @@ export interface JobParams {
    * at start; a step's own `stallAfterMs` wins.
    */
   stallAfterMs?: Record<string, number>;
+  /**
+   * Running time (pauses not counted) after which the job is later than its learned ETA by the
+   * configured margin, set by the client at start when the type has history (ms).
+   */
+  overrunAfterMs?: number;
 }
 
 /** A recovery run: which attempt it is and the completed steps it carries over. */

@@ -423,6 +423,15 @@ export const jobStateSchema = named(
         .describe(
           'Set while a running step is stalled (the job is then `stalled`, unless held, paused or cancelling); else null',
         ),
+      etaOverrun: z
+        .object({
+          overrunAfterMs: z.number().int().describe('The running time (pauses not counted) it was expected within, margin included'),
+          at: isoTime,
+        })
+        .nullable()
+        .describe(
+          'Set once the job has run longer than its learned ETA allowed, margin included (`STEPWISE_ETA_OVERRUN_MARGIN`); it stays set. Null for a type without history',
+        ),
       hold: holdInfoSchema
         .nullable()
         .describe(

@@ -106,6 +106,13 @@ export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
    */
   listSortMax?: number;
   /**
+   * How far past its learned ETA (the median durations of its type's completed runs along its
+   * steps) a job started here may run before its state says it overran (`etaOverrun`): 0.5 is 50 %
+   * longer. Only jobs of types with history expected to take at least 5 s are watched.
+   * @default 0.5
+   */
+  etaOverrunMargin?: number;
+  /**
    * How terminate reasons recorded in Temporal name this client:
    * `<reason> (by <by> through <via>)`.
    * @default 'the Stepwise client'
@@ -251,6 +258,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   private readonly states: JobStateReader;
   private readonly lister: JobLister;
   private readonly etas: EtaLearner;
+  private readonly etaOverrunMargin: number;
   private readonly causes: RootCauseFinder;
 
   /** @param options - see {@link StepwiseClientOptions} */
@@ -267,6 +275,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     );
     this.lister = new JobLister(options.client, options.app, options.listSortMax ?? SORT_MAX_JOBS);
     this.etas = new EtaLearner(options.client);
+    this.etaOverrunMargin = options.etaOverrunMargin ?? 0.5;
     this.causes = new RootCauseFinder(options.client, (id) => this.states.readLatest(id));
   }
 
@@ -329,7 +338,9 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     }
     const jobId = options.jobId ?? `${def.name}-${randomUUID()}`;
     const stallAfterMs = this.etas.stallThresholds(def.name);
+    const overrunAfterMs = this.etas.overrunAfterMs(def, this.etaOverrunMargin);
     const params: JobParams = {
+      ...(overrunAfterMs ? { overrunAfterMs } : {}),
       input: parsed.data,
       limits: this.limits,
       ...(stallAfterMs ? { stallAfterMs } : {}),

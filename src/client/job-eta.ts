@@ -10,6 +10,8 @@ import type { JobEta, JobState } from '../../workflows/contracts';
 import { JobStatusKey, JobTypeKey } from '../../workflows/search-attributes';
 import { temporalCall } from './deadlines';
 import { runResult } from './job-runs';
+import type { JobDefinition } from '../../workflows/engine/definition';
+import { initialJobState } from '../../workflows/engine/state';
 
 /** Completed runs of a type a model learns from (the latest ones). */
 export const ETA_RUNS = 20;
@@ -152,7 +154,7 @@ export function stallThresholds(model: DurationModel): Record<string, number> {
 export class EtaLearner {
   private readonly models = new Map<
     string,
-    { model: DurationModel; at: number; pending?: Promise<DurationModel> }
+    { model: DurationModel; durations: StepDurations[]; at: number; pending?: Promise<StepDurations[]> }
   >();
   /** Step durations of completed runs already read, by run id (a closed run never changes). */
   private readonly runs = new Map<string, StepDurations>();
@@ -187,6 +189,20 @@ export class EtaLearner {
     return Object.keys(thresholds).length > 0 ? thresholds : undefined;
   }
 
+  /**
+   * For a new job of `def`'s type: the running time after which it overran its learned ETA by
+   * `margin` — the ETA of a job that has not started (the longest path of the steps' medians) ×
+   * (1 + margin) — when the model this client holds expects at least
+   * {@link STALL_WATCH_MIN_MEDIAN_MS}; undefined otherwise (see {@link stallThresholds}).
+   */
+  overrunAfterMs(def: JobDefinition, margin: number): number | undefined {
+    const kept = this.models.get(def.name);
+    if (!kept || kept.model.runs === 0) return undefined;
+    const fresh = initialJobState(def, { input: null }, { workflowId: '', runId: '' });
+    const expected = estimateEnd(fresh, kept.model, 0)?.remainingMs ?? 0;
+    return expected >= STALL_WATCH_MIN_MEDIAN_MS ? Math.round(expected * (1 + margin)) : undefined;
+  }
+
   /** A completed run read through this client counts at once, before visibility lists it. */
   private observe(state: JobState): void {
     if (state.status !== 'completed' || this.runs.has(state.runId)) return;
@@ -196,26 +212,36 @@ export class EtaLearner {
     seen.set(state.runId, d);
     if (seen.size > ETA_RUNS) seen.delete(seen.keys().next().value!);
     this.seen.set(state.type, seen);
+    // The model counts it now (and is listed again at the next read).
     const kept = this.models.get(state.type);
-    if (kept) kept.at = 0;
+    const durations = [d, ...(kept?.durations ?? [])].slice(0, ETA_RUNS);
+    this.models.set(state.type, { ...kept, durations, model: learnDurations(durations), at: 0 });
   }
 
   /** The type's model, read again once it is {@link MODEL_TTL_MS} old; one read at a time per type. */
   async model(type: string): Promise<DurationModel> {
     const kept = this.models.get(type);
     const ttl = kept?.model.runs ? MODEL_TTL_MS : EMPTY_MODEL_TTL_MS;
-    if (kept && (Date.now() - kept.at < ttl || kept.pending)) return kept.pending ?? kept.model;
+    if (kept && (Date.now() - kept.at < ttl || kept.pending)) {
+      return kept.pending ? learnDurations(await kept.pending) : kept.model;
+    }
     const pending = this.learn(type).finally(() => {
       const now = this.models.get(type);
       if (now?.pending === pending) delete now.pending;
     });
-    this.models.set(type, { model: kept?.model ?? { runs: 0, medianMs: {} }, at: kept?.at ?? 0, pending });
-    const model = await pending;
-    this.models.set(type, { model, at: Date.now() });
+    this.models.set(type, {
+      model: kept?.model ?? { runs: 0, medianMs: {} },
+      durations: kept?.durations ?? [],
+      at: kept?.at ?? 0,
+      pending,
+    });
+    const durations = await pending;
+    const model = learnDurations(durations);
+    this.models.set(type, { model, durations, at: Date.now() });
     return model;
   }
 
-  private async learn(type: string): Promise<DurationModel> {
+  private async learn(type: string): Promise<StepDurations[]> {
     const namespace = this.client.options.namespace;
     const res = await temporalCall(this.client, 'rpc', () =>
       this.client.workflowService.listWorkflowExecutions({
@@ -245,6 +271,6 @@ export class EtaLearner {
       }
       durations.push(d);
     }
-    return learnDurations(durations);
+    return durations;
   }
 }

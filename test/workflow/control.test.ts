@@ -10,8 +10,10 @@ import {
   pauseSignal,
   resumeJobUpdate,
   resumeSignal,
+  type JobParams,
   type JobState,
 } from '../../workflows/contracts';
+import { initialJobAttributes } from '../../workflows/search-attributes';
 import {
   connectTestEnv,
   createTestWorker,
@@ -302,5 +304,27 @@ describe('pause and resume', () => {
       again.worker.shutdown();
       await ownRun;
     }
+  });
+
+  it('a job that runs past the time its ETA allowed is marked overrun once, and says so in its log', async () => {
+    // What StepwiseClient.start passes for a type with history: here set by hand, 1.5 s.
+    const params: JobParams = { input: { durationMs: 3000 }, overrunAfterMs: 1500 };
+    const jobId = `overrun-${Date.now()}`;
+    const handle = await env.client.workflow.start('demoHold', {
+      taskQueue,
+      workflowId: jobId,
+      args: [params],
+      typedSearchAttributes: initialJobAttributes('demoHold'),
+    });
+    const over = await waitForState(jobs, jobId, (s) => s.etaOverrun !== null);
+    expect(over.closedAt).toBeNull();
+    expect(over.etaOverrun?.overrunAfterMs).toBe(1500);
+    expect(Date.parse(over.etaOverrun!.at) - Date.parse(over.startedAt)).toBeGreaterThanOrEqual(1500);
+    expect(over.logs.map((l) => l.message)).toContain(
+      'Running longer than expected: over 1500 ms (its learned ETA and margin)',
+    );
+    await handle.signal(cancelSignal, { by: 'jest' });
+    const done = (await handle.result().catch(() => null)) ?? (await queryState(env, jobId));
+    expect(done.etaOverrun).toEqual(over.etaOverrun);
   });
 });

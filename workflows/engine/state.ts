@@ -84,6 +84,7 @@ export function initialJobState(
     },
     hold: null,
     stalled: null,
+    etaOverrun: null,
     cancellation: null,
     input: (params.input ?? null) as Json,
     output: null,

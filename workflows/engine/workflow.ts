@@ -166,6 +166,10 @@ async function runJob(job: Job): Promise<JobState> {
   job.changed();
 
   const steps = job.stepsScope.run(() => runSteps(job, ctx, new Set(Object.keys(recovery?.carried ?? {}))));
+  if (typeof params.overrunAfterMs === 'number' && params.overrunAfterMs >= 1000) {
+    // Not awaited: it ends with the job (a timer left pending when the run closes costs nothing).
+    void wf.CancellationScope.nonCancellable(() => watchOverrun(job, params.overrunAfterMs!));
+  }
   // A cancelled job waits for its steps and sub-jobs to stop, but no longer than cancelWaitMs.
   await wf.CancellationScope.nonCancellable(() => Promise.race([steps, cancelWaitExpired(job, ctx)]));
 
@@ -193,6 +197,35 @@ async function runJob(job: Job): Promise<JobState> {
   job.finish(status, message);
   await wf.condition(wf.allHandlersFinished);
   return job.state;
+}
+
+/** Overrun watches run only in runs that started with this code. */
+export const ETA_OVERRUN_PATCH = 'eta-overrun';
+
+/**
+ * Marks the job `etaOverrun` once it has run `afterMs` (pauses not counted) without closing: one
+ * timer, and one more per pause.
+ */
+async function watchOverrun(job: Job, afterMs: number): Promise<void> {
+  if (!wf.patched(ETA_OVERRUN_PATCH)) return;
+  let counted = 0;
+  for (;;) {
+    if (job.isClosed()) return;
+    if (job.state.control.paused) {
+      await wf.condition(() => !job.state.control.paused || job.isClosed());
+      continue;
+    }
+    const from = Date.now();
+    const stopped = await wf.condition(() => job.state.control.paused || job.isClosed(), afterMs - counted);
+    counted += Date.now() - from;
+    if (job.isClosed()) return;
+    if (!stopped || counted >= afterMs) {
+      job.state.etaOverrun = { overrunAfterMs: afterMs, at: new Date().toISOString() };
+      job.log('warn', null, `Running longer than expected: over ${afterMs} ms (its learned ETA and margin)`);
+      job.changed();
+      return;
+    }
+  }
 }
 
 /** Fails the job before any step ran (bad input, recovery past the limit): nothing to retry. */

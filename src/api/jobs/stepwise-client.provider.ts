@@ -24,6 +24,7 @@ export const stepwiseClientProvider: Provider = {
       limits: config.limits,
       closedStateCacheBytes: config.edge.closedStateCacheBytes,
       listSortMax: config.edge.listSortMax,
+      etaOverrunMargin: config.edge.etaOverrunMargin,
       via: 'the Stepwise API',
     }),
   inject: [TEMPORAL_CLIENT, APP_CONFIG, STEPWISE_APP],
