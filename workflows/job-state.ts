@@ -425,7 +425,10 @@ export const jobStateSchema = named(
         ),
       etaOverrun: z
         .object({
-          overrunAfterMs: z.number().int().describe('The running time (pauses not counted) it was expected within, margin included'),
+          overrunAfterMs: z
+            .number()
+            .int()
+            .describe('The running time (pauses not counted) it was expected within, margin included'),
           at: isoTime,
         })
         .nullable()
