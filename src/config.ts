@@ -14,6 +14,7 @@ import {
 } from './api-keys';
 import { TASK_QUEUE } from '../workflows/contracts';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type JobLimits } from '../workflows/limits';
+import { BULK_MAX_ITEMS_LIMIT } from '../workflows/engine/bulk-contracts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -119,6 +120,8 @@ export const envSchema = z.object({
   STEPWISE_AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  // Jobs one bulk job may act on (POST /api/bulk); the workflow's own bound is BULK_MAX_ITEMS_LIMIT.
+  STEPWISE_BULK_MAX: z.coerce.number().int().min(1).max(BULK_MAX_ITEMS_LIMIT).default(500),
   STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
     .number()
     .int()
@@ -204,6 +207,8 @@ export interface EdgeConfig {
   closedStateCacheBytes: number;
   /** Jobs a sorted listing may read (`GET /api/jobs?sort=`); more matching is a 400. */
   listSortMax: number;
+  /** Jobs one bulk job may act on (`POST /api/bulk`); more is a 413. */
+  bulkMax: number;
 }
 
 export interface ApiSecurityConfig {
@@ -268,6 +273,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
       listSortMax: env.STEPWISE_LIST_SORT_MAX,
+      bulkMax: env.STEPWISE_BULK_MAX,
     },
     api: {
       keys: loadApiKeys(env),

@@ -138,8 +138,11 @@ export type JobTypeInfo = z.output<typeof jobTypeInfoSchema>;
 
 export const jobTypeListSchema = named('JobTypeList', z.array(jobTypeInfoSchema));
 
-/** The mutating requests the audit trail records. */
-export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate'] as const;
+/**
+ * The mutating requests the audit trail records; `bulk` is the start of a bulk job (`POST /api/bulk`),
+ * whose items are recorded one by one under their own action (request id `bulk/<bulkJobId>/<index>`).
+ */
+export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate', 'bulk'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** `accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered). */
@@ -152,7 +155,9 @@ export const auditEntrySchema = named(
     .object({
       id: z.number().int().describe('Increasing with time of writing; the page token’s position'),
       at: isoTime.describe('When the answer was sent (ISO 8601, UTC)'),
-      requestId: z.string(),
+      requestId: z
+        .string()
+        .describe('The request id; `bulk/<bulkJobId>/<index>` for an item a bulk job acted on (`ip` null)'),
       actor: z.string().nullable().describe('The key’s name; null when the request had no valid key'),
       role: z.enum(ROLES).nullable(),
       action: z.enum(AUDIT_ACTIONS),

@@ -155,6 +155,14 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'POST', path: '/api/jobs', url: '/api/jobs', payload: { type: 'no-such-type' }, min: 'operator' },
   {
     method: 'POST',
+    path: '/api/bulk',
+    url: '/api/bulk',
+    // Refused by validation after the guard: nothing starts.
+    payload: { action: 'cancel' },
+    min: 'operator',
+  },
+  {
+    method: 'POST',
     path: '/api/jobs/:jobId/pause',
     url: `/api/jobs/${GHOST}/pause`,
     payload: {},
