@@ -61,12 +61,13 @@ function auditFields(outcome: BulkItemOutcome): { outcome: AuditEntry['outcome']
 /** An item's result from its audit row (the message of an accepted row carries the status). */
 function fromAudit(entry: AuditEntry): BulkItemResult {
   const outcome = OUTCOME_OF_AUDIT[entry.outcome](entry.statusCode);
-  const status = outcome === 'ok' ? /^status (\S+)/.exec(entry.message ?? '')?.[1] : undefined;
+  const status = outcome === 'ok' ? /^status ([a-z_]+)/.exec(entry.message ?? '')?.[1] : undefined;
   return {
     jobId: entry.jobId ?? '',
     outcome,
     ...(status ? { status } : {}),
-    message: entry.message ?? '',
+    // The row names the bulk job (for readers of the trail); the bulk job's own card need not.
+    message: status ? `status ${status}` : (entry.message ?? ''),
   };
 }
 
@@ -114,7 +115,7 @@ export function createBulkActivities(jobs: StepwiseClient, audit: AuditStore | n
           status = (await jobs.retry(jobId, { fromStep: args.fromStep, startedBy: by })).status;
           break;
       }
-      return { jobId, outcome: 'ok', status, message: `status ${status} (bulk job ${bulkJobId})` };
+      return { jobId, outcome: 'ok', status, message: `status ${status} · bulk job ${bulkJobId}` };
     } catch (err) {
       const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_MESSAGE);
       if (err instanceof JobNotFound) return { jobId, outcome: 'not_found', message };
@@ -172,12 +173,8 @@ export function createBulkActivities(jobs: StepwiseClient, audit: AuditStore | n
         counts[item.outcome]++;
         items.push(item);
       }
-      return {
-        counts,
-        items,
-        message: `${counts.ok} of ${total} done`,
-        stats: { itemsProcessed: counts.ok, itemsFailed: total - counts.ok },
-      };
+      // Items are counted in the summary by the batch step already.
+      return { counts, items, message: `${counts.ok} of ${total} done` };
     },
 
     async stepwiseBulkVerdict(_job, { message }) {
