@@ -219,3 +219,47 @@ test('a filter that matches more than STEPWISE_BULK_MAX jobs is refused with 413
     await closedJobState(harness.jobs, r.json().jobId, 120_000);
   }
 }, 240_000);
+
+test('a paused bulk job stops between chunks and goes on when resumed; retry acts on closed jobs', async () => {
+  const prefix = uniqueId('bulkpause');
+  const jobIds = await startLongJobs(40, prefix);
+  const res = await post('/api/bulk', { action: 'cancel', jobIds });
+  expect(res.statusCode).toBe(201);
+  const bulkId = (res.json() as { jobId: string }).jobId;
+  const ack = await harness.jobs.pause(bulkId, { by: 'ops' });
+  expect(['pausing', 'paused']).toContain(ack.status);
+  await waitFor(
+    () => harness.jobs.get(bulkId),
+    (s) => s.status === 'paused',
+    60_000,
+  );
+  const rowsOf = async () =>
+    (
+      (await get(`/api/audit?actor=ops&action=cancel&limit=200`, keys.boss)).json() as AuditPage
+    ).entries.filter((r) => r.requestId.startsWith(`bulk/${bulkId}/`));
+  // Paused after a whole chunk (5 jobs): the rest are untouched and still running.
+  const whilePaused = await rowsOf();
+  expect(whilePaused.length % 5).toBe(0);
+  expect(whilePaused.length).toBeLessThan(40);
+  const untouched = jobIds.filter((id) => !whilePaused.some((r) => r.jobId === id));
+  expect((await harness.jobs.get(untouched[0])).status).toBe('running');
+
+  await harness.jobs.resume(bulkId, { by: 'ops' });
+  const bulk = await closedJobState(harness.jobs, bulkId, 120_000);
+  expect(bulk.status).toBe('completed');
+  expect(resultsOf(bulk).counts.ok).toBe(40);
+  expect(await rowsOf()).toHaveLength(40);
+  for (const id of jobIds) expect((await closedJobState(harness.jobs, id)).status).toBe('cancelled');
+
+  // Retry two of them from their first step, then cancel those again.
+  const retry = await post('/api/bulk', { action: 'retry', jobIds: jobIds.slice(0, 2), fromStep: 1 });
+  expect(retry.statusCode).toBe(201);
+  const retried = await closedJobState(harness.jobs, retry.json().jobId);
+  expect(retried.status).toBe('completed');
+  expect(resultsOf(retried).items.map((i) => [i.outcome, i.status])).toEqual([
+    ['ok', 'running'],
+    ['ok', 'running'],
+  ]);
+  const again = await post('/api/bulk', { action: 'cancel', jobIds: jobIds.slice(0, 2) });
+  expect((await closedJobState(harness.jobs, again.json().jobId)).status).toBe('completed');
+}, 240_000);
