@@ -11,7 +11,7 @@ import { roleRank, type Role } from '../api-keys';
 import type { AuditStore } from '../api/audit/audit.store';
 import type { AuditEntry } from '../api/contracts';
 import type { StepwiseClient } from '../client/client';
-import { JobNotFound, StepwiseError } from '../client/errors';
+import { InvalidArgument, JobNotFound, StepwiseError } from '../client/errors';
 import { describeStepwiseJob } from '../client/stepwise-job';
 import { JobParentIdKey } from '../../workflows/search-attributes';
 import {
@@ -39,24 +39,29 @@ const MAX_MESSAGE = 500;
 /** The audit row's request id of item `index` of bulk job `bulkJobId` (`/` never occurs in an API request id). */
 export const bulkRequestId = (bulkJobId: string, index: number): string => `bulk/${bulkJobId}/${index}`;
 
+/** An item's outcome from its audit row (a refusal answered 404 is `not_found`). */
 const OUTCOME_OF_AUDIT: Record<AuditEntry['outcome'], (status: number) => BulkItemOutcome> = {
   accepted: () => 'ok',
   refused: (status) => (status === 404 ? 'not_found' : 'refused'),
   failed: () => 'error',
 };
 
-function auditFields(outcome: BulkItemOutcome): { outcome: AuditEntry['outcome']; statusCode: number } {
-  switch (outcome) {
+/** What an item's audit row says: the outcome, and the status the single-job route would have answered. */
+function auditFields(result: ItemResult): { outcome: AuditEntry['outcome']; statusCode: number } {
+  switch (result.outcome) {
     case 'ok':
       return { outcome: 'accepted', statusCode: 200 };
     case 'refused':
-      return { outcome: 'refused', statusCode: 409 };
+      return { outcome: 'refused', statusCode: result.statusCode ?? 409 };
     case 'not_found':
       return { outcome: 'refused', statusCode: 404 };
     case 'error':
       return { outcome: 'failed', statusCode: 503 };
   }
 }
+
+/** An item's result as the activity first sees it: a refusal may name its HTTP status (403, 400). */
+type ItemResult = BulkItemResult & { statusCode?: number };
 
 /** An item's result from its audit row (the message of an accepted row carries the status). */
 function fromAudit(entry: AuditEntry): BulkItemResult {
@@ -85,11 +90,16 @@ export function createBulkActivities(jobs: StepwiseClient, audit: AuditStore | n
   };
 
   /** Checks and acts on one item; refusals are outcomes, not errors. */
-  async function act(bulkJobId: string, args: BulkChunkArgs, jobId: string): Promise<BulkItemResult> {
-    const refused = (message: string): BulkItemResult => ({ jobId, outcome: 'refused', message });
+  async function act(bulkJobId: string, args: BulkChunkArgs, jobId: string): Promise<ItemResult> {
+    const refused = (message: string, statusCode = 409): ItemResult => ({
+      jobId,
+      outcome: 'refused',
+      message,
+      statusCode,
+    });
     const needed = REQUIRED_ROLE[args.action];
     if (roleRank(args.actor.role) < roleRank(needed)) {
-      return refused(`Role ${args.actor.role} may not ${args.action} jobs (needs ${needed})`);
+      return refused(`Role ${args.actor.role} may not ${args.action} jobs (needs ${needed})`, 403);
     }
     if (jobId === bulkJobId) return refused('A bulk job does not act on itself');
     try {
@@ -119,7 +129,7 @@ export function createBulkActivities(jobs: StepwiseClient, audit: AuditStore | n
     } catch (err) {
       const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_MESSAGE);
       if (err instanceof JobNotFound) return { jobId, outcome: 'not_found', message };
-      if (err instanceof StepwiseError) return refused(message);
+      if (err instanceof StepwiseError) return refused(message, err instanceof InvalidArgument ? 400 : 409);
       return { jobId, outcome: 'error', message };
     }
   }
@@ -145,7 +155,7 @@ export function createBulkActivities(jobs: StepwiseClient, audit: AuditStore | n
             action: args.action,
             jobId: item.jobId,
             reason: args.reason ?? null,
-            ...auditFields(result.outcome),
+            ...auditFields(result),
             message: result.message.slice(0, MAX_MESSAGE),
             ip: null,
           });

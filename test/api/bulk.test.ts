@@ -263,3 +263,24 @@ test('a paused bulk job stops between chunks and goes on when resumed; retry act
   const again = await post('/api/bulk', { action: 'cancel', jobIds: jobIds.slice(0, 2) });
   expect((await closedJobState(harness.jobs, again.json().jobId)).status).toBe('completed');
 }, 240_000);
+
+test('each item is checked against the actor’s role in the worker: a viewer actor acts on nothing', async () => {
+  const prefix = uniqueId('bulkrole');
+  const [jobId] = await startLongJobs(1, prefix);
+  // Only a program can start a bulk job with a viewer actor (the API refuses viewers with 403).
+  const { jobId: bulkId } = await harness.jobs.bulk({
+    action: 'cancel',
+    jobIds: [jobId],
+    actor: { name: 'look', role: 'viewer' },
+  });
+  const bulk = await closedJobState(harness.jobs, bulkId);
+  expect(bulk.status).toBe('completed_with_errors');
+  expect(resultsOf(bulk).items).toEqual([
+    { jobId, outcome: 'refused', message: 'Role viewer may not cancel jobs (needs operator)' },
+  ]);
+  expect((await harness.jobs.get(jobId)).status).toBe('running');
+  expect(bulkRows(await auditOf(jobId), bulkId)).toMatchObject([
+    { actor: 'look', role: 'viewer', action: 'cancel', outcome: 'refused', statusCode: 403 },
+  ]);
+  await harness.jobs.cancel(jobId);
+}, 60_000);
