@@ -22,7 +22,14 @@ import {
 import { sameOriginPath } from './links.js';
 import { JsonViews } from './json-view.js';
 import { renderTree } from './tree.js';
-import { TERMINAL, type JobState, type JobStatus, type JobTreeNode, type StepState } from './types.js';
+import {
+  BULK_JOB_TYPE,
+  TERMINAL,
+  type JobState,
+  type JobStatus,
+  type JobTreeNode,
+  type StepState,
+} from './types.js';
 
 type Action = 'pause' | 'resume' | 'cancel' | 'retry' | 'terminate';
 
@@ -76,9 +83,6 @@ function untilText(iso: string): string {
   const s = Math.max(0, Math.ceil((Date.parse(iso) - Date.now()) / 1000));
   return s > 0 ? `next attempt in ${s} s` : 'next attempt starting';
 }
-
-/** The framework's bulk-action job type (`POST /api/bulk`): its `results` step lists each job it acted on. */
-const BULK_JOB_TYPE = 'stepwiseBulk';
 
 interface BulkItemResult {
   jobId: string;

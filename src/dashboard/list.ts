@@ -16,6 +16,7 @@ import { api, ApiError, stream } from './api.js';
 import { canOperate, type PageContext } from './context.js';
 import { badge, duration, h, jobHref, progressBar, replace, setProgress, timeEl } from './dom.js';
 import {
+  BULK_JOB_TYPE,
   JOB_STATUSES,
   TERMINAL,
   type JobStatus,
@@ -200,7 +201,11 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
       'Type',
       [
         ['', 'any type'],
-        ...types.map((t): [string, string] => [t.type, t.internal ? `${t.type} (sub-job)` : t.type]),
+        ...types.map((t): [string, string] => [
+          t.type,
+          // Internal: only its parent starts it — or, for the bulk type, POST /api/bulk (a top-level job).
+          t.internal && t.type !== BULK_JOB_TYPE ? `${t.type} (sub-job)` : t.type,
+        ]),
       ],
       filters.type,
     ),
@@ -350,7 +355,8 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
   let nextToken: string | null = null;
   let close: (() => void) | null = null;
 
-  const internalType = (): boolean => types.some((t) => t.type === filters.type && t.internal);
+  const internalType = (): boolean =>
+    filters.type !== BULK_JOB_TYPE && types.some((t) => t.type === filters.type && t.internal);
   /** The API query of the filters (top-level only unless sub-jobs are asked for, or a sub-job type). */
   const apiQuery = (): URLSearchParams => {
     const q = new URLSearchParams();
