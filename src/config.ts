@@ -14,6 +14,7 @@ import {
 } from './api-keys';
 import { TASK_QUEUE } from '../workflows/contracts';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type JobLimits } from '../workflows/limits';
+import { BULK_MAX_ITEMS_LIMIT } from '../workflows/engine/bulk-contracts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -120,6 +121,8 @@ export const envSchema = z.object({
   STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
   STEPWISE_ETA_OVERRUN_MARGIN: z.coerce.number().min(0).max(100).default(0.5),
+  // Jobs one bulk job may act on (POST /api/bulk); the workflow's own bound is BULK_MAX_ITEMS_LIMIT.
+  STEPWISE_BULK_MAX: z.coerce.number().int().min(1).max(BULK_MAX_ITEMS_LIMIT).default(500),
   STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
     .number()
     .int()
@@ -207,6 +210,8 @@ export interface EdgeConfig {
   listSortMax: number;
   /** How far past its learned ETA a job runs before it is overrun (0.5: 50 % longer). */
   etaOverrunMargin: number;
+  /** Jobs one bulk job may act on (`POST /api/bulk`); more is a 413. */
+  bulkMax: number;
 }
 
 export interface ApiSecurityConfig {
@@ -272,6 +277,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
       listSortMax: env.STEPWISE_LIST_SORT_MAX,
       etaOverrunMargin: env.STEPWISE_ETA_OVERRUN_MARGIN,
+      bulkMax: env.STEPWISE_BULK_MAX,
     },
     api: {
       keys: loadApiKeys(env),

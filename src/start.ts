@@ -20,6 +20,7 @@ import { DevServer, freePort, portInUse } from './dev-server';
 import { tscWatchService, watchStyles } from './dev-watch';
 import { LauncherConsole } from './launcher-console';
 import { Supervisor, type ServiceSpec } from './supervisor';
+import { BULK_JOB_TYPE } from '../workflows/engine/bulk-contracts';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
         'No activities given: start with "stepwise dev --app <module> --activities <module>" (or set STEPWISE_ACTIVITIES_MODULE)',
       );
     }
-    out.say(`app ${appModule}: ${app.jobs.length} job types (${app.jobs.map((d) => d.name).join(', ')})`);
+    // The app's own job types (every app also has the framework's bulk-action type).
+    const own = app.jobs.filter((d) => d.name !== BULK_JOB_TYPE);
+    out.say(`app ${appModule}: ${own.length} job types (${own.map((d) => d.name).join(', ')})`);
   } catch (err) {
     out.say(`ERROR: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

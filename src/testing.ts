@@ -4,6 +4,9 @@
  * the HTTP API in the same process. The project's own tests, the bench and a user's tests use it.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -36,7 +39,8 @@ export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
   taskQueue?: string;
   /**
    * Also start the HTTP API (on 127.0.0.1, a free port): `true`, or the environment it is
-   * configured from (on top of an in-memory audit trail and this environment's server and queue).
+   * configured from (on top of this environment's server and queue, and an audit trail in a
+   * temporary file the worker shares — bulk jobs record their items there — removed on close).
    */
   api?: boolean | { env?: NodeJS.ProcessEnv; logger?: LoggerService };
   /** Any other Temporal worker option. */
@@ -89,8 +93,16 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
             client,
           })
         : opts.activities;
+    // The audit trail the API reads and the worker's bulk jobs write: one file, as in `npm start`.
+    let auditDbPath = opts.api && opts.api !== true ? opts.api.env?.STEPWISE_AUDIT_DB_PATH : undefined;
+    if (auditDbPath === undefined) {
+      const dir = mkdtempSync(join(tmpdir(), 'stepwise-test-audit-'));
+      closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+      auditDbPath = join(dir, 'audit.sqlite');
+    }
     const worker = await createWorker({
       app: opts.app,
+      auditDbPath: auditDbPath === ':memory:' ? undefined : auditDbPath,
       activities,
       connection: nativeConnection,
       client,
@@ -110,10 +122,10 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       const { env = {}, logger } = opts.api === true ? {} : opts.api;
       const server = await createApp(
         loadConfig({
-          STEPWISE_AUDIT_DB_PATH: ':memory:',
           TEMPORAL_ADDRESS: address,
           TEMPORAL_TASK_QUEUE: taskQueue,
           ...env,
+          STEPWISE_AUDIT_DB_PATH: auditDbPath,
         }),
         { app: opts.app, client, logger },
       );

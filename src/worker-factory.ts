@@ -6,9 +6,11 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createEngineActivities } from './activity/engine';
+import { AuditStore } from './api/audit/audit.store';
 import { jobLogInterceptor } from './activity/log';
 import { TASK_QUEUE } from '../workflows/contracts';
 import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
+import { BULK_JOB_TYPE } from '../workflows/engine/bulk-contracts';
 import { bundledJobTypes, checkRegistration, findAppModule, loadApp } from './registration';
 
 /** Workflow interceptor module (job context on every workflow log line); goes into every bundle. */
@@ -67,6 +69,12 @@ export interface CreateWorkerOptions<App extends StepwiseApp> {
   workflowsPath?: string;
   /** A bundle built by `stepwise bundle` from the same app (production): nothing is bundled at start. */
   workflowBundlePath?: string;
+  /**
+   * The API's audit trail (its `STEPWISE_AUDIT_DB_PATH`): bulk jobs (`POST /api/bulk`) record each
+   * job they act on there, exactly once. Without it, a bulk job this worker runs fails at its first
+   * chunk, saying so. The worker opens the file and closes it when the worker stops.
+   */
+  auditDbPath?: string;
   /** Any other Temporal worker option (e.g. `shutdownGraceTime`, `identity`). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -82,10 +90,11 @@ export class MissingActivitiesError extends Error {
   }
 }
 
-/** The activity names the app's steps and cleanups call. */
+/** The activity names the app's steps and cleanups call (the framework's own job types' are the engine's). */
 export function activityNames(app: StepwiseApp): string[] {
   const names = new Set<string>();
   for (const def of app.jobs) {
+    if (def.name === BULK_JOB_TYPE) continue;
     for (const step of def.steps) {
       if (step.kind === 'activity') names.add(step.activity);
       if (step.kind === 'batch' && 'activity' in step.run) names.add(step.run.activity);
@@ -102,6 +111,9 @@ export function activityNames(app: StepwiseApp): string[] {
  */
 export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOptions<App>): Promise<Worker> {
   const given = opts.activities as Record<string, unknown>;
+  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  const audit = opts.auditDbPath ? new AuditStore(opts.auditDbPath) : null;
+  const engine = createEngineActivities(opts.client, { app: opts.app, taskQueue, audit });
   const missing = activityNames(opts.app).filter((n) => typeof given[n] !== 'function');
   if (missing.length > 0) throw new MissingActivitiesError(missing);
   let workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
@@ -122,12 +134,12 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     );
     workflowSource = { workflowsPath };
   }
-  return Worker.create({
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    taskQueue,
     ...workflowSource,
-    activities: { ...given, ...createEngineActivities(opts.client) },
+    activities: { ...given, ...engine },
     // Cancellation reaches an activity with the answer to a heartbeat: send them at least every
     // second, so a cancelled job's activities stop within about a second.
     defaultHeartbeatThrottleInterval: '1s',
@@ -139,6 +151,12 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     },
     ...opts.overrides,
   });
+  if (audit) {
+    const run = worker.run.bind(worker);
+    // Closed once the worker's tasks are done (run resolves or rejects after shutdown).
+    worker.run = () => run().finally(() => audit.close());
+  }
+  return worker;
 }
 
 export { NativeConnection };

@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     workflowsPath: appModulePath(config),
     workflowBundlePath: bundle,
+    // Bulk jobs record each item in the API's audit trail: the same file (shared data folder).
+    auditDbPath: config.api.auditDbPath === ':memory:' ? undefined : config.api.auditDbPath,
     overrides: {
       shutdownGraceTime: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
       ...(config.env.STEPWISE_WORKER_IDENTITY

@@ -14,6 +14,7 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobTypesModule } from './job-types/job-types.module';
+import { BulkModule } from './bulk/bulk.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { TemporalModule } from './temporal/temporal.module';
@@ -41,6 +42,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         JobsModule,
+        BulkModule,
         EventsModule,
         JobTypesModule,
         DocsModule,

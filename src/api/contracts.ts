@@ -231,7 +231,10 @@ export type JobTypeInfo = z.output<typeof jobTypeInfoSchema>;
 
 export const jobTypeListSchema = named('JobTypeList', z.array(jobTypeInfoSchema));
 
-/** The mutating requests the audit trail records. */
+/**
+ * The mutating requests the audit trail records; `bulk` is the start of a bulk job (`POST /api/bulk`),
+ * whose items are recorded one by one under their own action (request id `bulk/<bulkJobId>/<index>`).
+ */
 export const AUDIT_ACTIONS = [
   'start',
   'pause',
@@ -242,6 +245,7 @@ export const AUDIT_ACTIONS = [
   'retry-step',
   'skip-step',
   'fail-step',
+  'bulk',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -255,7 +259,9 @@ export const auditEntrySchema = named(
     .object({
       id: z.number().int().describe('Increasing with time of writing; the page token’s position'),
       at: isoTime.describe('When the answer was sent (ISO 8601, UTC)'),
-      requestId: z.string(),
+      requestId: z
+        .string()
+        .describe('The request id; `bulk/<bulkJobId>/<index>` for an item a bulk job acted on (`ip` null)'),
       actor: z.string().nullable().describe('The key’s name; null when the request had no valid key'),
       role: z.enum(ROLES).nullable(),
       action: z.enum(AUDIT_ACTIONS),

@@ -29,6 +29,7 @@ import {
 } from '../../workflows/contracts';
 import type { JobInputOf, JobNameOf, StepwiseApp } from '../../workflows/engine/app';
 import type { JobDefinition } from '../../workflows/engine/definition';
+import { BULK_JOB_TYPE, type BulkInput } from '../../workflows/engine/bulk-contracts';
 import { planRecovery } from '../../workflows/engine/recovery';
 import {
   clampLimits,
@@ -312,10 +313,33 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         name,
         this.app.listed.map((d) => d.name),
       );
+    if (def.name === BULK_JOB_TYPE) {
+      const message = `"${def.name}" is the framework's bulk-action job type: start it with POST /api/bulk (StepwiseClient.bulk)`;
+      throw new InvalidArgument(message, [{ path: ['type'], message }]);
+    }
     if (def.internal) {
       const message = `"${def.name}" is an internal sub-job type, started only by its parent job (see GET /api/job-types)`;
       throw new InvalidArgument(message, [{ path: ['type'], message }]);
     }
+    return this.startJob(def, input, options);
+  }
+
+  /**
+   * Starts a bulk job (`stepwiseBulk`): `input.action` on every job of `input.jobIds`, as `input.actor`
+   * (whose role each item is checked against — the caller vouches for it, as the API does with the
+   * caller's key). A job of its own, with progress, pause and cancel; each item's outcome is in its
+   * `results` step and in the audit trail.
+   *
+   * @throws {@link InvalidJobInput} the input does not fit `bulkInputSchema` (at most
+   *   `BULK_MAX_ITEMS_LIMIT` ids, each once)
+   */
+  async bulk(input: BulkInput, options: StartOptions = {}): Promise<StartedJob> {
+    const def = this.app.find(BULK_JOB_TYPE);
+    if (!def) throw new UnknownJobType(BULK_JOB_TYPE, [BULK_JOB_TYPE]);
+    return this.startJob(def, input, { startedBy: input.actor.name, ...options });
+  }
+
+  private async startJob(def: JobDefinition, input: unknown, options: StartOptions): Promise<StartedJob> {
     if (options.jobId !== undefined) {
       const id = newJobIdSchema.safeParse(options.jobId);
       if (!id.success) throw new InvalidArgument('Invalid job id', zodIssues(id.error, ['jobId']));

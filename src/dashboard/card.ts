@@ -25,6 +25,7 @@ import { renderTree } from './tree.js';
 import { renderTimeline } from './timeline.js';
 import { etaText, renderCause, renderRuns } from './insight.js';
 import {
+  BULK_JOB_TYPE,
   TERMINAL,
   type JobRuns,
   type JobState,
@@ -92,12 +93,56 @@ function untilText(iso: string): string {
   return s > 0 ? `next attempt in ${s} s` : 'next attempt starting';
 }
 
+interface BulkItemResult {
+  jobId: string;
+  outcome: 'ok' | 'refused' | 'not_found' | 'error';
+  status?: string;
+  message: string;
+}
+
+/** A bulk job's items, each job a link to its card, with its outcome and message. */
+function bulkItems(result: unknown): HTMLElement | null {
+  const items = (result as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) return null;
+  const list = items.filter(
+    (i): i is BulkItemResult =>
+      typeof i === 'object' && i !== null && typeof (i as BulkItemResult).jobId === 'string',
+  );
+  const ok = list.filter((i) => i.outcome === 'ok').length;
+  return h(
+    'details',
+    { class: 'bulk-items', open: true },
+    h('summary', {}, `Jobs (${list.length}): ${ok} done, ${list.length - ok} not done`),
+    h(
+      'ul',
+      // It scrolls on its own: focusable, so a keyboard can scroll it too.
+      { 'aria-label': 'Jobs acted on', tabindex: 0 },
+      list.map((i) =>
+        h(
+          'li',
+          {},
+          i.jobId ? h('a', { href: jobHref(i.jobId), 'data-link': 'bulk-item' }, i.jobId) : '–',
+          ' ',
+          h(
+            'span',
+            { class: `badge s-${i.outcome === 'ok' ? 'completed' : 'failed'}` },
+            i.outcome.replace(/_/g, ' '),
+          ),
+          ' ',
+          h('span', { class: 'hint' }, i.message),
+        ),
+      ),
+    ),
+  );
+}
+
 function stepItem(
   step: StepState,
   current: boolean,
   views: JsonViews,
   runId: string,
   becauseOf: string | null,
+  bulk = false,
 ): HTMLLIElement {
   const facts: Child[] = [
     h('span', {}, step.kind === 'job' ? 'sub-job' : step.kind),
@@ -141,6 +186,7 @@ function stepItem(
           ),
         )
       : null,
+    bulk && step.key === 'results' && step.status === 'completed' ? bulkItems(step.result) : null,
     step.carriedFrom ? h('p', { class: 'hint' }, `carried from run ${step.carriedFrom}`) : null,
     // A batch step's id is its coordinator's (not a job); its chunks are in the sub-job tree.
     step.kind === 'job' && step.subJobIds.length > 0
@@ -632,6 +678,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
           views,
           s.runId,
           consequences.has(st.key) ? causeStep : null,
+          s.type === BULK_JOB_TYPE,
         ),
       ),
     );

@@ -7,11 +7,16 @@
  * Live: in Temporal's order the page shown is watched by `GET /api/events` with its filters and page
  * (one poller per listing, one visibility read a tick whatever the number of jobs); a sorted
  * listing reads every matching job, so it is read again every {@link SORTED_REFRESH_MS} instead.
+ *
+ * Operators also get a checkbox per job, one for the whole page, and a bulk bar: cancel, pause,
+ * resume or retry the selected jobs, or every job matching the filters, as a bulk job
+ * (`POST /api/bulk`) whose card opens once it started.
  */
-import { api, stream } from './api.js';
+import { api, ApiError, stream } from './api.js';
 import { canOperate, type PageContext } from './context.js';
 import { badge, duration, h, jobHref, progressBar, replace, setProgress, timeEl } from './dom.js';
 import {
+  BULK_JOB_TYPE,
   JOB_STATUSES,
   TERMINAL,
   type JobStatus,
@@ -135,6 +140,24 @@ function localInputValue(iso: string | undefined): string {
   return local.toISOString().slice(0, 16);
 }
 
+type BulkAction = 'cancel' | 'pause' | 'resume' | 'retry';
+const BULK_ACTIONS: [BulkAction, string][] = [
+  ['cancel', 'Cancel'],
+  ['pause', 'Pause'],
+  ['resume', 'Resume'],
+  ['retry', 'Retry'],
+];
+
+/** The filters of `GET /api/jobs` (a page's query) as `POST /api/bulk` takes them (booleans as booleans). */
+function bulkFilter(q: URLSearchParams): Record<string, string | boolean> {
+  const filter: Record<string, string | boolean> = {};
+  for (const [name, value] of q) {
+    if (name === 'pageSize' || name === 'pageToken') continue;
+    filter[name] = name === 'topLevel' || name === 'recoverable' ? value === 'true' : value;
+  }
+  return filter;
+}
+
 interface Row {
   tr: HTMLTableRowElement;
   job: JobSummary;
@@ -178,7 +201,11 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
       'Type',
       [
         ['', 'any type'],
-        ...types.map((t): [string, string] => [t.type, t.internal ? `${t.type} (sub-job)` : t.type]),
+        ...types.map((t): [string, string] => [
+          t.type,
+          // Internal: only its parent starts it — or, for the bulk type, POST /api/bulk (a top-level job).
+          t.internal && t.type !== BULK_JOB_TYPE ? `${t.type} (sub-job)` : t.type,
+        ]),
       ],
       filters.type,
     ),
@@ -213,6 +240,76 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
     ),
     h('button', { type: 'submit', class: 'button' }, 'Search'),
   );
+  const operator = canOperate(ctx);
+  /** The jobs ticked on this page (by id). */
+  const selected = new Set<string>();
+  const selectAll = h('input', {
+    type: 'checkbox',
+    id: 'select-page',
+    class: 'select',
+    'aria-label': 'Select every job on this page',
+  });
+  const scopeSelected = h('input', {
+    type: 'radio',
+    name: 'bulk-scope',
+    id: 'bulk-selected',
+    value: 'selected',
+    checked: true,
+  });
+  const scopeFilter = h('input', { type: 'radio', name: 'bulk-scope', id: 'bulk-filter', value: 'filter' });
+  const selectedLabel = h('label', { for: 'bulk-selected' }, 'The selected jobs (0)');
+  const bulkReason = h('input', { id: 'bulk-reason', maxlength: 1000, autocomplete: 'off' });
+  const bulkButtons = Object.fromEntries(
+    BULK_ACTIONS.map(([action, label]) => [
+      action,
+      h(
+        'button',
+        { type: 'button', 'data-bulk': action, class: action === 'cancel' ? 'danger' : null },
+        `${label}…`,
+      ),
+    ]),
+  ) as Record<BulkAction, HTMLButtonElement>;
+  const bulkFeedback = h('p', { class: 'feedback', role: 'status' });
+  const bulkYes = h('button', { type: 'button', class: 'primary', value: 'yes' }, 'Start bulk job');
+  const bulkNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep them');
+  const bulkText = h('p', {});
+  const bulkTitle = h('h2', { id: 'bulk-confirm-title' }, 'Act on these jobs?');
+  const bulkDialog = h(
+    'dialog',
+    { 'aria-labelledby': 'bulk-confirm-title', class: 'confirm' },
+    bulkTitle,
+    bulkText,
+    h('div', { class: 'row' }, bulkNo, bulkYes),
+  );
+  const bulkBar = operator
+    ? h(
+        'section',
+        { class: 'panel bulk', 'aria-labelledby': 'bulk-title' },
+        h('h2', { id: 'bulk-title' }, 'Bulk actions'),
+        h(
+          'fieldset',
+          { class: 'bulk-scope' },
+          h('legend', {}, 'Act on'),
+          h('span', { class: 'choice' }, scopeSelected, selectedLabel),
+          h(
+            'span',
+            { class: 'choice' },
+            scopeFilter,
+            h('label', { for: 'bulk-filter' }, 'Every job matching these filters'),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: 'bulk-reason' }, 'Reason (optional, recorded)'),
+          bulkReason,
+        ),
+        h('div', { class: 'row' }, Object.values(bulkButtons)),
+        bulkFeedback,
+        bulkDialog,
+      )
+    : null;
+
   replace(
     page,
     h(
@@ -223,6 +320,7 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
       canOperate(ctx) ? h('a', { href: '/new', class: 'button primary' }, 'New job') : null,
     ),
     form,
+    bulkBar,
     error,
     h(
       'div',
@@ -237,7 +335,8 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
           h(
             'tr',
             {},
-            ['Job', 'Type', 'Status', 'Step', 'Progress', 'Started', 'Duration', 'Started by'].map((c) =>
+            h('th', { scope: 'col' }, operator ? selectAll : null, 'Job'),
+            ['Type', 'Status', 'Step', 'Progress', 'Started', 'Duration', 'Started by'].map((c) =>
               h('th', { scope: 'col' }, c),
             ),
           ),
@@ -256,7 +355,8 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
   let nextToken: string | null = null;
   let close: (() => void) | null = null;
 
-  const internalType = (): boolean => types.some((t) => t.type === filters.type && t.internal);
+  const internalType = (): boolean =>
+    filters.type !== BULK_JOB_TYPE && types.some((t) => t.type === filters.type && t.internal);
   /** The API query of the filters (top-level only unless sub-jobs are asked for, or a sub-job type). */
   const apiQuery = (): URLSearchParams => {
     const q = new URLSearchParams();
@@ -271,6 +371,15 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
     if (token) q.set('pageToken', token);
     return q;
   };
+
+  /** The selection's count, the page checkbox (mixed when some are ticked) and which buttons apply. */
+  function drawSelection(): void {
+    selectedLabel.textContent = `The selected jobs (${selected.size})`;
+    selectAll.checked = rows.size > 0 && selected.size === rows.size;
+    selectAll.indeterminate = selected.size > 0 && selected.size < rows.size;
+    const none = scopeSelected.checked && selected.size === 0;
+    for (const b of Object.values(bulkButtons)) b.disabled = none;
+  }
 
   const drawPager = (): void => {
     newer.disabled = pageIndex === 0;
@@ -306,11 +415,26 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
         )
       : null;
     const rollup = r.tree ? treeCounts(r.tree.nodes) : null;
+    const tick = operator
+      ? h('input', {
+          type: 'checkbox',
+          class: 'select',
+          'data-select': job.jobId,
+          'aria-label': `Select ${job.jobId}`,
+          checked: selected.has(job.jobId),
+          onchange: (e: Event) => {
+            if ((e.target as HTMLInputElement).checked) selected.add(job.jobId);
+            else selected.delete(job.jobId);
+            drawSelection();
+          },
+        })
+      : null;
     replace(
       tr,
       h(
         'td',
         { class: 'job-id' },
+        tick,
         toggle,
         h(
           'a',
@@ -431,6 +555,7 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
     collapse(r);
     r.tr.remove();
     rows.delete(id);
+    if (selected.delete(id)) drawSelection();
   };
 
   /** Temporal's order, as the API lists it: open jobs (newest started first), then the most recently closed. */
@@ -604,6 +729,55 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
     const now = Date.now();
     for (const r of rows.values()) fillRow(r, now);
   }, CLOCK_MS);
+  selectAll.addEventListener('change', () => {
+    for (const id of rows.keys()) {
+      if (selectAll.checked) selected.add(id);
+      else selected.delete(id);
+    }
+    for (const box of tbody.querySelectorAll<HTMLInputElement>('input[data-select]')) {
+      box.checked = selected.has(box.dataset.select!);
+    }
+    drawSelection();
+  });
+  for (const radio of [scopeSelected, scopeFilter]) radio.addEventListener('change', drawSelection);
+  let pending: BulkAction | null = null;
+  for (const [action, label] of BULK_ACTIONS) {
+    bulkButtons[action].addEventListener('click', () => {
+      pending = action;
+      const what = scopeFilter.checked
+        ? 'every job matching these filters'
+        : `the ${selected.size} selected job${selected.size === 1 ? '' : 's'}`;
+      bulkTitle.textContent = `${label} ${scopeFilter.checked ? 'every matching job' : `${selected.size} job${selected.size === 1 ? '' : 's'}`}?`;
+      bulkText.textContent =
+        `A bulk job will ${action} ${what}, one by one, with its own card showing progress and each job's outcome. ` +
+        'Jobs that cannot take the action (already closed, not paused, …) are listed as refused.';
+      bulkDialog.showModal();
+    });
+  }
+  bulkNo.addEventListener('click', () => bulkDialog.close());
+  bulkYes.addEventListener('click', () => {
+    bulkDialog.close();
+    if (!pending) return;
+    const action = pending;
+    const reason = bulkReason.value.trim();
+    const body = {
+      action,
+      ...(scopeFilter.checked ? { filter: bulkFilter(apiQuery()) } : { jobIds: [...selected] }),
+      ...(reason ? { reason } : {}),
+    };
+    for (const b of Object.values(bulkButtons)) b.disabled = true;
+    bulkFeedback.textContent = 'Starting the bulk job…';
+    bulkFeedback.className = 'feedback';
+    api<{ jobId: string }>('POST', '/api/bulk', body).then(
+      (res) => location.assign(jobHref(res.jobId)),
+      (err: unknown) => {
+        bulkFeedback.textContent = err instanceof ApiError ? err.message : String(err);
+        bulkFeedback.className = 'feedback error';
+        drawSelection();
+      },
+    );
+  });
+  drawSelection();
   drawPager();
   connect();
 }

@@ -3,11 +3,17 @@
  * `api-types.generated.ts`, which `npm run build` and `npm run typecheck` generate from the API's
  * zod schemas (the components of `/openapi.json`): a field the API changes changes here too, and a
  * page that reads it no longer compiles. Only {@link JsonSchema}, the part of a JSON Schema the
- * new-job form reads, is the dashboard's own.
+ * new-job form reads, and {@link BULK_JOB_TYPE} are the dashboard's own.
  */
 import type { components } from './api-types.generated.js';
 
 export { JOB_STATUSES, TERMINAL_STATUSES as TERMINAL } from './api-types.generated.js';
+
+/**
+ * The framework's bulk-action job type (`BULK_JOB_TYPE` of workflows/engine/bulk-contracts.ts):
+ * internal for `POST /api/jobs`, yet a top-level job whose `results` step lists the jobs it acted on.
+ */
+export const BULK_JOB_TYPE = 'stepwiseBulk';
 
 type Schemas = components['schemas'];
 

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import { BATCH_COORDINATOR_TYPE } from '../../workflows/engine/batch-contracts';
+import { BULK_JOB_TYPE } from '../../workflows/engine/bulk-contracts';
 import { DEFAULT_LIMITS } from '../../workflows/limits';
 import { freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
@@ -51,14 +52,16 @@ async function expectNotStarted(jobId: string): Promise<void> {
 
 describe('POST /api/jobs refuses what callers may not start', () => {
   it.each(exampleApp.jobs.filter((d) => d.internal).map((d) => d.name))(
-    'internal sub-job type %s → 400 on "type", nothing started',
+    'internal type %s → 400 on "type", nothing started',
     async (type) => {
       const jobId = uniqueId(`internal-${type}`);
       const res = await post('/api/jobs', { type, jobId, input: {} });
       expect(res.statusCode).toBe(400);
       const body = res.json<{ message: string; issues: { path: unknown[] }[] }>();
       expect(body.message).toMatch(
-        new RegExp(`^"${type}" is an internal sub-job type, started only by its parent job \\(`),
+        type === BULK_JOB_TYPE
+          ? /^"stepwiseBulk" is the framework's bulk-action job type: start it with POST \/api\/bulk/
+          : new RegExp(`^"${type}" is an internal sub-job type, started only by its parent job \\(`),
       );
       expect(body.issues.map((i) => i.path)).toEqual([['type']]);
       await expectNotStarted(jobId);

@@ -59,6 +59,13 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
     outputDir: 'sets/one',
     labelRule: { by: 'orientation' },
   },
+  stepwiseBulk: {
+    action: 'retry',
+    jobIds: ['example-1', 'example-2'],
+    reason: 'x',
+    fromStep: 1,
+    actor: { name: 'ops', role: 'operator' },
+  },
 };
 
 interface Schema {
@@ -111,6 +118,8 @@ describe('GET /api/job-types', () => {
       'sceneTask',
       'demoTask',
       'importBatch',
+      // The framework's bulk-action type: started only by POST /api/bulk.
+      'stepwiseBulk',
     ]);
     const dataset = list.find((t) => t.type === 'datasetBuild')!;
     expect(dataset.steps).toEqual([

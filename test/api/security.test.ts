@@ -57,6 +57,9 @@ beforeAll(async () => {
       TEMPORAL_TASK_QUEUE: taskQueue,
       STEPWISE_API_KEYS,
       STEPWISE_AUDIT_DB_PATH: ':memory:',
+      // Every refusal one row: the role matrix below refuses more a minute than the default budget
+      // (20 per caller), whose aggregation test/api/audit-bounds.test.ts covers.
+      STEPWISE_AUDIT_REFUSALS_PER_MINUTE: '100000',
     }),
     { app: exampleApp, client: env.client },
   );
@@ -155,6 +158,14 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'GET', path: '/api/jobs/:jobId/events', url: `/api/jobs/${GHOST}/events`, min: 'viewer' },
   { method: 'GET', path: '/api/events', url: '/api/events?type=no-such-type', min: 'viewer' },
   { method: 'POST', path: '/api/jobs', url: '/api/jobs', payload: { type: 'no-such-type' }, min: 'operator' },
+  {
+    method: 'POST',
+    path: '/api/bulk',
+    url: '/api/bulk',
+    // Refused by validation after the guard: nothing starts.
+    payload: { action: 'cancel' },
+    min: 'operator',
+  },
   {
     method: 'POST',
     path: '/api/jobs/:jobId/pause',

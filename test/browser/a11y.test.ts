@@ -1,8 +1,9 @@
 /**
- * The dashboard's accessibility audit: axe-core (its source evaluated in the page) on the job list,
- * the card of a completed demoPipeline with sub-jobs, and the new-job form (a plain type, the
- * richest one, and one showing the API's 400 issues) — each at 1280 and 390 px, in the light and
- * the dark colour scheme — in Debian's Chromium against the API, a worker and the real dev server.
+ * The dashboard's accessibility audit: axe-core (its source evaluated in the page) on the job list
+ * (also with a job selected for the bulk bar), the card of a completed demoPipeline with sub-jobs,
+ * a bulk job's card with its items, and the new-job form (a plain type, the richest one, and one
+ * showing the API's 400 issues) — each at 1280 and 390 px, in the light and the dark colour
+ * scheme — in Debian's Chromium against the API, a worker and the real dev server.
  * No violation of impact `serious` or `critical` may remain. The dark scheme follows the system
  * setting; the page links its own SVG icon, under the page's unchanged CSP.
  *
@@ -28,6 +29,7 @@ let browser: Browser;
 let jobId: string;
 /** A failed demoPipeline whose chunks failed and whose load step was retried: the root cause and the timeline. */
 let failedId: string;
+let bulkId: string;
 
 beforeAll(async () => {
   harness = await startTestApi({ STEPWISE_API_KEYS, STEPWISE_STREAM_POLL_MS: '100' }, { listen: true });
@@ -54,6 +56,15 @@ beforeAll(async () => {
   });
   expect(failed.status).toBe(201);
   expect((await closedJobState(harness.jobs, failedId)).status).toBe('failed');
+  // A bulk job whose item was refused (the job is closed): its card lists the item.
+  const bulk = await fetch(`${base}/api/bulk`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ action: 'cancel', jobIds: [jobId] }),
+  });
+  expect(bulk.status).toBe(201);
+  bulkId = ((await bulk.json()) as { jobId: string }).jobId;
+  expect((await closedJobState(harness.jobs, bulkId)).status).toBe('completed_with_errors');
 });
 
 afterAll(async () => {
@@ -117,12 +128,24 @@ const describeViolations = (vs: Violation[]): string =>
 const PAGES: Record<string, (page: Page) => Promise<void>> = {
   list: async (page) => {
     await page.goto(`${base}/`);
-    await page.locator(`tr[data-job-id="${jobId}"] .badge`, { hasText: 'completed' }).waitFor(WAIT);
+    // Any rows: other files' jobs share the dev server, and 50 of theirs (open first, then the most
+    // recently closed) can push this file's job off the first page.
+    await page.locator('table.jobs tbody tr .badge').first().waitFor(WAIT);
   },
   'list-expanded': async (page) => {
     await page.goto(`${base}/?q=${encodeURIComponent(jobId)}`);
     await page.getByRole('button', { name: `Show the sub-jobs of ${jobId}` }).click();
     await page.locator('tr.subrow').first().waitFor(WAIT);
+  },
+  'list-selected': async (page) => {
+    await page.goto(`${base}/?q=${encodeURIComponent(jobId)}`);
+    await page.getByRole('checkbox', { name: `Select ${jobId}` }).check();
+    await page.getByText('The selected jobs (1)').waitFor(WAIT);
+  },
+  'bulk-card': async (page) => {
+    await page.goto(`${base}/jobs/${encodeURIComponent(bulkId)}`);
+    await page.locator('.status-line .badge', { hasText: /^completed with errors$/ }).waitFor(WAIT);
+    await page.locator('a[data-link="bulk-item"]').first().waitFor(WAIT);
   },
   'notification-centre': async (page) => {
     await page.goto(`${base}/`);

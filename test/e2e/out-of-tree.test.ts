@@ -160,6 +160,8 @@ test('`stepwise dev` runs the stack for the app; a job runs through the API to c
   expect(types.map((t) => [t.type, t.internal])).toEqual([
     ['welcome', false],
     ['greetOne', true],
+    // Every app has the framework's bulk-action type, started only by POST /api/bulk.
+    ['stepwiseBulk', true],
   ]);
   const names = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken'];
   const started = await fetch(`${api}/api/jobs`, {

@@ -63,7 +63,7 @@ test('the API does not offer the forgotten type: 404 on start, absent from the c
       'Unknown job type "example"; the job types are "sceneProcessing", "itemBatch" (GET /api/job-types)',
   });
   const types = (await api.inject({ method: 'GET', url: '/api/job-types' })).json<{ type: string }[]>();
-  expect(types.map((t) => t.type)).toEqual(['sceneProcessing', 'sceneTask', 'itemBatch']);
+  expect(types.map((t) => t.type)).toEqual(['sceneProcessing', 'sceneTask', 'itemBatch', 'stepwiseBulk']);
   // The types it does have run.
   const ok = await api.inject({
     method: 'POST',
@@ -88,7 +88,7 @@ test('a job of the forgotten type started behind the API fails at once, naming i
   );
   expect(error).toBeInstanceOf(WorkflowFailedError);
   expect((error as WorkflowFailedError).cause?.message).toBe(
-    'Job type "example" is not in this worker\'s app (known: sceneProcessing, sceneTask, itemBatch)',
+    'Job type "example" is not in this worker\'s app (known: sceneProcessing, sceneTask, itemBatch, stepwiseBulk)',
   );
 });
 

@@ -31,6 +31,8 @@ describe('defineApp', () => {
       'dataImport',
       'importBatch',
       'datasetBuild',
+      // Every app has the framework's bulk-action type (POST /api/bulk).
+      'stepwiseBulk',
     ]);
     expect(exampleApp.find('importBatch')?.internal).toBe(true);
     expect(exampleApp.find('nope')).toBeUndefined();
@@ -38,7 +40,7 @@ describe('defineApp', () => {
 
   it('brings a sub-job type with its parent, so the list cannot forget it', () => {
     const app = defineApp({ jobs: [parent] });
-    expect(app.jobs.map((d) => d.name)).toEqual(['parentType', 'childType']);
+    expect(app.jobs.map((d) => d.name)).toEqual(['parentType', 'childType', 'stepwiseBulk']);
     expect(activityNames(app)).toEqual(['simulateWork']);
   });
 
@@ -77,6 +79,12 @@ describe('defineApp', () => {
       .activity('a', { name: 'A', activity: 'simulateWork' })
       .build();
     expect(() => defineApp({ jobs: [coordinator] })).toThrow(/engine's own workflow type/);
+    const bulk = job({ name: 'stepwiseBulk', description: 'x', input })
+      .activity('a', { name: 'A', activity: 'simulateWork' })
+      .build();
+    expect(() => defineApp({ jobs: [bulk] })).toThrow(
+      new AppDefinitionError('"stepwiseBulk" is the framework\'s own bulk-action job type'),
+    );
     expect(() => defineApp({ jobs: [] })).toThrow(/at least one job type/);
     expect(() => defineApp({ jobs: [{} as never] })).toThrow(/is not a job definition/);
   });

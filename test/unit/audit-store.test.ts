@@ -21,6 +21,30 @@ const record = (over: Partial<AuditRecord> = {}): AuditRecord => ({
 });
 
 describe('AuditStore', () => {
+  it('appends a bulk item once per request id, across two writers, and lists a bulk job’s items by prefix', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'stepwise-audit-')), 'audit.sqlite');
+    const worker = new AuditStore(path);
+    const retried = new AuditStore(path);
+    expect(worker.appendOnce(record({ requestId: 'bulk/b-1/0', ip: null }))).toBe(true);
+    expect(retried.appendOnce(record({ requestId: 'bulk/b-1/0', outcome: 'refused', statusCode: 409 }))).toBe(
+      false,
+    );
+    expect(retried.appendOnce(record({ requestId: 'bulk/b-1/1', jobId: 'job-2' }))).toBe(true);
+    // Another bulk job whose id extends this one's is not among its items.
+    expect(worker.appendOnce(record({ requestId: 'bulk/b-10/0' }))).toBe(true);
+    expect(worker.findRequest('bulk/b-1/0')).toMatchObject({
+      outcome: 'accepted',
+      statusCode: 200,
+      ip: null,
+    });
+    expect(worker.listRequests('bulk/b-1/', 10).map((e) => [e.requestId, e.jobId])).toEqual([
+      ['bulk/b-1/0', 'job-1'],
+      ['bulk/b-1/1', 'job-2'],
+    ]);
+    worker.close();
+    retried.close();
+  });
+
   it('appends to a WAL file that refuses UPDATE and DELETE, and is shared by two writers', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'stepwise-audit-')), 'nested', 'audit.sqlite');
     const a = new AuditStore(path);

@@ -11,6 +11,8 @@ import type { z } from 'zod';
 import type { JobParams } from '../contracts';
 import { batchCoordinator } from './batch';
 import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams } from './batch-contracts';
+import { bulkJobDefinition } from './bulk';
+import { BULK_JOB_TYPE } from './bulk-contracts';
 import type { JobDefinition } from './definition';
 import { jobWorkflow } from './workflow';
 
@@ -40,7 +42,10 @@ export interface AppSpec<J extends readonly JobDefinition[]> {
 export interface StepwiseApp<J extends readonly JobDefinition[] = readonly JobDefinition[]> {
   /** The workflow function the worker runs for every workflow type (do not call it yourself). */
   (params: unknown): Promise<unknown>;
-  /** Every job type of the app: the listed ones, then the sub-job types they reach. */
+  /**
+   * Every job type of the app: the listed ones, then the sub-job types they reach, then the
+   * framework's own bulk-action type (`stepwiseBulk`, started by `POST /api/bulk`).
+   */
   readonly jobs: readonly JobDefinition[];
   /** The list given to `defineApp`, with its types. */
   readonly listed: J;
@@ -82,8 +87,8 @@ export function isStepwiseApp(value: unknown): value is StepwiseApp {
 }
 
 /**
- * Declares the app. Throws an {@link AppDefinitionError} when two job types share a name, a name
- * is reserved, or a step runs a job type the app does not have.
+ * Declares the app (adding the framework's bulk-action job type, `stepwiseBulk`). Throws an
+ * {@link AppDefinitionError} when two job types share a name, a name is reserved, or a step runs a job type the app does not have.
  *
  * @example
  * export default defineApp({ jobs: [dataImportDefinition, datasetBuildDefinition] });
@@ -105,10 +110,15 @@ export function defineApp<const J extends readonly JobDefinition[]>(spec: AppSpe
     if (def.name === BATCH_COORDINATOR_TYPE) {
       throw new AppDefinitionError(`"${BATCH_COORDINATOR_TYPE}" is the engine's own workflow type`);
     }
+    if (def.name === BULK_JOB_TYPE && def !== bulkJobDefinition) {
+      throw new AppDefinitionError(`"${BULK_JOB_TYPE}" is the framework's own bulk-action job type`);
+    }
     byName.set(def.name, def);
     for (const sub of def.subJobs ?? []) add(sub, def.name);
   };
   for (const def of spec.jobs) add(def, null);
+  // Every app can act on its jobs in bulk (POST /api/bulk): the engine eats its own cooking.
+  add(bulkJobDefinition, null);
   for (const def of byName.values()) {
     for (const step of def.steps) {
       const jobType =

@@ -158,11 +158,12 @@ export class AuditHooks implements OnModuleInit, OnModuleDestroy {
       : this.keys.authenticate(request.headers.authorization);
     const actor = auth.ok ? auth.actor : null;
     const status = reply.statusCode;
-    const answer = status >= 400 || action === 'start' ? parseJson(payload) : undefined;
+    // A start's (and a bulk start's) row names the job it started.
+    const started = action === 'start' || action === 'bulk';
+    const answer = status >= 400 || started ? parseJson(payload) : undefined;
     const body = isRecord(request.body) ? request.body : {};
     const params = isRecord(request.params) ? request.params : {};
-    const jobId =
-      text(params.jobId) ?? (action === 'start' ? (text(answer?.jobId) ?? text(body.jobId)) : undefined);
+    const jobId = text(params.jobId) ?? (started ? (text(answer?.jobId) ?? text(body.jobId)) : undefined);
     const maxText = actor ? MAX_TEXT : MAX_TEXT_UNAUTHENTICATED;
     return {
       at: new Date(Date.now()).toISOString(),

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_log_job ON audit_log (job_id, id);
 CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, id);
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE INDEX IF NOT EXISTS audit_log_request ON audit_log (request_id);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TABLE IF NOT EXISTS audit_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +82,7 @@ interface Row {
 export class AuditStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly insertOnce: Database.Statement;
   private readonly insertAll: (records: AuditRecord[]) => void;
   /** Records waiting for the next group commit (see {@link appendSoon}). */
   private pending: { record: AuditRecord; resolve: () => void; reject: (err: unknown) => void }[] = [];
@@ -111,6 +113,11 @@ export class AuditStore {
       `INSERT INTO audit_log (at, request_id, actor, role, action, job_id, reason, outcome, status_code, message, ip, count)
        VALUES (@at, @requestId, @actor, @role, @action, @jobId, @reason, @outcome, @statusCode, @message, @ip, @count)`,
     );
+    this.insertOnce = this.db.prepare(
+      `INSERT INTO audit_log (at, request_id, actor, role, action, job_id, reason, outcome, status_code, message, ip, count)
+       SELECT @at, @requestId, @actor, @role, @action, @jobId, @reason, @outcome, @statusCode, @message, @ip, @count
+       WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE request_id = @requestId)`,
+    );
     this.insertAll = this.db.transaction((records: AuditRecord[]) => {
       for (const r of records) this.insert.run(withCount(r));
     });
@@ -118,6 +125,32 @@ export class AuditStore {
 
   append(record: AuditRecord): void {
     this.insert.run(withCount(record));
+  }
+
+  /**
+   * Appends `record` unless a row with its request id exists (one statement, so two writers racing
+   * write one row). Returns whether it was written. Bulk jobs record each item this way under
+   * `bulk/<bulkJobId>/<index>`: an activity attempt that runs again writes nothing twice.
+   */
+  appendOnce(record: AuditRecord): boolean {
+    return this.insertOnce.run(withCount(record)).changes === 1;
+  }
+
+  /** The first row written with this request id, if any. */
+  findRequest(requestId: string): AuditEntry | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM audit_log WHERE request_id = ? ORDER BY id LIMIT 1')
+      .get(requestId) as Row | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
+  /** Rows whose request id starts with `prefix` (at most `limit`), oldest first. */
+  listRequests(prefix: string, limit: number): AuditEntry[] {
+    // A range over the request id index: every string that starts with `prefix` sorts within it.
+    const rows = this.db
+      .prepare('SELECT * FROM audit_log WHERE request_id >= ? AND request_id < ? ORDER BY id LIMIT ?')
+      .all(prefix, `${prefix}\u{10ffff}`, limit) as Row[];
+    return rows.map(toEntry);
   }
 
   /**
