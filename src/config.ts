@@ -119,6 +119,8 @@ export const envSchema = z.object({
   STEPWISE_AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  STEPWISE_STATS_MAX: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  STEPWISE_STATS_STATES_MAX: z.coerce.number().int().min(0).max(10_000).default(500),
   STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
     .number()
     .int()
@@ -204,6 +206,8 @@ export interface EdgeConfig {
   closedStateCacheBytes: number;
   /** Jobs a sorted listing may read (`GET /api/jobs?sort=`); more matching is a 400. */
   listSortMax: number;
+  /** Runs one `GET /api/stats` scans at most, and closed runs' final states it reads at most. */
+  stats: { maxRuns: number; maxStates: number };
 }
 
 export interface ApiSecurityConfig {
@@ -268,6 +272,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
       listSortMax: env.STEPWISE_LIST_SORT_MAX,
+      stats: { maxRuns: env.STEPWISE_STATS_MAX, maxStates: env.STEPWISE_STATS_STATES_MAX },
     },
     api: {
       keys: loadApiKeys(env),

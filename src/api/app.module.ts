@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { JobTypesModule } from './job-types/job-types.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { StatsModule } from './stats/stats.module';
 import { TemporalModule } from './temporal/temporal.module';
 
 /**
@@ -41,6 +42,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         JobsModule,
+        StatsModule,
         EventsModule,
         JobTypesModule,
         DocsModule,

@@ -41,6 +41,7 @@ import {
   type StartJobResponse,
   type TerminateResponse,
 } from '../api/jobs/schemas';
+import type { Stats } from '../api/contracts';
 import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
 import {
   InvalidArgument,
@@ -63,6 +64,7 @@ import {
   runStartParams,
 } from './job-runs';
 import { JobStateReader } from './job-state';
+import { JobStats, STATS_MAX_RUNS, STATS_MAX_STATES, type StatsOptions } from './job-stats';
 import { closedStatus, describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';
 
@@ -97,6 +99,19 @@ export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
    * @default 5000
    */
   listSortMax?: number;
+  /**
+   * Runs one {@link StepwiseClient.stats} call scans at most (the visibility store cannot group, so
+   * every run in the range is read); past it the figures cover the runs scanned, and say so
+   * (`source.truncated`).
+   * @default 5000
+   */
+  statsMax?: number;
+  /**
+   * Closed runs' final states one {@link StepwiseClient.stats} call reads at most (the most
+   * recently closed first); the step, retry and recovery figures cover those.
+   * @default 500
+   */
+  statsStatesMax?: number;
   /**
    * How terminate reasons recorded in Temporal name this client:
    * `<reason> (by <by> through <via>)`.
@@ -230,6 +245,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   private readonly via: string;
   private readonly states: JobStateReader;
   private readonly lister: JobLister;
+  private readonly statistics: JobStats;
 
   /** @param options - see {@link StepwiseClientOptions} */
   constructor(options: StepwiseClientOptions<App>) {
@@ -244,6 +260,13 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       options.closedStateCacheBytes ?? DEFAULT_CLOSED_STATE_CACHE_BYTES,
     );
     this.lister = new JobLister(options.client, options.app, options.listSortMax ?? SORT_MAX_JOBS);
+    this.statistics = new JobStats(
+      options.client,
+      options.app,
+      this.states,
+      options.statsMax ?? STATS_MAX_RUNS,
+      options.statsStatesMax ?? STATS_MAX_STATES,
+    );
   }
 
   /**
@@ -407,6 +430,21 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
    */
   async children(jobId: string): Promise<JobTreeNode[]> {
     return this.lister.children(jobId);
+  }
+
+  /**
+   * Figures over the runs that started or closed in `[from, to)` (default: the last 24 hours):
+   * starts and closes by status per interval, per type counts, failure rate, run duration p50/p95,
+   * retry rate and recovery success rate, per step runs, failures, retries and duration p50/p95,
+   * and the slowest and most failing steps. A bounded scan of the visibility store (at most
+   * `statsMax` runs) plus at most `statsStatesMax` closed runs' final states (cached per run);
+   * `source` says what was read. See docs/api.md `GET /api/stats`.
+   *
+   * @throws {@link InvalidArgument} a time without its zone, `to` not after `from`, a range over 31
+   *   days, a malformed interval or more than 500 buckets, a `type` the app does not have
+   */
+  async stats(options: StatsOptions = {}): Promise<Stats> {
+    return this.statistics.stats(options);
   }
 
   /**

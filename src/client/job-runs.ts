@@ -265,6 +265,25 @@ export async function runStartParams(
   return payloadConverter.fromPayload<JobParams>(payloads[0] as Payloads[number]);
 }
 
+/**
+ * A completed run's result, decoded by the client's data converter: a Stepwise job that ends
+ * `completed` or `completed_with_errors` returns its final `JobState`, so its close event holds the
+ * state without a worker replaying anything. Undefined when the run's last event is not a completion.
+ */
+export async function runResult(
+  client: Client,
+  namespace: string,
+  execution: { workflowId: string; runId: string },
+): Promise<JobState | undefined> {
+  const last = await runEvents(client, namespace, execution, 'last');
+  let payloads = last?.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [];
+  if (payloads.length === 0) return undefined;
+  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
+  type Payloads = Parameters<(typeof payloadCodecs)[number]['decode']>[0];
+  for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads as Payloads);
+  return payloadConverter.fromPayload<JobState>(payloads[0] as Payloads[number]);
+}
+
 /** The job's input as its type's schema parses it, for comparing two inputs; the raw value if it does not parse. */
 export function normalizedInput(def: JobDefinition | undefined, input: unknown): unknown {
   const parsed = def?.input.safeParse(input);

@@ -24,6 +24,8 @@ export const stepwiseClientProvider: Provider = {
       limits: config.limits,
       closedStateCacheBytes: config.edge.closedStateCacheBytes,
       listSortMax: config.edge.listSortMax,
+      statsMax: config.edge.stats.maxRuns,
+      statsStatesMax: config.edge.stats.maxStates,
       via: 'the Stepwise API',
     }),
   inject: [TEMPORAL_CLIENT, APP_CONFIG, STEPWISE_APP],
