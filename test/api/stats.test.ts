@@ -283,6 +283,31 @@ describe('GET /api/stats', () => {
     expect(again.source).toMatchObject({ fromCache: 6, closeEvents: 0, queries: 0 });
   });
 
+  it('stops at the bounds and says so: STEPWISE_STATS_MAX runs scanned, STEPWISE_STATS_STATES_MAX states read', async () => {
+    const bounded = new StepwiseClient({
+      app: exampleApp,
+      client: harness.env.client,
+      taskQueue: harness.taskQueue,
+      statsMax: 4,
+      statsStatesMax: 2,
+    });
+    const s = await bounded.stats({
+      jobIdPrefix: prefix,
+      from: new Date(fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+      interval: '1m',
+    });
+    expect(s.source).toMatchObject({
+      executionsScanned: 4,
+      truncated: true,
+      statesWanted: 4,
+      statesRead: 2,
+      statesSkipped: 2,
+    });
+    expect(s.series.reduce((n, b) => n + b.started, 0)).toBe(4);
+    expect(s.types[0]).toMatchObject({ closed: 4, statesRead: 2 });
+  });
+
   it('filters by type and leaves other types out; an unknown type is a 400', async () => {
     const range = `jobIdPrefix=${encodeURIComponent(prefix)}&from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}`;
     const other = await stats(`${range}&type=example`);
