@@ -123,6 +123,8 @@ export const envSchema = z.object({
   STEPWISE_ETA_OVERRUN_MARGIN: z.coerce.number().min(0).max(100).default(0.5),
   // Jobs one bulk job may act on (POST /api/bulk); the workflow's own bound is BULK_MAX_ITEMS_LIMIT.
   STEPWISE_BULK_MAX: z.coerce.number().int().min(1).max(BULK_MAX_ITEMS_LIMIT).default(500),
+  STEPWISE_STATS_MAX: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  STEPWISE_STATS_STATES_MAX: z.coerce.number().int().min(0).max(10_000).default(500),
   STEPWISE_CLOSED_STATE_CACHE_BYTES: z.coerce
     .number()
     .int()
@@ -212,6 +214,8 @@ export interface EdgeConfig {
   etaOverrunMargin: number;
   /** Jobs one bulk job may act on (`POST /api/bulk`); more is a 413. */
   bulkMax: number;
+  /** Runs one `GET /api/stats` scans at most, and closed runs' final states it reads at most. */
+  stats: { maxRuns: number; maxStates: number };
 }
 
 export interface ApiSecurityConfig {
@@ -278,6 +282,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       listSortMax: env.STEPWISE_LIST_SORT_MAX,
       etaOverrunMargin: env.STEPWISE_ETA_OVERRUN_MARGIN,
       bulkMax: env.STEPWISE_BULK_MAX,
+      stats: { maxRuns: env.STEPWISE_STATS_MAX, maxStates: env.STEPWISE_STATS_STATES_MAX },
     },
     api: {
       keys: loadApiKeys(env),

@@ -17,6 +17,7 @@ import { JobTypesModule } from './job-types/job-types.module';
 import { BulkModule } from './bulk/bulk.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { StatsModule } from './stats/stats.module';
 import { TemporalModule } from './temporal/temporal.module';
 
 /**
@@ -43,6 +44,7 @@ export class AppModule {
         HealthModule,
         JobsModule,
         BulkModule,
+        StatsModule,
         EventsModule,
         JobTypesModule,
         DocsModule,

@@ -353,3 +353,149 @@ export const openApiDocumentSchema = named(
   'OpenApiDocument',
   z.looseObject({ openapi: z.string() }).describe('An OpenAPI 3.1 document'),
 );
+
+/** The statuses a job closes with: what `GET /api/stats` counts closes by. */
+export const CLOSED_STATUSES = ['completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
+
+const rate = z
+  .number()
+  .min(0)
+  .max(1)
+  .nullable()
+  .describe('A share between 0 and 1; null when there is nothing to divide by');
+const ms = z.number().nullable().describe('Milliseconds; null when no value was seen');
+
+export const statsBucketSchema = named(
+  'StatsBucket',
+  z.object({
+    start: isoTime.describe('The bucket covers [start, start + interval)'),
+    started: z.number().int().describe('Runs started in the bucket (visibility `StartTime`)'),
+    closed: z
+      .object(
+        Object.fromEntries(CLOSED_STATUSES.map((s) => [s, z.number().int()])) as Record<
+          (typeof CLOSED_STATUSES)[number],
+          z.ZodNumber
+        >,
+      )
+      .describe('Runs closed in the bucket (visibility `CloseTime`), by their Stepwise status'),
+  }),
+);
+export type StatsBucket = z.output<typeof statsBucketSchema>;
+
+export const typeStatsSchema = named(
+  'TypeStats',
+  z.object({
+    type: z.string(),
+    started: z.number().int().describe('Runs started in the range'),
+    closed: z.number().int().describe('Runs closed in the range'),
+    completed: z.number().int().describe('Closed `completed` or `completed_with_errors`'),
+    failed: z.number().int().describe('Closed `failed` (a run terminated or timed out in Temporal included)'),
+    cancelled: z.number().int(),
+    failureRate: rate.describe('failed / closed'),
+    durationP50Ms: ms.describe('Median run duration (close − start, visibility times) of the runs closed'),
+    durationP95Ms: ms.describe('95th percentile (nearest rank) of the same durations'),
+    statesRead: z
+      .number()
+      .int()
+      .describe('Closed runs whose final state was read: the step, retry and recovery figures cover these'),
+    stepAttempts: z
+      .number()
+      .int()
+      .describe('Step attempts made in those runs (steps carried over not counted)'),
+    retries: z.number().int().describe('Of those attempts, the ones after a step’s first'),
+    retryRate: rate.describe('retries / stepAttempts'),
+    recoveryRuns: z
+      .number()
+      .int()
+      .describe('Runs read that were a recovery (`recovery.attempt > 0`: retried from a step)'),
+    recoverySucceeded: z
+      .number()
+      .int()
+      .describe('Of those, the ones that ended `completed` or `completed_with_errors`'),
+    recoverySuccessRate: rate.describe('recoverySucceeded / recoveryRuns'),
+  }),
+);
+export type TypeStats = z.output<typeof typeStatsSchema>;
+
+export const stepStatsSchema = named(
+  'StepStats',
+  z.object({
+    type: z.string(),
+    step: z.string().describe('The step’s key'),
+    index: z.number().int().describe('1-based position in the type’s declaration'),
+    name: z.string(),
+    runs: z
+      .number()
+      .int()
+      .describe('Closed runs read in which the step ran (carried-over results not counted)'),
+    failures: z.number().int().describe('Of those, the runs in which it ended `failed`'),
+    failureRate: rate.describe('failures / runs'),
+    attempts: z.number().int(),
+    retries: z.number().int().describe('Attempts after the first'),
+    retryRate: rate.describe('retries / attempts'),
+    durationP50Ms: ms.describe('Median `durationMs` of the step where it completed'),
+    durationP95Ms: ms.describe('95th percentile (nearest rank) of the same'),
+  }),
+);
+export type StepStats = z.output<typeof stepStatsSchema>;
+
+export const statsSourceSchema = named(
+  'StatsSource',
+  z
+    .object({
+      executionsScanned: z.number().int().describe('Runs read from the visibility store'),
+      visibilityPages: z.number().int().describe('Visibility list calls made'),
+      truncated: z
+        .boolean()
+        .describe('More runs matched than `STEPWISE_STATS_MAX`: every figure covers only those scanned'),
+      statesWanted: z.number().int().describe('Runs closed in the range (each has a final state)'),
+      statesRead: z
+        .number()
+        .int()
+        .describe('Final states read (at most `STEPWISE_STATS_STATES_MAX`, the most recently closed first)'),
+      statesSkipped: z.number().int().describe('Closed runs left out by that bound'),
+      statesUnreadable: z
+        .number()
+        .int()
+        .describe('States that could not be read (no worker answered in time)'),
+      fromCache: z
+        .number()
+        .int()
+        .describe('States answered from the API’s closed-state cache (no Temporal call)'),
+      closeEvents: z
+        .number()
+        .int()
+        .describe('States read from a completed run’s close event (its result is its state; no worker)'),
+      queries: z
+        .number()
+        .int()
+        .describe(
+          'States read by the `jobState` query of a failed or cancelled run (a worker replays its history)',
+        ),
+      elapsedMs: z.number().int(),
+    })
+    .describe('What was read to compute the figures, and what it cost'),
+);
+export type StatsSource = z.output<typeof statsSourceSchema>;
+
+export const statsSchema = named(
+  'Stats',
+  z
+    .object({
+      from: isoTime,
+      to: isoTime,
+      intervalMs: z.number().int(),
+      series: z.array(statsBucketSchema).describe('One bucket per interval from `from`, oldest first'),
+      types: z.array(typeStatsSchema).describe('Every job type with a run in the range, by name'),
+      steps: z.array(stepStatsSchema).describe('Every step that ran in a run read, by type and step index'),
+      slowestSteps: z.array(stepStatsSchema).describe('The 10 steps with the highest p95 duration'),
+      mostFailingSteps: z
+        .array(stepStatsSchema)
+        .describe('The 10 steps with the most failures (then the highest failure rate)'),
+      source: statsSourceSchema,
+    })
+    .describe(
+      'Figures over the runs that started or closed in [from, to): see docs/api.md for where each comes from',
+    ),
+);
+export type Stats = z.output<typeof statsSchema>;

@@ -47,6 +47,7 @@ import {
   type StartJobResponse,
   type TerminateResponse,
 } from '../api/jobs/schemas';
+import type { Stats } from '../api/contracts';
 import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
 import {
   InvalidArgument,
@@ -72,6 +73,7 @@ import { JobStateReader } from './job-state';
 import { EtaLearner } from './job-eta';
 import { RootCauseFinder } from './root-cause';
 import type { JobRuns, RootCause } from '../api/contracts';
+import { JobStats, STATS_MAX_RUNS, STATS_MAX_STATES, type StatsOptions } from './job-stats';
 import { closedStatus, describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';
 
@@ -113,6 +115,19 @@ export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
    * @default 0.5
    */
   etaOverrunMargin?: number;
+  /**
+   * Runs one {@link StepwiseClient.stats} call scans at most (the visibility store cannot group, so
+   * every run in the range is read); past it the figures cover the runs scanned, and say so
+   * (`source.truncated`).
+   * @default 5000
+   */
+  statsMax?: number;
+  /**
+   * Closed runs' final states one {@link StepwiseClient.stats} call reads at most (the most
+   * recently closed first); the step, retry and recovery figures cover those.
+   * @default 500
+   */
+  statsStatesMax?: number;
   /**
    * How terminate reasons recorded in Temporal name this client:
    * `<reason> (by <by> through <via>)`.
@@ -261,6 +276,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   private readonly etas: EtaLearner;
   private readonly etaOverrunMargin: number;
   private readonly causes: RootCauseFinder;
+  private readonly statistics: JobStats;
 
   /** @param options - see {@link StepwiseClientOptions} */
   constructor(options: StepwiseClientOptions<App>) {
@@ -278,6 +294,13 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     this.etas = new EtaLearner(options.client);
     this.etaOverrunMargin = options.etaOverrunMargin ?? 0.5;
     this.causes = new RootCauseFinder(options.client, (id) => this.states.readLatest(id));
+    this.statistics = new JobStats(
+      options.client,
+      options.app,
+      this.states,
+      options.statsMax ?? STATS_MAX_RUNS,
+      options.statsStatesMax ?? STATS_MAX_STATES,
+    );
   }
 
   /**
@@ -497,6 +520,21 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
    */
   async children(jobId: string): Promise<JobTreeNode[]> {
     return this.lister.children(jobId);
+  }
+
+  /**
+   * Figures over the runs that started or closed in `[from, to)` (default: the last 24 hours):
+   * starts and closes by status per interval, per type counts, failure rate, run duration p50/p95,
+   * retry rate and recovery success rate, per step runs, failures, retries and duration p50/p95,
+   * and the slowest and most failing steps. A bounded scan of the visibility store (at most
+   * `statsMax` runs) plus at most `statsStatesMax` closed runs' final states (cached per run);
+   * `source` says what was read. See docs/api.md `GET /api/stats`.
+   *
+   * @throws {@link InvalidArgument} a time without its zone, `to` not after `from`, a range over 31
+   *   days, a malformed interval or more than 500 buckets, a `type` the app does not have
+   */
+  async stats(options: StatsOptions = {}): Promise<Stats> {
+    return this.statistics.stats(options);
   }
 
   /**

@@ -34,7 +34,7 @@ import { during } from './temporal-errors';
 const { WorkflowExecutionStatus } = temporal.api.enums.v1;
 
 /** A visibility query string literal. */
-const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+export const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Open job statuses: a run closed in Temporal with one of these never wrote its final status. */
 const OPEN_STATUSES = JOB_STATUSES.filter((s) => !isTerminal(s));
@@ -96,7 +96,7 @@ export const SORT_MAX_JOBS = 5_000;
 /** Executions per visibility read while a sorted listing reads them all. */
 const SORT_READ_PAGE = 1_000;
 
-const tsMs = (ts: RawWorkflowExecutionInfo['startTime']): number | null =>
+export const tsMs = (ts: RawWorkflowExecutionInfo['startTime']): number | null =>
   ts?.seconds != null ? Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6) : null;
 
 /** The value a sorted listing orders by: start, close (null while open), or duration (so far, while open). */

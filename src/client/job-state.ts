@@ -20,6 +20,7 @@ import {
   isOpenStatus,
   runEnd,
   runEvents,
+  runResult,
   runStartParams,
   runTimeouts,
   stateFromDescription,
@@ -193,7 +194,40 @@ export class JobStateReader {
     if (state) this.closed.set(run, closed);
     return closed;
   }
+
+  /**
+   * The final state of a closed run, as cheaply as it can be had: from the closed-state cache; for a
+   * run that ended `completed` or `completed_with_errors` (its visibility status) from its close
+   * event — the workflow's result is its state, so no worker replays anything; otherwise (failed,
+   * cancelled, closed outside Stepwise) as {@link read} does, by the `jobState` query that a worker
+   * answers by replaying the run's history. Each state read is kept in the cache.
+   */
+  async readClosedRun(
+    run: { workflowId: string; runId: string },
+    status: JobStatus,
+  ): Promise<{ state: JobState; via: ClosedStateSource }> {
+    const kept = this.closed.get(run);
+    if (kept) return { state: kept, via: 'cache' };
+    if (status === 'completed' || status === 'completed_with_errors') {
+      const result = await temporalCall(this.client, 'rpc', () =>
+        runResult<JobState>(this.client, this.namespace, run),
+      );
+      if (result && isTerminal(result.status)) {
+        this.closed.set(run, result);
+        return { state: result, via: 'closeEvent' };
+      }
+    }
+    const desc = await temporalCall(this.client, 'rpc', () =>
+      this.client.workflow.getHandle(run.workflowId, run.runId).describe(),
+    );
+    const def = this.app.find(desc.type);
+    if (!def) throw new Error(`Run ${run.runId} of "${run.workflowId}" is not a job of this app`);
+    return { state: await this.read(desc, def), via: 'query' };
+  }
 }
+
+/** How {@link JobStateReader.readClosedRun} got a state: what it cost. */
+export type ClosedStateSource = 'cache' | 'closeEvent' | 'query';
 
 /** A closed run's query failure the state can be rebuilt without; not a vanished run or Temporal being down. */
 function canDoWithout(err: unknown): boolean {

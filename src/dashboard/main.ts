@@ -1,11 +1,12 @@
 /**
  * The dashboard's entry: finds out who the caller is (asking for an API key when the API wants
  * one), draws the header, and shows the page the URL names: `/` the job list, `/new` the new-job
- * form, `/jobs/<id>` a job's card; on every page, notifications when a job breaks. Links between
+ * form, `/charts` the charts, `/jobs/<id>` a job's card; on every page, notifications when a job breaks. Links between
  * pages are ordinary links.
  */
 import { apiKey, ApiError, me } from './api.js';
 import { renderCard } from './card.js';
+import { renderCharts } from './charts.js';
 import { h, replace } from './dom.js';
 import { renderNewJob } from './form.js';
 import { renderList } from './list.js';
@@ -46,6 +47,7 @@ function header(ctx: PageContext | null, notifications: HTMLElement | null = nul
       'nav',
       { 'aria-label': 'Main' },
       h('a', { href: '/' }, 'Jobs'),
+      h('a', { href: '/charts' }, 'Charts'),
       ctx && canOperate(ctx) ? h('a', { href: '/new' }, 'New job') : null,
       h('a', { href: '/docs' }, 'API docs'),
       ui ? h('a', { href: ui, target: '_blank', rel: 'noopener' }, 'Temporal UI') : null,
@@ -114,6 +116,8 @@ async function main(): Promise<void> {
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job) {
     renderCard(page, ctx, decodeURIComponent(job[1]));
+  } else if (path === '/charts') {
+    await renderCharts(page, ctx);
   } else if (path === '/new') {
     await renderNewJob(page, ctx);
   } else {

@@ -27,6 +27,8 @@ export {
   type TerminateOptions,
   type WatchOptions,
 } from '../client/client';
+export type { StatsOptions } from '../client/job-stats';
+export type { Stats, StatsBucket, StatsSource, StepStats, TypeStats } from '../api/contracts';
 export {
   InvalidArgument,
   InvalidJobInput,

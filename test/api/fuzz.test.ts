@@ -40,6 +40,7 @@ const PUBLIC_PATHS = [
   // The dashboard's pages and files.
   '/',
   '/new',
+  '/charts',
   '/jobs/:jobId',
   '/app/:file',
 ];

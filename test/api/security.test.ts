@@ -146,11 +146,13 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   // The dashboard's pages and files are public; the data they show needs a key.
   { method: 'GET', path: '/', url: '/', min: 'public' },
   { method: 'GET', path: '/new', url: '/new', min: 'public' },
+  { method: 'GET', path: '/charts', url: '/charts', min: 'public' },
   { method: 'GET', path: '/jobs/:jobId', url: `/jobs/${GHOST}`, min: 'public' },
   { method: 'GET', path: '/app/:file', url: '/app/styles.css', min: 'public' },
   { method: 'GET', path: '/api/me', url: '/api/me', min: 'viewer' },
   { method: 'GET', path: '/api/job-types', url: '/api/job-types', min: 'viewer' },
   { method: 'GET', path: '/api/jobs', url: '/api/jobs?pageSize=1', min: 'viewer' },
+  { method: 'GET', path: '/api/stats', url: '/api/stats?interval=1d', min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/children', url: `/api/jobs/${GHOST}/children`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/runs', url: `/api/jobs/${GHOST}/runs`, min: 'viewer' },

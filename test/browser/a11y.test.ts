@@ -1,13 +1,14 @@
 /**
  * The dashboard's accessibility audit: axe-core (its source evaluated in the page) on the job list
- * (also with a job selected for the bulk bar), the card of a completed demoPipeline with sub-jobs,
- * a bulk job's card with its items, and the new-job form (a plain type, the richest one, and one
- * showing the API's 400 issues) — each at 1280 and 390 px, in the light and the dark colour
- * scheme — in Debian's Chromium against the API, a worker and the real dev server.
+ * (also with a job selected for the bulk bar, and expanded), the notification centre, the card of a
+ * completed demoPipeline with sub-jobs, a failed one's card (root cause, timeline), a bulk job's
+ * card with its items, the charts (with their table shown), and the new-job form (a plain type, the
+ * richest one, and one showing the API's 400 issues) — each at 1280 and 390 px, in the light and
+ * the dark colour scheme — in Debian's Chromium against the API, a worker and the real dev server.
  * No violation of impact `serious` or `critical` may remain. The dark scheme follows the system
  * setting; the page links its own SVG icon, under the page's unchanged CSP.
  *
- * Screenshots of the list, card and form in both schemes at 1280 px go to test/.tmp/screenshots;
+ * Screenshots of the list, card, charts and form in both schemes at 1280 px go to test/.tmp/screenshots;
  * with STEPWISE_DOCS_SCREENSHOTS=1 they go to docs/screenshots/ (committed, referenced by
  * docs/dashboard.md): `STEPWISE_DOCS_SCREENSHOTS=1 npx jest test/browser/a11y.test.ts`.
  */
@@ -15,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { closedJobState, testApiKeys, uniqueId } from '../helpers';
+import { closedJobState, testApiKeys, uniqueId, waitFor } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
 import { launchChromium, screenshotPath } from './browser';
 
@@ -170,6 +171,21 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.goto(`${base}/new?type=datasetBuild`);
     await page.locator('#field-outputDir').waitFor(WAIT);
   },
+  charts: async (page) => {
+    // The visibility store is eventually consistent: reload until the job's type is counted.
+    await waitFor(
+      async () => {
+        await page.goto(`${base}/charts?range=1h&q=${encodeURIComponent(jobId)}`);
+        await page.getByTestId('source').waitFor(WAIT);
+        return page.getByTestId('type-demoPipeline').count();
+      },
+      (n) => n === 1,
+      30_000,
+      200,
+    );
+    await page.getByText('Show the chart as a table').click();
+    await page.getByTestId('series-table').waitFor(WAIT);
+  },
   'form-errors': async (page) => {
     await page.goto(`${base}/new?type=demoPipeline`);
     await page.getByLabel('parts (optional)').fill('500');
@@ -186,6 +202,7 @@ const SCREENSHOTS: Record<string, string> = {
   card: 'card',
   'card-failed': 'card-failed',
   'form-rich': 'form',
+  charts: 'charts',
 };
 
 const cases = Object.keys(PAGES).flatMap((name) =>

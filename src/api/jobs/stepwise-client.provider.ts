@@ -25,6 +25,8 @@ export const stepwiseClientProvider: Provider = {
       closedStateCacheBytes: config.edge.closedStateCacheBytes,
       listSortMax: config.edge.listSortMax,
       etaOverrunMargin: config.edge.etaOverrunMargin,
+      statsMax: config.edge.stats.maxRuns,
+      statsStatesMax: config.edge.stats.maxStates,
       via: 'the Stepwise API',
     }),
   inject: [TEMPORAL_CLIENT, APP_CONFIG, STEPWISE_APP],
