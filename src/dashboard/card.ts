@@ -298,7 +298,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     'fail-step': h('button', { type: 'button', class: 'danger', 'data-action': 'fail-step' }, 'Fail job'),
   };
   const holdText = h('p', { class: 'hold-text' });
-  const stallLine = h('p', { class: 'notice stall', hidden: true, role: 'status', 'data-testid': 'stall' });
+  const stallLine = h('p', { class: 'stall-line', hidden: true, role: 'status', 'data-testid': 'stall' });
   const holdBox = h(
     'section',
     { class: 'panel hold', 'aria-labelledby': 'hold-title', hidden: true, 'data-testid': 'hold' },

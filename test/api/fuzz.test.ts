@@ -116,6 +116,10 @@ async function makeApp(extra: Record<string, string> = {}): Promise<NestFastifyA
       // The fuzz sends mutations far faster than an operator: the rate limit is not under test here.
       STEPWISE_RATE_LIMIT_PER_MINUTE: '1000000',
       STEPWISE_RATE_LIMIT_BURST: '1000000',
+      // GET /api/stats reads up to these many runs and final states per call: the fuzz calls it
+      // hundreds of times on a server the whole suite fills, and its bounds are tested in stats.test.ts.
+      STEPWISE_STATS_MAX: '200',
+      STEPWISE_STATS_STATES_MAX: '5',
       ...extra,
     }),
     { app: exampleApp, client: env.client, logger: serverErrorLog },

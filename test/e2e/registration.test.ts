@@ -110,6 +110,7 @@ test('a worker whose workflow code holds another app than the one it was given r
     'exampleSubJob',
     'demoPipeline',
     'demoTask',
+    'demoHold',
     'dataImport',
     'importBatch',
     'datasetBuild',
