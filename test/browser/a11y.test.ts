@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { closedJobState, testApiKeys, uniqueId, waitFor } from '../helpers';
+import { closedJobState, testApiKeys, uniqueId, waitFor, waitForState } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
 import { launchChromium, screenshotPath } from './browser';
 
@@ -31,6 +31,8 @@ let jobId: string;
 /** A failed demoPipeline whose chunks failed and whose load step was retried: the root cause and the timeline. */
 let failedId: string;
 let bulkId: string;
+/** A demoHold job held at its sync step (it stays held: the card's hold panel and its choices). */
+let heldId: string;
 
 beforeAll(async () => {
   harness = await startTestApi({ STEPWISE_API_KEYS, STEPWISE_STREAM_POLL_MS: '100' }, { listen: true });
@@ -66,6 +68,14 @@ beforeAll(async () => {
   expect(bulk.status).toBe(201);
   bulkId = ((await bulk.json()) as { jobId: string }).jobId;
   expect((await closedJobState(harness.jobs, bulkId)).status).toBe('completed_with_errors');
+  heldId = uniqueId('a11y-held');
+  const held = await fetch(`${base}/api/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'demoHold', input: { durationMs: 50, failAttempts: 20 }, jobId: heldId }),
+  });
+  expect(held.status).toBe(201);
+  await waitForState(harness.jobs, heldId, (s) => s.status === 'held');
 });
 
 afterAll(async () => {
@@ -163,6 +173,10 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.getByTestId('root-cause').locator('a[data-link="cause-chunk"]').first().waitFor(WAIT);
     await page.locator('.gantt .g-row a[data-link="timeline"]').first().waitFor(WAIT);
   },
+  'card-held': async (page) => {
+    await page.goto(`${base}/jobs/${encodeURIComponent(heldId)}`);
+    await page.getByTestId('hold').getByRole('button', { name: 'Retry step' }).waitFor(WAIT);
+  },
   form: async (page) => {
     await page.goto(`${base}/new?type=demoPipeline`);
     await page.getByLabel('parts (optional)').waitFor(WAIT);
@@ -201,6 +215,8 @@ const SCREENSHOTS: Record<string, string> = {
   'notification-centre': 'notifications',
   card: 'card',
   'card-failed': 'card-failed',
+  'card-held': 'card-held',
+  'bulk-card': 'bulk-card',
   'form-rich': 'form',
   charts: 'charts',
 };
