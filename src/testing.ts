@@ -111,6 +111,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       const server = await createApp(
         loadConfig({
           STEPWISE_AUDIT_DB_PATH: ':memory:',
+          STEPWISE_NOTIFICATIONS_DB_PATH: ':memory:',
           TEMPORAL_ADDRESS: address,
           TEMPORAL_TASK_QUEUE: taskQueue,
           ...env,

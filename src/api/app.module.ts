@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { JobTypesModule } from './job-types/job-types.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { TemporalModule } from './temporal/temporal.module';
 
 /**
@@ -47,6 +48,7 @@ export class AppModule {
         OpenApiModule,
         DashboardModule,
         MetricsModule,
+        NotificationsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -232,7 +232,21 @@ export type JobTypeInfo = z.output<typeof jobTypeInfoSchema>;
 export const jobTypeListSchema = named('JobTypeList', z.array(jobTypeInfoSchema));
 
 /** The mutating requests the audit trail records. */
-export const AUDIT_ACTIONS = ['start', 'pause', 'resume', 'cancel', 'retry', 'terminate'] as const;
+export const AUDIT_ACTIONS = [
+  'start',
+  'pause',
+  'resume',
+  'cancel',
+  'retry',
+  'terminate',
+  // Webhook notifications (docs/notifications.md).
+  'subscribe',
+  'update-subscription',
+  'unsubscribe',
+  'test-subscription',
+  'rotate-secret',
+  'replay-delivery',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** `accepted` (2xx), `refused` (4xx: nothing changed) or `failed` (5xx: e.g. no worker answered). */

@@ -57,6 +57,10 @@ beforeAll(async () => {
       TEMPORAL_TASK_QUEUE: taskQueue,
       STEPWISE_API_KEYS,
       STEPWISE_AUDIT_DB_PATH: ':memory:',
+      STEPWISE_NOTIFICATIONS_DB_PATH: ':memory:',
+      // The route table's refused calls (401/403 on every audited route) stay under the per-caller
+      // budget of refusals recorded one by one, so the audit trail test sees one row per request.
+      STEPWISE_AUDIT_REFUSALS_PER_MINUTE: '100',
     }),
     { app: exampleApp, client: env.client },
   );
@@ -70,7 +74,7 @@ afterAll(async () => {
 });
 
 interface Call {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   caller: Caller;
   payload?: unknown;
@@ -185,6 +189,66 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   },
   { method: 'DELETE', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, payload: {}, min: 'admin' },
   { method: 'GET', path: '/api/audit', url: '/api/audit', min: 'admin' },
+  // Webhook notifications (docs/notifications.md): admin only.
+  {
+    method: 'POST',
+    path: '/api/notifications/subscriptions',
+    url: '/api/notifications/subscriptions',
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/notifications/subscriptions',
+    url: '/api/notifications/subscriptions',
+    min: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/notifications/subscriptions/:id',
+    url: `/api/notifications/subscriptions/${GHOST}`,
+    min: 'admin',
+  },
+  {
+    method: 'PATCH',
+    path: '/api/notifications/subscriptions/:id',
+    url: `/api/notifications/subscriptions/${GHOST}`,
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/notifications/subscriptions/:id',
+    url: `/api/notifications/subscriptions/${GHOST}`,
+    min: 'admin',
+  },
+  {
+    method: 'POST',
+    path: '/api/notifications/subscriptions/:id/test',
+    url: `/api/notifications/subscriptions/${GHOST}/test`,
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'POST',
+    path: '/api/notifications/subscriptions/:id/rotate-secret',
+    url: `/api/notifications/subscriptions/${GHOST}/rotate-secret`,
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/notifications/deliveries',
+    url: '/api/notifications/deliveries',
+    min: 'admin',
+  },
+  {
+    method: 'POST',
+    path: '/api/notifications/deliveries/:id/replay',
+    url: `/api/notifications/deliveries/${GHOST}/replay`,
+    payload: {},
+    min: 'admin',
+  },
 ];
 const RANK: Record<Minimum, number> = { public: -1, viewer: 0, operator: 1, admin: 2 };
 const CALLERS: Caller[] = ['none', 'bad', 'viewer', 'operator', 'admin'];
