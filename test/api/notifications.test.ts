@@ -372,3 +372,42 @@ describe('webhook notifications across a restart', () => {
     }
   });
 });
+
+describe('the cost to a job', () => {
+  it('adds nothing to a failing job’s history: the same length with 0 and with 3 subscriptions', async () => {
+    const g = await startTestApi(FAST);
+    try {
+      const input = { durationMs: 0, parts: 1, partsFailing: 1, partFailure: 'boom' };
+      const historyLength = async (jobId: string) =>
+        (await g.env.client.workflow.getHandle(jobId).fetchHistory()).events?.length ?? 0;
+      const bare = await startJob(g, 'demoPipeline', input);
+      await closed(g, bare);
+      const paths: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const path = `/${uniqueId('cost')}`;
+        paths.push(path);
+        const res = await api(g).post('/api/notifications/subscriptions', {
+          url: `${receiver.url}${path}`,
+          events: ['job.failed'],
+        });
+        expect(res.statusCode).toBe(201);
+      }
+      const watched = await startJob(g, 'demoPipeline', input);
+      await closed(g, watched);
+      for (const path of paths)
+        await waitFor(
+          async () => receiver.ok(path).length,
+          (n) => n === 1,
+          60_000,
+          100,
+        );
+      const [without, withThree] = [await historyLength(bare), await historyLength(watched)];
+      console.log(
+        `failing demoPipeline history: ${without} events with 0 subscriptions, ${withThree} with 3`,
+      );
+      expect(withThree).toBe(without);
+    } finally {
+      await g.close();
+    }
+  });
+});
