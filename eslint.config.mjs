@@ -71,6 +71,7 @@ export default tseslint.config(
       'src/**/*.ts',
       'workflows/engine/**/*.ts',
       'workflows/sdk/**/*.ts',
+      'workflows/notifications/**/*.ts',
       'workflows/contracts.ts',
       'workflows/limits.ts',
       'workflows/interceptors.ts',

@@ -119,6 +119,29 @@ export const envSchema = z.object({
   STEPWISE_STREAM_STALL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   STEPWISE_AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   STEPWISE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  // Webhook notifications (src/notifications, docs/notifications.md).
+  STEPWISE_NOTIFICATIONS_DB_PATH: z.string().min(1).optional(),
+  STEPWISE_NOTIFICATIONS_FILE: z.string().min(1).optional(),
+  STEPWISE_NOTIFICATIONS_TASK_QUEUE: z.string().min(1).optional(),
+  STEPWISE_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  STEPWISE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  STEPWISE_WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).max(86_400_000).default(5_000),
+  STEPWISE_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  STEPWISE_WEBHOOK_DEADLINE_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(7 * 86_400_000)
+    .default(86_400_000),
+  STEPWISE_WEBHOOK_SECRET_OVERLAP_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400_000)
+    .default(86_400_000),
+  STEPWISE_NOTIFIER_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(2_000),
+  STEPWISE_NOTIFIER_RESCAN_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  STEPWISE_DASHBOARD_URL: z.url({ protocol: /^https?$/ }).optional(),
   STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
   STEPWISE_ETA_OVERRUN_MARGIN: z.coerce.number().min(0).max(100).default(0.5),
   // Jobs one bulk job may act on (POST /api/bulk); the workflow's own bound is BULK_MAX_ITEMS_LIMIT.

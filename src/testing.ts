@@ -122,6 +122,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       const { env = {}, logger } = opts.api === true ? {} : opts.api;
       const server = await createApp(
         loadConfig({
+          STEPWISE_NOTIFICATIONS_DB_PATH: ':memory:',
           TEMPORAL_ADDRESS: address,
           TEMPORAL_TASK_QUEUE: taskQueue,
           ...env,

@@ -18,6 +18,7 @@ import { BulkModule } from './bulk/bulk.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { StatsModule } from './stats/stats.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { TemporalModule } from './temporal/temporal.module';
 
 /**
@@ -51,6 +52,7 @@ export class AppModule {
         OpenApiModule,
         DashboardModule,
         MetricsModule,
+        NotificationsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -246,6 +246,13 @@ export const AUDIT_ACTIONS = [
   'skip-step',
   'fail-step',
   'bulk',
+  // Webhook notifications (docs/notifications.md).
+  'subscribe',
+  'update-subscription',
+  'unsubscribe',
+  'test-subscription',
+  'rotate-secret',
+  'replay-delivery',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -60,6 +60,10 @@ beforeAll(async () => {
       // Every refusal one row: the role matrix below refuses more a minute than the default budget
       // (20 per caller), whose aggregation test/api/audit-bounds.test.ts covers.
       STEPWISE_AUDIT_REFUSALS_PER_MINUTE: '100000',
+      STEPWISE_NOTIFICATIONS_DB_PATH: ':memory:',
+      // The role matrix sends every route twice without a valid key: more a minute than the default
+      // budget of unauthenticated requests per address, whose 429 test/api/audit-bounds.test.ts covers.
+      STEPWISE_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '100000',
     }),
     { app: exampleApp, client: env.client },
   );
@@ -73,7 +77,7 @@ afterAll(async () => {
 });
 
 interface Call {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   caller: Caller;
   payload?: unknown;
@@ -205,6 +209,66 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   })),
   { method: 'DELETE', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, payload: {}, min: 'admin' },
   { method: 'GET', path: '/api/audit', url: '/api/audit', min: 'admin' },
+  // Webhook notifications (docs/notifications.md): admin only.
+  {
+    method: 'POST',
+    path: '/api/notifications/subscriptions',
+    url: '/api/notifications/subscriptions',
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/notifications/subscriptions',
+    url: '/api/notifications/subscriptions',
+    min: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/notifications/subscriptions/:id',
+    url: `/api/notifications/subscriptions/${GHOST}`,
+    min: 'admin',
+  },
+  {
+    method: 'PATCH',
+    path: '/api/notifications/subscriptions/:id',
+    url: `/api/notifications/subscriptions/${GHOST}`,
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/notifications/subscriptions/:id',
+    url: `/api/notifications/subscriptions/${GHOST}`,
+    min: 'admin',
+  },
+  {
+    method: 'POST',
+    path: '/api/notifications/subscriptions/:id/test',
+    url: `/api/notifications/subscriptions/${GHOST}/test`,
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'POST',
+    path: '/api/notifications/subscriptions/:id/rotate-secret',
+    url: `/api/notifications/subscriptions/${GHOST}/rotate-secret`,
+    payload: {},
+    min: 'admin',
+  },
+  {
+    method: 'GET',
+    path: '/api/notifications/deliveries',
+    url: '/api/notifications/deliveries',
+    min: 'admin',
+  },
+  {
+    method: 'POST',
+    path: '/api/notifications/deliveries/:id/replay',
+    url: `/api/notifications/deliveries/${GHOST}/replay`,
+    payload: {},
+    min: 'admin',
+  },
 ];
 const RANK: Record<Minimum, number> = { public: -1, viewer: 0, operator: 1, admin: 2 };
 const CALLERS: Caller[] = ['none', 'bad', 'viewer', 'operator', 'admin'];

@@ -1,0 +1,237 @@
+/**
+ * The notifier: turns jobs that closed into deliveries, without touching the jobs. It reads
+ * visibility for top-level jobs of the app on the jobs' task queue that closed after its cursor
+ * (less a rescan margin, for visibility's lag), and for each (run, event) × matching subscription
+ * starts a delivery workflow with the id `webhook:<subscriptionId>:<runId>:<event>` and
+ * `REJECT_DUPLICATE`: a rescan, a restart or a second API process cannot deliver an event twice.
+ * The cursor is kept in the notifications store and moves past a job only once its deliveries
+ * have started.
+ *
+ * A job's history gains nothing from this: the job never signals, waits for or knows about it.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import type { StepwiseApp } from '../../workflows/engine/app';
+import { isTerminal, type JobStatus } from '../../workflows/contracts';
+import { JobParentIdKey, JobStatusKey, JobTypeKey } from '../../workflows/search-attributes';
+import {
+  WEBHOOK_DELIVERY_TYPE,
+  type DeliveryParams,
+  type NotificationEvent,
+} from '../../workflows/notifications/contracts';
+import type { StepwiseClient } from '../client/client';
+import { runEnd } from '../client/job-runs';
+import type { NotificationsConfig } from './config';
+import { eventForStatus, jobEventBody, jobEventData } from './payload';
+import type { NotificationStore, StoredSubscription } from './store';
+
+/** Closed jobs read per tick; the rest wait for the next one (the cursor stops before them). */
+const MAX_PER_TICK = 500;
+/** Delivery ids already started, remembered so that rescans need no start call. */
+const REMEMBERED = 10_000;
+
+const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** The event id of a run's event for one subscription: the delivery workflow's id and `webhook-id`. */
+export const deliveryId = (subscriptionId: string, runId: string, event: NotificationEvent): string =>
+  `webhook:${subscriptionId}:${runId}:${event}`;
+
+/** Does `sub` want `event` of a job of `jobType` that closed at `closedAt`? */
+export function wants(
+  sub: StoredSubscription,
+  event: NotificationEvent,
+  jobType: string,
+  closedAt: string,
+): boolean {
+  return (
+    sub.enabled &&
+    sub.events.includes(event) &&
+    (sub.jobTypes === null || sub.jobTypes.includes(jobType)) &&
+    closedAt >= sub.createdAt
+  );
+}
+
+/** A closed run's job status: its `JobStatus`, or how Temporal closed it when that still says open. */
+function closedStatus(info: WorkflowExecutionInfo): JobStatus | null {
+  const attr = info.typedSearchAttributes.get(JobStatusKey) as JobStatus | undefined;
+  if (attr !== undefined && isTerminal(attr)) return attr;
+  const name = info.status.name;
+  if (name === 'CONTINUED_AS_NEW' || name === 'RUNNING') return null;
+  if (name === 'COMPLETED') return attr ?? null;
+  return runEnd(name).status;
+}
+
+export class Notifier {
+  private readonly started = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly temporal: Client,
+    private readonly jobs: StepwiseClient,
+    private readonly app: StepwiseApp,
+    private readonly store: NotificationStore,
+    private readonly cfg: NotificationsConfig,
+    private readonly log: { warn(message: string): void },
+  ) {}
+
+  private get cursorKey(): string {
+    return `cursor:${this.cfg.namespace}:${this.cfg.jobsTaskQueue}`;
+  }
+
+  /** Ticks every `pollMs` until {@link stop}. */
+  start(): void {
+    if (this.store.getState(this.cursorKey) === undefined) {
+      // First start: events from now on, not the whole past.
+      this.store.setState(this.cursorKey, new Date().toISOString());
+    }
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.log.warn(`Notifier: ${(err as Error).message}`))
+        .finally(() => {
+          this.ticking = null;
+          if (!this.stopped) this.timer = setTimeout(loop, this.cfg.pollMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  /** One pass: start the deliveries of the jobs that closed since the cursor (less the margin). */
+  async tick(): Promise<void> {
+    const subs = this.store.list().filter((s) => s.enabled);
+    const cursor = this.store.getState(this.cursorKey) ?? new Date().toISOString();
+    if (subs.length === 0) {
+      // Nothing wants events: a subscription made later starts from its own creation anyway.
+      this.store.setState(this.cursorKey, new Date().toISOString());
+      return;
+    }
+    const since = new Date(Date.parse(cursor) - this.cfg.rescanMs).toISOString();
+    const query = [
+      `TaskQueue = ${lit(this.cfg.jobsTaskQueue)}`,
+      `ExecutionStatus != 'Running'`,
+      `CloseTime >= ${lit(since)}`,
+      `${JobTypeKey.name} IN (${this.app.jobs.map((d) => lit(d.name)).join(', ')})`,
+      `${JobParentIdKey.name} IS NULL`,
+    ].join(' AND ');
+    let newest = cursor;
+    let oldestFailed: string | null = null;
+    let seen = 0;
+    for await (const info of this.temporal.workflow.list({ query, pageSize: 100 })) {
+      if (++seen > MAX_PER_TICK) {
+        // Listed newest first: what is left is older; do not move the cursor past it.
+        oldestFailed = since;
+        break;
+      }
+      const closedAt = info.closeTime?.toISOString();
+      if (!closedAt) continue;
+      try {
+        await this.handle(info, closedAt, subs);
+        if (closedAt > newest) newest = closedAt;
+      } catch (err) {
+        this.log.warn(
+          `Notifier: the events of ${info.workflowId} (run ${info.runId}) wait for the next pass: ${(err as Error).message}`,
+        );
+        if (oldestFailed === null || closedAt < oldestFailed) oldestFailed = closedAt;
+      }
+    }
+    const next = oldestFailed !== null && oldestFailed <= newest ? oldestFailed : newest;
+    if (next > cursor) this.store.setState(this.cursorKey, next);
+  }
+
+  private async handle(
+    info: WorkflowExecutionInfo,
+    closedAt: string,
+    subs: StoredSubscription[],
+  ): Promise<void> {
+    const status = closedStatus(info);
+    const event = status === null ? null : eventForStatus(status);
+    if (event === null) return;
+    const jobType = info.typedSearchAttributes.get(JobTypeKey) ?? info.type;
+    const todo = subs.filter(
+      (s) => wants(s, event, jobType, closedAt) && !this.started.has(deliveryId(s.id, info.runId, event)),
+    );
+    if (todo.length === 0) return;
+    const state = await this.jobs.get(info.workflowId, { runId: info.runId });
+    const failedish = state.status === 'failed' || state.status === 'completed_with_errors';
+    const cause = failedish ? await this.jobs.rootCause(info.workflowId).catch(() => null) : null;
+    const data = jobEventData(state, cause?.cause && cause.status === state.status ? cause : null, {
+      dashboardUrl: this.cfg.dashboardUrl,
+      temporalUiUrl: this.cfg.temporalUiUrl,
+      namespace: this.cfg.namespace,
+    });
+    const body = jobEventBody(event, closedAt, data);
+    for (const sub of todo) {
+      const id = deliveryId(sub.id, info.runId, event);
+      await startDelivery(this.temporal, this.store, this.cfg, {
+        id,
+        webhookId: id,
+        subscriptionId: sub.id,
+        event,
+        jobId: info.workflowId,
+        runId: info.runId,
+        replayOf: null,
+        body,
+      });
+      this.remember(id);
+    }
+  }
+
+  private remember(id: string): void {
+    this.started.add(id);
+    if (this.started.size > REMEMBERED) this.started.delete(this.started.values().next().value!);
+  }
+}
+
+/**
+ * Records a delivery in the log, then starts its workflow (`REJECT_DUPLICATE`: an id that ran
+ * before is not run again). Returns false when it had been started already.
+ */
+export async function startDelivery(
+  temporal: Client,
+  store: NotificationStore,
+  cfg: NotificationsConfig,
+  d: {
+    id: string;
+    webhookId: string;
+    subscriptionId: string;
+    event: DeliveryParams['event'];
+    jobId: string | null;
+    runId: string | null;
+    replayOf: string | null;
+    body: string;
+  },
+): Promise<boolean> {
+  // Recorded first: the first attempt may report before `start` returns.
+  store.recordDelivery({ ...d, createdAt: new Date().toISOString() });
+  const params: DeliveryParams = {
+    subscriptionId: d.subscriptionId,
+    webhookId: d.webhookId,
+    event: d.event,
+    body: d.body,
+    schedule: cfg.schedule,
+  };
+  try {
+    await temporal.workflow.start(WEBHOOK_DELIVERY_TYPE, {
+      taskQueue: cfg.taskQueue,
+      workflowId: d.id,
+      args: [params],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `${d.event} → subscription ${d.subscriptionId}`,
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}

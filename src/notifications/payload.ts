@@ -1,0 +1,123 @@
+/**
+ * The JSON a webhook carries: `{type, timestamp, data}` (the Standard Webhooks payload shape).
+ * Built once, when the notifier sees the event; every attempt and replay sends the same bytes.
+ */
+import type { JobState } from '../../workflows/job-state';
+import type { JobStatus } from '../../workflows/contracts';
+import type { NotificationEvent } from '../../workflows/notifications/contracts';
+import type { RootCause } from '../api/contracts';
+
+/** The largest body sent; past it the root cause is dropped and error messages are cut. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+const MAX_MESSAGE = 2000;
+
+export interface JobEventData {
+  jobId: string;
+  runId: string;
+  jobType: string;
+  status: JobStatus;
+  /** The failing step's key (failed / completed_with_errors), else the step the job was on. */
+  step: string | null;
+  stepName: string | null;
+  error: { message: string; type: string | null } | null;
+  /** The deepest failing step under the job (through sub-jobs and batch chunks), when known. */
+  rootCause: {
+    jobId: string;
+    jobType: string;
+    step: string | null;
+    stepName: string | null;
+    error: { message: string; type: string | null } | null;
+  } | null;
+  startedBy: string | null;
+  links: { dashboard: string; temporalUi: string | null };
+}
+
+export interface JobEventPayload {
+  type: NotificationEvent;
+  timestamp: string;
+  data: JobEventData;
+}
+
+/** The event a closed job's status fires; null for a status that fires none. */
+export function eventForStatus(status: string): NotificationEvent | null {
+  switch (status) {
+    case 'failed':
+      return 'job.failed';
+    case 'completed_with_errors':
+      return 'job.completed_with_errors';
+    case 'cancelled':
+      return 'job.cancelled';
+    case 'completed':
+      return 'job.completed';
+    // Extension point: once the engine has holds (`JobStatus = held`) the notifier fires
+    // `job.held` the same way; `job.stalled` / `job.eta_overrun` need their own signal (see
+    // docs/notifications.md).
+    case 'held':
+      return 'job.held';
+    default:
+      return null;
+  }
+}
+
+export interface PayloadLinks {
+  dashboardUrl: string;
+  temporalUiUrl: string | null;
+  namespace: string;
+}
+
+const cut = (s: string, n = MAX_MESSAGE): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const err = (e: { message: string; type: string | null } | null | undefined, n?: number) =>
+  e ? { message: cut(e.message, n), type: e.type } : null;
+
+/** The event's data from the run's final state and, for failures, its root cause. */
+export function jobEventData(state: JobState, cause: RootCause | null, links: PayloadLinks): JobEventData {
+  const failing =
+    state.status === 'failed' || state.status === 'completed_with_errors'
+      ? (state.steps.find((s) => s.status === 'failed') ?? null)
+      : null;
+  const current = state.currentStep > 0 ? state.steps[state.currentStep - 1] : undefined;
+  const step = failing ?? current ?? null;
+  const rc = cause?.cause ?? null;
+  return {
+    jobId: state.jobId,
+    runId: state.runId,
+    jobType: state.type,
+    status: state.status,
+    step: step?.key ?? null,
+    stepName: step?.name ?? null,
+    error: err(failing?.error ?? state.error),
+    rootCause: rc
+      ? { jobId: rc.jobId, jobType: rc.type, step: rc.step, stepName: rc.stepName, error: err(rc.error) }
+      : null,
+    startedBy: state.startedBy ?? null,
+    links: {
+      dashboard: `${links.dashboardUrl}/jobs/${encodeURIComponent(state.jobId)}`,
+      temporalUi: links.temporalUiUrl
+        ? `${links.temporalUiUrl}/namespaces/${encodeURIComponent(links.namespace)}/workflows/${encodeURIComponent(state.jobId)}/${encodeURIComponent(state.runId)}/history`
+        : null,
+    },
+  };
+}
+
+/** The body, within {@link MAX_PAYLOAD_BYTES}: the root cause goes first, then messages are cut. */
+export function jobEventBody(type: NotificationEvent, timestamp: string, data: JobEventData): string {
+  let body = JSON.stringify({ type, timestamp, data } satisfies JobEventPayload);
+  if (Buffer.byteLength(body) <= MAX_PAYLOAD_BYTES) return body;
+  const smaller: JobEventData = { ...data, rootCause: null, error: err(data.error, 200) };
+  body = JSON.stringify({ type, timestamp, data: smaller });
+  if (Buffer.byteLength(body) <= MAX_PAYLOAD_BYTES) return body;
+  return JSON.stringify({
+    type,
+    timestamp,
+    data: { ...smaller, error: err(data.error, 20), startedBy: null },
+  });
+}
+
+/** The body of a `test` event (`POST /api/notifications/subscriptions/:id/test`). */
+export function testEventBody(subscriptionId: string, timestamp: string): string {
+  return JSON.stringify({
+    type: 'test',
+    timestamp,
+    data: { subscriptionId, message: 'A test event from Stepwise: the subscription reaches its receiver.' },
+  });
+}

@@ -1,0 +1,413 @@
+/**
+ * Webhook notifications end to end, on the real dev server: subscriptions through the API, jobs
+ * that fail, end `completed_with_errors` or are cancelled, a loopback receiver (with the private
+ * address override), signatures checked by this file's own Standard Webhooks verifier, retries,
+ * the delivery log, replay, and a restart of the API and the worker in the middle of the retries.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestApi, type TestApi } from '../api-harness';
+import type { Delivery } from '../../src/api/notifications/notifications.schemas';
+import { uniqueId, waitFor } from '../helpers';
+
+/**
+ * Standard Webhooks verification, written from the specification (spec/standard-webhooks.md):
+ * the signed content is `${id}.${timestamp}.${body}`, the key the base64 after `whsec_`, the
+ * signature header a space-separated list of `v1,<base64 HMAC-SHA256>`; any one matching passes,
+ * and the timestamp must be within the tolerance (5 minutes).
+ */
+function verifyStandardWebhook(secret: string, headers: IncomingHttpHeaders, body: string): boolean {
+  const id = headers['webhook-id'];
+  const ts = headers['webhook-timestamp'];
+  const sigs = headers['webhook-signature'];
+  if (typeof id !== 'string' || typeof ts !== 'string' || typeof sigs !== 'string') return false;
+  if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+  const key = Buffer.from(secret.split('_')[1], 'base64');
+  const expected = createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest();
+  return sigs.split(' ').some((s) => {
+    const [version, sig] = s.split(',');
+    if (version !== 'v1' || !sig) return false;
+    const got = Buffer.from(sig, 'base64');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  });
+}
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  answered: number;
+}
+
+/** A loopback receiver: records every request; `failFirst[path]` requests to a path answer 500. */
+class Receiver {
+  readonly received: Received[] = [];
+  readonly failFirst = new Map<string, number>();
+  private server!: Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        const left = this.failFirst.get(path) ?? 0;
+        const answered = left > 0 ? 500 : 200;
+        if (left > 0) this.failFirst.set(path, left - 1);
+        this.received.push({
+          path,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          answered,
+        });
+        res.writeHead(answered).end(answered === 200 ? 'ok' : 'down');
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** The requests to `path` answered 200. */
+  ok(path: string): Received[] {
+    return this.received.filter((r) => r.path === path && r.answered === 200);
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+const FAST = {
+  STEPWISE_WEBHOOK_ALLOW_PRIVATE: 'true',
+  STEPWISE_WEBHOOK_RETRY_INITIAL_MS: '300',
+  STEPWISE_WEBHOOK_RETRY_MAX_MS: '1000',
+  STEPWISE_NOTIFIER_POLL_MS: '200',
+  STEPWISE_NOTIFIER_RESCAN_MS: '10000',
+};
+
+const receiver = new Receiver();
+beforeAll(() => receiver.start());
+afterAll(() => receiver.close());
+
+function api(h: TestApi) {
+  const json = { 'content-type': 'application/json' };
+  return {
+    get: (url: string) => h.app.inject({ method: 'GET', url }),
+    post: (url: string, payload: object = {}) =>
+      h.app.inject({ method: 'POST', url, payload, headers: json }),
+    patch: (url: string, payload: object) => h.app.inject({ method: 'PATCH', url, payload, headers: json }),
+    del: (url: string) => h.app.inject({ method: 'DELETE', url }),
+  };
+}
+
+async function startJob(h: TestApi, type: string, input: unknown): Promise<string> {
+  const jobId = uniqueId(`n-${type}`);
+  const res = await api(h).post('/api/jobs', { type, jobId, input });
+  expect(res.statusCode).toBe(201);
+  return jobId;
+}
+
+const closed = (h: TestApi, jobId: string) =>
+  waitFor(
+    () => h.jobs.get(jobId),
+    (s) => s.closedAt !== null,
+    60_000,
+    100,
+  );
+
+describe('webhook notifications', () => {
+  let h: TestApi;
+  beforeAll(async () => {
+    h = await startTestApi(FAST);
+  });
+  afterAll(() => h.close());
+
+  it('refuses URLs the address policy forbids, naming the rule', async () => {
+    const c = api(h);
+    const linkLocal = await c.post('/api/notifications/subscriptions', {
+      url: 'http://169.254.169.254/latest',
+      events: ['job.failed'],
+    });
+    expect(linkLocal.statusCode).toBe(400);
+    expect(linkLocal.json().message).toMatch(/link-local address, in 169\.254\.0\.0\/16; never allowed/);
+    const strict = await startTestApi({ ...FAST, STEPWISE_WEBHOOK_ALLOW_PRIVATE: 'false' });
+    try {
+      const loop = await api(strict).post('/api/notifications/subscriptions', {
+        url: `${receiver.url}/x`,
+        events: ['job.failed'],
+      });
+      expect(loop.statusCode).toBe(400);
+      expect(loop.json().message).toMatch(/loopback address.*STEPWISE_WEBHOOK_ALLOW_PRIVATE=true/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('delivers failed, completed_with_errors and cancelled jobs once per subscription, signed; a type filter that does not match gets nothing', async () => {
+    const c = api(h);
+    const events = ['job.failed', 'job.completed_with_errors', 'job.cancelled'];
+    const subs: { id: string; secret: string; path: string }[] = [];
+    for (const name of ['a', 'b']) {
+      const path = `/${uniqueId(name)}`;
+      const res = await c.post('/api/notifications/subscriptions', { url: `${receiver.url}${path}`, events });
+      expect(res.statusCode).toBe(201);
+      const body = res.json();
+      expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+      subs.push({ id: body.id, secret: body.secret, path });
+    }
+    const otherPath = `/${uniqueId('other')}`;
+    const other = await c.post('/api/notifications/subscriptions', {
+      url: `${receiver.url}${otherPath}`,
+      events,
+      jobTypes: ['example'],
+    });
+    expect(other.statusCode).toBe(201);
+
+    // The secret is shown once: never in a GET.
+    const listed = await c.get('/api/notifications/subscriptions');
+    expect(listed.body).not.toContain('whsec_');
+    expect((await c.get(`/api/notifications/subscriptions/${subs[0].id}`)).body).not.toContain('whsec_');
+
+    const failed = await startJob(h, 'demoPipeline', {
+      durationMs: 0,
+      parts: 2,
+      partsFailing: 1,
+      partFailure: 'ECONNRESET from images.example.com',
+    });
+    const withErrors = await startJob(h, 'sceneProcessing', {
+      durationMs: 20,
+      newScenes: 2,
+      steps: { generateMetadata: { failRuns: 1 } },
+    });
+    const cancelled = await startJob(h, 'sceneProcessing', { durationMs: 60_000, newScenes: 1 });
+    expect((await c.post(`/api/jobs/${cancelled}/cancel`, {})).statusCode).toBeLessThan(300);
+    const states = await Promise.all([failed, withErrors, cancelled].map((id) => closed(h, id)));
+    expect(states.map((s) => s.status)).toEqual(['failed', 'completed_with_errors', 'cancelled']);
+
+    const byJob = (path: string) =>
+      receiver.ok(path).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+    for (const sub of subs) {
+      await waitFor(
+        async () => byJob(sub.path).length,
+        (n) => n >= 3,
+        60_000,
+        100,
+      );
+    }
+    // A moment for any duplicate to show up: the notifier's next passes rescan these jobs.
+    const settled = receiver.received.length;
+    await waitFor(
+      async () =>
+        (await c.get('/api/notifications/deliveries?limit=200')).json().deliveries as { status: string }[],
+      (ds) => ds.filter((d) => d.status === 'delivered').length >= 6,
+      30_000,
+      100,
+    );
+    expect(receiver.received.length).toBeGreaterThanOrEqual(settled);
+    for (const sub of subs) {
+      const got = receiver.ok(sub.path);
+      expect(got).toHaveLength(3);
+      for (const r of got) expect(verifyStandardWebhook(sub.secret, r.headers, r.body)).toBe(true);
+      // Another subscription's secret does not verify.
+      expect(verifyStandardWebhook(subs.find((s) => s !== sub)!.secret, got[0].headers, got[0].body)).toBe(
+        false,
+      );
+      const payloads = byJob(sub.path);
+      const of = (id: string) => payloads.find((p) => p.data.jobId === id)!;
+      expect(of(failed)).toMatchObject({
+        type: 'job.failed',
+        data: {
+          jobType: 'demoPipeline',
+          status: 'failed',
+          step: 'transform',
+          startedBy: 'local',
+          error: { message: expect.any(String) },
+          rootCause: { error: { message: expect.stringContaining('ECONNRESET') } },
+          links: { dashboard: expect.stringMatching(new RegExp(`/jobs/${failed}$`)) },
+        },
+      });
+      expect(of(withErrors)).toMatchObject({
+        type: 'job.completed_with_errors',
+        data: { status: 'completed_with_errors', step: 'generateMetadata' },
+      });
+      expect(of(cancelled)).toMatchObject({ type: 'job.cancelled', data: { status: 'cancelled' } });
+      expect(got.map((r) => r.headers['webhook-id'])).toEqual(
+        payloads.map((p) => `webhook:${sub.id}:${String(p.data.runId)}:${p.type}`),
+      );
+    }
+    expect(receiver.received.filter((r) => r.path === otherPath)).toHaveLength(0);
+  });
+
+  it('retries a receiver that answers 500 three times: delivered on the 4th attempt, the log shows all four; replay re-sends with the same webhook-id', async () => {
+    const c = api(h);
+    const path = `/${uniqueId('flaky')}`;
+    receiver.failFirst.set(path, 3);
+    const created = (
+      await c.post('/api/notifications/subscriptions', {
+        url: `${receiver.url}${path}`,
+        events: ['job.failed'],
+      })
+    ).json();
+    const jobId = await startJob(h, 'demoPipeline', { durationMs: 0, parts: 1, partsFailing: 1 });
+    await closed(h, jobId);
+    const page = await waitFor(
+      async () => (await c.get(`/api/notifications/deliveries?subscriptionId=${created.id}`)).json(),
+      (p: { deliveries: Delivery[] }) => p.deliveries[0]?.status === 'delivered',
+      60_000,
+      100,
+    );
+    const d = page.deliveries[0];
+    expect(d.attempts.map((a) => a.statusCode)).toEqual([500, 500, 500, 200]);
+    expect(d.attempts[0]).toMatchObject({ error: 'HTTP 500', nextAttemptAt: expect.any(String) });
+    expect(d.attempts[3]).toMatchObject({ error: null, nextAttemptAt: null, latencyMs: expect.any(Number) });
+    expect(receiver.received.filter((r) => r.path === path)).toHaveLength(4);
+    const ids = new Set(receiver.received.filter((r) => r.path === path).map((r) => r.headers['webhook-id']));
+    expect([...ids]).toEqual([d.id]);
+
+    const replay = await c.post(`/api/notifications/deliveries/${encodeURIComponent(d.id)}/replay`);
+    expect(replay.statusCode).toBe(202);
+    expect(replay.json()).toMatchObject({ webhookId: d.id, replayOf: d.id });
+    await waitFor(
+      async () => receiver.ok(path).length,
+      (n) => n === 2,
+      30_000,
+      100,
+    );
+    const [first, again] = receiver.ok(path);
+    expect(again.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(again.body).toBe(first.body);
+    expect(verifyStandardWebhook(created.secret, again.headers, again.body)).toBe(true);
+  });
+
+  it('rotates a secret: both secrets sign during the overlap; a test event goes the same path', async () => {
+    const c = api(h);
+    const path = `/${uniqueId('rot')}`;
+    const created = (
+      await c.post('/api/notifications/subscriptions', {
+        url: `${receiver.url}${path}`,
+        events: ['job.failed'],
+      })
+    ).json();
+    const rotated = await c.post(`/api/notifications/subscriptions/${created.id}/rotate-secret`);
+    expect(rotated.statusCode).toBe(200);
+    const { secret } = rotated.json();
+    expect(secret).not.toBe(created.secret);
+    const test = await c.post(`/api/notifications/subscriptions/${created.id}/test`);
+    expect(test.statusCode).toBe(202);
+    const [got] = await waitFor(
+      async () => receiver.ok(path),
+      (r) => r.length === 1,
+      30_000,
+      100,
+    );
+    expect(JSON.parse(got.body)).toMatchObject({ type: 'test', data: { subscriptionId: created.id } });
+    expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verifyStandardWebhook(secret, got.headers, got.body)).toBe(true);
+    expect(verifyStandardWebhook(created.secret, got.headers, got.body)).toBe(true);
+    expect((await c.get(`/api/notifications/subscriptions/${created.id}`)).body).not.toContain('whsec_');
+    expect(
+      (await c.patch(`/api/notifications/subscriptions/${created.id}`, { enabled: false })).json(),
+    ).toMatchObject({
+      enabled: false,
+    });
+    expect((await c.del(`/api/notifications/subscriptions/${created.id}`)).statusCode).toBe(204);
+    expect((await c.get(`/api/notifications/subscriptions/${created.id}`)).statusCode).toBe(404);
+  });
+});
+
+describe('webhook notifications across a restart', () => {
+  it('loses nothing when the API and the worker restart during the retries: the event arrives exactly once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-notify-'));
+    const env = {
+      ...FAST,
+      STEPWISE_NOTIFICATIONS_DB_PATH: join(dir, 'notifications.sqlite'),
+      STEPWISE_NOTIFICATIONS_TASK_QUEUE: uniqueId('notify-restart'),
+    };
+    const path = `/${uniqueId('restart')}`;
+    receiver.failFirst.set(path, 1_000_000);
+    let h = await startTestApi(env);
+    try {
+      const created = (
+        await api(h).post('/api/notifications/subscriptions', {
+          url: `${receiver.url}${path}`,
+          events: ['job.failed'],
+        })
+      ).json();
+      const jobId = await startJob(h, 'demoPipeline', { durationMs: 0, parts: 1, partsFailing: 1 });
+      await closed(h, jobId);
+      await waitFor(
+        async () => receiver.received.filter((r) => r.path === path).length,
+        (n) => n >= 2,
+        60_000,
+        100,
+      );
+      await h.close();
+      // The receiver comes back while nothing runs; the retries resume with the next API.
+      receiver.failFirst.set(path, 0);
+      h = await startTestApi(env);
+      const [got] = await waitFor(
+        async () => receiver.ok(path),
+        (r) => r.length >= 1,
+        60_000,
+        100,
+      );
+      expect(JSON.parse(got.body)).toMatchObject({ type: 'job.failed', data: { jobId } });
+      const d = await waitFor(
+        async () =>
+          (await api(h).get(`/api/notifications/deliveries?subscriptionId=${created.id}`)).json().deliveries,
+        (ds: { status: string }[]) => ds[0]?.status === 'delivered',
+        30_000,
+        100,
+      );
+      expect(d).toHaveLength(1);
+      expect(receiver.ok(path)).toHaveLength(1);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the cost to a job', () => {
+  it('adds nothing to a failing job’s history: the same length with 0 and with 3 subscriptions', async () => {
+    const g = await startTestApi(FAST);
+    try {
+      const input = { durationMs: 0, parts: 1, partsFailing: 1, partFailure: 'boom' };
+      const historyLength = async (jobId: string) =>
+        (await g.env.client.workflow.getHandle(jobId).fetchHistory()).events?.length ?? 0;
+      const bare = await startJob(g, 'demoPipeline', input);
+      await closed(g, bare);
+      const paths: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const path = `/${uniqueId('cost')}`;
+        paths.push(path);
+        const res = await api(g).post('/api/notifications/subscriptions', {
+          url: `${receiver.url}${path}`,
+          events: ['job.failed'],
+        });
+        expect(res.statusCode).toBe(201);
+      }
+      const watched = await startJob(g, 'demoPipeline', input);
+      await closed(g, watched);
+      for (const path of paths)
+        await waitFor(
+          async () => receiver.ok(path).length,
+          (n) => n === 1,
+          60_000,
+          100,
+        );
+      const [without, withThree] = [await historyLength(bare), await historyLength(watched)];
+      console.log(
+        `failing demoPipeline history: ${without} events with 0 subscriptions, ${withThree} with 3`,
+      );
+      expect(withThree).toBe(without);
+    } finally {
+      await g.close();
+    }
+  });
+});
