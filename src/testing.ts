@@ -135,6 +135,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       api = { server, url: `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}` };
     }
     const jobs = new StepwiseClient({ app: opts.app, client, taskQueue });
+    closers.push(() => jobs.close());
     return { address, client, jobs, nativeConnection, worker, taskQueue, api, close: closeAll };
   } catch (err) {
     await closeAll().catch(() => undefined);

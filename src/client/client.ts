@@ -735,6 +735,16 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       }
     }
   }
+
+  /**
+   * Stops the reads this client starts by itself (learning a type's durations in the background)
+   * and waits for those in flight, so that the caller can then close the Temporal connection
+   * without a call still running on it. Calls made after it still work; they start no background
+   * read. The connection itself stays the caller's to close.
+   */
+  async close(): Promise<void> {
+    await this.etas.close();
+  }
 }
 
 const ABORTED = Symbol('aborted');

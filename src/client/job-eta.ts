@@ -159,7 +159,17 @@ export class EtaLearner {
   /** Step durations of completed runs already read, by run id (a closed run never changes). */
   private readonly runs = new Map<string, StepDurations>();
 
+  /** Reads started in the background (by {@link stallThresholds}), awaited by {@link close}. */
+  private readonly background = new Set<Promise<void>>();
+  private closed = false;
+
   constructor(private readonly client: Client) {}
+
+  /** Starts no more background reads and waits for those in flight (each under its own deadline). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.background]);
+  }
 
   /** Completed runs this client has read, per type, newest last: visibility lists a close a moment later. */
   private readonly seen = new Map<string, Map<string, StepDurations>>();
@@ -183,7 +193,13 @@ export class EtaLearner {
   stallThresholds(type: string): Record<string, number> | undefined {
     const kept = this.models.get(type);
     const ttl = kept?.model.runs ? MODEL_TTL_MS : EMPTY_MODEL_TTL_MS;
-    if (!kept || (Date.now() - kept.at >= ttl && !kept.pending)) void this.model(type).catch(() => undefined);
+    if (!this.closed && (!kept || (Date.now() - kept.at >= ttl && !kept.pending))) {
+      const read = this.model(type)
+        .then(() => undefined)
+        .catch(() => undefined)
+        .finally(() => this.background.delete(read));
+      this.background.add(read);
+    }
     if (!kept || kept.model.runs === 0) return undefined;
     const thresholds = stallThresholds(kept.model);
     return Object.keys(thresholds).length > 0 ? thresholds : undefined;

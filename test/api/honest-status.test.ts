@@ -10,6 +10,7 @@ import { createApp } from '../../src/app';
 import exampleApp from '../../workflows/app';
 import { runStartParams } from '../../src/client/job-runs';
 import type { JobList } from '../../src/api/jobs/schemas';
+import { RPC_DEADLINE_MS } from '../../src/client/deadlines';
 import { loadConfig } from '../../src/config';
 import type { JobParams, JobState } from '../../workflows/contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
@@ -228,7 +229,7 @@ describe('a job timed out in Temporal', () => {
 });
 
 describe('Temporal unreachable', () => {
-  it('answers 503 within a few seconds on the job routes', async () => {
+  it('answers 503 once the call deadline passes on the job routes', async () => {
     // A real client to a port nothing listens on; lazy, so the app starts without connecting.
     const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const unreachable = await createApp(
@@ -251,13 +252,15 @@ describe('Temporal unreachable', () => {
         const res = await unreachable.inject(req);
         expect([res.statusCode, req.url]).toEqual([503, req.url]);
         expect(res.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
-        expect(Date.now() - started).toBeLessThan(9_000);
+        // Not a performance figure: the request ends because of the call's deadline, not because
+        // gRPC's own retries gave up (minutes); 3× the deadline leaves room for a loaded machine.
+        expect(Date.now() - started).toBeLessThan(3 * RPC_DEADLINE_MS);
       }
     } finally {
       await unreachable.close();
       await connection.close();
     }
-  }, 45_000);
+  }, 90_000);
 });
 
 describe('GET /api/jobs page tokens', () => {

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import type { StepwiseClient } from '../../client/client';
 import { JobsController } from './jobs.controller';
 import { STEPWISE_CLIENT, stepwiseClientProvider } from './stepwise-client.provider';
 
@@ -8,4 +9,11 @@ import { STEPWISE_CLIENT, stepwiseClientProvider } from './stepwise-client.provi
   providers: [stepwiseClientProvider],
   exports: [STEPWISE_CLIENT],
 })
-export class JobsModule {}
+export class JobsModule implements OnModuleDestroy {
+  constructor(@Inject(STEPWISE_CLIENT) private readonly jobs: StepwiseClient) {}
+
+  /** Before the Temporal connection closes (at application shutdown): no client read left running on it. */
+  async onModuleDestroy(): Promise<void> {
+    await this.jobs.close();
+  }
+}
