@@ -89,6 +89,13 @@ async function ensureNamespace(
   return true;
 }
 
+/** The names of Stepwise's keys that `namespace` lacks (empty when all are registered). */
+export async function missingSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const present = new Set(Object.keys(existing.customAttributes ?? {}));
+  return SEARCH_ATTRIBUTE_KEYS.filter((key) => !present.has(key.name)).map((key) => key.name);
+}
+
 /** Registers the keys missing on `namespace`; returns the names it added (empty when all were present). */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });

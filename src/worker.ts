@@ -10,6 +10,7 @@
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import type { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { loadConfigOrExit } from './config';
 import { JsonLogger } from './logger';
@@ -17,6 +18,7 @@ import { connectClient, workerConnectionOptions } from './temporal';
 import { appModulePath, loadConfiguredActivities, loadConfiguredApp } from './app-modules';
 import { defaultBundlePath } from './bundle';
 import { createWorker } from './worker-factory';
+import { missingSearchAttributes } from './search-attributes';
 import { startWorkerHealthServer } from './worker-health';
 
 async function main(): Promise<void> {
@@ -57,6 +59,16 @@ async function main(): Promise<void> {
   logger.info('connecting', { address: config.temporal.address, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect(workerConnectionOptions(config.temporal));
   const client = await connectClient(config.temporal);
+  // A job upserting an attribute the namespace lacks fails its workflow task until it is added.
+  const missing = await missingSearchAttributes(
+    client.connection as Connection,
+    config.temporal.namespace,
+  ).catch(() => []);
+  if (missing.length > 0) {
+    logger.error(
+      `the namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}: jobs that set them wait (their workflow tasks fail) until they are added; run "node dist/scripts/prepare-namespace.js" with the same TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (docs/configuration.md)`,
+    );
+  }
   const worker = await createWorker({
     app,
     activities: await activitiesModule.create({ client }),

@@ -29,6 +29,12 @@ export const JobParentIdKey = defineSearchAttributeKey('JobParentId', SearchAttr
  */
 export const JobStartedByKey = defineSearchAttributeKey('JobStartedBy', SearchAttributeType.KEYWORD);
 
+/**
+ * True once the job has run longer than its learned ETA allows (`JobState.etaOverrun`): how the
+ * notifier finds the jobs whose `job.eta_overrun` it owes. Unset on jobs that never overran.
+ */
+export const JobEtaOverrunKey = defineSearchAttributeKey('JobEtaOverrun', SearchAttributeType.BOOL);
+
 /** Every key, for registration on a namespace. */
 export const SEARCH_ATTRIBUTE_KEYS: readonly JobSearchAttributeKey[] = [
   JobTypeKey,
@@ -38,6 +44,7 @@ export const SEARCH_ATTRIBUTE_KEYS: readonly JobSearchAttributeKey[] = [
   JobRecoverableKey,
   JobParentIdKey,
   JobStartedByKey,
+  JobEtaOverrunKey,
 ];
 
 /**

@@ -7,6 +7,10 @@
  * The cursor is kept in the notifications store and moves past a job only once its deliveries
  * have started.
  *
+ * Open jobs fire `job.held`, `job.stalled` and `job.eta_overrun`: the job's own timers and
+ * failures set its `JobStatus` (`held`, `stalled`) or `JobEtaOverrun`, and a second query finds
+ * them; a hold or stall is delivered once per episode (its step and since when), an overrun once.
+ *
  * A job's history gains nothing from this: the job never signals, waits for or knows about it.
  */
 import {
@@ -16,7 +20,13 @@ import {
 } from '@temporalio/client';
 import type { StepwiseApp } from '../../workflows/engine/app';
 import { isTerminal, type JobStatus } from '../../workflows/contracts';
-import { JobParentIdKey, JobStatusKey, JobTypeKey } from '../../workflows/search-attributes';
+import type { JobState } from '../../workflows/job-state';
+import {
+  JobEtaOverrunKey,
+  JobParentIdKey,
+  JobStatusKey,
+  JobTypeKey,
+} from '../../workflows/search-attributes';
 import {
   WEBHOOK_DELIVERY_TYPE,
   type DeliveryParams,
@@ -30,28 +40,67 @@ import type { NotificationStore, StoredSubscription } from './store';
 
 /** Closed jobs read per tick; the rest wait for the next one (the cursor stops before them). */
 const MAX_PER_TICK = 500;
+/** An open held, stalled or overrun job is read again at least this long after its last read. */
+const OPEN_REREAD_MIN_MS = 5_000;
 /** Delivery ids already started, remembered so that rescans need no start call. */
 const REMEMBERED = 10_000;
 
 const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-/** The event id of a run's event for one subscription: the delivery workflow's id and `webhook-id`. */
-export const deliveryId = (subscriptionId: string, runId: string, event: NotificationEvent): string =>
-  `webhook:${subscriptionId}:${runId}:${event}`;
+/**
+ * The event id of a run's event for one subscription: the delivery workflow's id and `webhook-id`.
+ * An event a run can fire more than once (`job.held`, `job.stalled`: once per episode) names its
+ * episode, so that each episode is delivered once.
+ */
+export const deliveryId = (
+  subscriptionId: string,
+  runId: string,
+  event: NotificationEvent,
+  episode?: string,
+): string => `webhook:${subscriptionId}:${runId}:${event}${episode ? `:${episode}` : ''}`;
 
-/** Does `sub` want `event` of a job of `jobType` that closed at `closedAt`? */
+/** The events an open job fires, found by {@link Notifier.tick}'s second query. */
+const OPEN_EVENTS: readonly NotificationEvent[] = ['job.held', 'job.stalled', 'job.eta_overrun'];
+
+/** Does `sub` want `event` of a job of `jobType` that happened (closed, held, …) at `at`? */
 export function wants(
   sub: StoredSubscription,
   event: NotificationEvent,
   jobType: string,
-  closedAt: string,
+  at: string,
 ): boolean {
   return (
     sub.enabled &&
     sub.events.includes(event) &&
     (sub.jobTypes === null || sub.jobTypes.includes(jobType)) &&
-    closedAt >= sub.createdAt
+    at >= sub.createdAt
   );
+}
+
+/** An open job's events due now, each with its episode and time, from its state. */
+export function openEvents(
+  state: JobState,
+): { event: NotificationEvent; episode: string | undefined; at: string }[] {
+  const due: { event: NotificationEvent; episode: string | undefined; at: string }[] = [];
+  if (state.closedAt !== null) return due;
+  // A hold is an episode per step and failed attempt; a stall per step and last report.
+  if (state.hold) {
+    due.push({
+      event: 'job.held',
+      episode: `${state.hold.step}@${Date.parse(state.hold.since)}`,
+      at: state.hold.since,
+    });
+  }
+  if (state.stalled && state.status === 'stalled') {
+    const at = new Date(Date.parse(state.stalled.since) + state.stalled.thresholdMs).toISOString();
+    due.push({
+      event: 'job.stalled',
+      episode: `${state.stalled.step}@${Date.parse(state.stalled.since)}`,
+      at,
+    });
+  }
+  if (state.etaOverrun) due.push({ event: 'job.eta_overrun', episode: undefined, at: state.etaOverrun.at });
+  return due;
 }
 
 /** A closed run's job status: its `JobStatus`, or how Temporal closed it when that still says open. */
@@ -66,6 +115,8 @@ function closedStatus(info: WorkflowExecutionInfo): JobStatus | null {
 
 export class Notifier {
   private readonly started = new Set<string>();
+  /** Open runs read, with the history length visibility listed and when: see {@link tickOpen}. */
+  private readonly readAt = new Map<string, { historyLength: number; at: number }>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -147,6 +198,81 @@ export class Notifier {
     }
     const next = oldestFailed !== null && oldestFailed <= newest ? oldestFailed : newest;
     if (next > cursor) this.store.setState(this.cursorKey, next);
+    await this.tickOpen(subs);
+  }
+
+  /**
+   * The open jobs' events: top-level jobs whose `JobStatus` is `held` or `stalled`, or that set
+   * `JobEtaOverrun`. A job is read (one query) when it is newly listed, when visibility's history
+   * length for it changed, and otherwise at most every 5 passes (at least
+   * {@link OPEN_REREAD_MIN_MS}): a held step retried that fails again is a new episode that
+   * visibility need not show (the status can be `held` at both passes), so a job that stays held
+   * costs a visibility row per pass and a query every few.
+   */
+  private async tickOpen(subs: StoredSubscription[]): Promise<void> {
+    if (!subs.some((s) => s.events.some((e) => OPEN_EVENTS.includes(e)))) return;
+    const query = [
+      `TaskQueue = ${lit(this.cfg.jobsTaskQueue)}`,
+      `ExecutionStatus = 'Running'`,
+      `${JobTypeKey.name} IN (${this.app.jobs.map((d) => lit(d.name)).join(', ')})`,
+      `${JobParentIdKey.name} IS NULL`,
+      `(${JobStatusKey.name} IN ('held', 'stalled') OR ${JobEtaOverrunKey.name} = true)`,
+    ].join(' AND ');
+    const listed = new Map<string, number>();
+    for await (const info of this.temporal.workflow.list({ query, pageSize: 100 })) {
+      if (listed.size >= MAX_PER_TICK) break;
+      listed.set(info.runId, info.historyLength);
+      const last = this.readAt.get(info.runId);
+      const reread = Math.max(5 * this.cfg.pollMs, OPEN_REREAD_MIN_MS);
+      if (last && last.historyLength === info.historyLength && Date.now() - last.at < reread) continue;
+      try {
+        await this.handleOpen(info, subs);
+        this.readAt.set(info.runId, { historyLength: info.historyLength, at: Date.now() });
+      } catch (err) {
+        this.log.warn(
+          `Notifier: the events of ${info.workflowId} (run ${info.runId}) wait for the next pass: ${(err as Error).message}`,
+        );
+      }
+    }
+    // Runs no longer listed (closed, or no longer held or stalled) are read again when they are.
+    for (const runId of this.readAt.keys()) if (!listed.has(runId)) this.readAt.delete(runId);
+  }
+
+  private async handleOpen(info: WorkflowExecutionInfo, subs: StoredSubscription[]): Promise<void> {
+    const state = await this.jobs.get(info.workflowId, { runId: info.runId });
+    const jobType = state.type;
+    for (const { event, episode, at } of openEvents(state)) {
+      const todo = subs.filter(
+        (s) =>
+          wants(s, event, jobType, at) && !this.started.has(deliveryId(s.id, info.runId, event, episode)),
+      );
+      if (todo.length === 0) continue;
+      const data = jobEventData(
+        state,
+        null,
+        {
+          dashboardUrl: this.cfg.dashboardUrl,
+          temporalUiUrl: this.cfg.temporalUiUrl,
+          namespace: this.cfg.namespace,
+        },
+        event,
+      );
+      const body = jobEventBody(event, at, data);
+      for (const sub of todo) {
+        const id = deliveryId(sub.id, info.runId, event, episode);
+        await startDelivery(this.temporal, this.store, this.cfg, {
+          id,
+          webhookId: id,
+          subscriptionId: sub.id,
+          event,
+          jobId: info.workflowId,
+          runId: info.runId,
+          replayOf: null,
+          body,
+        });
+        this.remember(id);
+      }
+    }
   }
 
   private async handle(

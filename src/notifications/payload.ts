@@ -29,6 +29,12 @@ export interface JobEventData {
     error: { message: string; type: string | null } | null;
   } | null;
   startedBy: string | null;
+  /** `job.held`: the held step's episode (its error is `error`); else null. */
+  hold: { since: string; attempts: number; timeoutAt: string | null } | null;
+  /** `job.stalled`: since when the step has reported nothing, and its threshold; else null. */
+  stall: { since: string; thresholdMs: number } | null;
+  /** `job.eta_overrun`: the running time it passed (its learned ETA and margin) and when; else null. */
+  etaOverrun: { overrunAfterMs: number; at: string } | null;
   links: { dashboard: string; temporalUi: string | null };
 }
 
@@ -49,11 +55,6 @@ export function eventForStatus(status: string): NotificationEvent | null {
       return 'job.cancelled';
     case 'completed':
       return 'job.completed';
-    // Extension point: once the engine has holds (`JobStatus = held`) the notifier fires
-    // `job.held` the same way; `job.stalled` / `job.eta_overrun` need their own signal (see
-    // docs/notifications.md).
-    case 'held':
-      return 'job.held';
     default:
       return null;
   }
@@ -69,14 +70,27 @@ const cut = (s: string, n = MAX_MESSAGE): string => (s.length > n ? `${s.slice(0
 const err = (e: { message: string; type: string | null } | null | undefined, n?: number) =>
   e ? { message: cut(e.message, n), type: e.type } : null;
 
-/** The event's data from the run's final state and, for failures, its root cause. */
-export function jobEventData(state: JobState, cause: RootCause | null, links: PayloadLinks): JobEventData {
+/**
+ * The event's data from the run's state (final, for a closed job) and, for failures, its root
+ * cause. `event` picks what an open job's event is about: the held step and its error for
+ * `job.held`, the stalled step for `job.stalled`, the overrun for `job.eta_overrun`.
+ */
+export function jobEventData(
+  state: JobState,
+  cause: RootCause | null,
+  links: PayloadLinks,
+  event?: NotificationEvent,
+): JobEventData {
   const failing =
     state.status === 'failed' || state.status === 'completed_with_errors'
       ? (state.steps.find((s) => s.status === 'failed') ?? null)
       : null;
+  const hold = event === 'job.held' ? state.hold : null;
+  const stall = event === 'job.stalled' ? state.stalled : null;
+  const overrun = event === 'job.eta_overrun' ? state.etaOverrun : null;
+  const about = (key: string | undefined) => (key ? state.steps.find((s) => s.key === key) : undefined);
   const current = state.currentStep > 0 ? state.steps[state.currentStep - 1] : undefined;
-  const step = failing ?? current ?? null;
+  const step = about(hold?.step) ?? about(stall?.step) ?? failing ?? current ?? null;
   const rc = cause?.cause ?? null;
   return {
     jobId: state.jobId,
@@ -85,11 +99,14 @@ export function jobEventData(state: JobState, cause: RootCause | null, links: Pa
     status: state.status,
     step: step?.key ?? null,
     stepName: step?.name ?? null,
-    error: err(failing?.error ?? state.error),
+    error: err(hold?.error ?? failing?.error ?? state.error),
     rootCause: rc
       ? { jobId: rc.jobId, jobType: rc.type, step: rc.step, stepName: rc.stepName, error: err(rc.error) }
       : null,
     startedBy: state.startedBy ?? null,
+    hold: hold ? { since: hold.since, attempts: hold.attempts, timeoutAt: hold.timeoutAt } : null,
+    stall: stall ? { since: stall.since, thresholdMs: stall.thresholdMs } : null,
+    etaOverrun: overrun ? { overrunAfterMs: overrun.overrunAfterMs, at: overrun.at } : null,
     links: {
       dashboard: `${links.dashboardUrl}/jobs/${encodeURIComponent(state.jobId)}`,
       temporalUi: links.temporalUiUrl

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startTestApi, type TestApi } from '../api-harness';
 import type { Delivery } from '../../src/api/notifications/notifications.schemas';
 import { uniqueId, waitFor } from '../helpers';
+import { initialJobAttributes } from '../../workflows/search-attributes';
 
 /**
  * Standard Webhooks verification, written from the specification (spec/standard-webhooks.md):
@@ -409,5 +410,127 @@ describe('the cost to a job', () => {
     } finally {
       await g.close();
     }
+  });
+});
+
+describe('events of open jobs: held, stalled, overran', () => {
+  let h: TestApi;
+  let sub: { id: string; secret: string; path: string };
+  beforeAll(async () => {
+    h = await startTestApi(FAST);
+    const path = `/${uniqueId('open')}`;
+    const res = await api(h).post('/api/notifications/subscriptions', {
+      url: `${receiver.url}${path}`,
+      events: ['job.held', 'job.stalled', 'job.eta_overrun', 'job.cancelled', 'job.completed'],
+    });
+    expect(res.statusCode).toBe(201);
+    sub = { id: res.json().id, secret: res.json().secret, path };
+  });
+  afterAll(() => h.close());
+
+  type Payload = { type: string; data: Record<string, unknown> & { jobId: string } };
+  /** Every event this subscription received about `jobId`, checked for its signature. */
+  const eventsOf = (jobId: string): (Payload & { webhookId: string })[] =>
+    receiver
+      .ok(sub.path)
+      .map((r) => {
+        expect(verifyStandardWebhook(sub.secret, r.headers, r.body)).toBe(true);
+        return { ...(JSON.parse(r.body) as Payload), webhookId: String(r.headers['webhook-id']) };
+      })
+      .filter((p) => p.data.jobId === jobId);
+  const until = (jobId: string, done: (s: Awaited<ReturnType<TestApi['jobs']['get']>>) => boolean) =>
+    waitFor(
+      () => h.jobs.get(jobId),
+      (s) => done(s) || s.closedAt !== null,
+      60_000,
+      50,
+    );
+  const eventsUntil = (jobId: string, done: (ps: Payload[]) => boolean) =>
+    waitFor(async () => eventsOf(jobId), done, 60_000, 100);
+
+  it('fires job.held once per hold: a retry that fails again is a second episode; the job then completes', async () => {
+    const jobId = await startJob(h, 'demoHold', { durationMs: 50, failAttempts: 3 });
+    await until(jobId, (s) => s.status === 'held' && s.hold?.attempts === 2);
+    const [first] = await eventsUntil(jobId, (ps) => ps.some((p) => p.type === 'job.held'));
+    expect(first).toMatchObject({
+      type: 'job.held',
+      data: {
+        status: 'held',
+        step: 'sync',
+        stepName: 'Sync',
+        error: { message: expect.any(String) },
+        hold: { attempts: 2, timeoutAt: null },
+        stall: null,
+        etaOverrun: null,
+        startedBy: 'local',
+      },
+    });
+    expect((await api(h).post(`/api/jobs/${jobId}/retry-step`, { step: 'sync' })).statusCode).toBeLessThan(
+      300,
+    );
+    await until(jobId, (s) => s.status === 'held' && s.hold?.attempts === 3);
+    const two = await eventsUntil(jobId, (ps) => ps.filter((p) => p.type === 'job.held').length >= 2);
+    expect(two.map((p) => p.data.hold)).toMatchObject([{ attempts: 2 }, { attempts: 3 }]);
+    expect(new Set(two.map((p) => p.webhookId)).size).toBe(2);
+    expect((await api(h).post(`/api/jobs/${jobId}/retry-step`, { step: 'sync' })).statusCode).toBeLessThan(
+      300,
+    );
+    expect((await until(jobId, (s) => s.closedAt !== null)).status).toBe('completed');
+    // The completion arrives after both holds, and no hold came twice.
+    const all = await eventsUntil(jobId, (ps) => ps.some((p) => p.type === 'job.completed'));
+    expect(all.map((p) => p.type)).toEqual(['job.held', 'job.held', 'job.completed']);
+  });
+
+  it('fires job.stalled once per stall and nothing while the job is paused', async () => {
+    // Sync reports after each of its two items (4 s each); its threshold is 2 s.
+    const jobId = await startJob(h, 'demoHold', { durationMs: 8000 });
+    const stalled = await until(jobId, (s) => s.status === 'stalled');
+    const [event] = await eventsUntil(jobId, (ps) => ps.some((p) => p.type === 'job.stalled'));
+    expect(event).toMatchObject({
+      type: 'job.stalled',
+      data: { status: 'stalled', step: 'sync', stall: { since: stalled.stalled!.since, thresholdMs: 2000 } },
+    });
+    // It moves again (the first item's report), then cancelled: one stall event, then the cancel.
+    await until(jobId, (s) => s.status !== 'stalled' && s.steps[1].progress > 0);
+    expect((await api(h).post(`/api/jobs/${jobId}/cancel`, {})).statusCode).toBe(202);
+    await until(jobId, (s) => s.closedAt !== null);
+    const all = await eventsUntil(jobId, (ps) => ps.some((p) => p.type === 'job.cancelled'));
+    const stalls = all.filter((p) => p.type === 'job.stalled');
+    // The second item may stall again before the cancel lands: another episode, never the same one twice.
+    expect(stalls.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(stalls.map((p) => p.webhookId)).size).toBe(stalls.length);
+    expect(new Set(stalls.map((p) => (p.data.stall as { since: string }).since)).size).toBe(stalls.length);
+
+    // Paused while sync runs: it reports nothing for 4 s, and nothing stalls.
+    const paused = await startJob(h, 'demoHold', { durationMs: 8000 });
+    await until(paused, (s) => s.steps[1].status === 'running');
+    expect((await api(h).post(`/api/jobs/${paused}/pause`, {})).statusCode).toBeLessThan(300);
+    const rested = await until(paused, (s) => s.status === 'paused');
+    expect(rested.steps[1].status).toBe('completed');
+    expect(rested.logs.map((l) => l.message).filter((m) => /stalled/.test(m))).toEqual([]);
+    expect((await api(h).post(`/api/jobs/${paused}/cancel`, {})).statusCode).toBe(202);
+    const after = await eventsUntil(paused, (ps) => ps.some((p) => p.type === 'job.cancelled'));
+    expect(after.map((p) => p.type)).toEqual(['job.cancelled']);
+  }, 90_000);
+
+  it('fires job.eta_overrun once when a job runs past what its ETA allowed', async () => {
+    // What StepwiseClient.start passes for a type with history: here set by hand, 1.5 s.
+    const jobId = uniqueId('overrun');
+    await h.env.client.workflow.start('demoHold', {
+      taskQueue: h.taskQueue,
+      workflowId: jobId,
+      args: [{ input: { durationMs: 2000 }, overrunAfterMs: 1500 }],
+      typedSearchAttributes: initialJobAttributes('demoHold'),
+    });
+    const over = await until(jobId, (s) => s.etaOverrun !== null);
+    const [event] = await eventsUntil(jobId, (ps) => ps.some((p) => p.type === 'job.eta_overrun'));
+    expect(event).toMatchObject({
+      type: 'job.eta_overrun',
+      data: { etaOverrun: { overrunAfterMs: 1500, at: over.etaOverrun!.at }, hold: null },
+    });
+    expect((await until(jobId, (s) => s.closedAt !== null)).status).toBe('completed');
+    const all = await eventsUntil(jobId, (ps) => ps.some((p) => p.type === 'job.completed'));
+    expect(all.map((p) => p.type)).toEqual(['job.eta_overrun', 'job.completed']);
+    expect(event.webhookId).toBe(`webhook:${sub.id}:${over.runId}:job.eta_overrun`);
   });
 });

@@ -60,6 +60,9 @@ describe('payloads', () => {
       error: { message: 'deep', type: null },
     },
     startedBy: 'alice',
+    hold: null,
+    stall: null,
+    etaOverrun: null,
     links: { dashboard: 'http://127.0.0.1:3000/jobs/j', temporalUi: null },
   };
 

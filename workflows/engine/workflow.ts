@@ -36,6 +36,7 @@ import { decideHold, onControlSignal, pause, resume, validateHoldDecision, valid
 import { runSteps } from './scheduler';
 import { applyCarried, completion, controlAck, progressSnapshot } from './state';
 import { progressReported } from './transitions';
+import { JobEtaOverrunKey } from '../search-attributes';
 
 /** Turns a job definition into the workflow function registered under the job type's name. */
 export function jobWorkflow(def: JobDefinition): (params: JobParams) => Promise<JobState> {
@@ -201,6 +202,8 @@ async function runJob(job: Job): Promise<JobState> {
 
 /** Overrun watches run only in runs that started with this code. */
 export const ETA_OVERRUN_PATCH = 'eta-overrun';
+/** An overrun sets the `JobEtaOverrun` search attribute only in runs that started with this code. */
+export const ETA_OVERRUN_ATTRIBUTE_PATCH = 'eta-overrun-attribute';
 
 /**
  * Marks the job `etaOverrun` once it has run `afterMs` (pauses not counted) without closing: one
@@ -221,6 +224,9 @@ async function watchOverrun(job: Job, afterMs: number): Promise<void> {
     if (job.isClosed()) return;
     if (!stopped || counted >= afterMs) {
       job.state.etaOverrun = { overrunAfterMs: afterMs, at: new Date().toISOString() };
+      // Visible to the notifier (its `job.eta_overrun`): one upsert, in runs that started with it.
+      if (wf.patched(ETA_OVERRUN_ATTRIBUTE_PATCH))
+        wf.upsertSearchAttributes([{ key: JobEtaOverrunKey, value: true }]);
       job.log('warn', null, `Running longer than expected: over ${afterMs} ms (its learned ETA and margin)`);
       job.changed();
       return;
