@@ -47,7 +47,6 @@ import {
   type StartJobResponse,
   type TerminateResponse,
 } from '../api/jobs/schemas';
-import type { Stats } from '../api/contracts';
 import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
 import {
   InvalidArgument,
@@ -72,7 +71,7 @@ import {
 import { JobStateReader } from './job-state';
 import { EtaLearner } from './job-eta';
 import { RootCauseFinder } from './root-cause';
-import type { JobRuns, RootCause } from '../api/contracts';
+import type { JobRuns, RootCause, Stats } from '../api/contracts';
 import { JobStats, STATS_MAX_RUNS, STATS_MAX_STATES, type StatsOptions } from './job-stats';
 import { closedStatus, describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';

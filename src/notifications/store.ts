@@ -5,9 +5,8 @@
  * travels through Temporal, a URL or a log. Subscriptions declared in `STEPWISE_NOTIFICATIONS_FILE`
  * are held in memory beside it ({@link NotificationStore.setFileSubscriptions}), read-only.
  */
-import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openPrivateSqlite } from '../private-sqlite';
 import type {
   DeliveryAttempt,
   DeliveryStatus,
@@ -144,14 +143,7 @@ export class NotificationStore {
   private fileSubscriptions: StoredSubscription[] = [];
 
   constructor(path: string) {
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      closeSync(openSync(path, 'a', 0o600));
-      chmodSync(path, 0o600);
-    }
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openPrivateSqlite(path);
     this.db.exec(SCHEMA);
   }
 

@@ -3,9 +3,8 @@
  * rows past the retention period, `STEPWISE_AUDIT_RETENTION_DAYS`, which {@link AuditStore.prune}
  * removes), WAL with a busy timeout so several API processes can share one file.
  */
-import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openPrivateSqlite } from '../../private-sqlite';
 import type { Role } from '../../api-keys';
 import type { AuditAction, AuditEntry, AuditOutcome } from '../contracts';
 
@@ -89,15 +88,7 @@ export class AuditStore {
 
   /** Opens (creating it if needed) the store at `path`, or an in-memory one for `:memory:`. */
   constructor(path: string) {
-    if (path !== ':memory:') {
-      // Owner only, whatever the umask (SQLite gives its -wal and -shm files the database's mode).
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      closeSync(openSync(path, 'a', 0o600));
-      chmodSync(path, 0o600);
-    }
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openPrivateSqlite(path);
     this.db.exec(SCHEMA);
     this.db.transaction(() => {
       const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('audit_log') as {
