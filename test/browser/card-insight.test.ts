@@ -141,11 +141,13 @@ test('the timeline shows a failed attempt, its retry wait and a pause; the card 
   await page.close();
 });
 
-test('a running job shows its ETA once its type has completed runs', async () => {
-  const input = { durationMs: 300, parts: 1 };
-  const done = await start(input);
-  expect((await closed(done)).status).toBe('completed');
-  const jobId = await start({ ...input, steps: { report: { durationMs: 3000 } } });
+test('a running sceneProcessing shows its ETA once its type has completed runs', async () => {
+  const input = { durationMs: 20, newScenes: 1 };
+  for (let i = 0; i < 2; i++) {
+    const done = await start(input, 'sceneProcessing');
+    expect((await closed(done)).status).toBe('completed');
+  }
+  const jobId = await start({ ...input, steps: { finalSync: { durationMs: 5000 } } }, 'sceneProcessing');
   const page = await openCard(`/jobs/${encodeURIComponent(jobId)}`);
   const eta = page.getByTestId('eta');
   await waitFor(
@@ -154,7 +156,7 @@ test('a running job shows its ETA once its type has completed runs', async () =>
     WAIT.timeout,
     100,
   );
-  expect(await eta.textContent()).toMatch(/ETA .* left\) from \d+ completed runs? of "demoPipeline"/);
+  expect(await eta.textContent()).toMatch(/ETA .* left\) from \d+ completed runs? of "sceneProcessing"/);
   expect(await eta.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
   await post(url(jobId, '/cancel'), {});
   await page.close();
