@@ -35,7 +35,7 @@ export interface Options {
 /** The API in this process, reached over HTTP, with the Temporal calls its connection made. */
 export interface ApiHandle {
   base: string;
-  /** Authorization header of an operator key. */
+  /** Authorization header of the API's one key (an operator's unless it was started with another role). */
   headers: Record<string, string>;
   app: NestFastifyApplication;
   hub: EventHub;
@@ -57,8 +57,8 @@ export interface BenchEnv {
   tmp: string;
   /** The API on the worker's task queue. */
   api: ApiHandle;
-  /** Another API instance on `taskQueue`, for a scenario that needs its own settings. */
-  startApi(taskQueue: string, env?: Record<string, string>): Promise<ApiHandle>;
+  /** Another API instance on `taskQueue`, for a scenario that needs its own settings (or an admin key). */
+  startApi(taskQueue: string, env?: Record<string, string>, role?: 'operator' | 'admin'): Promise<ApiHandle>;
   /** A unique id prefix for this bench run. */
   runId: string;
   log(msg: string): void;
@@ -71,6 +71,7 @@ export async function startApi(
   tmp: string,
   taskQueue: string,
   extraEnv: Record<string, string> = {},
+  role: 'operator' | 'admin' = 'operator',
 ): Promise<ApiHandle> {
   const calls = new Map<string, number>();
   const counter: Interceptor = (options, nextCall) => {
@@ -89,7 +90,7 @@ export async function startApi(
     loadConfig({
       TEMPORAL_ADDRESS: address,
       TEMPORAL_TASK_QUEUE: taskQueue,
-      STEPWISE_API_KEYS: `bench:operator:${key}`,
+      STEPWISE_API_KEYS: `bench:${role}:${key}`,
       // A real file, as in production (the audit trail is written on every mutating request).
       STEPWISE_AUDIT_DB_PATH: join(tmp, `audit-${randomUUID()}.sqlite`),
       // The bench is one caller sending far more than an operator would; the limiter still runs.

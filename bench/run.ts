@@ -30,6 +30,7 @@ import { handoffScenario } from './scenarios/handoff';
 import { pausedScenario } from './scenarios/paused';
 import { stepsScenario } from './scenarios/steps';
 import { listStreamScenario } from './scenarios/list';
+import { notifyScenario, rawWebhookActivities } from './scenarios/notify';
 import { streamScenario } from './scenarios/stream';
 
 /** Every scenario, in the order they run, with its default repetitions. */
@@ -43,6 +44,9 @@ const SCENARIOS: Record<
   handoff: { reps: 3, run: (env, reps) => handoffScenario(env, reps) },
   'stream-50': { reps: 3, run: (env, reps) => streamScenario(env, reps) },
   'list-stream': { reps: 2, run: (env, reps) => listStreamScenario(env, reps) },
+  // Cheap (a few seconds a pair), and its latency depends on where a job closes in the notifier's
+  // poll interval, which only more repetitions sample.
+  notify: { reps: 10, run: (env, reps) => notifyScenario(env, reps) },
   'cancel-100': { reps: 3, run: (env, reps) => cancelScenario(env, 100, reps) },
   // The heavy ones run once each (plus a warm-up): on a 2-core machine 1,000 children take minutes.
   'cancel-1000': {
@@ -111,8 +115,12 @@ async function main(): Promise<void> {
   // What a user's tests use (stepwise/testing): a dev server and a worker of the bench app.
   const stepwise = await createStepwiseTestEnv({
     app: benchApp,
-    // The bench's jobs do not touch the pipelines' folders.
-    activities: ({ client }) => createActivities({ client, pipelines: loadPipelineConfig() }),
+    // The bench's jobs do not touch the pipelines' folders. The raw side of `notify` posts its
+    // webhooks with an activity of its own.
+    activities: ({ client }) => ({
+      ...createActivities({ client, pipelines: loadPipelineConfig() }),
+      ...rawWebhookActivities(),
+    }),
     taskQueue,
     workflowBundlePath: bundlePath,
     // cancel-1000 keeps a coordinator and 1,000 sub-jobs open at once.
@@ -158,7 +166,7 @@ async function main(): Promise<void> {
       bundlePath,
       tmp,
       api,
-      startApi: (q, extra) => startApi(address, tmp, q, extra),
+      startApi: (q, extra, role) => startApi(address, tmp, q, extra, role),
       runId: `b${Date.now().toString(36)}`,
       log,
     };

@@ -229,7 +229,86 @@ export async function baselineHold(): Promise<void> {
   await wf.condition(() => released);
 }
 
+// ——— notify: the cost of a webhook notification ———
+
+/** What the `notify` step's simulated failure says (both sides). */
+export const NOTIFY_FAILURE = 'bench: the step fails (simulated)';
+
+const failingWork = { items: 1, failPermanently: true, failMessage: NOTIFY_FAILURE };
+
+/**
+ * Bench-only job type for `notify`: one activity step that fails at once (non-retryable, one
+ * attempt), so the job fails and the notifier tells the subscriptions that want `job.failed`.
+ */
+export const benchFailDefinition = job({
+  name: 'benchFail',
+  description: 'Benchmark: one activity step that fails at once.',
+  input: z.object({}).strict(),
+})
+  .activity('work', {
+    name: 'Work',
+    activity: 'simulateWork',
+    retry: { maxAttempts: 1 },
+    args: () => failingWork,
+  })
+  .build();
+
+/** One webhook the raw side posts: where to, its `webhook-id`, and the body. */
+export interface RawWebhook {
+  url: string;
+  webhookId: string;
+  body: string;
+}
+
+/** The raw side's webhook activity (the bench worker has it; `bench/scenarios/notify.ts`). */
+export interface BenchNotifyActivities {
+  /** POSTs one signed webhook; throws on anything but a 2xx (retryable unless it cannot succeed). */
+  benchPostWebhook(hook: RawWebhook): Promise<{ statusCode: number }>;
+}
+
+/**
+ * Baseline for `benchFail` with notifications: the same failing activity; on its failure the
+ * workflow posts one signed webhook per URL itself (one activity each, in parallel, retried by
+ * Temporal with the delivery workflow's default backoff), then fails. Its close waits for the
+ * webhooks: that is the hand-written design, where a receiver that is down keeps the workflow open.
+ */
+export async function baselineNotify(p: { urls: string[] }): Promise<void> {
+  const work = wf.proxyActivities<DemoActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+  });
+  try {
+    await work.simulateWork(ref('work', 1), failingWork);
+  } catch (err) {
+    if (!(err instanceof wf.ActivityFailure)) throw err;
+    const { workflowId, workflowType, runId } = wf.workflowInfo();
+    const message = err.cause?.message ?? err.message;
+    const body = JSON.stringify({
+      type: 'job.failed',
+      timestamp: new Date().toISOString(),
+      data: { jobId: workflowId, runId, jobType: workflowType, status: 'failed', error: { message } },
+    });
+    const { benchPostWebhook } = wf.proxyActivities<BenchNotifyActivities>({
+      startToCloseTimeout: '25 seconds',
+      retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
+      scheduleToCloseTimeout: '24 hours',
+    });
+    await Promise.all(
+      p.urls.map((url, i) =>
+        benchPostWebhook({ url, webhookId: `webhook:raw-${i}:${runId}:job.failed`, body }),
+      ),
+    );
+    throw wf.ApplicationFailure.nonRetryable(`step work failed: ${message}`, 'StepFailed');
+  }
+}
+
 /** The bench's app: the example app's job types and the bench-only ones. */
 export default defineApp({
-  jobs: [...exampleApp.listed, benchStepsDefinition, benchHandoffDefinition, benchFanoutDefinition],
+  jobs: [
+    ...exampleApp.listed,
+    benchStepsDefinition,
+    benchHandoffDefinition,
+    benchFanoutDefinition,
+    benchFailDefinition,
+  ],
 });
