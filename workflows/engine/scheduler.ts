@@ -186,6 +186,20 @@ async function runStep(
 
 /** Stall watches run only in runs that started with this code (older histories replay unchanged). */
 export const STALL_WATCH_PATCH = 'stall-watch';
+/** Runs started with this code look less often at an attempt that has run long (see below). */
+export const STALL_WATCH_BACKOFF_PATCH = 'stall-watch-backoff';
+/**
+ * Looks an attempt gets at its threshold's rate; after them, the wait is a tenth of the attempt's
+ * running time when that is longer than the threshold. A step with a 10 s threshold that runs for
+ * 10 hours is looked at about 135 times, not 3,600: the watch's history grows with the logarithm
+ * of a long attempt's running time.
+ */
+export const STALL_CHECKS_AT_FULL_RATE = 100;
+
+/** The wait before look `checks + 1` at an attempt that has run `elapsedMs` (see above). */
+export function stallCheckWaitMs(thresholdMs: number, checks: number, elapsedMs: number): number {
+  return checks < STALL_CHECKS_AT_FULL_RATE ? thresholdMs : Math.max(thresholdMs, Math.round(elapsedMs / 10));
+}
 
 /** The step's stall threshold: its own `stallAfterMs`, else the one the client learned at start. */
 function stallThreshold(job: Job, step: NormalizedStep<unknown>): number | null {
@@ -196,7 +210,8 @@ function stallThreshold(job: Job, step: NormalizedStep<unknown>): number | null 
 /**
  * Runs the attempt while watching it: a timer every threshold; when it fires and the step has
  * reported nothing since the last one (and the job is not paused), the job is `stalled` until the
- * step reports again. History: one timer per threshold of the attempt's running time.
+ * step reports again. History: one timer per threshold of the attempt's running time for its first
+ * {@link STALL_CHECKS_AT_FULL_RATE} looks, then one per tenth of its running time.
  */
 async function watchingStall<T>(
   job: Job,
@@ -211,8 +226,15 @@ async function watchingStall<T>(
   const watch = async (): Promise<void> => {
     let seen = count();
     const started = new Date().toISOString();
+    const startedMs = Date.now();
+    let checks = 0;
     while (!done) {
-      const ended = await wf.condition(() => done, threshold);
+      const wait =
+        checks >= STALL_CHECKS_AT_FULL_RATE && wf.patched(STALL_WATCH_BACKOFF_PATCH)
+          ? stallCheckWaitMs(threshold, checks, Date.now() - startedMs)
+          : threshold;
+      checks++;
+      const ended = await wf.condition(() => done, wait);
       if (ended || done) return;
       if (count() !== seen || job.state.control.paused) {
         seen = count();
