@@ -154,6 +154,13 @@ describe('a stalled step', () => {
     const stalled = await until(jobId, (s) => s.status === 'stalled');
     expect(stalled.stalled).toMatchObject({ step: 'sync', stepName: 'Sync', thresholdMs: 2000 });
     expect(stalled.steps[1].status).toBe('running');
+    // Marked no sooner than its threshold after the last report, and within the threshold plus one
+    // look (the watch looks once a threshold) — times the workflow recorded, with 1 s for a loaded
+    // machine's workflow task.
+    const marked = stalled.logs.find((l) => l.message.startsWith('Step "Sync" stalled'))!;
+    const quietFor = Date.parse(marked.at) - Date.parse(stalled.stalled!.since);
+    expect(quietFor).toBeGreaterThanOrEqual(2000);
+    expect(quietFor).toBeLessThanOrEqual(2 * 2000 + 1000);
     // Listed as stalled.
     const listed = await get(`/api/jobs?status=stalled&jobIdPrefix=${jobId}`);
     expect(listed.json<{ jobs: { jobId: string }[] }>().jobs.map((j) => j.jobId)).toEqual([jobId]);
