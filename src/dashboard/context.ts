@@ -10,6 +10,8 @@ export interface PageContext {
 
 const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 export const canOperate = (ctx: PageContext): boolean => ROLE_RANK[ctx.me.role] >= ROLE_RANK.operator;
+/** Admins also manage webhook subscriptions (and terminate jobs); open mode is admin. */
+export const isAdmin = (ctx: PageContext): boolean => ctx.me.role === 'admin';
 
 /** The job's workflow (this run) in the Temporal Web UI, or null without a configured UI. */
 export function webUiHref(ctx: PageContext, jobId: string, runId?: string): string | null {

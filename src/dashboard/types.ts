@@ -7,7 +7,7 @@
  */
 import type { components } from './api-types.generated.js';
 
-export { JOB_STATUSES, TERMINAL_STATUSES as TERMINAL } from './api-types.generated.js';
+export { JOB_STATUSES, NOTIFICATION_EVENTS, TERMINAL_STATUSES as TERMINAL } from './api-types.generated.js';
 
 /**
  * The framework's bulk-action job type (`BULK_JOB_TYPE` of workflows/engine/bulk-contracts.ts):
@@ -61,3 +61,9 @@ export type RootCause = Schemas['RootCause'];
 export type JobRun = Schemas['JobRun'];
 export type JobRuns = Schemas['JobRuns'];
 export type JobEta = Schemas['JobEta'];
+export type Subscription = Schemas['Subscription'];
+export type CreatedSubscription = Schemas['CreatedSubscription'];
+export type RotatedSecret = Schemas['RotatedSecret'];
+export type NotificationEvent = Subscription['events'][number];
+export type Delivery = Schemas['Delivery'];
+export type DeliveryPage = Schemas['DeliveryPage'];

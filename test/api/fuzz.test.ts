@@ -41,6 +41,7 @@ const PUBLIC_PATHS = [
   '/',
   '/new',
   '/charts',
+  '/subscriptions',
   '/jobs/:jobId',
   '/app/:file',
 ];

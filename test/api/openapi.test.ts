@@ -93,6 +93,7 @@ describe('GET /openapi.json', () => {
       '/',
       '/new',
       '/charts',
+      '/subscriptions',
       '/jobs/:jobId',
       '/app/:file',
       '/docs/assets/:file',

@@ -151,6 +151,7 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'GET', path: '/', url: '/', min: 'public' },
   { method: 'GET', path: '/new', url: '/new', min: 'public' },
   { method: 'GET', path: '/charts', url: '/charts', min: 'public' },
+  { method: 'GET', path: '/subscriptions', url: '/subscriptions', min: 'public' },
   { method: 'GET', path: '/jobs/:jobId', url: `/jobs/${GHOST}`, min: 'public' },
   { method: 'GET', path: '/app/:file', url: '/app/styles.css', min: 'public' },
   { method: 'GET', path: '/api/me', url: '/api/me', min: 'viewer' },

@@ -2,15 +2,17 @@
  * The dashboard's accessibility audit: axe-core (its source evaluated in the page) on the job list
  * (also with a job selected for the bulk bar, and expanded), the notification centre, the card of a
  * completed demoPipeline with sub-jobs, a failed one's card (root cause, timeline), a bulk job's
- * card with its items, the charts (with their table shown), and the new-job form (a plain type, the
- * richest one, and one showing the API's 400 issues) — each at 1280 and 390 px, in the light and
- * the dark colour scheme — in Debian's Chromium against the API, a worker and the real dev server.
- * No violation of impact `serious` or `critical` may remain. The dark scheme follows the system
- * setting; the page links its own SVG icon, under the page's unchanged CSP.
+ * card with its items, the charts (with their table shown), the new-job form (a plain type, the
+ * richest one, and one showing the API's 400 issues), and the webhooks page (an admin's, with a
+ * delivery log, a rotated secret shown once and the form's 400 issues; an operator's explanation)
+ * — each at 1280 and 390 px, in the light and the dark colour scheme — in Debian's Chromium against
+ * the API, a worker and the real dev server. No violation of impact `serious` or `critical` may
+ * remain. The dark scheme follows the system setting; the page links its own SVG icon, under the
+ * page's unchanged CSP.
  *
- * Screenshots of the list, card, charts and form in both schemes at 1280 px go to test/.tmp/screenshots;
- * with STEPWISE_DOCS_SCREENSHOTS=1 they go to docs/screenshots/ (committed, referenced by
- * docs/dashboard.md): `STEPWISE_DOCS_SCREENSHOTS=1 npx jest test/browser/a11y.test.ts`.
+ * Screenshots of the list, card, charts, form and webhooks page in both schemes at 1280 px go to
+ * test/.tmp/screenshots; with STEPWISE_DOCS_SCREENSHOTS=1 they go to docs/screenshots/ (committed,
+ * referenced by docs/dashboard.md): `STEPWISE_DOCS_SCREENSHOTS=1 npx jest test/browser/a11y.test.ts`.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,9 +20,10 @@ import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { closedJobState, testApiKeys, uniqueId, waitFor, waitForState } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
+import { WebhookReceiver } from '../webhook-receiver';
 import { launchChromium, screenshotPath } from './browser';
 
-const { STEPWISE_API_KEYS, keys } = testApiKeys({ operator: 'operator' });
+const { STEPWISE_API_KEYS, keys } = testApiKeys({ operator: 'operator', admin: 'admin' });
 const WAIT = { timeout: 60_000 };
 const DOCS_SHOTS = process.env.STEPWISE_DOCS_SCREENSHOTS === '1';
 
@@ -33,11 +36,35 @@ let failedId: string;
 let bulkId: string;
 /** A demoHold job held at its sync step (it stays held: the card's hold panel and its choices). */
 let heldId: string;
+/** A webhook subscription (to a loopback receiver) whose log holds the failed and bulk jobs' events and a test. */
+let subscriptionId: string;
+const receiver = new WebhookReceiver();
 
 beforeAll(async () => {
-  harness = await startTestApi({ STEPWISE_API_KEYS, STEPWISE_STREAM_POLL_MS: '100' }, { listen: true });
+  await receiver.start();
+  harness = await startTestApi(
+    {
+      STEPWISE_API_KEYS,
+      STEPWISE_STREAM_POLL_MS: '100',
+      STEPWISE_WEBHOOK_ALLOW_PRIVATE: 'true',
+      STEPWISE_NOTIFIER_POLL_MS: '200',
+    },
+    { listen: true },
+  );
   base = harness.base!;
   browser = await launchChromium();
+  // Before the jobs, so the failed one and the bulk job (completed with errors) are delivered to it.
+  const sub = await fetch(`${base}/api/notifications/subscriptions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      url: `${receiver.url}/a11y`,
+      events: ['job.failed', 'job.completed_with_errors'],
+      description: 'The on-call pager',
+    }),
+  });
+  expect(sub.status).toBe(201);
+  subscriptionId = ((await sub.json()) as { id: string }).id;
   // A completed job with sub-jobs: the batch step's chunks, in the card's sub-job tree.
   jobId = uniqueId('a11y-demo');
   const res = await fetch(`${base}/api/jobs`, {
@@ -76,11 +103,30 @@ beforeAll(async () => {
   });
   expect(held.status).toBe(201);
   await waitForState(harness.jobs, heldId, (s) => s.status === 'held');
+  const test = await fetch(`${base}/api/notifications/subscriptions/${subscriptionId}/test`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  expect(test.status).toBe(202);
+  // The failed job's event, the bulk job's and the test, each delivered.
+  await waitFor(
+    async () => {
+      const res = await fetch(`${base}/api/notifications/deliveries?subscriptionId=${subscriptionId}`, {
+        headers: { authorization: `Bearer ${keys.admin}` },
+      });
+      return ((await res.json()) as { deliveries: { status: string }[] }).deliveries;
+    },
+    (ds) => ds.length === 3 && ds.every((d) => d.status === 'delivered'),
+    60_000,
+    200,
+  );
 });
 
 afterAll(async () => {
   await browser?.close();
   await harness?.close();
+  await receiver.close();
 });
 
 const contexts: BrowserContext[] = [];
@@ -90,7 +136,7 @@ afterEach(async () => {
 
 type Scheme = 'light' | 'dark';
 
-async function openPage(width: number, scheme: Scheme): Promise<Page> {
+async function openPage(width: number, scheme: Scheme, key: string = keys.operator): Promise<Page> {
   // Reduced motion: the progress bar stands at its value rather than gliding (stable screenshots).
   const context = await browser.newContext({
     viewport: { width, height: 900 },
@@ -98,7 +144,7 @@ async function openPage(width: number, scheme: Scheme): Promise<Page> {
     reducedMotion: 'reduce',
   });
   contexts.push(context);
-  await context.addInitScript(`sessionStorage.setItem('stepwise.apiKey', ${JSON.stringify(keys.operator)});`);
+  await context.addInitScript(`sessionStorage.setItem('stepwise.apiKey', ${JSON.stringify(key)});`);
   const page = await context.newPage();
   page.on('pageerror', (err) => {
     throw err;
@@ -206,7 +252,39 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.getByRole('button', { name: 'Start job' }).click();
     await page.locator('#field-parts-errors .error').waitFor(WAIT);
   },
+  subscriptions: async (page) => {
+    await page.goto(`${base}/subscriptions`);
+    const card = page.locator(`article[data-subscription-id="${subscriptionId}"]`);
+    await waitFor(
+      () => card.locator('tr[data-status="delivered"]').count(),
+      (n) => n === 3,
+      WAIT.timeout,
+      100,
+    );
+    // One delivery's attempts shown.
+    await card.locator('details.attempts summary').first().click();
+  },
+  'subscriptions-secret': async (page) => {
+    await page.goto(`${base}/subscriptions`);
+    const card = page.locator(`article[data-subscription-id="${subscriptionId}"]`);
+    await card.getByRole('button', { name: 'Rotate secret…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByTestId('secret-box').getByRole('heading', { name: 'New signing secret' }).waitFor(WAIT);
+  },
+  'subscriptions-errors': async (page) => {
+    await page.goto(`${base}/subscriptions`);
+    await page.getByLabel('URL', { exact: true }).fill('http://169.254.169.254/latest');
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.locator('#sub-url-errors .error').waitFor(WAIT);
+  },
+  'subscriptions-operator': async (page) => {
+    await page.goto(`${base}/subscriptions`);
+    await page.getByTestId('not-admin').waitFor(WAIT);
+  },
 };
+
+/** The pages opened with the admin's key (the others with the operator's). */
+const AS_ADMIN = new Set(['subscriptions', 'subscriptions-secret', 'subscriptions-errors']);
 
 /** The pages photographed (at 1280 px, in both schemes), by the screenshot's name. */
 const SCREENSHOTS: Record<string, string> = {
@@ -219,6 +297,8 @@ const SCREENSHOTS: Record<string, string> = {
   'bulk-card': 'bulk-card',
   'form-rich': 'form',
   charts: 'charts',
+  subscriptions: 'subscriptions',
+  'subscriptions-secret': 'subscriptions-secret',
 };
 
 const cases = Object.keys(PAGES).flatMap((name) =>
@@ -228,7 +308,7 @@ const cases = Object.keys(PAGES).flatMap((name) =>
 test.each(cases)(
   '$name at $width px, $scheme: no serious or critical axe violation',
   async ({ name, width, scheme }) => {
-    const page = await openPage(width, scheme);
+    const page = await openPage(width, scheme, AS_ADMIN.has(name) ? keys.admin : keys.operator);
     await PAGES[name](page);
     // The scheme is the system's: the page's own background says which one it drew.
     const background = await page.evaluate<string>(
@@ -240,7 +320,7 @@ test.each(cases)(
       const path = DOCS_SHOTS
         ? docsScreenshot(`${shot}-${scheme}`)
         : screenshotPath(`a11y-${shot}-${scheme}`);
-      await page.screenshot({ path, fullPage: name.startsWith('card') });
+      await page.screenshot({ path, fullPage: name.startsWith('card') || name.startsWith('subscriptions') });
     }
     const violations = await audit(page);
     const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

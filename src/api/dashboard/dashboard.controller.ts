@@ -1,5 +1,5 @@
 /**
- * The dashboard: one HTML shell for its pages (`/`, `/new`, `/charts`, `/jobs/:jobId`; the browser code routes
+ * The dashboard: one HTML shell for its pages (`/`, `/new`, `/charts`, `/subscriptions`, `/jobs/:jobId`; the browser code routes
  * between them) and its compiled files under `/app/`. The files come from `dist/dashboard`, built
  * by `npm run build` from `src/dashboard/` (plain TypeScript and CSS, nothing from a CDN); they are
  * read once, when the API starts.
@@ -128,6 +128,18 @@ ${body}
     responses: pageResponse,
   })
   charts(@Res({ passthrough: true }) reply: FastifyReply): string {
+    return this.page(reply);
+  }
+
+  @Get('subscriptions')
+  @Public()
+  @ApiOperation({
+    summary: 'Dashboard: the webhook subscriptions and their deliveries (admins; /api/notifications)',
+    tags: ['dashboard'],
+    notInDocument: true,
+    responses: pageResponse,
+  })
+  subscriptions(@Res({ passthrough: true }) reply: FastifyReply): string {
     return this.page(reply);
   }
 
