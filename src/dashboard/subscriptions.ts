@@ -857,7 +857,7 @@ export async function renderSubscriptions(page: HTMLElement, ctx: PageContext): 
     h(
       'p',
       { class: 'hint intro' },
-      'When a job ends, Stepwise POSTs a signed JSON event to each subscription that asks for it ' +
+      'When a job ends, is held for an operator, stalls or runs past its ETA, Stepwise POSTs a signed JSON event to each subscription that asks for it ' +
         '(Standard Webhooks signatures), retrying with backoff until a deadline; every attempt is in the ' +
         'subscription’s delivery log.',
     ),
