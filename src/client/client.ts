@@ -5,7 +5,7 @@
  * Refusals are {@link StepwiseError}s (the API maps each to its HTTP status); a Temporal call that
  * fails for another reason is a {@link JobOperationError}.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -40,6 +40,7 @@ import {
 } from '../../workflows/limits';
 import { initialJobAttributes, JobParentIdKey } from '../../workflows/search-attributes';
 import {
+  IDEMPOTENCY_KEY_PATTERN,
   newJobIdSchema,
   type JobList,
   type JobSort,
@@ -152,6 +153,25 @@ export interface StartOptions {
    * key name. At most 100 characters.
    */
   startedBy?: string;
+  /**
+   * Makes the start idempotent without choosing an id (the API's `Idempotency-Key` header): 1–255
+   * visible ASCII characters. The job's id is then derived from the key and `startedBy` (keys of
+   * different callers never meet): `idem-<22 characters>`. The same key with the same type and
+   * input returns the job it started (`created: false`) for as long as Temporal keeps it (running,
+   * or closed within the namespace's retention); with another type or input it is a
+   * {@link JobConflict}. Not together with `jobId`.
+   */
+  idempotencyKey?: string;
+}
+
+export { IDEMPOTENCY_KEY_PATTERN };
+
+/** The job id an idempotency key of `startedBy` stands for: a hash, so the key is not readable in it. */
+export function idempotentJobId(key: string, startedBy: string | undefined): string {
+  const digest = createHash('sha256')
+    .update(`${startedBy ?? ''}\n${key}`)
+    .digest('base64url');
+  return `idem-${digest.slice(0, 22)}`;
 }
 
 /** What {@link StepwiseClient.start} answers. */
@@ -365,6 +385,34 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     if (options.jobId !== undefined) {
       const id = newJobIdSchema.safeParse(options.jobId);
       if (!id.success) throw new InvalidArgument('Invalid job id', zodIssues(id.error, ['jobId']));
+    }
+    const key = options.idempotencyKey;
+    if (key !== undefined) {
+      if (options.jobId !== undefined) {
+        const message =
+          'Give a jobId or an idempotency key, not both: a jobId already makes the start idempotent';
+        throw new InvalidArgument(message, [{ path: ['idempotencyKey'], message }]);
+      }
+      if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+        const message = 'An idempotency key is 1–255 visible ASCII characters (no spaces)';
+        throw new InvalidArgument(message, [{ path: ['idempotencyKey'], message }]);
+      }
+      try {
+        return await this.startJob(def, input, {
+          ...options,
+          idempotencyKey: undefined,
+          jobId: idempotentJobId(key, options.startedBy),
+        });
+      } catch (err) {
+        if (!(err instanceof JobConflict)) throw err;
+        const what = err.issues?.[0]?.path[0] === 'type' ? 'a job of another type' : 'another input';
+        throw new JobConflict(
+          err.jobId,
+          `This idempotency key was used before with ${what} (job "${err.jobId}"); use a new key for a new request`,
+          err.issues,
+          { cause: err },
+        );
+      }
     }
     const given = input === undefined ? {} : input;
     // Checked before anything serialises the input: a deeply nested one would overflow the stack.

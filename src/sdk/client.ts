@@ -18,6 +18,8 @@
  */
 export {
   StepwiseClient,
+  idempotentJobId,
+  IDEMPOTENCY_KEY_PATTERN,
   type ListJobsOptions,
   type RetryOptions,
   type StartableJob,

@@ -77,6 +77,11 @@ async function main(): Promise<void> {
   const runs = await api.GET('/api/jobs/{jobId}/runs', { params: { path: { jobId } } });
   const cause = await api.GET('/api/jobs/{jobId}/cause', { params: { path: { jobId } } });
   const health = await api.GET('/health/ready');
+  // The Idempotency-Key header is a typed parameter: the retry returns the job the first call started.
+  const key = 'gen-client-' + process.argv[3];
+  const body = { type: 'example' as const, input: { durationMs: 10 } };
+  const once = await api.POST('/api/jobs', { params: { header: { 'Idempotency-Key': key } }, body });
+  const twice = await api.POST('/api/jobs', { params: { header: { 'Idempotency-Key': key } }, body });
   console.log(
     JSON.stringify({
       jobId,
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
       runs: runs.data?.runs.map((r) => [r.runId === state.runId, r.recoveryAttempt]),
       cause: cause.data ? { status: cause.data.status, cause: cause.data.cause } : cause.error,
       health: health.data?.status,
+      idempotent: [once.response.status, twice.response.status, once.data?.jobId === twice.data?.jobId],
     }),
   );
 }
@@ -149,6 +155,7 @@ test('a client generated from /openapi.json compiles with tsc --strict and drive
     runs: [[true, 0]],
     cause: { status: 'completed', cause: null },
     health: 'ok',
+    idempotent: [201, 200, true],
   });
 });
 

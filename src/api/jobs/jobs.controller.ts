@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   HttpStatus,
   Inject,
@@ -43,6 +44,7 @@ import {
   listJobsQuerySchema,
   retryBodySchema,
   startJobBodySchema,
+  startJobHeadersSchema,
   terminateBodySchema,
   type GetJobQuery,
   type JobList,
@@ -55,6 +57,7 @@ import {
   type TerminateResponse,
 } from './schemas';
 import { ZodPipe } from '../common/pipes/zod.pipe';
+import { ApiError } from '../common/errors';
 import { ApiOperation } from '../openapi/api-operation';
 import { z } from 'zod';
 
@@ -76,31 +79,42 @@ export class JobsController {
     tags: ['jobs'],
     body: startJobBodySchema,
     bodyRequired: true,
+    headers: startJobHeadersSchema,
     responses: {
       201: { description: 'Started', schema: startJobResponseSchema },
       200: {
-        description: '`jobId` exists with the same type and input (running or closed)',
+        description:
+          '`jobId` (or the `Idempotency-Key`) names an existing job of the same type and input (running or closed)',
         schema: startJobResponseSchema,
       },
     },
     errors: {
-      400: 'Invalid body or input (issue paths point into it), or an internal sub-job type',
+      400: 'Invalid body or input (issue paths point into it), an internal sub-job type, a malformed `Idempotency-Key`, or both `jobId` and `Idempotency-Key`',
       404: 'Unknown job type',
-      409: '`jobId` exists with another type or input',
+      409: '`jobId` (or the `Idempotency-Key`) exists with another type or input',
       413: 'Input over STEPWISE_MAX_INPUT_BYTES, or body over the body limit',
       503: UNAVAILABLE,
     },
   })
   async start(
     @Body(new ZodPipe(startJobBodySchema)) body: StartJobBody,
+    @Headers() headers: Record<string, string | undefined>,
     @Res({ passthrough: true }) reply: FastifyReply,
     @CurrentActor() actor: Actor,
   ): Promise<StartJobResponse> {
+    const key = new ZodPipe(startJobHeadersSchema, 'request headers').transform(headers)['idempotency-key'];
+    if (key !== undefined && body.jobId !== undefined) {
+      const message =
+        'Send a jobId or an Idempotency-Key, not both: a jobId already makes the start idempotent';
+      throw new ApiError(400, message, [{ path: ['idempotency-key'], message }]);
+    }
     const { created, ...response } = await this.jobs.start(body.type, body.input, {
       jobId: body.jobId,
+      idempotencyKey: key,
       startedBy: actor.name,
     });
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    if (key !== undefined && !created) void reply.header('idempotent-replayed', 'true');
     return response;
   }
 

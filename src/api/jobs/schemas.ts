@@ -51,6 +51,25 @@ export const jobIdSchema = named(
 );
 
 /**
+ * Headers `POST /api/jobs` reads: `Idempotency-Key` (1–255 visible ASCII characters) makes a start
+ * without a `jobId` idempotent for this caller; see `StartOptions.idempotencyKey`.
+ */
+/** An idempotency key: 1–255 visible ASCII characters (no space, no control character). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+export const startJobHeadersSchema = z
+  .object({
+    'idempotency-key': z
+      .string()
+      .regex(IDEMPOTENCY_KEY_PATTERN, 'An idempotency key is 1–255 visible ASCII characters (no spaces)')
+      .optional()
+      .describe(
+        'Makes the start idempotent for this caller: the same key, type and input return the job it started (200, `Idempotent-Replayed: true`) while Temporal keeps it; another type or input is a 409. Not together with `jobId`.',
+      ),
+  })
+  .loose();
+
+/**
  * Body of `POST /api/jobs`, as the route's pipe reads it first (the input is then checked against
  * its type's schema). `/openapi.json` shows this component as a `oneOf` of each job type's body.
  */

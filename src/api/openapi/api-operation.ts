@@ -28,6 +28,8 @@ export interface ApiOperationSpec {
   params?: z.ZodObject;
   /** Query parameters (a zod object, the pipe's schema). */
   query?: z.ZodType;
+  /** Request headers the route reads (a zod object of lower-case names; other headers pass). */
+  headers?: z.ZodObject;
   /** JSON request body: the pipe's schema (by reference when it has an id). */
   body?: z.ZodType;
   /** Whether the body may be left out (schemas with a default). */

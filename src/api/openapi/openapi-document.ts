@@ -211,6 +211,26 @@ export function buildDocument(routes: RouteInfo[], version: string, app: Stepwis
       }
     }
 
+    if (spec?.headers) {
+      const hs = schemaOf(spec.headers, 'input') as JsonObject;
+      const required = new Set((hs.required as string[] | undefined) ?? []);
+      for (const [name, schema] of Object.entries((hs.properties ?? {}) as Record<string, JsonObject>)) {
+        // Written as the HTTP convention spells it (Idempotency-Key); matched case-insensitively.
+        const spelled = name.replace(
+          /(^|-)([a-z])/g,
+          (_m, dash: string, c: string) => dash + c.toUpperCase(),
+        );
+        const { description, ...rest } = schema;
+        parameters.push({
+          name: spelled,
+          in: 'header',
+          required: required.has(name),
+          ...(description ? { description } : {}),
+          schema: rest,
+        });
+      }
+    }
+
     const responses: Record<string, unknown> = {};
     const successes = spec?.responses ?? { [route.httpCode]: { description: 'Success' } };
     for (const [status, r] of Object.entries(successes)) {
