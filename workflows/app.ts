@@ -7,6 +7,7 @@
 import { defineApp } from './engine/app';
 import { demoPipelineDefinition } from './jobs/demo-pipeline';
 import { demoHoldDefinition } from './jobs/demo-hold';
+import { demoWaitDefinition } from './jobs/demo-wait';
 import { dataImportDefinition } from './jobs/data-import';
 import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition } from './jobs/example';
@@ -20,6 +21,7 @@ export default defineApp({
     itemBatchDefinition,
     demoPipelineDefinition,
     demoHoldDefinition,
+    demoWaitDefinition,
     dataImportDefinition,
     datasetBuildDefinition,
   ],

@@ -79,7 +79,7 @@ export type StepStatus = z.output<typeof stepStatusSchema>;
 export const stepKindSchema = named(
   'StepKind',
   z
-    .enum(['activity', 'job', 'batch'])
+    .enum(['activity', 'job', 'batch', 'sleep'])
     .describe('`activity`: one activity; `job`: a sub-job; `batch`: chunk sub-jobs under a coordinator'),
 );
 export type StepKind = z.output<typeof stepKindSchema>;

@@ -450,7 +450,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   /** The closed run the tree was last read for: a closed job's tree is read once. */
   let treeClosedFor = '';
   const refreshTree = (): void => {
-    if (!state || !state.steps.some((st) => st.kind !== 'activity')) return;
+    if (!state || !state.steps.some((st) => st.kind === 'job' || st.kind === 'batch')) return;
     const closedKey = state.closedAt ? `${state.runId} ${state.closedAt}` : '';
     if (closedKey ? closedKey === treeClosedFor : treeLoaded && state.activeSubJobs.length === 0) return;
     if (treeLoading || Date.now() - treeAt < 1500) return;
@@ -688,7 +688,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     }
     replace(timeline, renderTimeline(s, treeLoaded ? tree : null));
     renderSubJobs();
-    const hasSubJobSteps = s.steps.some((st) => st.kind !== 'activity');
+    const hasSubJobSteps = s.steps.some((st) => st.kind === 'job' || st.kind === 'batch');
     replace(
       treeBox,
       hasSubJobSteps ? renderTree(treeLoaded ? tree : null, s.jobId) : renderTree([], s.jobId),

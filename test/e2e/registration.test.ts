@@ -111,6 +111,7 @@ test('a worker whose workflow code holds another app than the one it was given r
     'demoPipeline',
     'demoTask',
     'demoHold',
+    'demoWait',
     'dataImport',
     'importBatch',
     'datasetBuild',

@@ -9,6 +9,7 @@ import type { StepKind } from '../../workflows/contracts';
 import { jobBuilder } from '../../workflows/engine/builder';
 import { runActivityStep } from '../../workflows/engine/executors/activity';
 import { runBatchStep } from '../../workflows/engine/executors/batch';
+import { runSleepStep } from '../../workflows/engine/executors/sleep';
 import { runSubJobStep } from '../../workflows/engine/executors/sub-job';
 import type { StepExecutor } from '../../workflows/engine/executors/types';
 import type { DataImportActivities } from '../../workflows/jobs/data-import-contracts';
@@ -135,9 +136,27 @@ export const executorsComplete: { readonly [K in StepKind]: StepExecutor<K> } = 
   activity: runActivityStep,
   job: runSubJobStep,
   batch: runBatchStep,
+  sleep: runSleepStep,
 };
 
-// @ts-expect-error the step-kind map needs an executor for every kind ('batch' is missing)
+export const sleepResult = job({ name: 'typeTestSleep', description: 'type test', input })
+  .sleep('wait', { name: 'Wait', durationMs: 10 })
+  .activity('after', {
+    name: 'After',
+    activity: 'simulateWork',
+    // A sleep step's result is typed: when it was due and when it woke.
+    args: ({ results }) => ({ label: `${results.wait.wakeAt} ${results.wait.wokeAt}`, items: 1 }),
+  })
+  .build();
+
+// @ts-expect-error a sleep step takes exactly one of durationMs and until
+export const sleepBoth = job({ name: 'typeTestSleepBoth', description: 'type test', input }).sleep('wait', {
+  name: 'Wait',
+  durationMs: 10,
+  until: () => new Date(),
+});
+
+// @ts-expect-error the step-kind map needs an executor for every kind ('batch' and 'sleep' are missing)
 export const executorsIncomplete: { readonly [K in StepKind]: StepExecutor<K> } = {
   activity: runActivityStep,
   job: runSubJobStep,

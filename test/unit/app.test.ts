@@ -28,6 +28,7 @@ describe('defineApp', () => {
       'demoPipeline',
       'demoTask',
       'demoHold',
+      'demoWait',
       'dataImport',
       'importBatch',
       'datasetBuild',

@@ -203,3 +203,21 @@ export type CleanupOptions<A, N extends keyof A, I, R extends object = NoResults
    */
   timeoutMs?: number;
 } & ArgFn<ActivityArgs<A[N]>, [ctx: StepContext<I, CancelResults<R>>], 'args'>;
+
+/** What a sleep step completes with. */
+export interface SleepResult {
+  /** When it was to wake (ISO 8601). */
+  wakeAt: string;
+  /** When it woke: later than `wakeAt` when the job was paused past it. */
+  wokeAt: string;
+}
+
+/** A sleep step: exactly one of `durationMs` and `until`. */
+export type SleepStepOptions<I, R extends object> = Omit<
+  StepOptions<I, R, SleepResult>,
+  'retry' | 'timeoutMs' | 'stallAfterMs' | 'onFailure' | 'holdTimeoutMs'
+> &
+  (
+    | { durationMs: number | ((ctx: StepContext<I, R>) => number); until?: undefined }
+    | { until: (ctx: StepContext<I, R>) => Date | string; durationMs?: undefined }
+  );

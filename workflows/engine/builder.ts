@@ -37,6 +37,8 @@ import type {
   JobTypeOptions,
   NewKey,
   NoResults,
+  SleepResult,
+  SleepStepOptions,
   StepOptions,
   SubJobResult,
   SubJobStepOptions,
@@ -145,6 +147,23 @@ export class JobBuilder<
       },
       'job' in run ? run.job : undefined,
     );
+  }
+
+  /**
+   * Adds a durable timer as a step: it sleeps `durationMs` (or until the time `until` computes)
+   * and completes with `{wakeAt, wokeAt}`; a paused job's sleep does not end until it is resumed.
+   */
+  sleep<K extends string>(
+    key: NewKey<K, R>,
+    opts: SleepStepOptions<z.infer<S>, R>,
+  ): JobBuilder<A, S, R & { [P in K]: SleepResult }, U> {
+    const { durationMs, until } = opts;
+    return this.add({
+      ...this.common(key, opts),
+      kind: 'sleep',
+      durationMs: typeof durationMs === 'function' ? (ctx) => durationMs(typed(ctx)) : durationMs,
+      until: until ? (ctx) => until(typed(ctx)) : undefined,
+    });
   }
 
   /**

@@ -135,7 +135,21 @@ export interface BatchStepDef<I> extends StepBase<I> {
   chunkInput?(chunk: { items: unknown[]; offset: number }, ctx: StepContext<I>, attempt: number): unknown;
 }
 
-export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I>;
+/**
+ * A durable timer as a step: it waits until its wake-up time — `durationMs` after the attempt
+ * started, or the time `until` computes from the input and earlier results — and completes with
+ * `{wakeAt, wokeAt}`. Pause-aware: a paused job's sleep does not end; once resumed, a sleep whose
+ * time has passed ends at once. Its message says when it wakes.
+ */
+export interface SleepStepDef<I> extends StepBase<I> {
+  kind: 'sleep';
+  /** How long to sleep (ms, at least 0), or a function of the input and earlier results. */
+  durationMs?: number | ((ctx: StepContext<I>) => number);
+  /** When to wake (a `Date` or an ISO 8601 time); a time already passed wakes at once. */
+  until?(ctx: StepContext<I>): Date | string;
+}
+
+export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I> | SleepStepDef<I>;
 
 /**
  * Per-type cleanup: an activity the engine runs exactly once when the job is cancelled, in a
@@ -266,6 +280,17 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     }
     const weight = s.weight ?? 1;
     if (!(weight >= 0)) throw new JobDefinitionError(spec.name, `step "${s.key}": weight must be >= 0`);
+    if (s.kind === 'sleep') {
+      if ((s.durationMs === undefined) === (s.until === undefined)) {
+        throw new JobDefinitionError(
+          spec.name,
+          `step "${s.key}": a sleep step takes exactly one of durationMs and until`,
+        );
+      }
+      if (typeof s.durationMs === 'number' && !(s.durationMs >= 0)) {
+        throw new JobDefinitionError(spec.name, `step "${s.key}": durationMs must be >= 0`);
+      }
+    }
     if (s.kind === 'batch') {
       // Values computed from the input are clamped to >= 1 when the step runs.
       for (const [name, v] of [

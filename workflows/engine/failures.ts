@@ -35,7 +35,16 @@ export const STEP_FUNCTION_ERROR_PATCH = 'step-function-error-non-retryable';
 
 /** The pure functions of a step definition, as named in errors. */
 export type StepFunctionName =
-  'when' | 'args' | 'input' | 'items' | 'chunkSize' | 'window' | 'chunkInput' | 'endJob';
+  | 'when'
+  | 'args'
+  | 'input'
+  | 'items'
+  | 'chunkSize'
+  | 'window'
+  | 'chunkInput'
+  | 'endJob'
+  | 'durationMs'
+  | 'until';
 
 /**
  * Calls one of a step's pure functions. They are deterministic — the same context gives the same

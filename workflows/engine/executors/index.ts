@@ -7,6 +7,7 @@ import type { NormalizedStep, StepContext } from '../definition';
 import type { Job } from '../job';
 import { runActivityStep } from './activity';
 import { runBatchStep } from './batch';
+import { runSleepStep } from './sleep';
 import { runSubJobStep } from './sub-job';
 import type { StepExecutor } from './types';
 
@@ -14,6 +15,7 @@ export const executors: { readonly [K in StepKind]: StepExecutor<K> } = {
   activity: runActivityStep,
   job: runSubJobStep,
   batch: runBatchStep,
+  sleep: runSleepStep,
 };
 
 /** Runs one attempt of `step` with its kind's executor. */

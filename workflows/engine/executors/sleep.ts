@@ -1,0 +1,39 @@
+/**
+ * `sleep` steps: a durable timer. The wake-up time is fixed when the attempt starts and shown in
+ * the step's message; while the job is paused the sleep does not end (a time passed meanwhile
+ * ends it at resume). History: one timer, and one more per pause that ends before the time.
+ */
+import * as wf from '@temporalio/workflow';
+import type { Json } from '../../contracts';
+import { callStepFunction } from '../failures';
+import { progressReported } from '../transitions';
+import type { StepExecutor } from './types';
+
+export const runSleepStep: StepExecutor<'sleep'> = async ({ job, step, ctx, attempt }) => {
+  const wakeMs = callStepFunction(step, step.until ? 'until' : 'durationMs', () => {
+    if (step.until) {
+      const at = step.until(ctx);
+      const ms = at instanceof Date ? at.getTime() : Date.parse(at);
+      if (!Number.isFinite(ms)) throw new Error(`until gave no valid time: ${String(at)}`);
+      return ms;
+    }
+    const d = typeof step.durationMs === 'function' ? step.durationMs(ctx) : (step.durationMs ?? 0);
+    if (!(Number.isFinite(d) && d >= 0)) throw new Error(`durationMs gave ${String(d)}, not a duration >= 0`);
+    return Date.now() + Math.round(d);
+  });
+  const wakeAt = new Date(wakeMs).toISOString();
+  progressReported(job.state, { stepKey: step.key, attempt, progress: 0, message: `Sleeps until ${wakeAt}` });
+  job.changed();
+  for (;;) {
+    if (job.state.control.paused) {
+      await wf.condition(() => !job.state.control.paused);
+      continue;
+    }
+    const left = wakeMs - Date.now();
+    if (left <= 0) break;
+    // Ends early only for a pause; the timer's end is the wake-up.
+    if (!(await wf.condition(() => job.state.control.paused, left))) break;
+  }
+  const wokeAt = new Date().toISOString();
+  return { wakeAt, wokeAt, message: `Woke at ${wokeAt} (due ${wakeAt})` } satisfies Record<string, Json>;
+};
