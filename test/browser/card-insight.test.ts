@@ -188,7 +188,8 @@ test("a retried job's runs: each link opens that run", async () => {
   await page.locator('.status-line .badge', { hasText: 'failed' }).waitFor(WAIT);
   expect(await page.locator('.links').textContent()).toContain(`Run ${first.runId}`);
   // An earlier run is read-only: no action applies to it.
-  expect(await page.locator('button[data-action="retry"]').isDisabled()).toBe(true);
+  // The card's own Retry (a notification's Retry is named after its job).
+  expect(await page.getByRole('button', { name: 'Retry', exact: true }).isDisabled()).toBe(true);
   await page.locator('a[data-link="latest-run"]').click();
   await page.locator('.status-line .badge', { hasText: 'completed' }).waitFor(WAIT);
   expect(await page.locator('.links').textContent()).not.toContain(`Run ${second.runId}`);
