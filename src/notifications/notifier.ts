@@ -35,7 +35,7 @@ import {
 import type { StepwiseClient } from '../client/client';
 import { runEnd } from '../client/job-runs';
 import type { NotificationsConfig } from './config';
-import { eventForStatus, jobEventBody, jobEventData } from './payload';
+import { eventForStatus, jobEventBody, jobEventData, type PayloadLinks } from './payload';
 import type { NotificationStore, StoredSubscription } from './store';
 
 /** Closed jobs read per tick; the rest wait for the next one (the cursor stops before them). */
@@ -247,31 +247,8 @@ export class Notifier {
           wants(s, event, jobType, at) && !this.started.has(deliveryId(s.id, info.runId, event, episode)),
       );
       if (todo.length === 0) continue;
-      const data = jobEventData(
-        state,
-        null,
-        {
-          dashboardUrl: this.cfg.dashboardUrl,
-          temporalUiUrl: this.cfg.temporalUiUrl,
-          namespace: this.cfg.namespace,
-        },
-        event,
-      );
-      const body = jobEventBody(event, at, data);
-      for (const sub of todo) {
-        const id = deliveryId(sub.id, info.runId, event, episode);
-        await startDelivery(this.temporal, this.store, this.cfg, {
-          id,
-          webhookId: id,
-          subscriptionId: sub.id,
-          event,
-          jobId: info.workflowId,
-          runId: info.runId,
-          replayOf: null,
-          body,
-        });
-        this.remember(id);
-      }
+      const body = jobEventBody(event, at, jobEventData(state, null, this.links, event));
+      await this.deliver(info, todo, event, episode, body);
     }
   }
 
@@ -291,14 +268,33 @@ export class Notifier {
     const state = await this.jobs.get(info.workflowId, { runId: info.runId });
     const failedish = state.status === 'failed' || state.status === 'completed_with_errors';
     const cause = failedish ? await this.jobs.rootCause(info.workflowId).catch(() => null) : null;
-    const data = jobEventData(state, cause?.cause && cause.status === state.status ? cause : null, {
+    const data = jobEventData(
+      state,
+      cause?.cause && cause.status === state.status ? cause : null,
+      this.links,
+    );
+    await this.deliver(info, todo, event, undefined, jobEventBody(event, closedAt, data));
+  }
+
+  /** The links a payload carries, from the configuration. */
+  private get links(): PayloadLinks {
+    return {
       dashboardUrl: this.cfg.dashboardUrl,
       temporalUiUrl: this.cfg.temporalUiUrl,
       namespace: this.cfg.namespace,
-    });
-    const body = jobEventBody(event, closedAt, data);
-    for (const sub of todo) {
-      const id = deliveryId(sub.id, info.runId, event);
+    };
+  }
+
+  /** Starts the delivery of `body` (a run's `event`, of `episode` if any) to each of `subs`. */
+  private async deliver(
+    info: WorkflowExecutionInfo,
+    subs: StoredSubscription[],
+    event: NotificationEvent,
+    episode: string | undefined,
+    body: string,
+  ): Promise<void> {
+    for (const sub of subs) {
+      const id = deliveryId(sub.id, info.runId, event, episode);
       await startDelivery(this.temporal, this.store, this.cfg, {
         id,
         webhookId: id,
