@@ -14,6 +14,7 @@ import {
 } from './api-keys';
 import { TASK_QUEUE } from '../workflows/contracts';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type JobLimits } from '../workflows/limits';
+import { MAX_CONCURRENCY_LIMIT } from '../workflows/engine/definition';
 import { BULK_MAX_ITEMS_LIMIT } from '../workflows/engine/bulk-contracts';
 
 const bool = z
@@ -144,6 +145,30 @@ export const envSchema = z.object({
   STEPWISE_DASHBOARD_URL: z.url({ protocol: /^https?$/ }).optional(),
   STEPWISE_LIST_SORT_MAX: z.coerce.number().int().min(1).max(50_000).default(5_000),
   STEPWISE_ETA_OVERRUN_MARGIN: z.coerce.number().min(0).max(100).default(0.5),
+  // `type=N` (N at once of the type) or `type:key=N` (N at once per concurrency key), comma-separated.
+  STEPWISE_CONCURRENCY_LIMITS: z
+    .string()
+    .max(10_000)
+    .transform((text, ctx) => {
+      const out: Record<string, { limit: number; perKey: boolean }> = {};
+      for (const part of text
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '')) {
+        const m = /^([a-z][A-Za-z0-9]*)(:key)?=(\d{1,5})$/.exec(part);
+        const limit = m ? Number(m[3]) : 0;
+        if (!m || limit < 1 || limit > MAX_CONCURRENCY_LIMIT || out[m[1]]) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${part}": each entry is <jobType>=<limit> or <jobType>:key=<limit>, a limit from 1 to ${MAX_CONCURRENCY_LIMIT}, each type once`,
+          });
+          return z.NEVER;
+        }
+        out[m[1]] = { limit, perKey: m[2] !== undefined };
+      }
+      return out;
+    })
+    .optional(),
   // Jobs one bulk job may act on (POST /api/bulk); the workflow's own bound is BULK_MAX_ITEMS_LIMIT.
   STEPWISE_BULK_MAX: z.coerce.number().int().min(1).max(BULK_MAX_ITEMS_LIMIT).default(500),
   STEPWISE_STATS_MAX: z.coerce.number().int().min(1).max(100_000).default(5_000),
@@ -235,6 +260,8 @@ export interface EdgeConfig {
   listSortMax: number;
   /** How far past its learned ETA a job runs before it is overrun (0.5: 50 % longer). */
   etaOverrunMargin: number;
+  /** The deployment's concurrency limits by job type (`STEPWISE_CONCURRENCY_LIMITS`). */
+  concurrencyLimits: Record<string, { limit: number; perKey: boolean }>;
   /** Jobs one bulk job may act on (`POST /api/bulk`); more is a 413. */
   bulkMax: number;
   /** Runs one `GET /api/stats` scans at most, and closed runs' final states it reads at most. */
@@ -304,6 +331,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       closedStateCacheBytes: env.STEPWISE_CLOSED_STATE_CACHE_BYTES,
       listSortMax: env.STEPWISE_LIST_SORT_MAX,
       etaOverrunMargin: env.STEPWISE_ETA_OVERRUN_MARGIN,
+      concurrencyLimits: env.STEPWISE_CONCURRENCY_LIMITS ?? {},
       bulkMax: env.STEPWISE_BULK_MAX,
       stats: { maxRuns: env.STEPWISE_STATS_MAX, maxStates: env.STEPWISE_STATS_STATES_MAX },
     },

@@ -63,6 +63,12 @@ export interface JobParams {
    * configured margin, set by the client at start when the type has history (ms).
    */
   overrunAfterMs?: number;
+  /**
+   * The deployment's concurrency limit for this type (`STEPWISE_CONCURRENCY_LIMITS`), set by the
+   * client at start; it overrides the type's own `concurrency`. `perKey`: the limit counts per the
+   * type's concurrency key.
+   */
+  concurrency?: { limit: number; perKey: boolean };
 }
 
 /** A recovery run: which attempt it is and the completed steps it carries over. */

@@ -13,6 +13,7 @@ const isoTime = z.string().describe('ISO 8601 time (UTC)');
 
 /** Every status a job can have (the last four are terminal). */
 export const JOB_STATUSES = [
+  'queued',
   'running',
   'pausing',
   'paused',
@@ -29,7 +30,7 @@ export const jobStatusSchema = named(
   z
     .enum(JOB_STATUSES)
     .describe(
-      "A job’s status. `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `stalled`: running, but a step has reported no progress for longer than its stall threshold (`stalled` says which; `running` again once it reports); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
+      "A job’s status. `queued`: accepted, waiting for a slot of its type’s concurrency limit (`queue` says which, and its place); `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `stalled`: running, but a step has reported no progress for longer than its stall threshold (`stalled` says which; `running` again once it reports); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
     ),
 );
 export type JobStatus = z.output<typeof jobStatusSchema>;
@@ -316,6 +317,47 @@ export const holdInfoSchema = named(
 );
 export type HoldInfo = z.output<typeof holdInfoSchema>;
 
+export const queueInfoSchema = named(
+  'QueueInfo',
+  z
+    .object({
+      limiterId: z
+        .string()
+        .describe(
+          'The limiter workflow that keeps the slots (`stepwise-limit:<type>:<queue length>:<queue>[:<key>]`)',
+        ),
+      jobType: z.string(),
+      key: z
+        .string()
+        .nullable()
+        .describe('The concurrency key the limit counts by; null: one limit for the type'),
+      limit: z.number().int().min(1).describe('How many jobs of this type (and key) run at once'),
+      priority: z
+        .number()
+        .int()
+        .min(1)
+        .max(5)
+        .describe('The job’s priority: slots go to 1 first, then by arrival'),
+      since: isoTime.describe('When it started waiting'),
+      position: z
+        .number()
+        .int()
+        .min(1)
+        .nullable()
+        .describe(
+          'Its place in the queue (1: next), read by the client and the API from the limiter; null in the `jobState` query’s own answer, and while its request (or its grant) is on the way',
+        ),
+      running: z
+        .number()
+        .int()
+        .min(0)
+        .nullable()
+        .describe('How many jobs hold a slot now (read with `position`; null in the query’s own answer)'),
+    })
+    .describe('What a `queued` job waits for: a slot of its type’s concurrency limit'),
+);
+export type QueueInfo = z.output<typeof queueInfoSchema>;
+
 export const stallInfoSchema = named(
   'StallInfo',
   z
@@ -418,6 +460,17 @@ export const jobStateSchema = named(
         })
         .describe('Operator control: whether the job is paused, and the last actions'),
       recovery: recoveryStateSchema,
+      queue: queueInfoSchema
+        .nullable()
+        .describe('Set exactly while the job is `queued`: the slot it waits for and its place in line'),
+      priority: z
+        .number()
+        .int()
+        .min(1)
+        .max(5)
+        .describe(
+          'Its priority, 1 (highest) … 5 (lowest), default 3: Temporal’s task-queue priority of its workflow, activities and sub-jobs, and its order in a concurrency queue',
+        ),
       stalled: stallInfoSchema
         .nullable()
         .describe(

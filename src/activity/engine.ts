@@ -6,6 +6,8 @@ import type { StepwiseApp } from '../../workflows/engine/app';
 import type { BulkActivities } from '../../workflows/engine/bulk-contracts';
 import type { EngineActivities } from '../../workflows/engine/step-io';
 import { createBulkActivities } from './bulk';
+import { createLimiterActivities } from './limiter';
+import type { LimiterActivities } from '../../workflows/engine/limiter-contracts';
 
 /** What the engine's activities need besides the client. */
 export interface EngineActivityDeps {
@@ -19,12 +21,13 @@ export interface EngineActivityDeps {
 export function createEngineActivities(
   client: Client,
   deps: EngineActivityDeps,
-): EngineActivities & BulkActivities {
+): EngineActivities & BulkActivities & LimiterActivities {
   const jobs = new StepwiseClient({ app: deps.app, client, taskQueue: deps.taskQueue, via: 'a bulk job' });
   return {
     requestCancellation: async (job, args) => {
       await client.workflow.getHandle(job.jobId, args.runId).cancel();
     },
     ...createBulkActivities(jobs, deps.audit),
+    ...createLimiterActivities(client, deps.taskQueue),
   };
 }

@@ -49,6 +49,7 @@ import {
   type TerminateResponse,
 } from '../api/jobs/schemas';
 import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
+import { limiterStateQuery } from '../../workflows/engine/limiter-contracts';
 import {
   InvalidArgument,
   InvalidJobInput,
@@ -129,6 +130,13 @@ export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
    */
   statsStatesMax?: number;
   /**
+   * Concurrency limits of this deployment by job type (`STEPWISE_CONCURRENCY_LIMITS`), over the
+   * types' own `concurrency`: passed to every job started or retried here (`JobParams.concurrency`).
+   * `perKey`: the limit counts per the type's concurrency key (the type must declare one).
+   * @default {} (the types' own limits)
+   */
+  concurrencyLimits?: Readonly<Record<string, { limit: number; perKey: boolean }>>;
+  /**
    * How terminate reasons recorded in Temporal name this client:
    * `<reason> (by <by> through <via>)`.
    * @default 'the Stepwise client'
@@ -162,6 +170,12 @@ export interface StartOptions {
    * {@link JobConflict}. Not together with `jobId`.
    */
   idempotencyKey?: string;
+  /**
+   * 1 (highest) … 5 (lowest): Temporal's task-queue priority of the job's workflow, its activities
+   * and sub-jobs (on a busy queue their tasks go first), and its order in a concurrency queue.
+   * @default 3
+   */
+  priority?: number;
 }
 
 export { IDEMPOTENCY_KEY_PATTERN };
@@ -293,6 +307,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   private readonly states: JobStateReader;
   private readonly lister: JobLister;
   private readonly etas: EtaLearner;
+  private readonly concurrencyLimits: Readonly<Record<string, { limit: number; perKey: boolean }>>;
   private readonly etaOverrunMargin: number;
   private readonly causes: RootCauseFinder;
   private readonly statistics: JobStats;
@@ -304,6 +319,20 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     this.taskQueue = options.taskQueue ?? TASK_QUEUE;
     this.limits = clampLimits(options.limits ?? {});
     this.via = options.via ?? 'the Stepwise client';
+    this.concurrencyLimits = options.concurrencyLimits ?? {};
+    for (const [type, c] of Object.entries(this.concurrencyLimits)) {
+      const def = this.app.find(type);
+      if (!def) {
+        throw new Error(
+          `Concurrency limits (STEPWISE_CONCURRENCY_LIMITS) name job type "${type}", which the app does not have (it has ${this.app.jobs.map((d) => d.name).join(', ')})`,
+        );
+      }
+      if (c.perKey && !def.concurrency?.key) {
+        throw new Error(
+          `Concurrency limits (STEPWISE_CONCURRENCY_LIMITS) set "${type}:key=${c.limit}", but job type "${type}" declares no concurrency key: use "${type}=${c.limit}", or declare concurrency.key on the type`,
+        );
+      }
+    }
     this.states = new JobStateReader(
       options.client,
       options.app,
@@ -430,14 +459,21 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         zodIssues(parsed.error, ['input']),
       );
     }
+    const priority = options.priority;
+    if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 5)) {
+      const message = 'A priority is an integer from 1 (highest) to 5 (lowest)';
+      throw new InvalidArgument(message, [{ path: ['priority'], message }]);
+    }
     const jobId = options.jobId ?? `${def.name}-${randomUUID()}`;
     const stallAfterMs = this.etas.stallThresholds(def.name);
     const overrunAfterMs = this.etas.overrunAfterMs(def, this.etaOverrunMargin);
+    const concurrency = this.concurrencyLimits[def.name];
     const params: JobParams = {
       ...(overrunAfterMs ? { overrunAfterMs } : {}),
       input: parsed.data,
       limits: this.limits,
       ...(stallAfterMs ? { stallAfterMs } : {}),
+      ...(concurrency ? { concurrency } : {}),
     };
     try {
       const handle = await temporalCall(this.temporal, 'rpc', () =>
@@ -449,9 +485,12 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
           typedSearchAttributes: initialJobAttributes(def.name, null, options.startedBy?.slice(0, 100)),
           staticSummary: `${def.name} job`,
           staticDetails: def.description,
+          ...(priority !== undefined ? { priority: { priorityKey: priority } } : {}),
         }),
       );
-      return { jobId, runId: handle.firstExecutionRunId, type: def.name, status: 'running', created: true };
+      // A job under a concurrency limit starts by asking its limiter for a slot.
+      const status = concurrency || def.concurrency ? 'queued' : 'running';
+      return { jobId, runId: handle.firstExecutionRunId, type: def.name, status, created: true };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         // The id is taken (REJECT_DUPLICATE: by a running or a closed run): the same type and input
@@ -521,9 +560,31 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
    */
   async get(jobId: string, options: GetJobOptions = {}): Promise<JobState> {
     if (options.runId) return this.states.readRun(jobId, options.runId);
-    const state = await this.states.readLatest(jobId);
+    const read = await this.states.readLatest(jobId);
+    const state = await this.withQueuePlace(read);
     // The estimate is an extra: a job's state is never refused for want of one.
     return this.etas.withEta(state).catch(() => state);
+  }
+
+  /**
+   * A `queued` job's place in its limiter's queue and how many hold a slot (the job's own query
+   * cannot know them): one query of the limiter. Left null when the limiter does not answer.
+   */
+  private async withQueuePlace(state: JobState): Promise<JobState> {
+    const q = state.queue;
+    if (!q) return state;
+    try {
+      const limiter = await temporalCall(this.temporal, 'worker', () =>
+        this.temporal.workflow.getHandle(q.limiterId).query(limiterStateQuery),
+      );
+      const at = limiter.queued.findIndex((w) => w.jobId === state.jobId && w.runId === state.runId);
+      return {
+        ...state,
+        queue: { ...q, position: at < 0 ? null : at + 1, running: limiter.running.length },
+      };
+    } catch {
+      return state;
+    }
   }
 
   /**
@@ -703,11 +764,13 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       throw new JobConflict(jobId, plan.message);
     }
     const stallAfterMs = this.etas.stallThresholds(def.name);
+    const concurrency = this.concurrencyLimits[def.name];
     const params: JobParams = {
       input: state.input,
       recovery: plan.params,
       limits: this.limits,
       ...(stallAfterMs ? { stallAfterMs } : {}),
+      ...(concurrency ? { concurrency } : {}),
     };
     const handle = await during({ kind: 'retry', jobId }, () =>
       temporalCall(this.temporal, 'rpc', () =>
@@ -719,6 +782,8 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
           typedSearchAttributes: initialJobAttributes(def.name, null, options.startedBy?.slice(0, 100)),
           staticSummary: `${def.name} job · recovery ${plan.params.attempt}/${def.recoveryLimit} from step ${plan.params.fromStep}`,
           staticDetails: def.description,
+          // A retry keeps the priority the job was started with.
+          priority: { priorityKey: state.priority },
         }),
       ),
     );

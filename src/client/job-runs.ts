@@ -123,6 +123,7 @@ export function closedOutsideState(state: JobState, end: RunEnd, closedAt: strin
     activeSubJobs: [],
     runningSubJobs: 0,
     control: { ...state.control, paused: false },
+    queue: null,
     closedAt: closed,
     steps: state.steps.map((s) =>
       s.status === 'running' || s.status === 'retrying'

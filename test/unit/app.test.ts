@@ -29,6 +29,7 @@ describe('defineApp', () => {
       'demoTask',
       'demoHold',
       'demoWait',
+      'demoQueue',
       'dataImport',
       'importBatch',
       'datasetBuild',

@@ -14,6 +14,8 @@ import { BATCH_COORDINATOR_TYPE, type BatchCoordinatorParams } from './batch-con
 import { bulkJobDefinition } from './bulk';
 import { BULK_JOB_TYPE } from './bulk-contracts';
 import type { JobDefinition } from './definition';
+import { limiterWorkflow } from './limiter';
+import { LIMITER_TYPE, type LimiterParams } from './limiter-contracts';
 import { jobWorkflow } from './workflow';
 
 /** Marks an app, across copies of the package (a symbol from the global registry). */
@@ -110,6 +112,9 @@ export function defineApp<const J extends readonly JobDefinition[]>(spec: AppSpe
     if (def.name === BATCH_COORDINATOR_TYPE) {
       throw new AppDefinitionError(`"${BATCH_COORDINATOR_TYPE}" is the engine's own workflow type`);
     }
+    if (def.name === LIMITER_TYPE) {
+      throw new AppDefinitionError(`"${LIMITER_TYPE}" is the engine's own workflow type`);
+    }
     if (def.name === BULK_JOB_TYPE && def !== bulkJobDefinition) {
       throw new AppDefinitionError(`"${BULK_JOB_TYPE}" is the framework's own bulk-action job type`);
     }
@@ -140,6 +145,7 @@ export function defineApp<const J extends readonly JobDefinition[]>(spec: AppSpe
   const dispatch = async (params: unknown): Promise<unknown> => {
     const type = wf.workflowInfo().workflowType;
     if (type === BATCH_COORDINATOR_TYPE) return batchCoordinator(params as BatchCoordinatorParams, find);
+    if (type === LIMITER_TYPE) return limiterWorkflow(params as LimiterParams);
     const def = byName.get(type);
     if (!def) {
       throw wf.ApplicationFailure.create({

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { JobStatus, JobSummaryStats, Json } from '../contracts';
-import type { JobDefinition, RetrySpec, StepContext } from './definition';
+import type { ConcurrencySpec, JobDefinition, RetrySpec, StepContext } from './definition';
 import type { ActivityJobRef, BatchChunkArgs, StepActivityFn, StepResultOf } from './step-io';
 
 /** An activity interface: every member takes the job reference and one argument. */
@@ -181,6 +181,13 @@ export interface JobTypeOptions<S extends z.ZodType> {
    * @default 300000 (5 minutes)
    */
   cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>, NoResults>) => number);
+  /**
+   * How many jobs of this type run at once, in all (`{ limit }`) or per key (`{ limit, key }`, the
+   * key a pure function of the input). Jobs over it wait `queued` and start in order of priority,
+   * then arrival; `STEPWISE_CONCURRENCY_LIMITS` overrides it per deployment.
+   * @default no limit
+   */
+  concurrency?: ConcurrencySpec<z.infer<S>>;
 }
 
 /**

@@ -201,6 +201,7 @@ export class JobBuilder<
       onStepFailure: this.options.onStepFailure,
       cancelWaitMs: typeof cancelWaitMs === 'function' ? (ctx) => cancelWaitMs(typed(ctx)) : cancelWaitMs,
       subJobs: this.subJobs,
+      ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
       ...(this.cleanup ? { onCancel: this.cleanup } : {}),
     }) as JobDefinition<S, U>;
   }

@@ -44,19 +44,22 @@ export function checkControl(
 }
 
 /**
- * The status of running work under operator control: `cancelling` wins, then `held` (a step waits
+ * The status of running work under operator control: `cancelling` wins, then `queued` (the job
+ * waits for a slot of its concurrency limit; a pause takes effect once it has one), then `held` (a step waits
  * for an operator's decision); a paused job is `pausing`
  * while anything still runs (`busy`: an activity, or a sub-job that has not paused) and `paused`
  * once nothing does.
  */
 export function deriveStatus(s: {
   cancelling: boolean;
+  queued?: boolean;
   held?: boolean;
   stalled?: boolean;
   paused: boolean;
   busy: boolean;
 }): JobStatus {
   if (s.cancelling) return 'cancelling';
+  if (s.queued) return 'queued';
   if (s.held) return 'held';
   if (!s.paused) return s.stalled ? 'stalled' : 'running';
   return s.busy ? 'pausing' : 'paused';

@@ -165,6 +165,28 @@ export interface CleanupDef<I> {
   timeoutMs?: number;
 }
 
+/**
+ * How many jobs of a type run at once. A job over the limit is accepted and waits, `queued`,
+ * until a slot frees; queued jobs start in order of priority, then of arrival. The bookkeeping is
+ * a workflow of its own per type and key (`stepwiseLimiter`), so the limit holds across API
+ * instances and workers and survives restarts.
+ */
+export interface ConcurrencySpec<I = unknown> {
+  /** How many may run at once (per key when `key` is given): 1 … {@link MAX_CONCURRENCY_LIMIT}. */
+  limit: number;
+  /**
+   * Limits per key instead of per type: a pure function of the input (e.g. the tenant or the
+   * source), at most {@link MAX_CONCURRENCY_KEY_LENGTH} characters. Jobs with different keys never
+   * wait for each other.
+   */
+  key?: (ctx: { input: I }) => string;
+}
+
+/** The highest concurrency limit a type or a deployment may set. */
+export const MAX_CONCURRENCY_LIMIT = 10_000;
+/** The longest concurrency key (a longer one fails the job at its entry, saying so). */
+export const MAX_CONCURRENCY_KEY_LENGTH = 200;
+
 /** What a step's failure (no attempt left) does to its job. */
 export type StepFailurePolicy = 'fail' | 'continue' | 'hold';
 
@@ -196,6 +218,12 @@ export interface JobTypeSpec<S extends z.ZodType> {
    * @default 300000 (5 minutes)
    */
   cancelWaitMs?: number | ((ctx: StepContext<z.infer<S>>) => number);
+  /**
+   * How many jobs of this type run at once (see {@link ConcurrencySpec});
+   * `STEPWISE_CONCURRENCY_LIMITS` overrides it per deployment.
+   * @default no limit
+   */
+  concurrency?: ConcurrencySpec<z.infer<S>>;
   /**
    * The definitions of the job types its steps run as sub-jobs (the typed builder fills it in), so
    * an app that lists this type knows them without listing them too.
@@ -239,6 +267,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, A extends object
   recoveryLimit: number;
   onCancel: CleanupDef<z.infer<S>> | null;
   cancelWaitMs: number | ((ctx: StepContext<z.infer<S>>) => number);
+  /** How many run at once; null: no limit (unless a deployment sets one). */
+  concurrency: ConcurrencySpec<z.infer<S>> | null;
   /** The job types its steps run as sub-jobs, when it was built with their definitions. */
   subJobs: readonly JobDefinition[];
   /**
@@ -320,6 +350,13 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
   if (typeof spec.cancelWaitMs === 'number' && !(spec.cancelWaitMs >= 0)) {
     throw new JobDefinitionError(spec.name, 'cancelWaitMs must be >= 0');
   }
+  const limit = spec.concurrency?.limit;
+  if (spec.concurrency && !(Number.isInteger(limit) && limit! >= 1 && limit! <= MAX_CONCURRENCY_LIMIT)) {
+    throw new JobDefinitionError(
+      spec.name,
+      `concurrency.limit must be an integer from 1 to ${MAX_CONCURRENCY_LIMIT}`,
+    );
+  }
   return {
     name: spec.name,
     description: spec.description,
@@ -330,6 +367,7 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     recoveryLimit,
     onCancel: spec.onCancel ?? null,
     cancelWaitMs: spec.cancelWaitMs ?? 5 * 60_000,
+    concurrency: spec.concurrency ?? null,
     subJobs: [...new Set(spec.subJobs ?? [])],
   };
 }

@@ -68,6 +68,18 @@ export function jobStateViolations(state: JobState): string[] {
       `status ${state.status} with hold ${state.hold ? 'set' : 'null'}: held exactly while a step is held and the job is not cancelling`,
     );
   }
+  if ((state.status === 'queued') !== (state.queue !== null && !state.cancellation && !closed)) {
+    bad(
+      `status ${state.status} with queue ${state.queue ? 'set' : 'null'}: queued exactly while it waits for a slot and is not cancelling`,
+    );
+  }
+  if (state.queue && closed) bad('a closed job still has `queue`');
+  if (state.queue && steps.some((s) => s.startedAt !== null && s.carriedFrom === null)) {
+    bad('queued, yet a step has started: no step starts before the job has a slot');
+  }
+  if (state.queue?.position !== null && state.queue?.position !== undefined && state.queue.running === null) {
+    bad('queue.position without queue.running: both are read from the limiter');
+  }
   if ((state.status === 'pausing' || state.status === 'paused') && !state.control.paused) {
     bad(`status ${state.status} while control.paused is false`);
   }

@@ -11,6 +11,7 @@ import { Publisher } from './publication';
 import { closeState, initialJobState, nowIso, pushLog, refreshDerived, stepStateOf } from './state';
 import type { ActivityJobRef } from './step-io';
 import { clampLimits, type JobLimits } from '../limits';
+import type { JobConcurrency } from './limiter-contracts';
 import { JobStartedByKey } from '../search-attributes';
 
 /** What an operator decided for a held step. */
@@ -42,6 +43,8 @@ export class Job {
   readonly reports = new Map<string, { count: number; at: string }>();
   /** Set by a step's `endJob`: the job completes early with this message. */
   endMessage: string | null = null;
+  /** The limit whose limiter this run asked for a slot: it gives the slot back when it closes. */
+  queueEntered: JobConcurrency | null = null;
   /** Set when the activity that asks Temporal to cancel this run gave up. */
   selfCancelError: string | null = null;
   /**
@@ -60,7 +63,11 @@ export class Job {
     const info = wf.workflowInfo();
     // Set at start by the client (a search attribute: reading it adds nothing to the history).
     const startedBy = info.typedSearchAttributes.get(JobStartedByKey) ?? null;
-    this.state = initialJobState(def, params, { ...info, startedBy });
+    // Temporal's task-queue priority (1 … 5; 0 or absent: the default, 3).
+    const priorityKey = info.priority?.priorityKey;
+    const priority =
+      typeof priorityKey === 'number' && priorityKey >= 1 && priorityKey <= 5 ? priorityKey : 3;
+    this.state = initialJobState(def, params, { ...info, startedBy, priority });
     this.publisher = new Publisher(def.name, params.parent);
     this.metrics = new JobMetrics(def.name);
   }

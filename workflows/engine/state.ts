@@ -35,7 +35,7 @@ export const nowIso = (): string => new Date().toISOString();
 export function initialJobState(
   def: JobDefinition,
   params: JobParams,
-  run: { workflowId: string; runId: string; startedBy?: string | null },
+  run: { workflowId: string; runId: string; startedBy?: string | null; priority?: number },
 ): JobState {
   return {
     jobId: run.workflowId,
@@ -83,6 +83,8 @@ export function initialJobState(
       previousRunId: params.recovery?.previousRunId ?? null,
     },
     hold: null,
+    queue: null,
+    priority: run.priority ?? 3,
     stalled: null,
     etaOverrun: null,
     cancellation: null,
@@ -184,6 +186,7 @@ export function refreshDerived(
   const busy = inputs.activitiesRunning || state.activeSubJobs.some((j) => j.status !== 'paused');
   state.status = deriveStatus({
     cancelling: state.cancellation !== null,
+    queued: state.queue !== null,
     held: state.hold !== null,
     stalled: state.stalled !== null,
     paused: state.control.paused,
@@ -232,6 +235,7 @@ export function closeState(
   failedStep: NormalizedStep<unknown> | null,
 ): void {
   state.status = status;
+  state.queue = null;
   state.message = message;
   state.closedAt = nowIso();
   if (status === 'completed' || status === 'completed_with_errors') {

@@ -33,6 +33,8 @@ import { recoveryProblem } from './entry-checks';
 import { formatIssues } from './failures';
 import { Job } from './job';
 import { decideHold, onControlSignal, pause, resume, validateHoldDecision, validateUpdate } from './operator';
+import type { JobConcurrency } from './limiter-contracts';
+import { concurrencyOf, ConcurrencyKeyProblem, leaveQueue, waitForSlot, type Admission } from './queue';
 import { runSteps } from './scheduler';
 import { applyCarried, completion, controlAck, progressSnapshot } from './state';
 import { progressReported } from './transitions';
@@ -166,7 +168,35 @@ async function runJob(job: Job): Promise<JobState> {
   );
   job.changed();
 
-  const steps = job.stepsScope.run(() => runSteps(job, ctx, new Set(Object.keys(recovery?.carried ?? {}))));
+  let concurrency: JobConcurrency | null = null;
+  try {
+    concurrency = concurrencyOf(job, parsed.data);
+  } catch (err) {
+    if (!(err instanceof ConcurrencyKeyProblem)) throw err;
+    fail(job, 'InvalidConcurrencyKey', `Job type "${def.name}": ${err.message}`);
+  }
+  let admission: Admission = { outcome: 'granted' };
+  const steps = job.stepsScope.run(async () => {
+    // Over a concurrency limit the job waits `queued` for a slot before its first step.
+    if (concurrency) admission = await waitForSlot(job, concurrency);
+    if (admission.outcome !== 'granted') return;
+    await runSteps(job, ctx, new Set(Object.keys(recovery?.carried ?? {})));
+  });
+  try {
+    return await runAdmitted(job, ctx, steps, () => admission);
+  } finally {
+    await leaveQueue(job);
+  }
+}
+
+/** After the steps were started (or queued): wait for them and close the job as they ended. */
+async function runAdmitted(
+  job: Job,
+  ctx: StepContext<unknown>,
+  steps: Promise<void>,
+  admission: () => Admission,
+): Promise<JobState> {
+  const { params } = job;
   if (typeof params.overrunAfterMs === 'number' && params.overrunAfterMs >= 1000) {
     // Not awaited: it ends with the job (a timer left pending when the run closes costs nothing).
     void wf.CancellationScope.nonCancellable(() => watchOverrun(job, params.overrunAfterMs!));
@@ -175,6 +205,8 @@ async function runJob(job: Job): Promise<JobState> {
   await wf.CancellationScope.nonCancellable(() => Promise.race([steps, cancelWaitExpired(job, ctx)]));
 
   if (job.state.cancellation) return closeCancelled(job, ctx, job.state.cancellation);
+  const admitted = admission();
+  if (admitted.outcome === 'refused') fail(job, 'ConcurrencyQueueFull', `Not started: ${admitted.reason}`);
   if (job.failure) {
     const { step, error } = job.failure;
     const message = `Step ${step.index} "${step.name}" failed: ${error.message}`;

@@ -112,6 +112,7 @@ export class JobsController {
       jobId: body.jobId,
       idempotencyKey: key,
       startedBy: actor.name,
+      priority: body.priority,
     });
     void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     if (key !== undefined && !created) void reply.header('idempotent-replayed', 'true');

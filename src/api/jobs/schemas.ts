@@ -80,6 +80,15 @@ export const startJobBodySchema = named(
       type: z.string().min(1).max(100),
       input: z.unknown().default({}),
       jobId: newJobIdSchema.optional(),
+      priority: z
+        .number()
+        .int()
+        .min(1)
+        .max(5)
+        .optional()
+        .describe(
+          'The job’s priority, 1 (highest) … 5 (lowest), default 3: on a busy task queue its workflow, activities and sub-jobs go first, and it goes first in a concurrency queue',
+        ),
     })
     .strict(),
   'input',

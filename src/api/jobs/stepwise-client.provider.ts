@@ -25,6 +25,7 @@ export const stepwiseClientProvider: Provider = {
       closedStateCacheBytes: config.edge.closedStateCacheBytes,
       listSortMax: config.edge.listSortMax,
       etaOverrunMargin: config.edge.etaOverrunMargin,
+      concurrencyLimits: config.edge.concurrencyLimits,
       statsMax: config.edge.stats.maxRuns,
       statsStatesMax: config.edge.stats.maxStates,
       via: 'the Stepwise API',

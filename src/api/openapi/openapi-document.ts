@@ -161,10 +161,13 @@ export function buildDocument(routes: RouteInfo[], version: string, app: Stepwis
     }
     typeSchemas[inputName] = inputSchema;
     if (def.internal) continue;
+    const priorityJson = clean(
+      z.toJSONSchema(startJobBodySchema.shape.priority.unwrap(), CONVERSION),
+    ) as JsonObject;
     const body = (input: unknown): JsonObject => ({
       type: 'object',
       title: bodyName,
-      properties: { type: { const: def.name }, input, jobId: refTo(newJobIdSchema) },
+      properties: { type: { const: def.name }, input, jobId: refTo(newJobIdSchema), priority: priorityJson },
       required: ['type'],
       additionalProperties: false,
     });

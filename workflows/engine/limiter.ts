@@ -1,0 +1,169 @@
+/**
+ * The limiter (`stepwiseLimiter`): one workflow per job type and concurrency key, the durable
+ * bookkeeping of a concurrency limit. It holds who runs and who waits; it grants a slot to the
+ * first waiter (by priority, then arrival) whenever one is free; it takes back the slot of a job
+ * that closed without giving it back (terminated, timed out, or a signal that never came) by
+ * asking Temporal which holders have closed, every {@link REAP_EVERY_MS} while a job waits for a
+ * slot; it continues as new before its history grows long, and ends once it has been idle for
+ * {@link IDLE_MS}.
+ *
+ * Workflow code: deterministic, imports only the workflow SDK and the engine's contracts.
+ */
+import * as wf from '@temporalio/workflow';
+import { MAX_CONCURRENCY_LIMIT } from './definition';
+import {
+  acquireSlotSignal,
+  limiterStateQuery,
+  MAX_QUEUED_PER_LIMITER,
+  releaseSlotSignal,
+  slotAnswerSignal,
+  type LimiterActivities,
+  type LimiterParams,
+  type LimiterState,
+  type SlotAnswer,
+  type SlotRelease,
+  type SlotWaiter,
+} from './limiter-contracts';
+
+/** How often the holders are checked while a job waits and no slot is free. */
+export const REAP_EVERY_MS = 5_000;
+/** How long a limiter with nobody running or waiting lives on before it ends. */
+export const IDLE_MS = 5 * 60_000;
+/** History length past which the limiter continues as new (far below Temporal's 51,200). */
+const CONTINUE_AFTER_EVENTS = 4_000;
+
+const same = (a: SlotRelease, b: SlotRelease): boolean => a.jobId === b.jobId && a.runId === b.runId;
+
+/** Waiter order: priority (1 first), then when the job started, then who asked first. */
+function before(a: SlotWaiter, b: SlotWaiter): number {
+  return a.priority - b.priority || a.arrivedAt.localeCompare(b.arrivedAt) || a.seq - b.seq;
+}
+
+const clampLimit = (n: unknown): number =>
+  typeof n === 'number' && Number.isFinite(n)
+    ? Math.min(MAX_CONCURRENCY_LIMIT, Math.max(1, Math.floor(n)))
+    : 1;
+
+export async function limiterWorkflow(params: LimiterParams): Promise<void> {
+  const id = wf.workflowInfo().workflowId;
+  const st: LimiterState = params.carried ?? {
+    jobType: params.jobType,
+    key: params.key,
+    limit: clampLimit(params.limit),
+    running: [],
+    queued: [],
+    seq: 0,
+  };
+  /** Answers not yet sent (a refusal, or a repeated grant for a request sent again). */
+  const outbox: { to: SlotRelease; answer: SlotAnswer }[] = [];
+  let sending = 0;
+
+  wf.setHandler(limiterStateQuery, () => st);
+  wf.setHandler(acquireSlotSignal, (req) => {
+    st.limit = clampLimit(req.limit);
+    const to = { jobId: req.jobId, runId: req.runId };
+    // The job's activity may deliver its request twice: answer again, never queue twice.
+    if (st.running.some((h) => same(h, to))) {
+      outbox.push({ to, answer: { outcome: 'granted', limiterId: id } });
+      return;
+    }
+    if (st.queued.some((w) => same(w, to))) return;
+    if (st.queued.length >= MAX_QUEUED_PER_LIMITER) {
+      const reason = `${st.queued.length} jobs already wait for a slot of ${describe(st)} (at most ${MAX_QUEUED_PER_LIMITER})`;
+      outbox.push({ to, answer: { outcome: 'refused', limiterId: id, reason } });
+      return;
+    }
+    const waiter: SlotWaiter = {
+      ...to,
+      priority: Number.isInteger(req.priority) ? req.priority : 3,
+      arrivedAt: req.arrivedAt,
+      seq: ++st.seq,
+    };
+    const at = st.queued.findIndex((w) => before(waiter, w) < 0);
+    st.queued.splice(at < 0 ? st.queued.length : at, 0, waiter);
+  });
+  wf.setHandler(releaseSlotSignal, (rel) => {
+    st.running = st.running.filter((h) => !same(h, rel));
+    st.queued = st.queued.filter((w) => !same(w, rel));
+  });
+
+  const acts = wf.proxyActivities<LimiterActivities>({
+    startToCloseTimeout: 60_000,
+    retry: { initialInterval: 1000, maximumInterval: 30_000 },
+  });
+
+  const send = (to: SlotRelease, answer: SlotAnswer): void => {
+    sending++;
+    wf.getExternalWorkflowHandle(to.jobId, to.runId)
+      .signal(slotAnswerSignal, answer)
+      .catch(() => {
+        // The job has closed (or never was): its slot is free.
+        st.running = st.running.filter((h) => !same(h, to));
+      })
+      .finally(() => sending--);
+  };
+  /** When the holders are next checked, while the limiter is blocked (jobs wait, no slot is free). */
+  let reapAt: number | null = null;
+  const grantable = (): boolean => st.queued.length > 0 && st.running.length < st.limit;
+
+  for (;;) {
+    while (outbox.length > 0) {
+      const { to, answer } = outbox.shift()!;
+      send(to, answer);
+    }
+    while (grantable()) {
+      const w = st.queued.shift()!;
+      st.running.push({
+        jobId: w.jobId,
+        runId: w.runId,
+        priority: w.priority,
+        since: new Date().toISOString(),
+      });
+      send(w, { outcome: 'granted', limiterId: id });
+    }
+    const info = wf.workflowInfo();
+    if (info.historyLength > CONTINUE_AFTER_EVENTS || info.continueAsNewSuggested) {
+      await wf.condition(() => sending === 0 && wf.allHandlersFinished());
+      if (outbox.length === 0 && !grantable()) {
+        await wf.continueAsNew<typeof limiterWorkflow>({ ...params, carried: st });
+      }
+      continue;
+    }
+    const kind = (): 'idle' | 'blocked' | 'busy' =>
+      st.running.length === 0 && st.queued.length === 0
+        ? 'idle'
+        : st.queued.length > 0 && st.running.length >= st.limit
+          ? 'blocked'
+          : 'busy';
+    const was = kind();
+    const idle = was === 'idle';
+    const blocked = was === 'blocked';
+    // Wakes for an answer to send, a slot to grant, or a change of kind (its timer depends on it).
+    const due = (): boolean => outbox.length > 0 || grantable() || kind() !== was;
+    if (!idle && !blocked) {
+      await wf.condition(due);
+      continue;
+    }
+    if (blocked && reapAt === null) reapAt = Date.now() + REAP_EVERY_MS;
+    const wait = idle ? IDLE_MS : Math.max(0, reapAt! - Date.now());
+    if (wait > 0 && (await wf.condition(due, wait))) {
+      if (kind() !== 'blocked') reapAt = null;
+      continue;
+    }
+    if (idle) {
+      await wf.condition(() => sending === 0 && wf.allHandlersFinished());
+      if (st.running.length === 0 && st.queued.length === 0 && outbox.length === 0) return;
+      continue;
+    }
+    // Jobs wait and every slot is held: free the slots of holders that closed without saying so.
+    reapAt = Date.now() + REAP_EVERY_MS;
+    const closed = await acts.stepwiseClosedRuns({
+      runs: st.running.map((h) => ({ jobId: h.jobId, runId: h.runId })),
+    });
+    if (closed.length > 0) st.running = st.running.filter((h) => !closed.some((c) => same(c, h)));
+  }
+}
+
+function describe(st: LimiterState): string {
+  return st.key === null ? `job type "${st.jobType}"` : `job type "${st.jobType}", key "${st.key}"`;
+}
