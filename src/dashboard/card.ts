@@ -299,6 +299,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
   };
   const holdText = h('p', { class: 'hold-text' });
   const stallLine = h('p', { class: 'stall-line', hidden: true, role: 'status', 'data-testid': 'stall' });
+  const queueLine = h('p', { class: 'stall-line', hidden: true, role: 'status', 'data-testid': 'queue' });
   const holdBox = h(
     'section',
     { class: 'panel hold', 'aria-labelledby': 'hold-title', hidden: true, 'data-testid': 'hold' },
@@ -368,6 +369,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       links,
       notice,
       stallLine,
+      queueLine,
       errorBox,
     ),
     holdBox,
@@ -640,6 +642,19 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       );
     } else notice.hidden = true;
 
+    queueLine.hidden = !s.queue || s.closedAt !== null;
+    if (s.queue) {
+      const q = s.queue;
+      const limit = `${q.limit} at once of ${q.jobType}${q.key !== null ? ` for “${q.key}”` : ''}`;
+      replace(
+        queueLine,
+        h('strong', {}, 'Queued: '),
+        q.position !== null ? `number ${q.position} in line` : 'joining the line',
+        ` for a slot (${limit}${q.running !== null ? `; ${q.running} running` : ''}), priority ${q.priority}, since `,
+        at(q.since, true),
+        '.',
+      );
+    }
     stallLine.hidden = !s.stalled;
     if (s.stalled) {
       replace(

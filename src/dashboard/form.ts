@@ -627,6 +627,17 @@ export async function renderNewJob(page: HTMLElement, ctx: PageContext): Promise
     'aria-describedby': 'field-jobId-errors',
   });
   const jobIdErrors = h('div', { class: 'field-errors', id: 'field-jobId-errors' });
+  const prioritySelect = h(
+    'select',
+    { id: 'job-priority', name: 'priority', 'aria-describedby': 'job-priority-hint' },
+    [1, 2, 3, 4, 5].map((p) =>
+      h(
+        'option',
+        { value: String(p), selected: p === 3 },
+        p === 1 ? '1 (highest)' : p === 3 ? '3 (default)' : p === 5 ? '5 (lowest)' : String(p),
+      ),
+    ),
+  );
   const general = h('div', { class: 'error-box', role: 'alert', hidden: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Start job');
   let root: Field | null = null;
@@ -658,6 +669,17 @@ export async function renderNewJob(page: HTMLElement, ctx: PageContext): Promise
       jobIdInput,
       jobIdErrors,
     ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'job-priority' }, 'Priority'),
+      prioritySelect,
+      h(
+        'p',
+        { class: 'hint', id: 'job-priority-hint' },
+        'On a busy queue, and in a concurrency limit’s line, higher-priority jobs go first.',
+      ),
+    ),
     general,
     h('div', { class: 'row' }, submit),
   );
@@ -677,6 +699,7 @@ export async function renderNewJob(page: HTMLElement, ctx: PageContext): Promise
     }
     const body: Record<string, unknown> = { type: typeSelect.value, input };
     if (jobIdInput.value.trim()) body.jobId = jobIdInput.value.trim();
+    if (prioritySelect.value !== '3') body.priority = Number(prioritySelect.value);
     submit.disabled = true;
     api<{ jobId: string }>('POST', '/api/jobs', body).then(
       (started) => location.assign(jobHref(started.jobId)),

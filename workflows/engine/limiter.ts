@@ -102,9 +102,23 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
       })
       .finally(() => sending--);
   };
-  /** When the holders are next checked, while the limiter is blocked (jobs wait, no slot is free). */
-  let reapAt: number | null = null;
   const grantable = (): boolean => st.queued.length > 0 && st.running.length < st.limit;
+  const idle = (): boolean => st.running.length === 0 && st.queued.length === 0;
+  /** Jobs wait and every slot is held: only a holder that closed without saying so could free one. */
+  const blocked = (): boolean => st.queued.length > 0 && st.running.length >= st.limit;
+  /** Set by the reaper's timer: check the holders now. */
+  let reapDue = false;
+  // The reaper: one timer every REAP_EVERY_MS while blocked. Nothing here branches on clock
+  // arithmetic, only on the state and on which of a timer and a signal came first in the history.
+  void (async () => {
+    for (;;) {
+      await wf.condition(blocked);
+      await wf.sleep(REAP_EVERY_MS);
+      if (!blocked()) continue;
+      reapDue = true;
+      await wf.condition(() => !reapDue);
+    }
+  })();
 
   for (;;) {
     while (outbox.length > 0) {
@@ -129,37 +143,21 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
       }
       continue;
     }
-    const kind = (): 'idle' | 'blocked' | 'busy' =>
-      st.running.length === 0 && st.queued.length === 0
-        ? 'idle'
-        : st.queued.length > 0 && st.running.length >= st.limit
-          ? 'blocked'
-          : 'busy';
-    const was = kind();
-    const idle = was === 'idle';
-    const blocked = was === 'blocked';
-    // Wakes for an answer to send, a slot to grant, or a change of kind (its timer depends on it).
-    const due = (): boolean => outbox.length > 0 || grantable() || kind() !== was;
-    if (!idle && !blocked) {
-      await wf.condition(due);
-      continue;
-    }
-    if (blocked && reapAt === null) reapAt = Date.now() + REAP_EVERY_MS;
-    const wait = idle ? IDLE_MS : Math.max(0, reapAt! - Date.now());
-    if (wait > 0 && (await wf.condition(due, wait))) {
-      if (kind() !== 'blocked') reapAt = null;
-      continue;
-    }
-    if (idle) {
+    if (idle()) {
+      // Nobody runs or waits: end after IDLE_MS unless someone comes.
+      const came = await wf.condition(() => !idle() || outbox.length > 0, IDLE_MS);
+      if (came) continue;
       await wf.condition(() => sending === 0 && wf.allHandlersFinished());
-      if (st.running.length === 0 && st.queued.length === 0 && outbox.length === 0) return;
+      if (idle() && outbox.length === 0) return;
       continue;
     }
-    // Jobs wait and every slot is held: free the slots of holders that closed without saying so.
-    reapAt = Date.now() + REAP_EVERY_MS;
+    await wf.condition(() => outbox.length > 0 || grantable() || reapDue || idle());
+    if (!reapDue) continue;
+    // Free the slots of holders that closed without giving them back (terminated, timed out).
     const closed = await acts.stepwiseClosedRuns({
       runs: st.running.map((h) => ({ jobId: h.jobId, runId: h.runId })),
     });
+    reapDue = false;
     if (closed.length > 0) st.running = st.running.filter((h) => !closed.some((c) => same(c, h)));
   }
 }
