@@ -59,8 +59,10 @@ export type Admission =
  */
 export async function waitForSlot(job: Job, c: JobConcurrency): Promise<Admission> {
   let answer: SlotAnswer | null = null;
+  // A job asks one limiter once: the first answer is its answer (not matched on `limiterId`, which
+  // names the task queue, and a replay runs on a task queue of its own).
   wf.setHandler(slotAnswerSignal, (a) => {
-    if (a.limiterId === c.limiterId) answer ??= a;
+    answer ??= a;
   });
   const info = wf.workflowInfo();
   const priority = job.state.priority;
