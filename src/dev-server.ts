@@ -32,7 +32,21 @@ export interface DevServerOptions {
    * with the test run's group).
    */
   detached?: boolean;
+  /**
+   * Dynamic configuration values (`--dynamic-config-value KEY=VALUE`), e.g.
+   * `{ 'matching.numTaskqueueReadPartitions': 1 }`; each value is written as JSON.
+   */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
+
+/**
+ * Dynamic configuration every dev server gets. `matching.useNewMatcher`: Temporal Server 1.29 honours
+ * task-queue priorities (a job's `priority`) only with the new matcher (test/workflow/priority.test.ts
+ * shows the order with it, and FIFO without); the cluster's `scripts/cluster/dynamicconfig.yaml` sets it too.
+ */
+export const DEV_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'matching.useNewMatcher': true,
+};
 
 const PROJECT_ROOT = resolve(
   __dirname,
@@ -161,6 +175,9 @@ export class DevServer implements SupervisedProcess {
       args.push('--db-filename', opts.dbFile);
     }
     if (namespace !== 'default') args.push('--namespace', namespace);
+    for (const [key, value] of Object.entries({ ...DEV_DYNAMIC_CONFIG, ...opts.dynamicConfig })) {
+      args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+    }
     const child = spawn(cli, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: childEnv(process.env),
