@@ -590,6 +590,16 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         ? [' by ', h('span', { class: 'started-by', 'data-testid': 'started-by' }, s.startedBy)]
         : null,
       s.closedAt ? [' · closed ', at(s.closedAt, true)] : null,
+      s.priority !== 3
+        ? [
+            ' · ',
+            h(
+              'span',
+              { 'data-testid': 'priority' },
+              `priority ${s.priority}${s.priority === 1 ? ' (highest)' : s.priority === 5 ? ' (lowest)' : ''}`,
+            ),
+          ]
+        : null,
       s.recovery.attempt > 0
         ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
         : null,
