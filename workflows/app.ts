@@ -8,6 +8,7 @@ import { defineApp } from './engine/app';
 import { demoPipelineDefinition } from './jobs/demo-pipeline';
 import { demoHoldDefinition } from './jobs/demo-hold';
 import { demoWaitDefinition } from './jobs/demo-wait';
+import { demoApprovalDefinition } from './jobs/demo-approval';
 import { dataImportDefinition } from './jobs/data-import';
 import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition } from './jobs/example';
@@ -22,6 +23,7 @@ export default defineApp({
     demoPipelineDefinition,
     demoHoldDefinition,
     demoWaitDefinition,
+    demoApprovalDefinition,
     dataImportDefinition,
     datasetBuildDefinition,
   ],

@@ -112,6 +112,7 @@ test('a worker whose workflow code holds another app than the one it was given r
     'demoTask',
     'demoHold',
     'demoWait',
+    'demoApproval',
     'dataImport',
     'importBatch',
     'datasetBuild',

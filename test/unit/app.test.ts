@@ -29,6 +29,7 @@ describe('defineApp', () => {
       'demoTask',
       'demoHold',
       'demoWait',
+      'demoApproval',
       'dataImport',
       'importBatch',
       'datasetBuild',
