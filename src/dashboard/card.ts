@@ -752,7 +752,10 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         at(a.since, true),
         '. ',
         a.message ? h('span', { class: 'approval-message' }, a.message) : null,
-        ` Without a decision in time it ${a.onTimeout === 'fail' ? 'fails the job' : 'goes on'}; a rejection ${a.onReject === 'fail' ? 'fails the job' : 'lets it go on'}.`,
+        a.timeoutAt
+          ? ` Without a decision in time the job ${a.onTimeout === 'fail' ? 'fails' : 'goes on'};`
+          : ' No time limit;',
+        ` a rejection ${a.onReject === 'fail' ? 'fails the job' : 'lets it go on'}.`,
       );
     }
     errorBox.hidden = !s.error;
