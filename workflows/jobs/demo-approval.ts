@@ -27,7 +27,9 @@ export const demoApprovalInput = z
     /** A rejection fails the job, or lets it go on. */
     onReject: z.enum(['fail', 'continue']).default('fail'),
   })
-  .strict();
+  .strict()
+  // The published example runs without a person: nobody decides, and after a second it goes on.
+  .meta({ examples: [{ durationMs: 100, timeoutMs: 1000, onTimeout: 'continue' }] });
 
 export const demoApprovalDefinition = job({
   name: 'demoApproval',
