@@ -9,6 +9,7 @@ import { demoPipelineDefinition } from './jobs/demo-pipeline';
 import { demoHoldDefinition } from './jobs/demo-hold';
 import { demoWaitDefinition } from './jobs/demo-wait';
 import { demoQueueDefinition } from './jobs/demo-queue';
+import { demoApprovalDefinition } from './jobs/demo-approval';
 import { dataImportDefinition } from './jobs/data-import';
 import { datasetBuildDefinition } from './jobs/dataset-build';
 import { exampleDefinition } from './jobs/example';
@@ -24,6 +25,7 @@ export default defineApp({
     demoHoldDefinition,
     demoWaitDefinition,
     demoQueueDefinition,
+    demoApprovalDefinition,
     dataImportDefinition,
     datasetBuildDefinition,
   ],

@@ -35,6 +35,23 @@ export const holdDecisionPayloadSchema = controlPayloadSchema.extend({
 });
 export type HoldDecisionPayload = z.infer<typeof holdDecisionPayloadSchema>;
 
+/** Longest comment an approval decision carries (characters): checked by the API and the workflow. */
+export const MAX_APPROVAL_COMMENT = 1000;
+
+/**
+ * A decision on an `approval` step: which step, approve or reject, a comment, and who decided (the
+ * API sets `by` to the caller's key name; the workflow records what the update carried).
+ */
+export const approvalDecisionPayloadSchema = z
+  .object({
+    step: z.string().min(1).max(200),
+    decision: z.enum(['approve', 'reject']),
+    comment: z.string().max(MAX_APPROVAL_COMMENT).optional(),
+    by: z.string().max(200).optional(),
+  })
+  .strict();
+export type ApprovalDecisionPayload = z.infer<typeof approvalDecisionPayloadSchema>;
+
 /** What every job workflow takes as its single argument. */
 export interface JobParams {
   /** The job type's input, validated against its schema at the workflow entry. */
@@ -112,6 +129,8 @@ export const HANDLER_DESCRIPTIONS = {
   retryStep: `Retry the held step (one more attempt; if it fails, the job is held again). Refused unless a step is held. ${HOLD_PAYLOAD_HELP}`,
   skipStep: `Skip the held step: it ends skipped and the steps after it run by their own conditions. Refused unless a step is held. ${HOLD_PAYLOAD_HELP}`,
   failStep: `Fail the held step, and so the job. Refused unless a step is held. ${HOLD_PAYLOAD_HELP}`,
+  decideApproval:
+    'Approve or reject an approval step that awaits a decision, and return a short acknowledgement; refused when the step does not await one, the job is paused, cancelling or closed, or the comment is too long. The API checks the caller\'s role first. Payload: {"step": string, "decision": "approve"|"reject", "comment"?: string, "by"?: string}.',
   stepProgress: 'Internal: progress of a running step, sent by its activity or sub-job.',
 } as const;
 
@@ -137,5 +156,7 @@ export const retryStepUpdate = defineUpdate<ControlAck, [HoldDecisionPayload]>('
 export const skipStepUpdate = defineUpdate<ControlAck, [HoldDecisionPayload]>('skipStep');
 /** Update: {@link HANDLER_DESCRIPTIONS.failStep} */
 export const failStepUpdate = defineUpdate<ControlAck, [HoldDecisionPayload]>('failStep');
+/** Update: {@link HANDLER_DESCRIPTIONS.decideApproval} */
+export const decideApprovalUpdate = defineUpdate<ControlAck, [ApprovalDecisionPayload]>('decideApproval');
 /** Internal signal: {@link HANDLER_DESCRIPTIONS.stepProgress} */
 export const stepProgressSignal = defineSignal<[StepProgressReport]>('stepProgress');

@@ -19,6 +19,7 @@ export const JOB_STATUSES = [
   'paused',
   'held',
   'stalled',
+  'awaiting_approval',
   'cancelling',
   'completed',
   'completed_with_errors',
@@ -30,7 +31,7 @@ export const jobStatusSchema = named(
   z
     .enum(JOB_STATUSES)
     .describe(
-      "A job’s status. `queued`: accepted, waiting for a slot of its type’s concurrency limit (`queue` says which, and its place); `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `stalled`: running, but a step has reported no progress for longer than its stall threshold (`stalled` says which; `running` again once it reports); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
+      "A job’s status. `queued`: accepted, waiting for a slot of its type’s concurrency limit (`queue` says which, and its place); `pausing`: nothing new starts, running sub-jobs pause at their own step boundaries; `held`: a step with `onFailure: 'hold'` ran out of attempts and waits for an operator to retry it, skip it or fail the job (`hold` says which; nothing new starts, running steps go on); `stalled`: running, but a step has reported no progress for longer than its stall threshold (`stalled` says which; `running` again once it reports); `awaiting_approval`: an `approval` step waits for a person’s decision (its step’s `approval` says whose role and until when; nothing else differs from `running`, and a paused job reads `paused`); `cancelling`: sub-jobs are cancelled and waited for, cleanup runs once; `completed_with_errors`: every step ran, some items failed. Terminal: completed, completed_with_errors, failed, cancelled.",
     ),
 );
 export type JobStatus = z.output<typeof jobStatusSchema>;
@@ -80,8 +81,10 @@ export type StepStatus = z.output<typeof stepStatusSchema>;
 export const stepKindSchema = named(
   'StepKind',
   z
-    .enum(['activity', 'job', 'batch', 'sleep'])
-    .describe('`activity`: one activity; `job`: a sub-job; `batch`: chunk sub-jobs under a coordinator'),
+    .enum(['activity', 'job', 'batch', 'sleep', 'approval'])
+    .describe(
+      '`activity`: one activity; `job`: a sub-job; `batch`: chunk sub-jobs under a coordinator; `sleep`: a durable timer; `approval`: waits for a person to approve or reject',
+    ),
 );
 export type StepKind = z.output<typeof stepKindSchema>;
 
@@ -154,6 +157,45 @@ export const stepAttemptSchema = named(
 );
 export type StepAttempt = z.output<typeof stepAttemptSchema>;
 
+/** The roles that may decide an approval step, lowest first. */
+export const APPROVAL_ROLES = ['operator', 'admin'] as const;
+export const approvalRoleSchema = named(
+  'ApprovalRole',
+  z
+    .enum(APPROVAL_ROLES)
+    .describe('The lowest API role that may decide an approval step (`admin`: admins only)'),
+);
+export type ApprovalRole = z.output<typeof approvalRoleSchema>;
+
+export const approvalStateSchema = named(
+  'ApprovalState',
+  z
+    .object({
+      status: z
+        .enum(['awaiting', 'approved', 'rejected', 'timed_out', 'cancelled'])
+        .describe(
+          '`awaiting`: it waits for a decision (the job is `awaiting_approval` unless paused, held or cancelling); `approved` / `rejected`: decided (`by`, `comment`, `decidedAt`); `timed_out`: nobody decided by `timeoutAt`; `cancelled`: the job stopped while it waited',
+        ),
+      role: approvalRoleSchema,
+      message: z.string().nullable().describe('What the approver is asked, as the job type declared it'),
+      since: isoTime.describe('When the step started waiting'),
+      timeoutAt: isoTime
+        .nullable()
+        .describe(
+          'When the wait ends without a decision (a paused job’s wait ends at its resume); null: no limit',
+        ),
+      onTimeout: z.enum(['fail', 'continue']).describe('What a timeout does: fail the job, or continue'),
+      onReject: z.enum(['fail', 'continue']).describe('What a rejection does: fail the job, or continue'),
+      by: z.string().nullable().describe('Who decided: the API key’s name (as the update said); else null'),
+      comment: z.string().nullable().describe('The decider’s comment; else null'),
+      decidedAt: isoTime.nullable().describe('When it was decided or timed out; null while it waits'),
+    })
+    .describe(
+      'An approval step’s wait and decision: `POST /api/jobs/{jobId}/steps/{key}/approve` or `…/reject` decides it',
+    ),
+);
+export type ApprovalState = z.output<typeof approvalStateSchema>;
+
 export const stepStateSchema = named(
   'StepState',
   z.object({
@@ -193,6 +235,16 @@ export const stepStateSchema = named(
       .array(stepAttemptSchema)
       .describe(
         `The step's attempts in this run, oldest first (the last ${MAX_ATTEMPT_RECORDS}; \`attempt\` counts all)`,
+      ),
+    approval: approvalStateSchema
+      .optional()
+      .describe(
+        '`approval` steps only, once they started waiting: whose decision, until when, and the decision',
+      ),
+    wakeAt: isoTime
+      .optional()
+      .describe(
+        '`sleep` steps only, once they started: when the sleep ends (a paused job’s sleep ends at its resume)',
       ),
   }),
 );
@@ -238,7 +290,16 @@ export const controlSourceSchema = named(
 );
 export type ControlSource = z.output<typeof controlSourceSchema>;
 
-const controlActionKindSchema = z.enum(['pause', 'resume', 'cancel', 'retry_step', 'skip_step', 'fail_step']);
+const controlActionKindSchema = z.enum([
+  'pause',
+  'resume',
+  'cancel',
+  'retry_step',
+  'skip_step',
+  'fail_step',
+  'approve',
+  'reject',
+]);
 
 export const controlActionSchema = named(
   'ControlAction',

@@ -245,6 +245,8 @@ export const AUDIT_ACTIONS = [
   'retry-step',
   'skip-step',
   'fail-step',
+  'approve',
+  'reject',
   'bulk',
   // Webhook notifications (docs/notifications.md).
   'subscribe',

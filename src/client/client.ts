@@ -10,8 +10,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  approvalDecisionPayloadSchema,
   cancelJobUpdate,
   controlPayloadSchema,
+  decideApprovalUpdate,
   failStepUpdate,
   holdDecisionPayloadSchema,
   retryStepUpdate,
@@ -51,11 +53,13 @@ import {
 import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
 import { limiterStateQuery } from '../../workflows/engine/limiter-contracts';
 import {
+  ApprovalForbidden,
   InvalidArgument,
   InvalidJobInput,
   JobConflict,
   JobInputTooLarge,
   JobNotControllable,
+  JobNotFound,
   UnknownJobType,
   zodIssues,
 } from './errors';
@@ -279,6 +283,24 @@ const UPDATES = {
   skip_step: skipStepUpdate,
   fail_step: failStepUpdate,
 } as const;
+
+/** The API's roles, lowest first: what {@link ApprovalOptions.role} is compared by. */
+const ROLE_ORDER = ['viewer', 'operator', 'admin'] as const;
+const roleRank = (role: (typeof ROLE_ORDER)[number]): number => ROLE_ORDER.indexOf(role);
+
+/** Options of {@link StepwiseClient.approve} and {@link StepwiseClient.reject}. */
+export interface ApprovalOptions {
+  /** Why (at most 1000 characters); recorded in the step's result and the job's control log. */
+  comment?: string;
+  /** Who decides (the API passes the caller's key name); recorded as the decision's `by`. */
+  by?: string;
+  /**
+   * The caller's role: when given, a role below the step's (an operator on an admin-only step) is
+   * refused with {@link ApprovalForbidden}. The API always passes it; a program with direct
+   * Temporal access may leave it out.
+   */
+  role?: 'viewer' | 'operator' | 'admin';
+}
 
 /** A state after which nothing changes: the run closed, or the job reached a terminal status. */
 const isClosed = (s: JobState): boolean => s.closedAt !== null || isTerminal(s.status);
@@ -697,6 +719,67 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   }
 
   /**
+   * Approves an `approval` step that awaits a decision (the job's `decideApproval` update): the
+   * step completes with `{decision: 'approved', by, comment, at}` and the job goes on.
+   *
+   * @param step - the approval step's key
+   * @param options - the comment (at most 1000 characters), who decides (recorded as the step's
+   *   `by`), and the caller's role: when given, a role below the step's is refused
+   * @throws {@link ApprovalForbidden} `options.role` is below the step's role
+   * @throws {@link JobNotControllable} closed, paused, cancelling, not an approval step, or it does
+   *   not await a decision (already decided, timed out, or not started)
+   * @throws {@link JobNotFound} no job with this id in the app, or no step with this key
+   * @throws {@link InvalidArgument} a comment that is too long
+   */
+  approve(jobId: string, step: string, options: ApprovalOptions = {}): Promise<ControlAck> {
+    return this.decideApproval(jobId, step, 'approve', options);
+  }
+
+  /**
+   * Rejects an `approval` step that awaits a decision: the step fails (and so the job) under the
+   * step's `onReject: 'fail'`, or completes with the decision `rejected` under `continue`. Refusals
+   * as in {@link approve}.
+   */
+  reject(jobId: string, step: string, options: ApprovalOptions = {}): Promise<ControlAck> {
+    return this.decideApproval(jobId, step, 'reject', options);
+  }
+
+  private async decideApproval(
+    jobId: string,
+    step: string,
+    decision: 'approve' | 'reject',
+    { role, ...options }: ApprovalOptions,
+  ): Promise<ControlAck> {
+    const checked = approvalDecisionPayloadSchema.safeParse({ ...options, step, decision });
+    if (!checked.success) throw new InvalidArgument(`Invalid ${decision} payload`, zodIssues(checked.error));
+    const { desc, def } = await describeStepwiseJob(this.temporal, this.app, jobId);
+    const stepDef = def.steps.find((s) => s.key === step);
+    if (!stepDef) throw new JobNotFound(jobId, `Job "${jobId}" (${def.name}) has no step "${step}"`);
+    if (stepDef.kind !== 'approval') {
+      throw new JobNotControllable(
+        jobId,
+        decision,
+        `Step "${step}" of job "${jobId}" is a ${stepDef.kind} step, not an approval`,
+      );
+    }
+    if (role !== undefined) {
+      // The step's role is fixed when it starts waiting: read it from the state.
+      const state = await this.states.readLatest(jobId);
+      const approval = state.steps.find((s) => s.key === step)?.approval;
+      if (
+        state.closedAt === null &&
+        approval?.status === 'awaiting' &&
+        roleRank(role) < roleRank(approval.role)
+      ) {
+        throw new ApprovalForbidden(jobId, step, approval.role, role);
+      }
+    }
+    return this.sendUpdate(desc, decision, () =>
+      this.temporal.workflow.getHandle(jobId).executeUpdate(decideApprovalUpdate, { args: [checked.data] }),
+    );
+  }
+
+  /**
    * Pause, resume, cancel or a hold's decision through the job's update: the workflow's validator
    * refuses what does not fit its state without changing anything; the answer is the acknowledged
    * new state.
@@ -710,6 +793,22 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     const checked = schema.safeParse(payload);
     if (!checked.success) throw new InvalidArgument(`Invalid ${action} payload`, zodIssues(checked.error));
     const { desc } = await describeStepwiseJob(this.temporal, this.app, jobId);
+    const handle = this.temporal.workflow.getHandle(jobId);
+    return this.sendUpdate(desc, action, () =>
+      handle.executeUpdate(UPDATES[action], { args: [checked.data] }),
+    );
+  }
+
+  /**
+   * Sends an update to a job's open run: a closed run, or one whose workflow task keeps failing
+   * (it would answer no update), is refused first; the update is bounded by the worker deadline.
+   */
+  private async sendUpdate(
+    desc: WorkflowExecutionDescription,
+    action: string,
+    send: () => Promise<ControlAck>,
+  ): Promise<ControlAck> {
+    const jobId = desc.workflowId;
     if (desc.status.name !== 'RUNNING') {
       throw new JobNotControllable(
         jobId,
@@ -722,11 +821,8 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     );
     if (failure)
       throw new JobNotControllable(jobId, action, cannotRunMessage(jobId, action, failure.message));
-    const handle = this.temporal.workflow.getHandle(jobId);
     return during({ kind: 'control', jobId, action, deadlineMs: WORKER_DEADLINE_MS }, () =>
-      temporalCall(this.temporal, 'worker', () =>
-        handle.executeUpdate(UPDATES[action], { args: [checked.data] }),
-      ),
+      temporalCall(this.temporal, 'worker', send),
     );
   }
 

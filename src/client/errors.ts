@@ -32,7 +32,8 @@ export type StepwiseErrorCode =
   | 'InvalidJobInput'
   | 'JobInputTooLarge'
   | 'JobConflict'
-  | 'JobNotControllable';
+  | 'JobNotControllable'
+  | 'ApprovalForbidden';
 
 /**
  * A request the client refused, or that Temporal or the job's workflow refused, without changing
@@ -180,6 +181,31 @@ export class JobNotControllable extends JobConflict {
     options?: { cause?: unknown },
   ) {
     super(jobId, message, undefined, options);
+  }
+}
+
+/**
+ * A decision on an approval step by a caller whose role is below the step's (an operator on a step
+ * only an admin may decide). Nothing was sent. HTTP 403.
+ */
+export class ApprovalForbidden extends StepwiseError {
+  readonly code = 'ApprovalForbidden';
+
+  /**
+   * @param jobId - the job it is about
+   * @param step - the approval step's key
+   * @param required - the role the step needs
+   * @param role - the caller's role
+   */
+  constructor(
+    readonly jobId: string,
+    readonly step: string,
+    readonly required: string,
+    readonly role: string,
+  ) {
+    super(
+      `Step "${step}" of job "${jobId}" needs an ${required} to approve or reject it; your key's role is ${role}`,
+    );
   }
 }
 

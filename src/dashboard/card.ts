@@ -5,7 +5,7 @@
  * field keeps what was typed); each state event refills the sections.
  */
 import { api, ApiError, stream } from './api.js';
-import { canOperate, webUiHref, type PageContext } from './context.js';
+import { canOperate, ROLE_RANK, webUiHref, type PageContext } from './context.js';
 import {
   badge,
   duration,
@@ -176,6 +176,7 @@ function stepItem(
       ? h('p', { class: 'error' }, step.error.type ? `${step.error.type}: ` : '', step.error.message)
       : null,
     becauseOf ? h('p', { class: 'hint because' }, `A consequence: “${becauseOf}” failed.`) : null,
+    step.approval && step.approval.status !== 'awaiting' ? approvalLine(step.approval) : null,
     step.result !== null && step.status === 'completed'
       ? views.get(`${runId} ${step.key}`, `the result of ${step.name}`, step.result, (view) =>
           h(
@@ -204,6 +205,31 @@ function stepItem(
           ]),
         )
       : null,
+  );
+}
+
+type Approval = NonNullable<StepState['approval']>;
+
+const APPROVAL_OUTCOME: Record<Approval['status'], string> = {
+  awaiting: 'Awaiting approval',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  timed_out: 'Timed out: nobody decided',
+  cancelled: 'Cancelled while it awaited approval',
+};
+
+/** "an operator" / "an admin": who may decide. */
+const roleText = (role: Approval['role']): string => `an ${role}`;
+
+/** An approval step's decision, on its step: "Approved by alice at …: “looks right”". */
+function approvalLine(a: Approval): HTMLElement {
+  return h(
+    'p',
+    { class: `approval-decision a-${a.status}`, 'data-testid': 'approval-decision' },
+    h('strong', {}, APPROVAL_OUTCOME[a.status]),
+    a.by ? [' by ', h('span', { class: 'decided-by' }, a.by)] : null,
+    a.decidedAt ? [' at ', at(a.decidedAt)] : null,
+    a.comment ? [': “', h('span', { class: 'decision-comment' }, a.comment), '”'] : null,
   );
 }
 
@@ -308,6 +334,35 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     h('div', { class: 'row' }, buttons['retry-step'], buttons['skip-step'], buttons['fail-step']),
     operator ? null : h('p', { class: 'hint' }, `Your key's role (${ctx.me.role}) cannot decide.`),
   );
+  const approvalText = h('p', { class: 'approval-text' });
+  const approvalHint = h('p', { class: 'hint', hidden: true });
+  const approvalFeedback = h('p', { class: 'feedback', role: 'status', 'aria-live': 'polite' });
+  const approvalComment = h('input', {
+    id: 'approval-comment',
+    name: 'comment',
+    type: 'text',
+    maxlength: 1000,
+    autocomplete: 'off',
+  });
+  const approveButton = h('button', { type: 'button', 'data-action': 'approve' }, 'Approve');
+  const rejectButton = h('button', { type: 'button', class: 'danger', 'data-action': 'reject' }, 'Reject');
+  const approvalBox = h(
+    'section',
+    { class: 'panel approval', 'aria-labelledby': 'approval-title', hidden: true, 'data-testid': 'approval' },
+    h('h2', { id: 'approval-title' }, 'Awaiting approval'),
+    approvalText,
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'approval-comment' }, 'Comment (recorded with the decision)'),
+      approvalComment,
+    ),
+    h('div', { class: 'row' }, approveButton, rejectButton),
+    approvalHint,
+    approvalFeedback,
+  );
+  /** The step that awaits a decision (the first, when several do), as last rendered. */
+  let awaiting: StepState | null = null;
   const admin = ctx.me.role === 'admin';
   const terminateYes = h('button', { type: 'button', class: 'danger', value: 'yes' }, 'Terminate job');
   const terminateNo = h('button', { type: 'button', value: 'no', autofocus: true }, 'Keep it');
@@ -373,6 +428,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       errorBox,
     ),
     holdBox,
+    approvalBox,
     causeBox,
     h(
       'div',
@@ -554,6 +610,23 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     }
     fromStep.disabled = buttons.retry.disabled;
     reason.disabled = !operator;
+    const a = awaiting?.approval;
+    // Who may decide is the step's own role; a paused job takes no decision until it is resumed.
+    const mayDecide = Boolean(a) && !shownRun && ROLE_RANK[ctx.me.role] >= ROLE_RANK[a!.role];
+    const decidable = Boolean(
+      state && state.closedAt === null && !state.cancellation && !state.control.paused,
+    );
+    approveButton.disabled = rejectButton.disabled = !mayDecide || !decidable || busy;
+    approvalComment.disabled = !mayDecide;
+    const hint = !a
+      ? ''
+      : !mayDecide
+        ? `Your key's role (${ctx.me.role}) cannot decide: it takes ${roleText(a.role)}.`
+        : state?.control.paused
+          ? 'The job is paused: resume it to decide.'
+          : '';
+    approvalHint.hidden = hint === '';
+    approvalHint.textContent = hint;
   };
 
   const render = (s: JobState): void => {
@@ -686,6 +759,28 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         at(s.hold.since, true),
         s.hold.timeoutAt ? [' · fails at ', at(s.hold.timeoutAt)] : null,
         '. Retry it (one more attempt) after fixing the cause, skip it (the steps after it run), or fail the job.',
+      );
+    }
+    awaiting =
+      s.closedAt === null
+        ? (s.steps.find((st) => st.status === 'running' && st.approval?.status === 'awaiting') ?? null)
+        : null;
+    approvalBox.hidden = awaiting === null;
+    if (awaiting?.approval) {
+      const a = awaiting.approval;
+      replace(
+        approvalText,
+        h('strong', {}, `Step “${awaiting.name}”`),
+        ` — awaiting approval by ${roleText(a.role)}`,
+        a.timeoutAt ? [' (until ', at(a.timeoutAt), ')'] : null,
+        ', since ',
+        at(a.since, true),
+        '. ',
+        a.message ? h('span', { class: 'approval-message' }, a.message) : null,
+        a.timeoutAt
+          ? ` Without a decision in time the job ${a.onTimeout === 'fail' ? 'fails' : 'goes on'};`
+          : ' No time limit;',
+        ` a rejection ${a.onReject === 'fail' ? 'fails the job' : 'lets it go on'}.`,
       );
     }
     errorBox.hidden = !s.error;
@@ -854,6 +949,31 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
     }
   };
 
+  const decide = async (decision: 'approve' | 'reject'): Promise<void> => {
+    const step = awaiting;
+    if (!step) return;
+    busy = true;
+    enable();
+    approvalFeedback.textContent = `${decision}…`;
+    try {
+      const text = approvalComment.value.trim();
+      await api(
+        'POST',
+        `/api/jobs/${encodeURIComponent(jobId)}/steps/${encodeURIComponent(step.key)}/${decision}`,
+        text ? { comment: text } : {},
+      );
+      approvalFeedback.textContent = `${decision === 'approve' ? 'Approval' : 'Rejection'} of “${step.name}” accepted.`;
+      approvalComment.value = '';
+    } catch (err) {
+      approvalFeedback.textContent =
+        err instanceof ApiError ? `Refused (${err.status}): ${err.message}` : `Failed: ${String(err)}`;
+    } finally {
+      busy = false;
+      enable();
+    }
+  };
+  approveButton.addEventListener('click', () => void decide('approve'));
+  rejectButton.addEventListener('click', () => void decide('reject'));
   buttons['retry-step'].addEventListener('click', () => void act('retry-step'));
   buttons['skip-step'].addEventListener('click', () => void act('skip-step'));
   buttons['fail-step'].addEventListener('click', () => void act('fail-step'));

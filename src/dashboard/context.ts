@@ -8,7 +8,8 @@ export interface PageContext {
   namespace: string;
 }
 
-const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+/** The roles, lowest first, as numbers to compare. */
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 export const canOperate = (ctx: PageContext): boolean => ROLE_RANK[ctx.me.role] >= ROLE_RANK.operator;
 /** Admins also manage webhook subscriptions (and terminate jobs); open mode is admin. */
 export const isAdmin = (ctx: PageContext): boolean => ctx.me.role === 'admin';

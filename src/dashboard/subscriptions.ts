@@ -46,6 +46,7 @@ const EVENT_TEXT: Record<NotificationEvent, string> = {
   'job.held': 'a job is held for an operator (once per hold)',
   'job.stalled': 'a job stalled (once per stall)',
   'job.eta_overrun': 'a job ran past its ETA',
+  'job.awaiting_approval': 'a job waits for an approval (once per wait)',
 };
 
 const API = '/api/notifications';

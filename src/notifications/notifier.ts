@@ -7,9 +7,10 @@
  * The cursor is kept in the notifications store and moves past a job only once its deliveries
  * have started.
  *
- * Open jobs fire `job.held`, `job.stalled` and `job.eta_overrun`: the job's own timers and
- * failures set its `JobStatus` (`held`, `stalled`) or `JobEtaOverrun`, and a second query finds
- * them; a hold or stall is delivered once per episode (its step and since when), an overrun once.
+ * Open jobs fire `job.held`, `job.stalled`, `job.awaiting_approval` and `job.eta_overrun`: the
+ * job's own timers, failures and approval steps set its `JobStatus` (`held`, `stalled`,
+ * `awaiting_approval`) or `JobEtaOverrun`, and a second query finds them; a hold, stall or approval
+ * wait is delivered once per episode (its step and since when), an overrun once.
  *
  * A job's history gains nothing from this: the job never signals, waits for or knows about it.
  */
@@ -60,7 +61,12 @@ export const deliveryId = (
 ): string => `webhook:${subscriptionId}:${runId}:${event}${episode ? `:${episode}` : ''}`;
 
 /** The events an open job fires, found by {@link Notifier.tick}'s second query. */
-const OPEN_EVENTS: readonly NotificationEvent[] = ['job.held', 'job.stalled', 'job.eta_overrun'];
+const OPEN_EVENTS: readonly NotificationEvent[] = [
+  'job.held',
+  'job.stalled',
+  'job.eta_overrun',
+  'job.awaiting_approval',
+];
 
 /** Does `sub` want `event` of a job of `jobType` that happened (closed, held, …) at `at`? */
 export function wants(
@@ -100,6 +106,18 @@ export function openEvents(
     });
   }
   if (state.etaOverrun) due.push({ event: 'job.eta_overrun', episode: undefined, at: state.etaOverrun.at });
+  // An approval wait is an episode per step and since when; a paused or cancelling job, which
+  // takes no decision, owes none until it runs again (the same episode then).
+  const decidable = !state.control.paused && state.cancellation === null;
+  for (const s of state.steps) {
+    if (decidable && s.status === 'running' && s.approval?.status === 'awaiting') {
+      due.push({
+        event: 'job.awaiting_approval',
+        episode: `${s.key}@${Date.parse(s.approval.since)}`,
+        at: s.approval.since,
+      });
+    }
+  }
   return due;
 }
 
@@ -202,7 +220,8 @@ export class Notifier {
   }
 
   /**
-   * The open jobs' events: top-level jobs whose `JobStatus` is `held` or `stalled`, or that set
+   * The open jobs' events: top-level jobs whose `JobStatus` is `held`, `stalled` or
+   * `awaiting_approval`, or that set
    * `JobEtaOverrun`. A job is read (one query) when it is newly listed, when visibility's history
    * length for it changed, and otherwise at most every 5 passes (at least
    * {@link OPEN_REREAD_MIN_MS}): a held step retried that fails again is a new episode that
@@ -216,7 +235,7 @@ export class Notifier {
       `ExecutionStatus = 'Running'`,
       `${JobTypeKey.name} IN (${this.app.jobs.map((d) => lit(d.name)).join(', ')})`,
       `${JobParentIdKey.name} IS NULL`,
-      `(${JobStatusKey.name} IN ('held', 'stalled') OR ${JobEtaOverrunKey.name} = true)`,
+      `(${JobStatusKey.name} IN ('held', 'stalled', 'awaiting_approval') OR ${JobEtaOverrunKey.name} = true)`,
     ].join(' AND ');
     const listed = new Map<string, number>();
     for await (const info of this.temporal.workflow.list({ query, pageSize: 100 })) {

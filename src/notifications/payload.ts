@@ -35,6 +35,11 @@ export interface JobEventData {
   stall: { since: string; thresholdMs: number } | null;
   /** `job.eta_overrun`: the running time it passed (its learned ETA and margin) and when; else null. */
   etaOverrun: { overrunAfterMs: number; at: string } | null;
+  /**
+   * `job.awaiting_approval`: the step that waits (`step`), whose role may decide, since and until
+   * when, what the approver is asked; else null.
+   */
+  approval: { role: string; since: string; timeoutAt: string | null; message: string | null } | null;
   links: { dashboard: string; temporalUi: string | null };
 }
 
@@ -73,7 +78,8 @@ const err = (e: { message: string; type: string | null } | null | undefined, n?:
 /**
  * The event's data from the run's state (final, for a closed job) and, for failures, its root
  * cause. `event` picks what an open job's event is about: the held step and its error for
- * `job.held`, the stalled step for `job.stalled`, the overrun for `job.eta_overrun`.
+ * `job.held`, the stalled step for `job.stalled`, the overrun for `job.eta_overrun`, the step that
+ * awaits a decision for `job.awaiting_approval`.
  */
 export function jobEventData(
   state: JobState,
@@ -88,9 +94,14 @@ export function jobEventData(
   const hold = event === 'job.held' ? state.hold : null;
   const stall = event === 'job.stalled' ? state.stalled : null;
   const overrun = event === 'job.eta_overrun' ? state.etaOverrun : null;
+  const waiting =
+    event === 'job.awaiting_approval'
+      ? state.steps.find((s) => s.status === 'running' && s.approval?.status === 'awaiting')
+      : undefined;
+  const approval = waiting?.approval ?? null;
   const about = (key: string | undefined) => (key ? state.steps.find((s) => s.key === key) : undefined);
   const current = state.currentStep > 0 ? state.steps[state.currentStep - 1] : undefined;
-  const step = about(hold?.step) ?? about(stall?.step) ?? failing ?? current ?? null;
+  const step = about(hold?.step) ?? about(stall?.step) ?? waiting ?? failing ?? current ?? null;
   const rc = cause?.cause ?? null;
   return {
     jobId: state.jobId,
@@ -107,6 +118,14 @@ export function jobEventData(
     hold: hold ? { since: hold.since, attempts: hold.attempts, timeoutAt: hold.timeoutAt } : null,
     stall: stall ? { since: stall.since, thresholdMs: stall.thresholdMs } : null,
     etaOverrun: overrun ? { overrunAfterMs: overrun.overrunAfterMs, at: overrun.at } : null,
+    approval: approval
+      ? {
+          role: approval.role,
+          since: approval.since,
+          timeoutAt: approval.timeoutAt,
+          message: approval.message === null ? null : cut(approval.message),
+        }
+      : null,
     links: {
       dashboard: `${links.dashboardUrl}/jobs/${encodeURIComponent(state.jobId)}`,
       temporalUi: links.temporalUiUrl

@@ -19,6 +19,7 @@
 export {
   StepwiseClient,
   idempotentJobId,
+  type ApprovalOptions,
   IDEMPOTENCY_KEY_PATTERN,
   type ListJobsOptions,
   type RetryOptions,
@@ -32,6 +33,7 @@ export {
 export type { StatsOptions } from '../client/job-stats';
 export type { Stats, StatsBucket, StatsSource, StepStats, TypeStats } from '../api/contracts';
 export {
+  ApprovalForbidden,
   InvalidArgument,
   InvalidJobInput,
   JobConflict,

@@ -53,6 +53,13 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   demoHold: { durationMs: 10, failAttempts: 0, holdTimeoutMs: 60_000 },
   demoWait: { durationMs: 10, waitMs: 500, wakeAt: '2026-12-06T09:00:00+01:00' },
   demoQueue: { tenant: 'acme', durationMs: 10 },
+  demoApproval: {
+    durationMs: 10,
+    role: 'admin',
+    timeoutMs: 60_000,
+    onTimeout: 'continue',
+    onReject: 'continue',
+  },
   demoTask: { label: 'x', durationMs: 0, items: 1, cleanupMs: 0, failWith: 'simulated' },
   dataImport: { sourceDir: 'incoming/2026-11', validateOnly: true, batchSize: 3 },
   importBatch: { importId: 'dataImport-1', sourceDir: '/data/in', files: ['a.csv'], batch: 0 },

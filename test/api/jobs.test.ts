@@ -164,7 +164,7 @@ describe('POST /api/jobs and GET /api/jobs/:jobId', () => {
     expect(res.json()).toEqual({
       statusCode: 404,
       error: 'Not Found',
-      message: `Unknown job type "noSuchType"; the job types are "example", "sceneProcessing", "itemBatch", "demoPipeline", "demoHold", "demoWait", "demoQueue", "dataImport", "datasetBuild" (GET /api/job-types)`,
+      message: `Unknown job type "noSuchType"; the job types are "example", "sceneProcessing", "itemBatch", "demoPipeline", "demoHold", "demoWait", "demoQueue", "demoApproval", "dataImport", "datasetBuild" (GET /api/job-types)`,
     });
     await expectNotStarted(jobId);
   });

@@ -208,6 +208,14 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
     payload: {},
     min: 'operator' as const,
   })),
+  // An approval's decision: operator routes (the step's own role is checked next: test/api/approval.test.ts).
+  ...(['approve', 'reject'] as const).map((a) => ({
+    method: 'POST' as const,
+    path: `/api/jobs/:jobId/steps/:key/${a}`,
+    url: `/api/jobs/${GHOST}/steps/signOff/${a}`,
+    payload: {},
+    min: 'operator' as const,
+  })),
   { method: 'DELETE', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, payload: {}, min: 'admin' },
   { method: 'GET', path: '/api/audit', url: '/api/audit', min: 'admin' },
   // Webhook notifications (docs/notifications.md): admin only.

@@ -45,6 +45,7 @@ it('a sleeping step says when it wakes, and wakes no sooner', async () => {
   expect(sleeping.steps[1]).toMatchObject({ kind: 'sleep', name: 'Wait', status: 'running', progress: 0 });
   expect(sleeping.status).toBe('running');
   const wakeAt = wakeOf(sleeping);
+  expect(sleeping.steps[1].wakeAt).toBe(wakeAt);
   expect(Date.parse(wakeAt) - Date.parse(sleeping.steps[1].startedAt!)).toBeGreaterThanOrEqual(1400);
   const done = await until(jobId, (s) => s.closedAt !== null);
   expect(done.status).toBe('completed');
@@ -94,6 +95,15 @@ it('a time already passed wakes at once; a sleeping job is cancelled without wai
   const cancelled = await until(long, (s) => s.closedAt !== null);
   expect(cancelled.status).toBe('cancelled');
   expect(cancelled.steps.map((s) => s.status)).toEqual(['completed', 'cancelled', 'not_run']);
+});
+
+it('a sleep longer than 366 days fails its step at once, saying so', async () => {
+  const jobId = await start({ durationMs: 10, wakeAt: '2099-01-01T00:00:00Z' });
+  const done = await until(jobId, (s) => s.closedAt !== null);
+  expect(done.status).toBe('failed');
+  expect(done.error).toMatchObject({ step: 'wait', type: 'SleepTooLong', nonRetryable: true });
+  expect(done.error?.message).toMatch(/longer than 366 days/);
+  expect(done.steps.map((s) => s.status)).toEqual(['completed', 'failed', 'not_run']);
 });
 
 it('a sleep is never stalled, even with a learned stall threshold for its step', async () => {

@@ -36,6 +36,8 @@ let failedId: string;
 let bulkId: string;
 /** A demoHold job held at its sync step (it stays held: the card's hold panel and its choices). */
 let heldId: string;
+/** A demoApproval job waiting at its approval step (it stays waiting: the card's approval panel). */
+let approvalId: string;
 /** A webhook subscription (to a loopback receiver) whose log holds the failed and bulk jobs' events and a test. */
 let subscriptionId: string;
 const receiver = new WebhookReceiver();
@@ -103,6 +105,14 @@ beforeAll(async () => {
   });
   expect(held.status).toBe(201);
   await waitForState(harness.jobs, heldId, (s) => s.status === 'held');
+  approvalId = uniqueId('a11y-approval');
+  const approval = await fetch(`${base}/api/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'demoApproval', input: { durationMs: 10 }, jobId: approvalId }),
+  });
+  expect(approval.status).toBe(201);
+  await waitForState(harness.jobs, approvalId, (s) => s.status === 'awaiting_approval');
   const test = await fetch(`${base}/api/notifications/subscriptions/${subscriptionId}/test`, {
     method: 'POST',
     headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
@@ -222,6 +232,10 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
   'card-held': async (page) => {
     await page.goto(`${base}/jobs/${encodeURIComponent(heldId)}`);
     await page.getByTestId('hold').getByRole('button', { name: 'Retry step' }).waitFor(WAIT);
+  },
+  'card-approval': async (page) => {
+    await page.goto(`${base}/jobs/${encodeURIComponent(approvalId)}`);
+    await page.getByTestId('approval').locator('[data-action="approve"]:enabled').waitFor(WAIT);
   },
   form: async (page) => {
     await page.goto(`${base}/new?type=demoPipeline`);

@@ -120,6 +120,7 @@ test('an admin creates a subscription, reads its secret once, tests, replays, ro
     'job.stalled',
     'job.held',
     'job.eta_overrun',
+    'job.awaiting_approval',
   ]);
   const catalog = (await (
     await fetch(`${base}/api/job-types`, { headers: { authorization: `Bearer ${keys.admin}` } })

@@ -113,6 +113,7 @@ test('a worker whose workflow code holds another app than the one it was given r
     'demoHold',
     'demoWait',
     'demoQueue',
+    'demoApproval',
     'dataImport',
     'importBatch',
     'datasetBuild',

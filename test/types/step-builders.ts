@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { StepKind } from '../../workflows/contracts';
 import { jobBuilder } from '../../workflows/engine/builder';
 import { runActivityStep } from '../../workflows/engine/executors/activity';
+import { runApprovalStep } from '../../workflows/engine/executors/approval';
 import { runBatchStep } from '../../workflows/engine/executors/batch';
 import { runSleepStep } from '../../workflows/engine/executors/sleep';
 import { runSubJobStep } from '../../workflows/engine/executors/sub-job';
@@ -137,6 +138,7 @@ export const executorsComplete: { readonly [K in StepKind]: StepExecutor<K> } = 
   job: runSubJobStep,
   batch: runBatchStep,
   sleep: runSleepStep,
+  approval: runApprovalStep,
 };
 
 export const sleepResult = job({ name: 'typeTestSleep', description: 'type test', input })
@@ -156,7 +158,41 @@ export const sleepBoth = job({ name: 'typeTestSleepBoth', description: 'type tes
   until: () => new Date(),
 });
 
-// @ts-expect-error the step-kind map needs an executor for every kind ('batch' and 'sleep' are missing)
+export const approvalResult = job({ name: 'typeTestApproval', description: 'type test', input })
+  .approval('signOff', { name: 'Sign-off', role: 'admin', timeoutMs: 60_000, onReject: 'continue' })
+  .activity('after', {
+    name: 'After',
+    activity: 'simulateWork',
+    // An approval step's result is typed: the decision, who, their comment, when.
+    when: ({ results }) => results.signOff.decision === 'approved',
+    args: ({ results }) => ({
+      label: `${results.signOff.by ?? 'nobody'}: ${results.signOff.comment}`,
+      items: 1,
+    }),
+  })
+  .build();
+
+export const approvalBadRole = job({ name: 'typeTestApprovalRole', description: 'type test', input })
+  // @ts-expect-error a viewer never decides an approval
+  .approval('signOff', { name: 'Sign-off', role: 'viewer' })
+  .build();
+
+export const approvalBadDecision = job({ name: 'typeTestApprovalDecision', description: 'type test', input })
+  .approval('signOff', { name: 'Sign-off', onTimeout: 'continue' })
+  .activity('after', {
+    name: 'After',
+    activity: 'simulateWork',
+    // @ts-expect-error the decisions are approved, rejected and timed_out
+    when: ({ results }) => results.signOff.decision === 'approve',
+  })
+  .build();
+
+export const approvalRetry = job({ name: 'typeTestApprovalRetry', description: 'type test', input })
+  // @ts-expect-error an approval is not retried
+  .approval('signOff', { name: 'Sign-off', retry: { maxAttempts: 3 } })
+  .build();
+
+// @ts-expect-error the step-kind map needs an executor for every kind ('batch', 'sleep' and 'approval' are missing)
 export const executorsIncomplete: { readonly [K in StepKind]: StepExecutor<K> } = {
   activity: runActivityStep,
   job: runSubJobStep,

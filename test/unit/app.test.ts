@@ -30,6 +30,7 @@ describe('defineApp', () => {
       'demoHold',
       'demoWait',
       'demoQueue',
+      'demoApproval',
       'dataImport',
       'importBatch',
       'datasetBuild',

@@ -73,6 +73,15 @@ describe('deriveStatus', () => {
     expect(deriveStatus({ cancelling: false, paused: false, busy: true })).toBe('running');
     expect(deriveStatus({ cancelling: false, paused: false, busy: false })).toBe('running');
   });
+
+  it('is awaiting_approval while an approval step waits, unless cancelling, held or paused; before stalled', () => {
+    const base = { cancelling: false, paused: false, busy: false, awaitingApproval: true };
+    expect(deriveStatus(base)).toBe('awaiting_approval');
+    expect(deriveStatus({ ...base, stalled: true })).toBe('awaiting_approval');
+    expect(deriveStatus({ ...base, held: true })).toBe('held');
+    expect(deriveStatus({ ...base, paused: true })).toBe('paused');
+    expect(deriveStatus({ ...base, cancelling: true })).toBe('cancelling');
+  });
 });
 
 describe('childJobId', () => {

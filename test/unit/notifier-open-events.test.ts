@@ -88,4 +88,52 @@ describe('openEvents', () => {
     expect(openEvents(s)).toEqual([{ event: 'job.eta_overrun', episode: undefined, at: s.etaOverrun.at }]);
     expect(deliveryId('sub', 'r', 'job.eta_overrun')).toBe('webhook:sub:r:job.eta_overrun');
   });
+
+  it('owes an approval wait per step and since when, not while the job is paused', () => {
+    const s = fresh();
+    const b = s.steps[1];
+    Object.assign(b, { status: 'running', attempt: 1, startedAt: '2026-12-05T09:00:00.000Z' });
+    b.approval = {
+      status: 'awaiting',
+      role: 'admin',
+      message: 'Ship it?',
+      since: '2026-12-05T09:00:00.000Z',
+      timeoutAt: '2026-12-05T10:00:00.000Z',
+      onTimeout: 'fail',
+      onReject: 'continue',
+      by: null,
+      comment: null,
+      decidedAt: null,
+    };
+    s.status = 'awaiting_approval';
+    const due = {
+      event: 'job.awaiting_approval',
+      episode: `b@${Date.parse(b.approval.since)}`,
+      at: b.approval.since,
+    };
+    expect(openEvents(s)).toEqual([due]);
+    expect(jobEventData(s, null, links, 'job.awaiting_approval')).toMatchObject({
+      status: 'awaiting_approval',
+      step: 'b',
+      stepName: 'B',
+      approval: {
+        role: 'admin',
+        since: b.approval.since,
+        timeoutAt: b.approval.timeoutAt,
+        message: 'Ship it?',
+      },
+      hold: null,
+    });
+    // Paused, nobody can decide: nothing is owed; resumed, the same episode (delivered once).
+    s.control.paused = true;
+    s.status = 'paused';
+    expect(openEvents(s)).toEqual([]);
+    s.control.paused = false;
+    s.status = 'awaiting_approval';
+    expect(openEvents(s)).toEqual([due]);
+    // Decided: nothing more.
+    Object.assign(b.approval, { status: 'approved', by: 'alice', decidedAt: '2026-12-05T09:01:00.000Z' });
+    expect(openEvents(s)).toEqual([]);
+    expect(jobEventData(s, null, links, 'job.held').approval).toBeNull();
+  });
 });

@@ -63,6 +63,7 @@ describe('payloads', () => {
     hold: null,
     stall: null,
     etaOverrun: null,
+    approval: null,
     links: { dashboard: 'http://127.0.0.1:3000/jobs/j', temporalUi: null },
   };
 

@@ -141,7 +141,7 @@ describe('start', () => {
     const unknown = await refusal(jobs.start('noSuchType', {}));
     expect(unknown).toBeInstanceOf(UnknownJobType);
     expect(unknown.message).toBe(
-      `Unknown job type "noSuchType"; the job types are "example", "sceneProcessing", "itemBatch", "demoPipeline", "demoHold", "demoWait", "demoQueue", "dataImport", "datasetBuild" (GET /api/job-types)`,
+      `Unknown job type "noSuchType"; the job types are "example", "sceneProcessing", "itemBatch", "demoPipeline", "demoHold", "demoWait", "demoQueue", "demoApproval", "dataImport", "datasetBuild" (GET /api/job-types)`,
     );
 
     const internal = await refusal(jobs.start('exampleSubJob', {}));

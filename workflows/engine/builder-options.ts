@@ -228,3 +228,58 @@ export type SleepStepOptions<I, R extends object> = Omit<
     | { durationMs: number | ((ctx: StepContext<I, R>) => number); until?: undefined }
     | { until: (ctx: StepContext<I, R>) => Date | string; durationMs?: undefined }
   );
+
+/** What an approval step completes with. */
+export interface ApprovalResult {
+  /** `approved`; or `rejected` / `timed_out` when the step's `onReject` / `onTimeout` is `continue`. */
+  decision: 'approved' | 'rejected' | 'timed_out';
+  /** Who decided (the API key's name); null when it timed out. */
+  by: string | null;
+  /** The decider's comment; null without one, or when it timed out. */
+  comment: string | null;
+  /** When it was decided or timed out (ISO 8601). */
+  at: string;
+}
+
+/**
+ * An approval step: the job waits for a person's decision. Retries, the attempt timeout, stall and
+ * hold options and `onFailure` do not apply (a rejection or timeout does what `onReject` /
+ * `onTimeout` say).
+ */
+export type ApprovalStepOptions<I, R extends object> = Omit<
+  StepOptions<I, R, ApprovalResult>,
+  'retry' | 'timeoutMs' | 'stallAfterMs' | 'onFailure' | 'holdTimeoutMs'
+> & {
+  /**
+   * The lowest API role that may approve or reject (`viewer` never may), or a function of the
+   * context (the input and earlier results).
+   * @default 'operator'
+   */
+  role?: 'operator' | 'admin' | ((ctx: StepContext<I, R>) => 'operator' | 'admin');
+  /**
+   * How long the job waits for a decision, in milliseconds (1000 to 366 days), or a function of the
+   * context (undefined: no limit). Time the job spends paused does not end the wait: past it, the
+   * wait ends at the resume.
+   * @default no limit
+   */
+  timeoutMs?: number | ((ctx: StepContext<I, R>) => number | undefined);
+  /**
+   * What a timeout does: `fail` fails the job; `continue` completes the step with the decision
+   * `timed_out` and the job goes on. Or a function of the context.
+   * @default 'fail'
+   */
+  onTimeout?: 'fail' | 'continue' | ((ctx: StepContext<I, R>) => 'fail' | 'continue');
+  /**
+   * What a rejection does: `fail` fails the job; `continue` completes the step with the decision
+   * `rejected` and the job goes on (a later step's `when` can read `results[key].decision`). Or a
+   * function of the context.
+   * @default 'fail'
+   */
+  onReject?: 'fail' | 'continue' | ((ctx: StepContext<I, R>) => 'fail' | 'continue');
+  /**
+   * What the approver is asked, shown on the card and in the `job.awaiting_approval` webhook (at
+   * most 500 characters).
+   * @example 'Publish the nightly build to production?'
+   */
+  message?: string;
+};

@@ -25,6 +25,8 @@ import type {
   ActivityInterface,
   ActivityResult,
   ActivityStepOptions,
+  ApprovalResult,
+  ApprovalStepOptions,
   BatchActivityOptions,
   BatchCommon,
   BatchDefaultActivityOptions,
@@ -52,6 +54,12 @@ export type * from './builder-options';
  * key holds what. This is the one place the two views meet.
  */
 const typed = <I, R extends object>(ctx: StepContext<I>): StepContext<I, R> => ctx as StepContext<I, R>;
+
+/** An option that is a value or a function of the typed context, as the engine's untyped one. */
+const ctxFn = <I, R extends object, T>(
+  v: T | ((ctx: StepContext<I, R>) => T) | undefined,
+): T | ((ctx: StepContext<I>) => T) | undefined =>
+  typeof v === 'function' ? (ctx: StepContext<I>) => (v as (c: StepContext<I, R>) => T)(typed(ctx)) : v;
 
 /**
  * Builds one job type; each step method returns a builder that knows that step's result type.
@@ -163,6 +171,34 @@ export class JobBuilder<
       kind: 'sleep',
       durationMs: typeof durationMs === 'function' ? (ctx) => durationMs(typed(ctx)) : durationMs,
       until: until ? (ctx) => until(typed(ctx)) : undefined,
+    });
+  }
+
+  /**
+   * Adds a step that waits for a person's decision: a caller with at least `role` approves or
+   * rejects it (with a comment) through `POST /api/jobs/:id/steps/:key/approve` or `/reject`, the
+   * card or `StepwiseClient.approve/reject`. It completes with `{decision, by, comment, at}`; a
+   * rejection or a timeout fails the job unless `onReject` / `onTimeout` is `continue`.
+   *
+   * @example
+   * .approval('signOff', { name: 'Sign-off', role: 'admin', timeoutMs: 86_400_000, onTimeout: 'continue' })
+   */
+  approval<K extends string>(
+    key: NewKey<K, R>,
+    opts: ApprovalStepOptions<z.infer<S>, R>,
+  ): JobBuilder<A, S, R & { [P in K]: ApprovalResult }, U> {
+    // `timeoutMs` here is the wait's, not an attempt's.
+    const { timeoutMs, ...common } = opts;
+    return this.add({
+      ...this.common(key, common),
+      kind: 'approval',
+      // One attempt: a decision is not retried.
+      retry: { maxAttempts: 1 },
+      role: ctxFn(opts.role),
+      decisionTimeoutMs: ctxFn(timeoutMs),
+      onTimeout: ctxFn(opts.onTimeout),
+      onReject: ctxFn(opts.onReject),
+      message: opts.message,
     });
   }
 

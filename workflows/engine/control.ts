@@ -10,7 +10,15 @@ export type ControlAction = 'pause' | 'resume' | 'cancel';
 
 /** Why a control request was refused: an error type for the caller and a sentence for people. */
 export interface ControlRefusal {
-  type: 'InvalidControlPayload' | 'JobClosed' | 'JobCancelling' | 'AlreadyPaused' | 'NotPaused' | 'NotHeld';
+  type:
+    | 'InvalidControlPayload'
+    | 'JobClosed'
+    | 'JobCancelling'
+    | 'AlreadyPaused'
+    | 'NotPaused'
+    | 'NotHeld'
+    | 'NotAwaitingApproval'
+    | 'JobPaused';
   message: string;
 }
 
@@ -48,20 +56,22 @@ export function checkControl(
  * waits for a slot of its concurrency limit; a pause takes effect once it has one), then `held` (a step waits
  * for an operator's decision); a paused job is `pausing`
  * while anything still runs (`busy`: an activity, or a sub-job that has not paused) and `paused`
- * once nothing does.
+ * once nothing does; a running job with an approval step waiting is `awaiting_approval`, before
+ * `stalled` (an approval step is never stalled; another step of the job may be).
  */
 export function deriveStatus(s: {
   cancelling: boolean;
   queued?: boolean;
   held?: boolean;
   stalled?: boolean;
+  awaitingApproval?: boolean;
   paused: boolean;
   busy: boolean;
 }): JobStatus {
   if (s.cancelling) return 'cancelling';
   if (s.queued) return 'queued';
   if (s.held) return 'held';
-  if (!s.paused) return s.stalled ? 'stalled' : 'running';
+  if (!s.paused) return s.awaitingApproval ? 'awaiting_approval' : s.stalled ? 'stalled' : 'running';
   return s.busy ? 'pausing' : 'paused';
 }
 

@@ -9,6 +9,7 @@
  * engine forwards it without looking inside.
  */
 import type { z } from 'zod';
+import { APPROVAL_ROLES, type ApprovalRole } from '../job-state';
 import { JobDefinitionError, validateDag } from './dag';
 
 /** How a step's attempts are retried by the engine (each attempt is visible in the job state). */
@@ -149,7 +150,47 @@ export interface SleepStepDef<I> extends StepBase<I> {
   until?(ctx: StepContext<I>): Date | string;
 }
 
-export type StepDef<I> = ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I> | SleepStepDef<I>;
+/**
+ * A person's decision as a step: the step waits until a caller with at least `role` approves or
+ * rejects it (with a comment), or until `timeoutMs` passes. It completes with `{decision, by,
+ * comment, at}`; a rejection or timeout fails it instead when `onReject` / `onTimeout` is `fail`.
+ * Pause-aware like a sleep: a paused job takes no decision and does not time out until resumed.
+ */
+export interface ApprovalStepDef<I> extends StepBase<I> {
+  kind: 'approval';
+  /**
+   * The lowest API role that may decide it, or a function of the context.
+   * @default 'operator'
+   */
+  role?: ApprovalRole | ((ctx: StepContext<I>) => ApprovalRole);
+  /**
+   * How long it waits for a decision (ms, 1000 to 366 days), or a function of the context (which
+   * may return undefined: no limit); no limit without it. (The builder's `.approval()` takes it as
+   * `timeoutMs`; a step's `timeoutMs` is an attempt's, which does not apply to an approval.)
+   */
+  decisionTimeoutMs?: number | ((ctx: StepContext<I>) => number | undefined);
+  /**
+   * What a timeout does: `fail` fails the step (and so the job); `continue` completes it with the
+   * decision `timed_out`, and the steps after it run. Or a function of the context.
+   * @default 'fail'
+   */
+  onTimeout?: ApprovalOutcomePolicy | ((ctx: StepContext<I>) => ApprovalOutcomePolicy);
+  /**
+   * What a rejection does: `fail` fails the step (and so the job); `continue` completes it with the
+   * decision `rejected`, and the steps after it run (a `when` can read it). Or a function of the
+   * context.
+   * @default 'fail'
+   */
+  onReject?: ApprovalOutcomePolicy | ((ctx: StepContext<I>) => ApprovalOutcomePolicy);
+  /** What the approver is asked (shown on the card and in the webhook), at most 500 characters. */
+  message?: string;
+}
+
+/** What an approval step does on a rejection or a timeout. */
+export type ApprovalOutcomePolicy = 'fail' | 'continue';
+
+export type StepDef<I> =
+  ActivityStepDef<I> | JobStepDef<I> | BatchStepDef<I> | SleepStepDef<I> | ApprovalStepDef<I>;
 
 /**
  * Per-type cleanup: an activity the engine runs exactly once when the job is cancelled, in a
@@ -317,10 +358,14 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
           `step "${s.key}": a sleep step takes exactly one of durationMs and until`,
         );
       }
-      if (typeof s.durationMs === 'number' && !(s.durationMs >= 0)) {
-        throw new JobDefinitionError(spec.name, `step "${s.key}": durationMs must be >= 0`);
+      if (typeof s.durationMs === 'number' && !(s.durationMs >= 0 && s.durationMs <= MAX_WAIT_MS)) {
+        throw new JobDefinitionError(
+          spec.name,
+          `step "${s.key}": durationMs must be from 0 to ${MAX_WAIT_MS} (366 days)`,
+        );
       }
     }
+    if (s.kind === 'approval') checkApproval(spec.name, s as ApprovalStepDef<unknown>);
     if (s.kind === 'batch') {
       // Values computed from the input are clamped to >= 1 when the step runs.
       for (const [name, v] of [
@@ -337,7 +382,8 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
       index: i + 1,
       weight,
       dependsOn: s.dependsOn ?? (i === 0 ? [] : [spec.steps[i - 1].key]),
-      onFailure: s.onFailure ?? spec.onStepFailure ?? 'fail',
+      // A rejection or timeout that fails an approval step fails the job, as `onReject` promises.
+      onFailure: s.kind === 'approval' ? 'fail' : (s.onFailure ?? spec.onStepFailure ?? 'fail'),
       timeoutMs: s.timeoutMs ?? 10 * 60_000,
       retryPolicy,
     };
@@ -370,4 +416,45 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     concurrency: spec.concurrency ?? null,
     subJobs: [...new Set(spec.subJobs ?? [])],
   };
+}
+
+/** The longest approval wait (and sleep) a step may declare: a year and a day. */
+export const MAX_WAIT_MS = 366 * 24 * 60 * 60 * 1000;
+
+/** Checks an approval step's fixed options (those computed from the context are checked when it runs). */
+function checkApproval(type: string, s: ApprovalStepDef<unknown>): void {
+  const problem = approvalOptionProblem({
+    role: typeof s.role === 'function' ? undefined : s.role,
+    timeoutMs: typeof s.decisionTimeoutMs === 'function' ? undefined : s.decisionTimeoutMs,
+    onTimeout: typeof s.onTimeout === 'function' ? undefined : s.onTimeout,
+    onReject: typeof s.onReject === 'function' ? undefined : s.onReject,
+  });
+  if (problem) throw new JobDefinitionError(type, `step "${s.key}": ${problem}`);
+  if (s.message !== undefined && s.message.length > 500) {
+    throw new JobDefinitionError(type, `step "${s.key}": message must be at most 500 characters`);
+  }
+}
+
+/** What is wrong with an approval step's options (undefined ones are defaults), or null. */
+export function approvalOptionProblem(o: {
+  role?: unknown;
+  timeoutMs?: unknown;
+  onTimeout?: unknown;
+  onReject?: unknown;
+}): string | null {
+  if (o.role !== undefined && !(APPROVAL_ROLES as readonly unknown[]).includes(o.role)) {
+    return `role must be one of ${APPROVAL_ROLES.join(', ')}, not ${String(o.role)}`;
+  }
+  const t = o.timeoutMs;
+  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 1000 && t <= MAX_WAIT_MS)) {
+    return `the approval's timeoutMs must be an integer from 1000 to ${MAX_WAIT_MS} (366 days), not ${String(t)}`;
+  }
+  for (const [name, v] of [
+    ['onTimeout', o.onTimeout],
+    ['onReject', o.onReject],
+  ] as const) {
+    if (v !== undefined && v !== 'fail' && v !== 'continue')
+      return `${name} must be 'fail' or 'continue', not ${String(v)}`;
+  }
+  return null;
 }

@@ -44,7 +44,11 @@ export type StepFunctionName =
   | 'chunkInput'
   | 'endJob'
   | 'durationMs'
-  | 'until';
+  | 'until'
+  | 'role'
+  | 'timeoutMs'
+  | 'onTimeout'
+  | 'onReject';
 
 /**
  * Calls one of a step's pure functions. They are deterministic — the same context gives the same

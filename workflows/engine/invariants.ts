@@ -80,6 +80,14 @@ export function jobStateViolations(state: JobState): string[] {
   if (state.queue?.position !== null && state.queue?.position !== undefined && state.queue.running === null) {
     bad('queue.position without queue.running: both are read from the limiter');
   }
+  const awaiting = steps.filter((s) => s.status === 'running' && s.approval?.status === 'awaiting');
+  const awaitingExpected =
+    awaiting.length > 0 && !closed && !state.cancellation && !state.control.paused && state.hold === null;
+  if ((state.status === 'awaiting_approval') !== awaitingExpected) {
+    bad(
+      `status ${state.status} with ${awaiting.length} steps awaiting approval: awaiting_approval exactly while one awaits and the job is not paused, held or cancelling`,
+    );
+  }
   if ((state.status === 'pausing' || state.status === 'paused') && !state.control.paused) {
     bad(`status ${state.status} while control.paused is false`);
   }
@@ -182,6 +190,15 @@ function stepViolations(state: JobState, s: StepState): string[] {
     out.push(`retrying with the failed attempt's message ${JSON.stringify(s.message)}`);
   }
   if (s.status === 'skipped' && s.message === null) out.push('skipped without a reason');
+  // An approval awaits exactly while its step runs; a decided one says who and when.
+  const ap = s.approval;
+  if (ap && (ap.status === 'awaiting') !== (s.status === 'running')) {
+    out.push(`${s.status} with its approval ${ap.status}`);
+  }
+  if (ap && (ap.status === 'awaiting') !== (ap.decidedAt === null)) {
+    out.push(`approval ${ap.status} with decidedAt ${String(ap.decidedAt)}`);
+  }
+  if (ap && s.kind !== 'approval') out.push(`a ${s.kind} step with an approval`);
   // A finished step does not read as part-way ("9/10 items" on a completed step).
   for (const [, done, of] of s.status === 'completed' ? (s.message ?? '').matchAll(FRACTION) : []) {
     if (Number(done) < Number(of)) out.push(`completed with a part-way message ${JSON.stringify(s.message)}`);

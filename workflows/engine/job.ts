@@ -21,6 +21,13 @@ export interface HoldDecision {
   reason: string | null;
 }
 
+/** A decision on an approval step, as the `decideApproval` update carried it. */
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  by: string | null;
+  comment: string | null;
+}
+
 export class Job {
   readonly state: JobState;
   /** Results of the completed steps by key (carried ones included): what step functions see. */
@@ -37,6 +44,8 @@ export class Job {
   failure: { step: NormalizedStep<unknown>; error: StepError } | null = null;
   /** Operators' decisions on held steps, by step key, until the step takes them. */
   readonly holdDecisions = new Map<string, HoldDecision>();
+  /** Decisions on awaiting approval steps, by step key, until the step takes them. */
+  readonly approvalDecisions = new Map<string, ApprovalDecision>();
   /** Bumped whenever a hold is decided: the scheduler starts what waited for it. */
   holdVersion = 0;
   /** Accepted progress reports per step key, and when the last came: what the stall watch looks at. */

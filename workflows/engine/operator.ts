@@ -5,7 +5,9 @@
  */
 import * as wf from '@temporalio/workflow';
 import {
+  approvalDecisionPayloadSchema,
   controlPayloadSchema,
+  type ApprovalDecisionPayload,
   holdDecisionPayloadSchema,
   pauseSignal,
   resumeSignal,
@@ -18,7 +20,7 @@ import { forwardControl } from './children';
 import { checkControl, describeRequest, type ControlAction, type ControlRefusal } from './control';
 import { formatIssues } from './failures';
 import type { HoldDecision, Job } from './job';
-import { recordAction } from './state';
+import { isAwaitingApproval, recordAction } from './state';
 
 /** What a sub-job is told when its job pauses or resumes: who asked (else the job) and why. */
 export function forwardedPayload(job: Job, p: ControlPayload | undefined): ControlPayload {
@@ -133,6 +135,73 @@ export function decideHold(job: Job, action: HoldAction, p: HoldDecisionPayload 
     `${HOLD_VERBS[action]} "${job.stepState(key).name}" requested${describeRequest(p)}`,
   );
   job.changed();
+}
+
+/**
+ * Why a decision on an approval step does not fit (null: it does): the payload (a comment over
+ * `MAX_APPROVAL_COMMENT` characters), a closed, cancelling or paused job, or a step that does not await
+ * a decision (no such step, another kind, already decided, or a decision under way). The caller's
+ * role is the API's to check: the workflow records the `by` the update carried.
+ */
+export function checkApprovalDecision(job: Job, raw: unknown): ControlRefusal | null {
+  const parsed = approvalDecisionPayloadSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      type: 'InvalidControlPayload',
+      message: `Invalid payload: ${formatIssues(parsed.error.issues)}`,
+    };
+  }
+  const st = job.state;
+  if (job.isClosed()) return { type: 'JobClosed', message: `Job "${st.jobId}" is closed (${st.status})` };
+  if (st.cancellation) return { type: 'JobCancelling', message: `Job "${st.jobId}" is being cancelled` };
+  const key = parsed.data.step;
+  const step = st.steps.find((s) => s.key === key);
+  if (!step || step.kind !== 'approval') {
+    return {
+      type: 'NotAwaitingApproval',
+      message: `Job "${st.jobId}" has no approval step "${key}"${step ? ` (it is a ${step.kind} step)` : ''}`,
+    };
+  }
+  if (st.control.paused) {
+    return {
+      type: 'JobPaused',
+      message: `Job "${st.jobId}" is paused (${st.status}); resume it to decide step "${key}"`,
+    };
+  }
+  if (!isAwaitingApproval(step) || job.approvalDecisions.has(key)) {
+    const what = job.approvalDecisions.has(key)
+      ? 'a decision on it is already under way'
+      : step.approval
+        ? `it is ${step.approval.status.replace('_', ' ')}`
+        : `it is ${step.status}`;
+    return {
+      type: 'NotAwaitingApproval',
+      message: `Step "${key}" of job "${st.jobId}" does not await approval: ${what}`,
+    };
+  }
+  return null;
+}
+
+/** Validator of the `decideApproval` update: refuses what does not fit, changing nothing. */
+export function validateApprovalDecision(job: Job, p: unknown): void {
+  const refusal = checkApprovalDecision(job, p);
+  if (refusal) throw wf.ApplicationFailure.create({ ...refusal, nonRetryable: true });
+}
+
+/** Records an accepted decision (who, and their comment); the approval step acts on it. */
+export function decideApproval(job: Job, p: ApprovalDecisionPayload): 'approve' | 'reject' {
+  const { step: key, decision } = p;
+  job.approvalDecisions.set(key, { decision, by: p.by ?? null, comment: p.comment ?? null });
+  const payload = { ...(p.by ? { by: p.by } : {}), ...(p.comment ? { reason: p.comment } : {}) };
+  recordAction(job.state, decision, payload, 'update', job.limits.maxControlActions);
+  const s = job.stepState(key);
+  job.log(
+    'info',
+    s.index,
+    `${decision === 'approve' ? 'Approval' : 'Rejection'} of "${s.name}" requested${describeRequest(payload)}`,
+  );
+  job.changed();
+  return decision;
 }
 
 /** An update's validator: a refused update changes nothing and leaves no trace in history. */

@@ -203,8 +203,8 @@ export function stallCheckWaitMs(thresholdMs: number, checks: number, elapsedMs:
 
 /** The step's stall threshold: its own `stallAfterMs`, else the one the client learned at start. */
 function stallThreshold(job: Job, step: NormalizedStep<unknown>): number | null {
-  // A sleep reports nothing by design: it is never stalled.
-  if (step.kind === 'sleep') return null;
+  // A sleep or an approval reports nothing by design: it is never stalled.
+  if (step.kind === 'sleep' || step.kind === 'approval') return null;
   const ms = step.stallAfterMs ?? job.params.stallAfterMs?.[step.key];
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 1000 ? Math.round(ms) : null;
 }

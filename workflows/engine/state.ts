@@ -154,6 +154,10 @@ export interface DerivedInputs {
 
 const isActive = (s: StepState): boolean => s.status === 'running' || s.status === 'retrying';
 
+/** A running approval step that waits for a decision. */
+export const isAwaitingApproval = (s: StepState): boolean =>
+  s.status === 'running' && s.approval?.status === 'awaiting';
+
 /**
  * Recomputes what is derived from the steps after any change: progress (never decreasing), the
  * current step (the first running one, else the last that started), the headline message (the
@@ -189,6 +193,7 @@ export function refreshDerived(
     queued: state.queue !== null,
     held: state.hold !== null,
     stalled: state.stalled !== null,
+    awaitingApproval: state.steps.some(isAwaitingApproval),
     paused: state.control.paused,
     busy,
   });
@@ -257,6 +262,9 @@ export function closeState(
       s.durationMs = s.startedAt ? Date.parse(state.closedAt) - Date.parse(s.startedAt) : null;
       s.nextAttemptAt = null;
       s.message = null;
+      if (s.approval?.status === 'awaiting') {
+        Object.assign(s.approval, { status: 'cancelled', decidedAt: state.closedAt });
+      }
     }
   }
   state.activeSubJobs = [];

@@ -6,6 +6,7 @@
  * `invariants.ts` after each one. Workflow-safe: no Temporal calls; times come from `nowIso`.
  */
 import type {
+  ApprovalState,
   CancellationInfo,
   JobState,
   Json,
@@ -201,6 +202,36 @@ export function stepCancelled(state: JobState, key: string): void {
   s.completedAt = nowIso();
   s.durationMs = sinceStart(s, s.completedAt);
   if (s.batch) s.batch.running = 0;
+  if (s.approval?.status === 'awaiting')
+    Object.assign(s.approval, { status: 'cancelled', decidedAt: s.completedAt });
+}
+
+/** A sleep step's attempt fixed its wake-up time. */
+export function sleepScheduled(state: JobState, key: string, wakeAt: string): void {
+  stepStateOf(state, key).wakeAt = wakeAt;
+}
+
+/** A running approval step starts waiting for a decision: the job is `awaiting_approval`. */
+export function approvalAwaited(
+  state: JobState,
+  key: string,
+  wait: Pick<ApprovalState, 'role' | 'message' | 'timeoutAt' | 'onTimeout' | 'onReject'>,
+): void {
+  const s = stepStateOf(state, key);
+  s.approval = { status: 'awaiting', ...wait, since: nowIso(), by: null, comment: null, decidedAt: null };
+}
+
+/** The approval step's wait ended: decided by someone, or timed out. The step completes or fails next. */
+export function approvalDecided(
+  state: JobState,
+  key: string,
+  status: 'approved' | 'rejected' | 'timed_out',
+  by: string | null,
+  comment: string | null,
+): void {
+  const s = stepStateOf(state, key);
+  if (!s.approval) return;
+  Object.assign(s.approval, { status, by, comment, decidedAt: nowIso() });
 }
 
 export function stepSkipped(state: JobState, key: string, message: string): void {

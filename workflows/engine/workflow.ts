@@ -8,6 +8,8 @@ import * as wf from '@temporalio/workflow';
 import {
   cancelJobUpdate,
   cancelSignal,
+  decideApprovalUpdate,
+  type ApprovalDecisionPayload,
   failStepUpdate,
   retryStepUpdate,
   skipStepUpdate,
@@ -32,7 +34,16 @@ import { jsonBytes } from '../limits';
 import { recoveryProblem } from './entry-checks';
 import { formatIssues } from './failures';
 import { Job } from './job';
-import { decideHold, onControlSignal, pause, resume, validateHoldDecision, validateUpdate } from './operator';
+import {
+  decideApproval,
+  decideHold,
+  onControlSignal,
+  pause,
+  resume,
+  validateApprovalDecision,
+  validateHoldDecision,
+  validateUpdate,
+} from './operator';
 import type { JobConcurrency } from './limiter-contracts';
 import { concurrencyOf, ConcurrencyKeyProblem, leaveQueue, waitForSlot, type Admission } from './queue';
 import { runSteps } from './scheduler';
@@ -115,6 +126,14 @@ function registerHandlers(job: Job): void {
       { validator: (p?: HoldDecisionPayload) => validateHoldDecision(job, action, p), description },
     );
   }
+  wf.setHandler(
+    decideApprovalUpdate,
+    (p: ApprovalDecisionPayload) => controlAck(job.state, decideApproval(job, p)),
+    {
+      validator: (p: ApprovalDecisionPayload) => validateApprovalDecision(job, p),
+      description: D.decideApproval,
+    },
+  );
 }
 
 /** A running step's activity or sub-job reports progress; stale attempts are ignored. */

@@ -20,6 +20,7 @@ export const NOTIFICATION_EVENTS = [
   'job.stalled',
   'job.held',
   'job.eta_overrun',
+  'job.awaiting_approval',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 

@@ -172,13 +172,28 @@ export class AuditHooks implements OnModuleInit, OnModuleDestroy {
       role: actor?.role ?? null,
       action,
       jobId: jobId?.slice(0, MAX_FIELD) ?? null,
-      reason: text(body.reason)?.slice(0, maxText) ?? null,
+      reason: reasonOf(action, body, params)?.slice(0, maxText) ?? null,
       outcome: status < 400 ? 'accepted' : status < 500 ? 'refused' : 'failed',
       statusCode: status,
       message: status >= 400 ? (text(answer?.message)?.slice(0, maxText) ?? null) : null,
       ip: request.ip?.slice(0, 64) ?? null,
     };
   }
+}
+
+/**
+ * What the row records as the request's reason: its `reason`; for an approval's decision, the step
+ * it decided and the comment (`signOff: looks right`), so the trail says who decided what and why.
+ */
+function reasonOf(
+  action: AuditRecord['action'],
+  body: Record<string, unknown>,
+  params: Record<string, unknown>,
+): string | undefined {
+  if (action !== 'approve' && action !== 'reject') return text(body.reason);
+  const step = text(params.key)?.slice(0, MAX_FIELD) ?? '?';
+  const comment = text(body.comment);
+  return comment ? `${step}: ${comment}` : step;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>

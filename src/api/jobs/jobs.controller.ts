@@ -37,15 +37,18 @@ import {
 import { Audited, Roles } from '../common/route-policy';
 import { STEPWISE_CLIENT } from './stepwise-client.provider';
 import {
+  approvalBodySchema,
   controlBodySchema,
   getJobQuerySchema,
   holdBodySchema,
   jobIdSchema,
   listJobsQuerySchema,
   retryBodySchema,
+  stepKeySchema,
   startJobBodySchema,
   startJobHeadersSchema,
   terminateBodySchema,
+  type ApprovalBody,
   type GetJobQuery,
   type JobList,
   type JobTreeNode,
@@ -62,9 +65,18 @@ import { ApiOperation } from '../openapi/api-operation';
 import { z } from 'zod';
 
 const JobIdPipe = new ZodPipe(jobIdSchema, 'job id');
+const StepKeyPipe = new ZodPipe(stepKeySchema, 'step key');
 const jobIdParams = z.object({ jobId: jobIdSchema });
+const stepParams = z.object({ jobId: jobIdSchema, key: stepKeySchema });
 const UNAVAILABLE = 'Temporal unavailable, or no worker answered in time';
 const NOT_FOUND = 'No job with this id';
+const APPROVAL_ERRORS = {
+  400: 'A comment over 1000 characters, or a malformed step key',
+  403: 'A viewer, or an operator on a step only an admin may decide',
+  404: 'No job with this id, or no step with this key',
+  409: 'Not an approval step, or it does not await a decision (decided, timed out, not started); or the job is paused (resume it first), cancelling or closed',
+  503: UNAVAILABLE,
+};
 
 /** The job routes: the body and path checks, the roles and the audit; the rest is the client's. */
 @Controller('api/jobs')
@@ -335,6 +347,53 @@ export class JobsController {
   ): Promise<ControlAck> {
     // The actor is the caller's key name, never the `by` a client typed.
     return this.jobs.failStep(jobId, { ...body, by: actor.name });
+  }
+
+  @Post(':jobId/steps/:key/approve')
+  @Roles('operator')
+  @Audited('approve')
+  @ApiOperation({
+    summary: 'Approve an approval step that awaits a decision',
+    description:
+      'The step completes with `{decision: "approved", by, comment, at}` (`by`: your key’s name) and the job goes on. The step’s `approval.role` is the lowest role that may decide it.',
+    tags: ['control'],
+    params: stepParams,
+    body: approvalBodySchema,
+    responses: { 200: { description: 'Accepted: the step takes the decision', schema: controlAckSchema } },
+    errors: APPROVAL_ERRORS,
+  })
+  @HttpCode(HttpStatus.OK)
+  async approve(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Param('key', StepKeyPipe) key: string,
+    @Body(new ZodPipe(approvalBodySchema)) body: ApprovalBody,
+    @CurrentActor() actor: Actor,
+  ): Promise<ControlAck> {
+    // The decider is the caller's key name, and their role is checked against the step's.
+    return this.jobs.approve(jobId, key, { ...body, by: actor.name, role: actor.role });
+  }
+
+  @Post(':jobId/steps/:key/reject')
+  @Roles('operator')
+  @Audited('reject')
+  @ApiOperation({
+    summary: 'Reject an approval step that awaits a decision',
+    description:
+      'Under the step’s `onReject: "fail"` the step fails with `ApprovalRejected`, and so the job; under `continue` it completes with `{decision: "rejected", by, comment, at}` and the job goes on.',
+    tags: ['control'],
+    params: stepParams,
+    body: approvalBodySchema,
+    responses: { 200: { description: 'Accepted: the step takes the decision', schema: controlAckSchema } },
+    errors: APPROVAL_ERRORS,
+  })
+  @HttpCode(HttpStatus.OK)
+  async reject(
+    @Param('jobId', JobIdPipe) jobId: string,
+    @Param('key', StepKeyPipe) key: string,
+    @Body(new ZodPipe(approvalBodySchema)) body: ApprovalBody,
+    @CurrentActor() actor: Actor,
+  ): Promise<ControlAck> {
+    return this.jobs.reject(jobId, key, { ...body, by: actor.name, role: actor.role });
   }
 
   @Post(':jobId/retry')

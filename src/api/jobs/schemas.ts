@@ -3,7 +3,12 @@
  * what the API accepts), and the types of their answers, which are declared in `../contracts.ts`.
  */
 import { z } from 'zod';
-import { JOB_STATUSES, controlPayloadSchema, holdDecisionPayloadSchema } from '../../../workflows/contracts';
+import {
+  JOB_STATUSES,
+  MAX_APPROVAL_COMMENT,
+  controlPayloadSchema,
+  holdDecisionPayloadSchema,
+} from '../../../workflows/contracts';
 import { named } from '../../../workflows/schema-registry';
 
 export type { JobList, JobSummary, JobTreeNode, StartJobResponse, TerminateResponse } from '../contracts';
@@ -97,6 +102,31 @@ export type StartJobBody = z.infer<typeof startJobBodySchema>;
 
 /** Body of pause, resume and cancel. */
 export const controlBodySchema = named('ControlBody', controlPayloadSchema.default({}), 'input');
+
+/** A step's key in a path (`/api/jobs/:jobId/steps/:key/approve`): what `defineJob` allows. */
+export const stepKeySchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'A step key is a letter, then up to 63 letters, digits or _')
+  .describe('The step’s key, as in `JobState.steps[].key`');
+
+/** Body of an approval's decision: the comment, recorded with the decision. */
+export const approvalBodySchema = named(
+  'ApprovalDecisionBody',
+  z
+    .object({
+      comment: z
+        .string()
+        .max(MAX_APPROVAL_COMMENT)
+        .optional()
+        .describe(
+          `Why (at most ${MAX_APPROVAL_COMMENT} characters); the step’s result and the audit trail keep it`,
+        ),
+    })
+    .strict()
+    .default({}),
+  'input',
+);
+export type ApprovalBody = z.infer<typeof approvalBodySchema>;
 
 /** A decision on a held step: which one (default the first held), and why. */
 export const holdBodySchema = named('HoldDecisionBody', holdDecisionPayloadSchema.default({}), 'input');

@@ -22,7 +22,7 @@ const eventsSchema = z
   .max(NOTIFICATION_EVENTS.length)
   .refine((e) => new Set(e).size === e.length, 'lists an event twice')
   .describe(
-    'The events wanted. `job.stalled`, `job.held` and `job.eta_overrun` are accepted and fire once the engine emits them',
+    'The events wanted. `job.stalled`, `job.held`, `job.awaiting_approval` and `job.eta_overrun` are about open jobs: once per stall, hold and approval wait, once per run for an overrun',
   );
 
 const jobTypesSchema = z

@@ -6,6 +6,7 @@ import type { Json, StepKind } from '../../contracts';
 import type { NormalizedStep, StepContext } from '../definition';
 import type { Job } from '../job';
 import { runActivityStep } from './activity';
+import { runApprovalStep } from './approval';
 import { runBatchStep } from './batch';
 import { runSleepStep } from './sleep';
 import { runSubJobStep } from './sub-job';
@@ -16,6 +17,7 @@ export const executors: { readonly [K in StepKind]: StepExecutor<K> } = {
   job: runSubJobStep,
   batch: runBatchStep,
   sleep: runSleepStep,
+  approval: runApprovalStep,
 };
 
 /** Runs one attempt of `step` with its kind's executor. */

@@ -1,12 +1,13 @@
 /**
  * `sleep` steps: a durable timer. The wake-up time is fixed when the attempt starts and shown in
- * the step's message; while the job is paused the sleep does not end (a time passed meanwhile
+ * the step's message and its `wakeAt` (at most 366 days away: a later one fails the step); while the job is paused the sleep does not end (a time passed meanwhile
  * ends it at resume). History: one timer, and one more per pause that ends before the time.
  */
 import * as wf from '@temporalio/workflow';
 import type { Json } from '../../contracts';
+import { MAX_WAIT_MS } from '../definition';
 import { callStepFunction } from '../failures';
-import { progressReported } from '../transitions';
+import { progressReported, sleepScheduled } from '../transitions';
 import type { StepExecutor } from './types';
 
 export const runSleepStep: StepExecutor<'sleep'> = async ({ job, step, ctx, attempt }) => {
@@ -22,6 +23,14 @@ export const runSleepStep: StepExecutor<'sleep'> = async ({ job, step, ctx, atte
     return Date.now() + Math.round(d);
   });
   const wakeAt = new Date(wakeMs).toISOString();
+  if (wakeMs - Date.now() > MAX_WAIT_MS) {
+    throw wf.ApplicationFailure.create({
+      type: 'SleepTooLong',
+      message: `A sleep until ${wakeAt} is longer than 366 days, the longest a sleep step may wait`,
+      nonRetryable: true,
+    });
+  }
+  sleepScheduled(job.state, step.key, wakeAt);
   progressReported(job.state, { stepKey: step.key, attempt, progress: 0, message: `Sleeps until ${wakeAt}` });
   job.changed();
   for (;;) {

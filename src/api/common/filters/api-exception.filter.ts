@@ -41,6 +41,7 @@ export const DOMAIN_ERROR_STATUS: Record<StepwiseErrorCode, number> = {
   JobInputTooLarge: 413,
   JobConflict: 409,
   JobNotControllable: 409,
+  ApprovalForbidden: 403,
 };
 
 const reason = (status: number): string => REASON[status] ?? HttpStatus[status] ?? 'Error';
