@@ -71,9 +71,10 @@ export const runApprovalStep: StepExecutor<'approval'> = async ({ job, step, ctx
       await wf.condition(() => decided() || paused());
       continue;
     }
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    await wf.condition(() => decided() || paused(), left);
+    // The timer decides, never clock arithmetic: whether a branch is taken must follow from the
+    // history (a timer fired, a decision came), not from what Date.now() said in a task.
+    const left = Math.max(1, deadline - Date.now());
+    if (!(await wf.condition(() => decided() || paused(), left))) break;
   }
 
   const d = job.approvalDecisions.get(step.key);

@@ -38,9 +38,9 @@ export const runSleepStep: StepExecutor<'sleep'> = async ({ job, step, ctx, atte
       await wf.condition(() => !job.state.control.paused);
       continue;
     }
-    const left = wakeMs - Date.now();
-    if (left <= 0) break;
-    // Ends early only for a pause; the timer's end is the wake-up.
+    // Ends early only for a pause; the timer's end is the wake-up (a time already passed is a 1 ms
+    // timer: whether the step wakes follows from the history, never from Date.now() in a task).
+    const left = Math.max(1, wakeMs - Date.now());
     if (!(await wf.condition(() => job.state.control.paused, left))) break;
   }
   const wokeAt = new Date().toISOString();
