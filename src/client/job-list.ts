@@ -192,6 +192,8 @@ export class JobLister {
     if (q.topLevel === false) clauses.push(`${JobParentIdKey.name} IS NOT NULL`);
     if (q.jobIdPrefix !== undefined) clauses.push(`WorkflowId STARTS_WITH ${lit(q.jobIdPrefix)}`);
     if (q.startedBy !== undefined) clauses.push(`${JobStartedByKey.name} = ${lit(q.startedBy)}`);
+    // Temporal's own attribute on a schedule's runs.
+    if (q.scheduleId !== undefined) clauses.push(`TemporalScheduledById = ${lit(q.scheduleId)}`);
     if (q.startedAfter !== undefined) clauses.push(`StartTime >= ${lit(q.startedAfter)}`);
     if (q.startedBefore !== undefined) clauses.push(`StartTime < ${lit(q.startedBefore)}`);
     if (q.closedAfter !== undefined) clauses.push(`CloseTime >= ${lit(q.closedAfter)}`);

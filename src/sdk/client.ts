@@ -22,6 +22,9 @@ export {
   IDEMPOTENCY_KEY_PATTERN,
   type ListJobsOptions,
   type RetryOptions,
+  type ScheduleOptions,
+  type ScheduleTiming,
+  type ScheduleUpdate,
   type StartableJob,
   type StartedJob,
   type StartOptions,
@@ -39,6 +42,8 @@ export {
   JobNotControllable,
   JobNotFound,
   JobOperationError,
+  ScheduleConflict,
+  ScheduleNotFound,
   StepwiseError,
   UnknownJobType,
   type Issue,
@@ -52,5 +57,6 @@ export type {
   StartJobResponse,
   TerminateResponse,
 } from '../api/jobs/schemas';
+export type { Schedule, ScheduleList, ScheduleOverlap, ScheduleRun } from '../api/schedules/schemas';
 export type { ControlAck, ControlPayload, JobState, JobStatus } from '../../workflows/contracts';
 export type { JobInputOf, JobNameOf } from '../../workflows/engine/app';

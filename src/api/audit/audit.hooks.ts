@@ -160,10 +160,16 @@ export class AuditHooks implements OnModuleInit, OnModuleDestroy {
     const status = reply.statusCode;
     // A start's (and a bulk start's) row names the job it started.
     const started = action === 'start' || action === 'bulk';
-    const answer = status >= 400 || started ? parseJson(payload) : undefined;
+    const answer = status >= 400 || started || action === 'schedule-create' ? parseJson(payload) : undefined;
     const body = isRecord(request.body) ? request.body : {};
     const params = isRecord(request.params) ? request.params : {};
-    const jobId = text(params.jobId) ?? (started ? (text(answer?.jobId) ?? text(body.jobId)) : undefined);
+    // A schedule's row names the schedule (its id in the job id field).
+    const created = action === 'schedule-create';
+    const jobId =
+      text(params.jobId) ??
+      text(params.scheduleId) ??
+      (started ? (text(answer?.jobId) ?? text(body.jobId)) : undefined) ??
+      (created ? (text(answer?.scheduleId) ?? text(body.scheduleId)) : undefined);
     const maxText = actor ? MAX_TEXT : MAX_TEXT_UNAUTHENTICATED;
     return {
       at: new Date(Date.now()).toISOString(),
@@ -172,7 +178,8 @@ export class AuditHooks implements OnModuleInit, OnModuleDestroy {
       role: actor?.role ?? null,
       action,
       jobId: jobId?.slice(0, MAX_FIELD) ?? null,
-      reason: text(body.reason)?.slice(0, maxText) ?? null,
+      // A schedule's pause and unpause carry a note.
+      reason: (text(body.reason) ?? text(body.note))?.slice(0, maxText) ?? null,
       outcome: status < 400 ? 'accepted' : status < 500 ? 'refused' : 'failed',
       statusCode: status,
       message: status >= 400 ? (text(answer?.message)?.slice(0, maxText) ?? null) : null,

@@ -41,6 +41,8 @@ export const DOMAIN_ERROR_STATUS: Record<StepwiseErrorCode, number> = {
   JobInputTooLarge: 413,
   JobConflict: 409,
   JobNotControllable: 409,
+  ScheduleNotFound: 404,
+  ScheduleConflict: 409,
 };
 
 const reason = (status: number): string => REASON[status] ?? HttpStatus[status] ?? 'Error';
