@@ -93,6 +93,7 @@ describe('GET /openapi.json', () => {
       '/',
       '/new',
       '/charts',
+      '/schedules',
       '/subscriptions',
       '/jobs/:jobId',
       '/app/:file',
