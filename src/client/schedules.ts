@@ -34,7 +34,7 @@ import {
   type ScheduleOverlap,
   type ScheduleRun,
 } from '../api/schedules/schemas';
-import { concurrencyLimit, temporalCall } from './deadlines';
+import { concurrencyLimit, temporalCall, type Deadline } from './deadlines';
 import {
   InvalidArgument,
   JobOperationError,
@@ -44,7 +44,7 @@ import {
   UnknownJobType,
   zodIssues,
 } from './errors';
-import { lit, toSummary, tsMs } from './job-list';
+import { decodePageToken, encodePageToken, lit, toSummary, tsMs } from './job-list';
 import { namespaceNotFound } from './temporal-errors';
 
 /** The timing and run options of a schedule, as {@link ScheduleOptions} and updates take them. */
@@ -120,6 +120,8 @@ const OVERLAP_TO_TEMPORAL: Record<ScheduleOverlap, ScheduleOverlapPolicy> = {
 const DEFAULT_PRIORITY = 3;
 /** Temporal calls one listing has in flight at once. */
 const CALLS_IN_FLIGHT = 8;
+/** What schedule page tokens are tied to (a job list's token is refused here, and the other way round). */
+const TOKEN_SCOPE = 'schedules';
 /** Run ids per visibility query when statuses are looked up. */
 const STATUS_QUERY_IDS = 100;
 
@@ -175,11 +177,9 @@ export class JobSchedules {
   /** A page of the app's schedules (schedules of other workflow types are left out, so a page may hold fewer). */
   async list(options: { pageSize?: number; pageToken?: string } = {}): Promise<ScheduleList> {
     const pageSize = Math.min(Math.max(1, options.pageSize ?? 20), SCHEDULE_MAX_PAGE_SIZE);
-    let token: Buffer | undefined;
-    if (options.pageToken !== undefined) {
-      token = Buffer.from(options.pageToken, 'base64url');
-      if (token.length === 0 || token.toString('base64url') !== options.pageToken) throw badPageToken();
-    }
+    // Temporal's token with a checksum, as the job list's: an altered token is a clear 400.
+    const token =
+      options.pageToken === undefined ? undefined : decodePageToken(TOKEN_SCOPE, options.pageToken);
     const res = await this.call(undefined, 'list', async () => {
       try {
         return await this.client.workflowService.listSchedules({
@@ -209,7 +209,7 @@ export class JobSchedules {
     const next = res.nextPageToken && res.nextPageToken.length > 0 ? res.nextPageToken : null;
     return {
       schedules: await this.withStatuses(described.filter((s): s is Schedule => s !== null)),
-      nextPageToken: next ? Buffer.from(next).toString('base64url') : null,
+      nextPageToken: next ? encodePageToken(TOKEN_SCOPE, next) : null,
     };
   }
 
@@ -344,8 +344,13 @@ export class JobSchedules {
 
   /** The schedule's description, if it is one of this app's (its action starts one of its types). */
   private async describe(scheduleId: string): Promise<ScheduleDescription> {
-    const desc = await this.call(scheduleId, 'describe', () =>
-      this.client.schedule.getHandle(scheduleId).describe(),
+    // Temporal's scheduler workflow answers a description (a query its system worker runs), so it
+    // gets a worker's deadline: on a busy server the RPC one cut it short (a 503 in the tests).
+    const desc = await this.call(
+      scheduleId,
+      'describe',
+      () => this.client.schedule.getHandle(scheduleId).describe(),
+      'worker',
     );
     if (!this.app.find(desc.action.workflowType)) {
       throw new ScheduleNotFound(scheduleId, `Schedule "${scheduleId}" starts no job type of this app`);
@@ -387,9 +392,14 @@ export class JobSchedules {
    * One schedule call under the RPC deadline: Temporal's "not found" and "already exists" become
    * refusals, another failure a {@link JobOperationError} (an outage: 503).
    */
-  private async call<T>(scheduleId: string | undefined, action: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    scheduleId: string | undefined,
+    action: string,
+    fn: () => Promise<T>,
+    deadline: Deadline = 'rpc',
+  ): Promise<T> {
     try {
-      return await temporalCall(this.client, 'rpc', fn);
+      return await temporalCall(this.client, deadline, fn);
     } catch (err) {
       if (err instanceof StepwiseError) throw err;
       if (err instanceof ScheduleNotFoundError && scheduleId !== undefined && !namespaceNotFound(err)) {

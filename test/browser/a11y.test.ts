@@ -143,6 +143,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await harness?.jobs.deleteSchedule(scheduleId).catch(() => undefined);
   await harness?.close();
   await receiver.close();
 });
