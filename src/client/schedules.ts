@@ -279,6 +279,11 @@ export class JobSchedules {
     if (patch.cron !== undefined) merged.intervalSeconds = undefined;
     if (patch.intervalSeconds !== undefined) merged.cron = undefined;
     const timing = withDefaults(merged);
+    if (timing.cron === null && timing.intervalSeconds === null) {
+      // A schedule made outside Stepwise with calendars: an update would drop its times.
+      const message = 'give a cron expression or intervalSeconds (this schedule has neither)';
+      throw new InvalidArgument(`Invalid update: ${message}`, [{ path: ['cron'], message }]);
+    }
     if (timing.startAt && timing.endAt && timing.endAt <= timing.startAt) {
       throw new InvalidArgument('endAt is not later than startAt', [
         { path: ['endAt'], message: 'must be later than startAt' },
