@@ -255,6 +255,14 @@ export const AUDIT_ACTIONS = [
   'test-subscription',
   'rotate-secret',
   'replay-delivery',
+  // Schedules (docs/schedules.md): the row's jobId is the schedule's id.
+  'schedule-create',
+  'schedule-update',
+  'schedule-delete',
+  'schedule-pause',
+  'schedule-unpause',
+  'schedule-trigger',
+  'schedule-backfill',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -81,6 +81,10 @@ import type { JobRuns, RootCause, Stats } from '../api/contracts';
 import { JobStats, STATS_MAX_RUNS, STATS_MAX_STATES, type StatsOptions } from './job-stats';
 import { closedStatus, describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';
+import { JobSchedules, type ScheduleOptions, type ScheduleUpdate } from './schedules';
+import type { Schedule, ScheduleList, ScheduleOverlap } from '../api/schedules/schemas';
+
+export type { ScheduleOptions, ScheduleTiming, ScheduleUpdate } from './schedules';
 
 /** Options of {@link StepwiseClient}. */
 export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
@@ -214,6 +218,8 @@ export interface ListJobsOptions {
   jobIdPrefix?: string;
   /** Only top-level jobs started by this name ({@link StartOptions.startedBy}). */
   startedBy?: string;
+  /** Only the runs of this schedule (Temporal's `TemporalScheduledById`). */
+  scheduleId?: string;
   /** Only jobs started at or after this ISO 8601 time (UTC, as `Date#toISOString` writes it). */
   startedAfter?: string;
   /** Only jobs started before this ISO 8601 time (UTC). */
@@ -333,6 +339,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   private readonly etaOverrunMargin: number;
   private readonly causes: RootCauseFinder;
   private readonly statistics: JobStats;
+  private readonly schedules: JobSchedules;
 
   /** @param options - see {@link StepwiseClientOptions} */
   constructor(options: StepwiseClientOptions<App>) {
@@ -371,6 +378,12 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       options.statsMax ?? STATS_MAX_RUNS,
       options.statsStatesMax ?? STATS_MAX_STATES,
     );
+    this.schedules = new JobSchedules(options.client, options.app, {
+      startable: (type) => this.startable(type),
+      checkedInput: (def, input) => this.checkedInput(def, input),
+      startFields: (def, startedBy) => this.startFields(def, startedBy),
+      params: (def, input) => this.jobParams(def, input, false),
+    });
   }
 
   /**
@@ -399,7 +412,11 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
    */
   start(job: JobNameOf<App>, input?: unknown, options?: StartOptions): Promise<StartedJob>;
   async start(job: JobDefinition | string, input?: unknown, options: StartOptions = {}): Promise<StartedJob> {
-    const name = typeof job === 'string' ? job : job.name;
+    return this.startJob(this.startable(typeof job === 'string' ? job : job.name), input, options);
+  }
+
+  /** The listed job type of this name that callers may start (not bulk, not internal). */
+  private startable(name: string): JobDefinition {
     const def = this.app.find(name);
     if (!def)
       throw new UnknownJobType(
@@ -414,7 +431,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       const message = `"${def.name}" is an internal sub-job type, started only by its parent job (see GET /api/job-types)`;
       throw new InvalidArgument(message, [{ path: ['type'], message }]);
     }
-    return this.startJob(def, input, options);
+    return def;
   }
 
   /**
@@ -465,6 +482,66 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         );
       }
     }
+    const checked = this.checkedInput(def, input);
+    const priority = options.priority;
+    if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 5)) {
+      const message = 'A priority is an integer from 1 (highest) to 5 (lowest)';
+      throw new InvalidArgument(message, [{ path: ['priority'], message }]);
+    }
+    const jobId = options.jobId ?? `${def.name}-${randomUUID()}`;
+    const overrunAfterMs = this.etas.overrunAfterMs(def, this.etaOverrunMargin);
+    const params: JobParams = {
+      ...(overrunAfterMs ? { overrunAfterMs } : {}),
+      ...this.jobParams(def, checked),
+    };
+    try {
+      const handle = await temporalCall(this.temporal, 'rpc', () =>
+        this.temporal.workflow.start(def.name, {
+          workflowId: jobId,
+          args: [params],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          ...this.startFields(def, options.startedBy),
+          ...(priority !== undefined ? { priority: { priorityKey: priority } } : {}),
+        }),
+      );
+      // A job under a concurrency limit starts by asking its limiter for a slot.
+      const status = params.concurrency || def.concurrency ? 'queued' : 'running';
+      return { jobId, runId: handle.firstExecutionRunId, type: def.name, status, created: true };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // The id is taken (REJECT_DUPLICATE: by a running or a closed run): the same type and input
+        // return that job, anything else is a conflict. Starting first and describing only on a
+        // conflict costs a new job one call to Temporal instead of two.
+        const existing = await this.existing(jobId, def, checked);
+        if (existing) return { ...existing, created: false };
+        // Taken a moment ago, gone now (its retention ended): the id was still not free to start.
+        throw new JobConflict(jobId, `Job "${jobId}" already exists`, undefined, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The workflow argument of a new job of `def` with its checked input: the budgets, the
+   * deployment's concurrency limit and (`learned`) the stall thresholds learned so far — left out
+   * of a schedule's runs, whose arguments are fixed when the schedule is created or updated.
+   */
+  private jobParams(def: JobDefinition, input: unknown, learned = true): JobParams {
+    const stallAfterMs = learned ? this.etas.stallThresholds(def.name) : undefined;
+    const concurrency = this.concurrencyLimits[def.name];
+    return {
+      input,
+      limits: this.limits,
+      ...(stallAfterMs ? { stallAfterMs } : {}),
+      ...(concurrency ? { concurrency } : {}),
+    };
+  }
+
+  /**
+   * The input a start of `def` runs with: `input` (`{}` when undefined) checked for depth, size and
+   * against the type's schema, after its defaults. Shared by starts and schedules.
+   */
+  private checkedInput(def: JobDefinition, input: unknown): unknown {
     const given = input === undefined ? {} : input;
     // Checked before anything serialises the input: a deeply nested one would overflow the stack.
     if (jsonDepthExceeds(given)) {
@@ -481,50 +558,20 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         zodIssues(parsed.error, ['input']),
       );
     }
-    const priority = options.priority;
-    if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 5)) {
-      const message = 'A priority is an integer from 1 (highest) to 5 (lowest)';
-      throw new InvalidArgument(message, [{ path: ['priority'], message }]);
-    }
-    const jobId = options.jobId ?? `${def.name}-${randomUUID()}`;
-    const stallAfterMs = this.etas.stallThresholds(def.name);
-    const overrunAfterMs = this.etas.overrunAfterMs(def, this.etaOverrunMargin);
-    const concurrency = this.concurrencyLimits[def.name];
-    const params: JobParams = {
-      ...(overrunAfterMs ? { overrunAfterMs } : {}),
-      input: parsed.data,
-      limits: this.limits,
-      ...(stallAfterMs ? { stallAfterMs } : {}),
-      ...(concurrency ? { concurrency } : {}),
+    return parsed.data;
+  }
+
+  /**
+   * The workflow start fields of a new top-level job of `def` (its queue, its initial search
+   * attributes with who started it, the Web UI's summary): the same for a start and a schedule's runs.
+   */
+  private startFields(def: JobDefinition, startedBy: string | undefined) {
+    return {
+      taskQueue: this.taskQueue,
+      typedSearchAttributes: initialJobAttributes(def.name, null, startedBy?.slice(0, 100)),
+      staticSummary: `${def.name} job`,
+      staticDetails: def.description,
     };
-    try {
-      const handle = await temporalCall(this.temporal, 'rpc', () =>
-        this.temporal.workflow.start(def.name, {
-          taskQueue: this.taskQueue,
-          workflowId: jobId,
-          args: [params],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: initialJobAttributes(def.name, null, options.startedBy?.slice(0, 100)),
-          staticSummary: `${def.name} job`,
-          staticDetails: def.description,
-          ...(priority !== undefined ? { priority: { priorityKey: priority } } : {}),
-        }),
-      );
-      // A job under a concurrency limit starts by asking its limiter for a slot.
-      const status = concurrency || def.concurrency ? 'queued' : 'running';
-      return { jobId, runId: handle.firstExecutionRunId, type: def.name, status, created: true };
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        // The id is taken (REJECT_DUPLICATE: by a running or a closed run): the same type and input
-        // return that job, anything else is a conflict. Starting first and describing only on a
-        // conflict costs a new job one call to Temporal instead of two.
-        const existing = await this.existing(jobId, def, parsed.data);
-        if (existing) return { ...existing, created: false };
-        // Taken a moment ago, gone now (its retention ended): the id was still not free to start.
-        throw new JobConflict(jobId, `Job "${jobId}" already exists`, undefined, { cause: err });
-      }
-      throw err;
-    }
   }
 
   /**
@@ -942,6 +989,102 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         throw err;
       }
     }
+  }
+
+  /**
+   * Creates a schedule (a Temporal Schedule) that starts a job of `options.type` by a cron
+   * expression or an interval. The input is checked as {@link start} checks it, once, now; each run
+   * is an ordinary job (id `<type>-<scheduleId>-<time>`, `startedBy` = `options.createdBy`).
+   *
+   * @returns the schedule, with its next run times
+   * @throws {@link InvalidArgument} an unknown or internal type (`type`), a malformed id, a cron
+   *   expression or time zone Temporal refuses (`cron`, `timeZone`)
+   * @throws {@link InvalidJobInput} the type's schema refuses the input (paths start with `input`)
+   * @throws {@link JobInputTooLarge} over the `maxInputBytes` budget
+   * @throws {@link ScheduleConflict} a schedule with this id exists
+   */
+  async createSchedule(options: ScheduleOptions): Promise<Schedule> {
+    return this.schedules.create(options);
+  }
+
+  /**
+   * A schedule: its timing, state, next run times and latest runs (with their jobs' statuses).
+   *
+   * @throws {@link ScheduleNotFound} no such schedule, or it starts no job type of this app
+   */
+  async getSchedule(scheduleId: string): Promise<Schedule> {
+    return this.schedules.get(scheduleId);
+  }
+
+  /**
+   * A page of the app's schedules (at most 50; a page may hold fewer when the namespace has
+   * schedules of other workflows). Temporal's schedule list is eventually consistent: a schedule
+   * created a moment ago may not be listed yet.
+   *
+   * @throws {@link InvalidArgument} a `pageToken` of another listing
+   */
+  async listSchedules(options: { pageSize?: number; pageToken?: string } = {}): Promise<ScheduleList> {
+    return this.schedules.list(options);
+  }
+
+  /**
+   * Pauses a schedule: no run starts until it is unpaused (runs already started go on). `note` is
+   * kept on the schedule. Pausing a paused schedule changes only its note.
+   *
+   * @throws {@link ScheduleNotFound} no such schedule of this app
+   */
+  async pauseSchedule(scheduleId: string, note: string): Promise<Schedule> {
+    return this.schedules.pause(scheduleId, note);
+  }
+
+  /** Unpauses a schedule; `note` replaces its note. Refusals as in {@link pauseSchedule}. */
+  async unpauseSchedule(scheduleId: string, note: string): Promise<Schedule> {
+    return this.schedules.unpause(scheduleId, note);
+  }
+
+  /**
+   * Starts a run of the schedule now (also while paused), whatever runs unless `overlap` says
+   * otherwise. Temporal starts it a moment later: it shows in `recentRuns` then.
+   *
+   * @throws {@link ScheduleNotFound} no such schedule of this app
+   */
+  async triggerSchedule(scheduleId: string, overlap?: ScheduleOverlap): Promise<Schedule> {
+    return this.schedules.trigger(scheduleId, overlap);
+  }
+
+  /**
+   * Runs the schedule's times in `[start, end]` now, as if that time passed again (by the
+   * schedule's overlap policy unless `overlap` says otherwise).
+   *
+   * @throws {@link InvalidArgument} an empty range, or one with more than 1,000 runs
+   * @throws {@link ScheduleNotFound} no such schedule of this app
+   */
+  async backfillSchedule(
+    scheduleId: string,
+    range: { start: string; end: string; overlap?: ScheduleOverlap },
+  ): Promise<Schedule> {
+    return this.schedules.backfill(scheduleId, range);
+  }
+
+  /**
+   * Changes a schedule: the fields given replace its own (a `cron` replaces an interval and the
+   * other way round); a new input is checked as {@link start} checks it. Its type, state and note
+   * stay.
+   *
+   * @throws {@link ScheduleNotFound} no such schedule of this app
+   * @throws {@link InvalidArgument} a spec Temporal refuses; {@link InvalidJobInput} an input refused
+   */
+  async updateSchedule(scheduleId: string, patch: ScheduleUpdate): Promise<Schedule> {
+    return this.schedules.update(scheduleId, patch);
+  }
+
+  /**
+   * Deletes a schedule. The runs it started are ordinary jobs and go on.
+   *
+   * @throws {@link ScheduleNotFound} no such schedule of this app
+   */
+  async deleteSchedule(scheduleId: string): Promise<void> {
+    return this.schedules.delete(scheduleId);
   }
 
   /**

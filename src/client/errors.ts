@@ -33,7 +33,9 @@ export type StepwiseErrorCode =
   | 'JobInputTooLarge'
   | 'JobConflict'
   | 'JobNotControllable'
-  | 'ApprovalForbidden';
+  | 'ApprovalForbidden'
+  | 'ScheduleNotFound'
+  | 'ScheduleConflict';
 
 /**
  * A request the client refused, or that Temporal or the job's workflow refused, without changing
@@ -210,6 +212,43 @@ export class ApprovalForbidden extends StepwiseError {
 }
 
 /**
+ * No schedule with this id: Temporal has none, or its action starts no job type of this app. HTTP 404.
+ */
+export class ScheduleNotFound extends StepwiseError {
+  readonly code = 'ScheduleNotFound';
+
+  /**
+   * @param scheduleId - the id asked for
+   * @param message - default: `Schedule "<scheduleId>" not found`
+   */
+  constructor(
+    readonly scheduleId: string,
+    message = `Schedule "${scheduleId}" not found`,
+    options?: { cause?: unknown },
+  ) {
+    super(message, undefined, options);
+  }
+}
+
+/** A schedule id that is taken (creating a schedule again under it). HTTP 409. */
+export class ScheduleConflict extends StepwiseError {
+  readonly code = 'ScheduleConflict';
+
+  /**
+   * @param scheduleId - the schedule it is about
+   * @param message - why
+   */
+  constructor(
+    readonly scheduleId: string,
+    message: string,
+    issues?: Issue[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, issues, options);
+  }
+}
+
+/**
  * What the client was asking Temporal for when a call failed. The same Temporal error means
  * different things depending on it (a vanished workflow is "not found" for a lookup but a
  * conflict for a pause sent to a job that was running a moment ago).
@@ -224,7 +263,9 @@ export type JobOperation =
   /** The `jobState` query of a job's run, which a worker answers, bounded by a deadline. */
   | { kind: 'query'; jobId: string; deadlineMs: number }
   /** Listing jobs, with the page token the caller passed (if any). */
-  | { kind: 'list'; jobId?: undefined; pageToken: boolean };
+  | { kind: 'list'; jobId?: undefined; pageToken: boolean }
+  /** Creating, reading, listing or changing a schedule (`scheduleId` absent for a listing). */
+  | { kind: 'schedule'; jobId?: undefined; scheduleId?: string; action: string };
 
 /**
  * A Temporal call that failed during {@link JobOperation} for a reason that is not a refusal:
@@ -240,9 +281,11 @@ export class JobOperationError extends Error {
     override readonly cause: unknown,
   ) {
     super(
-      operation.jobId === undefined
-        ? `${operation.kind} failed`
-        : `${operation.kind} of job "${operation.jobId}" failed`,
+      operation.kind === 'schedule'
+        ? `${operation.action} of schedule${operation.scheduleId === undefined ? 's' : ` "${operation.scheduleId}"`} failed`
+        : operation.jobId === undefined
+          ? `${operation.kind} failed`
+          : `${operation.kind} of job "${operation.jobId}" failed`,
       { cause },
     );
   }

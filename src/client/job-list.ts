@@ -68,11 +68,11 @@ const tokenCheck = (query: string, token: Uint8Array): Buffer =>
  * token that was altered, or is passed with other filters than the page it came from, is a clear 400
  * instead of whatever Temporal makes of it. Not a secret: Temporal still checks what it gets.
  */
-function encodePageToken(query: string, token: Uint8Array): string {
+export function encodePageToken(query: string, token: Uint8Array): string {
   return Buffer.concat([token, tokenCheck(query, token)]).toString('base64url');
 }
 
-function decodePageToken(query: string, text: string): Buffer {
+export function decodePageToken(query: string, text: string): Buffer {
   const raw = Buffer.from(text, 'base64url');
   const token = raw.subarray(0, Math.max(0, raw.length - TOKEN_CHECK_BYTES));
   const check = raw.subarray(token.length);
@@ -192,6 +192,8 @@ export class JobLister {
     if (q.topLevel === false) clauses.push(`${JobParentIdKey.name} IS NOT NULL`);
     if (q.jobIdPrefix !== undefined) clauses.push(`WorkflowId STARTS_WITH ${lit(q.jobIdPrefix)}`);
     if (q.startedBy !== undefined) clauses.push(`${JobStartedByKey.name} = ${lit(q.startedBy)}`);
+    // Temporal's own attribute on a schedule's runs.
+    if (q.scheduleId !== undefined) clauses.push(`TemporalScheduledById = ${lit(q.scheduleId)}`);
     if (q.startedAfter !== undefined) clauses.push(`StartTime >= ${lit(q.startedAfter)}`);
     if (q.startedBefore !== undefined) clauses.push(`StartTime < ${lit(q.startedBefore)}`);
     if (q.closedAfter !== undefined) clauses.push(`CloseTime >= ${lit(q.closedAfter)}`);

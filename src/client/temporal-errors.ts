@@ -139,5 +139,8 @@ function refusal(op: JobOperation, err: unknown): StepwiseError | undefined {
         );
       }
       return undefined;
+    case 'schedule':
+      // The schedule client's refusals are mapped where it is called (src/client/schedules.ts).
+      return undefined;
   }
 }

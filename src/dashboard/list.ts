@@ -26,7 +26,15 @@ import {
 } from './types.js';
 
 /** The URL's filters that the API takes under the same name. */
-const API_FILTERS = ['status', 'type', 'recoverable', 'startedBy', 'startedAfter', 'startedBefore'] as const;
+const API_FILTERS = [
+  'status',
+  'type',
+  'recoverable',
+  'startedBy',
+  'scheduleId',
+  'startedAfter',
+  'startedBefore',
+] as const;
 /** The URL's filters (and `pageSize`, for a smaller page). */
 const FILTERS = ['q', ...API_FILTERS, 'sort', 'subJobs', 'pageSize'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
@@ -220,6 +228,7 @@ export async function renderList(page: HTMLElement, ctx: PageContext): Promise<v
       filters.recoverable,
     ),
     input('startedBy', 'Started by', filters.startedBy, { spellcheck: 'false', autocomplete: 'off' }),
+    input('scheduleId', 'Schedule', filters.scheduleId, { spellcheck: 'false', autocomplete: 'off' }),
     input('startedAfter', `Started from (${zone})`, localInputValue(filters.startedAfter), {
       type: 'datetime-local',
     }),

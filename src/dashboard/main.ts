@@ -1,8 +1,8 @@
 /**
  * The dashboard's entry: finds out who the caller is (asking for an API key when the API wants
  * one), draws the header, and shows the page the URL names: `/` the job list, `/new` the new-job
- * form, `/charts` the charts, `/subscriptions` the webhook subscriptions (admins), `/jobs/<id>` a
- * job's card; on every page, notifications when a job breaks. Links between pages are ordinary links.
+ * form, `/charts` the charts, `/schedules` the schedules, `/subscriptions` the webhook subscriptions
+ * (admins), `/jobs/<id>` a job's card; on every page, notifications when a job breaks. Links between pages are ordinary links.
  */
 import { apiKey, ApiError, me } from './api.js';
 import { renderCard } from './card.js';
@@ -12,6 +12,7 @@ import { renderNewJob } from './form.js';
 import { renderList } from './list.js';
 import { startNotifications } from './notifications.js';
 import { startStackBanner } from './stack-banner.js';
+import { renderSchedules } from './schedules.js';
 import { renderSubscriptions } from './subscriptions.js';
 import { canOperate, isAdmin, meta, type PageContext } from './context.js';
 import type { Me } from './types.js';
@@ -50,6 +51,7 @@ function header(ctx: PageContext | null, notifications: HTMLElement | null = nul
       h('a', { href: '/' }, 'Jobs'),
       h('a', { href: '/charts' }, 'Charts'),
       ctx && canOperate(ctx) ? h('a', { href: '/new' }, 'New job') : null,
+      h('a', { href: '/schedules' }, 'Schedules'),
       ctx && isAdmin(ctx) ? h('a', { href: '/subscriptions' }, 'Webhooks') : null,
       h('a', { href: '/docs' }, 'API docs'),
       ui ? h('a', { href: ui, target: '_blank', rel: 'noopener' }, 'Temporal UI') : null,
@@ -120,6 +122,8 @@ async function main(): Promise<void> {
     renderCard(page, ctx, decodeURIComponent(job[1]));
   } else if (path === '/charts') {
     await renderCharts(page, ctx);
+  } else if (path === '/schedules') {
+    await renderSchedules(page, ctx);
   } else if (path === '/subscriptions') {
     await renderSubscriptions(page, ctx);
   } else if (path === '/new') {

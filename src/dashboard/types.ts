@@ -67,3 +67,7 @@ export type RotatedSecret = Schemas['RotatedSecret'];
 export type NotificationEvent = Subscription['events'][number];
 export type Delivery = Schemas['Delivery'];
 export type DeliveryPage = Schemas['DeliveryPage'];
+export type Schedule = Schemas['Schedule'];
+export type ScheduleRun = Schemas['ScheduleRun'];
+export type ScheduleList = Schemas['ScheduleList'];
+export type ScheduleOverlap = Schemas['ScheduleOverlap'];

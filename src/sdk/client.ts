@@ -23,6 +23,9 @@ export {
   IDEMPOTENCY_KEY_PATTERN,
   type ListJobsOptions,
   type RetryOptions,
+  type ScheduleOptions,
+  type ScheduleTiming,
+  type ScheduleUpdate,
   type StartableJob,
   type StartedJob,
   type StartOptions,
@@ -41,6 +44,8 @@ export {
   JobNotControllable,
   JobNotFound,
   JobOperationError,
+  ScheduleConflict,
+  ScheduleNotFound,
   StepwiseError,
   UnknownJobType,
   type Issue,
@@ -54,5 +59,6 @@ export type {
   StartJobResponse,
   TerminateResponse,
 } from '../api/jobs/schemas';
+export type { Schedule, ScheduleList, ScheduleOverlap, ScheduleRun } from '../api/schedules/schemas';
 export type { ControlAck, ControlPayload, JobState, JobStatus } from '../../workflows/contracts';
 export type { JobInputOf, JobNameOf } from '../../workflows/engine/app';

@@ -41,6 +41,7 @@ const PUBLIC_PATHS = [
   '/',
   '/new',
   '/charts',
+  '/schedules',
   '/subscriptions',
   '/jobs/:jobId',
   '/app/:file',

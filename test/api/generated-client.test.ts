@@ -172,6 +172,7 @@ test('the dashboard’s pages and files, and Swagger UI’s files, are not part 
     '/',
     '/new',
     '/charts',
+    '/schedules',
     '/subscriptions',
     '/jobs/{jobId}',
     '/app/{file}',

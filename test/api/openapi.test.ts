@@ -65,7 +65,7 @@ function expectMatches(method: string, route: string, res: Res): void {
   }
 }
 
-const inject = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) =>
+const inject = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
   app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 describe('GET /openapi.json', () => {
@@ -93,6 +93,7 @@ describe('GET /openapi.json', () => {
       '/',
       '/new',
       '/charts',
+      '/schedules',
       '/subscriptions',
       '/jobs/:jobId',
       '/app/:file',
@@ -189,6 +190,55 @@ describe('live answers match the declared schemas', () => {
     expectMatches('POST', '/api/jobs/:jobId/retry', retry);
     const terminate = await inject('DELETE', `/api/jobs/${jobId}`, { reason: 'openapi test' });
     expectMatches('DELETE', '/api/jobs/:jobId', terminate);
+
+    // Schedules: create (paused), read, list, change, run now, delete; a 409, a 404 and a 400.
+    const scheduleId = uniqueId('oa-sched');
+    const sched = {
+      scheduleId,
+      type: 'example',
+      input: { durationMs: 10 },
+      intervalSeconds: 3600,
+      paused: true,
+    };
+    const created = await inject('POST', '/api/schedules', sched);
+    expect(created.statusCode).toBe(201);
+    expectMatches('POST', '/api/schedules', created);
+    const taken = await inject('POST', '/api/schedules', sched);
+    expect(taken.statusCode).toBe(409);
+    expectMatches('POST', '/api/schedules', taken);
+    const badSched = await inject('POST', '/api/schedules', { ...sched, intervalSeconds: 0 });
+    expect(badSched.statusCode).toBe(400);
+    expectMatches('POST', '/api/schedules', badSched);
+    expectMatches('GET', '/api/schedules', await inject('GET', '/api/schedules?pageSize=5'));
+    const patched = await inject('PATCH', `/api/schedules/${scheduleId}`, { cron: '@daily' });
+    expect(patched.statusCode).toBe(200);
+    expectMatches('PATCH', '/api/schedules/:scheduleId', patched);
+    expectMatches(
+      'POST',
+      '/api/schedules/:scheduleId/unpause',
+      await inject('POST', `/api/schedules/${scheduleId}/unpause`, {}),
+    );
+    expectMatches(
+      'POST',
+      '/api/schedules/:scheduleId/pause',
+      await inject('POST', `/api/schedules/${scheduleId}/pause`, { note: 'oa' }),
+    );
+    const triggered = await inject('POST', `/api/schedules/${scheduleId}/trigger`, {});
+    expect(triggered.statusCode).toBe(202);
+    expectMatches('POST', '/api/schedules/:scheduleId/trigger', triggered);
+    const withRun = await waitFor(
+      async () => inject('GET', `/api/schedules/${scheduleId}`),
+      (r) => r.json<{ recentRuns: { status: string | null }[] }>().recentRuns[0]?.status === 'completed',
+    );
+    expectMatches('GET', '/api/schedules/:scheduleId', withRun);
+    expectMatches(
+      'DELETE',
+      '/api/schedules/:scheduleId',
+      await inject('DELETE', `/api/schedules/${scheduleId}`),
+    );
+    const gone = await inject('GET', `/api/schedules/${scheduleId}`);
+    expect(gone.statusCode).toBe(404);
+    expectMatches('GET', '/api/schedules/:scheduleId', gone);
 
     const audit = await inject('GET', `/api/audit?jobId=${longId}`);
     expect(audit.statusCode).toBe(200);

@@ -151,6 +151,7 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'GET', path: '/', url: '/', min: 'public' },
   { method: 'GET', path: '/new', url: '/new', min: 'public' },
   { method: 'GET', path: '/charts', url: '/charts', min: 'public' },
+  { method: 'GET', path: '/schedules', url: '/schedules', min: 'public' },
   { method: 'GET', path: '/subscriptions', url: '/subscriptions', min: 'public' },
   { method: 'GET', path: '/jobs/:jobId', url: `/jobs/${GHOST}`, min: 'public' },
   { method: 'GET', path: '/app/:file', url: '/app/styles.css', min: 'public' },
@@ -218,6 +219,39 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   })),
   { method: 'DELETE', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, payload: {}, min: 'admin' },
   { method: 'GET', path: '/api/audit', url: '/api/audit', min: 'admin' },
+  // Schedules (docs/schedules.md): viewers read, operators manage. The bodies are refused after the
+  // guard (or name no schedule), so nothing is created or changed.
+  { method: 'GET', path: '/api/schedules', url: '/api/schedules?pageSize=1', min: 'viewer' },
+  { method: 'GET', path: '/api/schedules/:scheduleId', url: `/api/schedules/${GHOST}`, min: 'viewer' },
+  {
+    method: 'POST',
+    path: '/api/schedules',
+    url: '/api/schedules',
+    payload: { type: 'no-such-type' },
+    min: 'operator',
+  },
+  {
+    method: 'PATCH',
+    path: '/api/schedules/:scheduleId',
+    url: `/api/schedules/${GHOST}`,
+    payload: {},
+    min: 'operator',
+  },
+  { method: 'DELETE', path: '/api/schedules/:scheduleId', url: `/api/schedules/${GHOST}`, min: 'operator' },
+  ...(['pause', 'unpause', 'trigger'] as const).map((a) => ({
+    method: 'POST' as const,
+    path: `/api/schedules/:scheduleId/${a}`,
+    url: `/api/schedules/${GHOST}/${a}`,
+    payload: {},
+    min: 'operator' as const,
+  })),
+  {
+    method: 'POST',
+    path: '/api/schedules/:scheduleId/backfill',
+    url: `/api/schedules/${GHOST}/backfill`,
+    payload: {},
+    min: 'operator',
+  },
   // Webhook notifications (docs/notifications.md): admin only.
   {
     method: 'POST',

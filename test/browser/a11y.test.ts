@@ -4,13 +4,13 @@
  * completed demoPipeline with sub-jobs, a failed one's card (root cause, timeline), a bulk job's
  * card with its items, the charts (with their table shown), the new-job form (a plain type, the
  * richest one, and one showing the API's 400 issues), and the webhooks page (an admin's, with a
- * delivery log, a rotated secret shown once and the form's 400 issues; an operator's explanation)
- * — each at 1280 and 390 px, in the light and the dark colour scheme — in Debian's Chromium against
+ * delivery log, a rotated secret shown once and the form's 400 issues; an operator's explanation),
+ * and the schedules page (a schedule with its next runs and a run; the form's 400 issues) — each at 1280 and 390 px, in the light and the dark colour scheme — in Debian's Chromium against
  * the API, a worker and the real dev server. No violation of impact `serious` or `critical` may
  * remain. The dark scheme follows the system setting; the page links its own SVG icon, under the
  * page's unchanged CSP.
  *
- * Screenshots of the list, card, charts, form and webhooks page in both schemes at 1280 px go to
+ * Screenshots of the list, card, charts, form, webhooks and schedules pages in both schemes at 1280 px go to
  * test/.tmp/screenshots; with STEPWISE_DOCS_SCREENSHOTS=1 they go to docs/screenshots/ (committed,
  * referenced by docs/dashboard.md): `STEPWISE_DOCS_SCREENSHOTS=1 npx jest test/browser/a11y.test.ts`.
  */
@@ -40,6 +40,8 @@ let heldId: string;
 let approvalId: string;
 /** A webhook subscription (to a loopback receiver) whose log holds the failed and bulk jobs' events and a test. */
 let subscriptionId: string;
+/** A daily schedule of demoWait, run once by hand: its next runs and a completed run. */
+const scheduleId = uniqueId('a11y-nightly');
 const receiver = new WebhookReceiver();
 
 beforeAll(async () => {
@@ -131,10 +133,27 @@ beforeAll(async () => {
     60_000,
     200,
   );
+  const schedule = await harness.jobs.createSchedule({
+    scheduleId,
+    type: 'demoWait',
+    input: { durationMs: 10, waitMs: 10 },
+    cron: '30 2 * * *',
+    timeZone: 'Europe/Berlin',
+    note: 'The nightly report',
+    createdBy: 'operator',
+  });
+  await harness.jobs.triggerSchedule(schedule.scheduleId);
+  await waitFor(
+    () => harness.jobs.getSchedule(scheduleId),
+    (s) => s.recentRuns[0]?.status === 'completed',
+    60_000,
+    200,
+  );
 });
 
 afterAll(async () => {
   await browser?.close();
+  await harness?.jobs.deleteSchedule(scheduleId).catch(() => undefined);
   await harness?.close();
   await receiver.close();
 });
@@ -295,6 +314,18 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.goto(`${base}/subscriptions`);
     await page.getByTestId('not-admin').waitFor(WAIT);
   },
+  schedules: async (page) => {
+    await page.goto(`${base}/schedules`);
+    const card = page.locator(`article[data-schedule-id="${scheduleId}"]`);
+    await card.locator('a[data-link="run"]').first().waitFor(WAIT);
+    await card.getByTestId('next-runs').locator('li').first().waitFor(WAIT);
+  },
+  'schedules-errors': async (page) => {
+    await page.goto(`${base}/schedules`);
+    await page.getByLabel('Seconds between runs').fill('0');
+    await page.getByRole('button', { name: 'Create schedule' }).click();
+    await page.locator('#sched-intervalSeconds-errors .error').waitFor(WAIT);
+  },
 };
 
 /** The pages opened with the admin's key (the others with the operator's). */
@@ -313,6 +344,7 @@ const SCREENSHOTS: Record<string, string> = {
   charts: 'charts',
   subscriptions: 'subscriptions',
   'subscriptions-secret': 'subscriptions-secret',
+  schedules: 'schedules',
 };
 
 const cases = Object.keys(PAGES).flatMap((name) =>
@@ -334,7 +366,10 @@ test.each(cases)(
       const path = DOCS_SHOTS
         ? docsScreenshot(`${shot}-${scheme}`)
         : screenshotPath(`a11y-${shot}-${scheme}`);
-      await page.screenshot({ path, fullPage: name.startsWith('card') || name.startsWith('subscriptions') });
+      await page.screenshot({
+        path,
+        fullPage: name.startsWith('card') || name.startsWith('subscriptions') || name.startsWith('schedules'),
+      });
     }
     const violations = await audit(page);
     const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

@@ -160,10 +160,16 @@ export class AuditHooks implements OnModuleInit, OnModuleDestroy {
     const status = reply.statusCode;
     // A start's (and a bulk start's) row names the job it started.
     const started = action === 'start' || action === 'bulk';
-    const answer = status >= 400 || started ? parseJson(payload) : undefined;
+    const answer = status >= 400 || started || action === 'schedule-create' ? parseJson(payload) : undefined;
     const body = isRecord(request.body) ? request.body : {};
     const params = isRecord(request.params) ? request.params : {};
-    const jobId = text(params.jobId) ?? (started ? (text(answer?.jobId) ?? text(body.jobId)) : undefined);
+    // A schedule's row names the schedule (its id in the job id field).
+    const created = action === 'schedule-create';
+    const jobId =
+      text(params.jobId) ??
+      text(params.scheduleId) ??
+      (started ? (text(answer?.jobId) ?? text(body.jobId)) : undefined) ??
+      (created ? (text(answer?.scheduleId) ?? text(body.scheduleId)) : undefined);
     const maxText = actor ? MAX_TEXT : MAX_TEXT_UNAUTHENTICATED;
     return {
       at: new Date(Date.now()).toISOString(),
@@ -190,7 +196,8 @@ function reasonOf(
   body: Record<string, unknown>,
   params: Record<string, unknown>,
 ): string | undefined {
-  if (action !== 'approve' && action !== 'reject') return text(body.reason);
+  // A schedule's pause and unpause carry a note.
+  if (action !== 'approve' && action !== 'reject') return text(body.reason) ?? text(body.note);
   const step = text(params.key)?.slice(0, MAX_FIELD) ?? '?';
   const comment = text(body.comment);
   return comment ? `${step}: ${comment}` : step;

@@ -19,6 +19,7 @@ export const bulkFilterSchema = named(
       recoverable: z.boolean().optional(),
       jobIdPrefix: listFields.jobIdPrefix,
       startedBy: listFields.startedBy,
+      scheduleId: listFields.scheduleId,
       startedAfter: listFields.startedAfter,
       startedBefore: listFields.startedBefore,
       closedAfter: listFields.closedAfter,

@@ -1,5 +1,5 @@
 /**
- * The dashboard: one HTML shell for its pages (`/`, `/new`, `/charts`, `/subscriptions`, `/jobs/:jobId`; the browser code routes
+ * The dashboard: one HTML shell for its pages (`/`, `/new`, `/charts`, `/schedules`, `/subscriptions`, `/jobs/:jobId`; the browser code routes
  * between them) and its compiled files under `/app/`. The files come from `dist/dashboard`, built
  * by `npm run build` from `src/dashboard/` (plain TypeScript and CSS, nothing from a CDN); they are
  * read once, when the API starts.
@@ -128,6 +128,18 @@ ${body}
     responses: pageResponse,
   })
   charts(@Res({ passthrough: true }) reply: FastifyReply): string {
+    return this.page(reply);
+  }
+
+  @Get('schedules')
+  @Public()
+  @ApiOperation({
+    summary: 'Dashboard: the schedules, their next runs and latest runs (/api/schedules)',
+    tags: ['dashboard'],
+    notInDocument: true,
+    responses: pageResponse,
+  })
+  schedules(@Res({ passthrough: true }) reply: FastifyReply): string {
     return this.page(reply);
   }
 

@@ -200,6 +200,14 @@ export const listJobsQuerySchema = z
       .max(100)
       .optional()
       .describe('Only top-level jobs started by this API key name (`local` in open mode)'),
+    scheduleId: z
+      .string()
+      .min(1)
+      .max(200)
+      // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
+      .optional()
+      .describe('Only the runs of this schedule (`GET /api/schedules`)'),
     startedAfter: listTime.optional().describe('Only jobs started at or after this time'),
     startedBefore: listTime.optional().describe('Only jobs started before this time'),
     closedAfter: listTime.optional().describe('Only jobs closed at or after this time'),

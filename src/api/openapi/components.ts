@@ -13,6 +13,7 @@ import { apiSchemas, namedSchemas } from '../../../workflows/schema-registry';
 // whoever imports this module first.
 import '../contracts';
 import '../jobs/schemas';
+import '../schedules/schemas';
 
 export type JsonObject = Record<string, unknown>;
 

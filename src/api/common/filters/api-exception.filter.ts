@@ -42,6 +42,8 @@ export const DOMAIN_ERROR_STATUS: Record<StepwiseErrorCode, number> = {
   JobConflict: 409,
   JobNotControllable: 409,
   ApprovalForbidden: 403,
+  ScheduleNotFound: 404,
+  ScheduleConflict: 409,
 };
 
 const reason = (status: number): string => REASON[status] ?? HttpStatus[status] ?? 'Error';
