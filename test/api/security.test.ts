@@ -64,6 +64,9 @@ beforeAll(async () => {
       // The role matrix sends every route twice without a valid key: more a minute than the default
       // budget of unauthenticated requests per address, whose 429 test/api/audit-bounds.test.ts covers.
       STEPWISE_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '100000',
+      // And each role sends every mutating route: with the approval and schedule routes that is more
+      // than a caller's default burst (30). The mutating 429 is tested below, on an API of its own.
+      STEPWISE_RATE_LIMIT_BURST: '1000',
     }),
     { app: exampleApp, client: env.client },
   );

@@ -96,7 +96,9 @@ export async function waitForSlot(job: Job, c: JobConcurrency): Promise<Admissio
         jobId: info.workflowId,
         runId: info.runId,
         priority,
-        arrivedAt: info.runStartTime.toISOString(),
+        // When the job was started (the start event), not its first task (runStartTime): on a
+        // busy worker two jobs' first tasks can run in either order (seen in the priority test).
+        arrivedAt: info.startTime.toISOString(),
         limit: c.limit,
       },
     });
