@@ -38,6 +38,7 @@ let bulkId: string;
 let heldId: string;
 /** A demoApproval job waiting at its approval step (it stays waiting: the card's approval panel). */
 let approvalId: string;
+let queuedId: string;
 /** A webhook subscription (to a loopback receiver) whose log holds the failed and bulk jobs' events and a test. */
 let subscriptionId: string;
 /** A daily schedule of demoWait, run once by hand: its next runs and a completed run. */
@@ -115,6 +116,25 @@ beforeAll(async () => {
   });
   expect(approval.status).toBe(201);
   await waitForState(harness.jobs, approvalId, (s) => s.status === 'awaiting_approval');
+  // demoQueue runs 2 per tenant at once: the third waits, queued (its holders end with the run).
+  const queued: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const q = await fetch(`${base}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.operator}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'demoQueue',
+        input: { tenant: 'a11y', durationMs: 300_000 },
+        priority: 2,
+      }),
+    });
+    expect(q.status).toBe(201);
+    queued.push(((await q.json()) as { jobId: string }).jobId);
+    await waitForState(harness.jobs, queued[i], (s) =>
+      i < 2 ? s.status === 'running' : s.status === 'queued',
+    );
+  }
+  queuedId = queued[2];
   const test = await fetch(`${base}/api/notifications/subscriptions/${subscriptionId}/test`, {
     method: 'POST',
     headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
@@ -256,6 +276,13 @@ const PAGES: Record<string, (page: Page) => Promise<void>> = {
     await page.goto(`${base}/jobs/${encodeURIComponent(approvalId)}`);
     await page.getByTestId('approval').locator('[data-action="approve"]:enabled').waitFor(WAIT);
   },
+  'card-queued': async (page) => {
+    await page.goto(`${base}/jobs/${encodeURIComponent(queuedId)}`);
+    await page
+      .getByTestId('queue')
+      .getByText(/number 1 in line/)
+      .waitFor(WAIT);
+  },
   form: async (page) => {
     await page.goto(`${base}/new?type=demoPipeline`);
     await page.getByLabel('parts (optional)').waitFor(WAIT);
@@ -339,6 +366,8 @@ const SCREENSHOTS: Record<string, string> = {
   card: 'card',
   'card-failed': 'card-failed',
   'card-held': 'card-held',
+  'card-approval': 'card-approval',
+  'card-queued': 'card-queued',
   'bulk-card': 'bulk-card',
   'form-rich': 'form',
   charts: 'charts',
