@@ -43,6 +43,8 @@ const WARMUP_JOBS = 40;
 const WORK_MS = 200;
 /** `benchUnlimited` jobs run per Stepwise measurement, for the history without the limit. */
 const UNLIMITED_JOBS = 3;
+/** A handoff (work done → next work) longer than this is listed in the notes. */
+const SLOW_MS = 1_000;
 /** Histories read at once after a measurement. */
 const READERS = 16;
 
@@ -52,9 +54,16 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 interface Timeline {
   workflowId: string;
   events: number;
-  /** Its `simulateWork` activity's `ActivityTaskStarted` and `ActivityTaskCompleted`. */
+  /** `WorkflowExecutionStarted`. */
+  started: number;
+  /** Stepwise: the limiter's answer arrived (`WorkflowExecutionSignaled`, `stepwiseSlotAnswer`). */
+  granted: number;
+  /** Its `simulateWork` activity's `ActivityTaskScheduled`, `ActivityTaskStarted`, `ActivityTaskCompleted`. */
+  workScheduled: number;
   workStarted: number;
   workDone: number;
+  /** Stepwise: it gave its slot back (`SignalExternalWorkflowExecutionInitiated`). */
+  released: number;
   /** `WorkflowExecutionCompleted`. */
   closed: number;
 }
@@ -67,7 +76,13 @@ interface Run {
   handoffs: number[];
   /** Holder's work done → the next job's work started. */
   workHandoffs: number[];
-  /** Most jobs holding a slot at once (see {@link holdIntervals}). */
+  /** Where that time went, leg by leg (p50 / p99 of each over the handoffs). */
+  legs: { name: string; p50: number; p99: number }[];
+  /** The slowest handoff (work done → next work): its place among the handoffs and its legs. */
+  slowest: { index: number; legs: { name: string; ms: number }[] };
+  /** Places of the handoffs (work done → next work) longer than {@link SLOW_MS}. */
+  slow: number[];
+  /** Most jobs holding a slot at once (see the callers of {@link summarizeRun}). */
   mostHolding: number;
   /** Most `simulateWork` activities running at once (server times, both sides alike). */
   mostWorking: number;
@@ -88,29 +103,38 @@ async function fetchEvents(client: Client, workflowId: string, runId?: string): 
 async function timeline(client: Client, workflowId: string): Promise<Timeline> {
   const events = await fetchEvents(client, workflowId);
   const scheduled = new Map<string, string>();
-  let workStarted = NaN;
-  let workDone = NaN;
-  let closed = NaN;
+  const t: Timeline = {
+    workflowId,
+    events: events.length,
+    started: NaN,
+    granted: NaN,
+    workScheduled: NaN,
+    workStarted: NaN,
+    workDone: NaN,
+    released: NaN,
+    closed: NaN,
+  };
+  const first = (k: keyof Omit<Timeline, 'workflowId' | 'events'>, e: HistoryEvent): void => {
+    if (Number.isNaN(t[k])) t[k] = eventMs(e);
+  };
+  // A limited job's first activity is its request for a slot: the work is `simulateWork`'s.
+  const isWork = (scheduledId: unknown): boolean => scheduled.get(String(scheduledId)) === 'simulateWork';
   for (const e of events) {
-    const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes)
-      scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-    const started = e.activityTaskStartedEventAttributes;
-    // A limited job's first activity is its request for a slot: the work is `simulateWork`'s.
-    if (
-      started &&
-      Number.isNaN(workStarted) &&
-      scheduled.get(String(started.scheduledEventId)) === 'simulateWork'
-    )
-      workStarted = eventMs(e);
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done && Number.isNaN(workDone) && scheduled.get(String(done.scheduledEventId)) === 'simulateWork')
-      workDone = eventMs(e);
-    if (e.workflowExecutionCompletedEventAttributes) closed = eventMs(e);
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) {
+      scheduled.set(String(e.eventId), sched.activityType?.name ?? '');
+      if (sched.activityType?.name === 'simulateWork') first('workScheduled', e);
+    }
+    if (e.workflowExecutionStartedEventAttributes) first('started', e);
+    if (e.workflowExecutionSignaledEventAttributes?.signalName === 'stepwiseSlotAnswer') first('granted', e);
+    if (isWork(e.activityTaskStartedEventAttributes?.scheduledEventId)) first('workStarted', e);
+    if (isWork(e.activityTaskCompletedEventAttributes?.scheduledEventId)) first('workDone', e);
+    if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) first('released', e);
+    if (e.workflowExecutionCompletedEventAttributes) first('closed', e);
   }
-  if ([workStarted, workDone, closed].some(Number.isNaN))
+  if ([t.workStarted, t.workDone, t.closed].some(Number.isNaN))
     throw new Error(`limit: ${workflowId} has no completed simulateWork or did not complete`);
-  return { workflowId, events: events.length, workStarted, workDone, closed };
+  return t;
 }
 
 async function timelines(client: Client, ids: string[]): Promise<Timeline[]> {
@@ -135,16 +159,35 @@ export function mostAtOnce(intervals: [number, number][]): number {
 }
 
 /**
- * The i-th of `ends` (sorted) paired with the (i + limit)-th of `starts` (sorted): start − end,
- * for every start after the first `limit`.
+ * Who took whose slot: the jobs sorted by close and sorted by their work's start; the i-th to close
+ * is paired with the (i + limit)-th to start, for every job after the first `limit`.
  */
-export function handoffGaps(ends: number[], starts: number[], limit: number): number[] {
-  const e = [...ends].sort((a, b) => a - b);
-  const s = [...starts].sort((a, b) => a - b);
-  const gaps: number[] = [];
-  for (let i = 0; i + limit < s.length && i < e.length; i++) gaps.push(s[i + limit] - e[i]);
-  return gaps;
+export function handoffPairs<T>(
+  jobs: T[],
+  closed: (j: T) => number,
+  started: (j: T) => number,
+  limit: number,
+): { holder: T; next: T; index: number }[] {
+  const byClose = [...jobs].sort((a, b) => closed(a) - closed(b));
+  const byStart = [...jobs].sort((a, b) => started(a) - started(b));
+  return byStart.slice(limit).map((next, i) => ({ holder: byClose[i], next, index: i }));
 }
+
+/** The legs of a handoff, holder's work done → next work started, in order (they add up). */
+const LEGS: Record<'raw' | 'stepwise', [string, (h: Timeline, n: Timeline) => number][]> = {
+  raw: [
+    ['holder work done → closed', (h) => h.closed - h.workDone],
+    ['closed → next started (the client)', (h, n) => n.started - h.closed],
+    ['next started → work scheduled', (_h, n) => n.workScheduled - n.started],
+    ['work scheduled → started', (_h, n) => n.workStarted - n.workScheduled],
+  ],
+  stepwise: [
+    ['holder work done → slot released', (h) => h.released - h.workDone],
+    ['released → next granted (the limiter)', (h, n) => n.granted - h.released],
+    ['granted → work scheduled', (_h, n) => n.workScheduled - n.granted],
+    ['work scheduled → started', (_h, n) => n.workStarted - n.workScheduled],
+  ],
+};
 
 /** Every run of a workflow id, newest first, followed back through continue-as-new. */
 async function allRuns(client: Client, workflowId: string): Promise<HistoryEvent[][]> {
@@ -160,26 +203,34 @@ async function allRuns(client: Client, workflowId: string): Promise<HistoryEvent
 }
 
 function summarizeRun(
+  side: 'raw' | 'stepwise',
   jobs: number,
   wallMs: number,
   t: Timeline[],
   holding: [number, number][],
 ): Omit<Run, 'unlimitedEvents' | 'limiterEventsPerJob' | 'limiterRuns'> {
-  const starts = t.map((x) => x.workStarted);
+  const paired = handoffPairs(
+    t,
+    (x) => x.closed,
+    (x) => x.workStarted,
+    BENCH_LIMIT,
+  );
+  const legs = LEGS[side].map(([name, f]) => ({ name, values: paired.map((p) => f(p.holder, p.next)) }));
+  const workHandoffs = paired.map((p) => p.next.workStarted - p.holder.workDone);
+  const slowest = paired[workHandoffs.indexOf(Math.max(...workHandoffs))];
+  const slow = paired.filter((_p, i) => workHandoffs[i] > SLOW_MS).map((p) => p.index);
   return {
     jobs,
     wallMs,
     jobsPerSecond: jobs / (wallMs / 1000),
-    handoffs: handoffGaps(
-      t.map((x) => x.closed),
-      starts,
-      BENCH_LIMIT,
-    ),
-    workHandoffs: handoffGaps(
-      t.map((x) => x.workDone),
-      starts,
-      BENCH_LIMIT,
-    ),
+    handoffs: paired.map((p) => p.next.workStarted - p.holder.closed),
+    workHandoffs,
+    legs: legs.map((l) => ({ name: l.name, p50: percentile(l.values, 50), p99: percentile(l.values, 99) })),
+    slowest: {
+      index: slowest.index,
+      legs: LEGS[side].map(([name, f]) => ({ name, ms: f(slowest.holder, slowest.next) })),
+    },
+    slow,
     mostHolding: mostAtOnce(holding),
     mostWorking: mostAtOnce(t.map((x) => [x.workStarted, x.workDone])),
     jobEvents: median(t.map((x) => x.events)),
@@ -212,6 +263,7 @@ async function rawRun(env: BenchEnv, n: number, prefix: string): Promise<Run> {
   // A raw workflow holds its "slot" from its work's start to its close (the client starts the next
   // only after it saw the close).
   const r = summarizeRun(
+    'raw',
     n,
     wallMs,
     t,
@@ -240,6 +292,7 @@ async function stepwiseRun(env: BenchEnv, n: number, batch: string): Promise<Run
   // A job holds its slot from its first step's start to its close, as it recorded them (it gives the
   // slot back after it recorded its close, so the next one's first step starts after it).
   const r = summarizeRun(
+    'stepwise',
     n,
     wallMs,
     t,
@@ -324,6 +377,21 @@ export async function limitScenario(env: BenchEnv, reps: number): Promise<Scenar
       `Handoff: closes and first work starts (ActivityTaskStarted of simulateWork, server times) each sorted; the i-th close paired with the (i+${BENCH_LIMIT})-th start, for the ${JOBS - BENCH_LIMIT} jobs after the first ${BENCH_LIMIT}. "Work done" is the holder's simulateWork ActivityTaskCompleted instead of its close.`,
       `A Stepwise job gives its slot back (a signal to the limiter) in its last workflow task but one, so the next job can start before the holder's close: its handoff can be negative.`,
       `History: raw is baselineSteps with one step; benchUnlimited (the same job without the limit) has ${unlimited} events. The limiter (one per measurement: the batch is its key) ran ${med((r) => r.limiterRuns)} run(s) a measurement (median).`,
+      ...(['baseline', 'stepwise'] as const).map((side) => {
+        const rs = runs[side];
+        const legs = rs[0].legs.map(
+          (l, i) =>
+            `${l.name} ${Math.round(median(rs.map((r) => r.legs[i].p50)))} / ${Math.round(median(rs.map((r) => r.legs[i].p99)))}`,
+        );
+        return `${side === 'baseline' ? 'Raw' : 'Stepwise'}: work done → next work, leg by leg, p50 / p99 ms (medians over reps): ${legs.join('; ')}.`;
+      }),
+      ...(['baseline', 'stepwise'] as const).flatMap((side) =>
+        runs[side].map((r, rep) => {
+          const legs = r.slowest.legs.map((l) => `${l.name} ${Math.round(l.ms)}`).join(', ');
+          const slow = r.slow.length === 0 ? 'none' : `${r.slow.length} (places ${r.slow.join(', ')})`;
+          return `${side === 'baseline' ? 'Raw' : 'Stepwise'} rep ${rep}: handoffs over ${SLOW_MS} ms (work done → next work, of ${r.workHandoffs.length}): ${slow}; the slowest (place ${r.slowest.index}): ${legs} ms.`;
+        }),
+      ),
       `Holding a slot: Stepwise from its first step's startedAt to its closedAt (as the job recorded them), raw from its work's ActivityTaskStarted to its close. Working: simulateWork's ActivityTaskStarted → ActivityTaskCompleted on both sides.`,
     ],
     wallSeconds: (Date.now() - t0) / 1000,
