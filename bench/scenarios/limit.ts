@@ -17,7 +17,7 @@
  * earliest moment its slot was free. Both sides are paired the same way.
  */
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import type { JobState } from '../../workflows/contracts';
 import { limiterId, limiterStateQuery } from '../../workflows/engine/limiter-contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
@@ -56,6 +56,8 @@ interface Timeline {
   events: number;
   /** `WorkflowExecutionStarted`. */
   started: number;
+  /** Stepwise: its request for a slot reached the limiter (`stepwiseEnterQueue` completed). */
+  enteredQueue: number;
   /** Stepwise: the limiter's answer arrived (`WorkflowExecutionSignaled`, `stepwiseSlotAnswer`). */
   granted: number;
   /** Its `simulateWork` activity's `ActivityTaskScheduled`, `ActivityTaskStarted`, `ActivityTaskCompleted`. */
@@ -76,6 +78,13 @@ interface Run {
   handoffs: number[];
   /** Holder's work done → the next job's work started. */
   workHandoffs: number[];
+  /**
+   * Stepwise: the handoffs (closed → next work) whose next work started after the start burst —
+   * once every job's request had reached the limiter; raw (no burst): all of them.
+   */
+  steadyHandoffs: number[];
+  /** Jobs closed per second after the burst (raw: first start → last close, server times). */
+  steadyJobsPerSecond: number;
   /** Where that time went, leg by leg (p50 / p99 of each over the handoffs). */
   legs: { name: string; p50: number; p99: number }[];
   /** The slowest handoff (work done → next work): its place among the handoffs and its legs. */
@@ -93,6 +102,8 @@ interface Run {
   /** Stepwise only: the limiter's history, every run, divided by the jobs it served. */
   limiterEventsPerJob: number;
   limiterRuns: number;
+  /** Stepwise only: the events a limited job has that an unlimited one has not, by type. */
+  extraEvents?: string;
 }
 
 async function fetchEvents(client: Client, workflowId: string, runId?: string): Promise<HistoryEvent[]> {
@@ -107,6 +118,7 @@ async function timeline(client: Client, workflowId: string): Promise<Timeline> {
     workflowId,
     events: events.length,
     started: NaN,
+    enteredQueue: NaN,
     granted: NaN,
     workScheduled: NaN,
     workStarted: NaN,
@@ -119,6 +131,8 @@ async function timeline(client: Client, workflowId: string): Promise<Timeline> {
   };
   // A limited job's first activity is its request for a slot: the work is `simulateWork`'s.
   const isWork = (scheduledId: unknown): boolean => scheduled.get(String(scheduledId)) === 'simulateWork';
+  const isRequest = (scheduledId: unknown): boolean =>
+    scheduled.get(String(scheduledId)) === 'stepwiseEnterQueue';
   for (const e of events) {
     const sched = e.activityTaskScheduledEventAttributes;
     if (sched) {
@@ -129,6 +143,7 @@ async function timeline(client: Client, workflowId: string): Promise<Timeline> {
     if (e.workflowExecutionSignaledEventAttributes?.signalName === 'stepwiseSlotAnswer') first('granted', e);
     if (isWork(e.activityTaskStartedEventAttributes?.scheduledEventId)) first('workStarted', e);
     if (isWork(e.activityTaskCompletedEventAttributes?.scheduledEventId)) first('workDone', e);
+    if (isRequest(e.activityTaskCompletedEventAttributes?.scheduledEventId)) first('enteredQueue', e);
     if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) first('released', e);
     if (e.workflowExecutionCompletedEventAttributes) first('closed', e);
   }
@@ -189,6 +204,22 @@ const LEGS: Record<'raw' | 'stepwise', [string, (h: Timeline, n: Timeline) => nu
   ],
 };
 
+/** "+2 ActivityTaskScheduled, …": event types `a` has more of than `b`, and fewer ("−1 …"). */
+function eventTypeDiff(a: HistoryEvent[], b: HistoryEvent[]): string {
+  const counts = new Map<string, number>();
+  const name = (e: HistoryEvent): string =>
+    (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? String(e.eventType))
+      .replace(/^EVENT_TYPE_/, '')
+      .toLowerCase()
+      .replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
+  for (const e of a) counts.set(name(e), (counts.get(name(e)) ?? 0) + 1);
+  for (const e of b) counts.set(name(e), (counts.get(name(e)) ?? 0) - 1);
+  return [...counts]
+    .filter(([, n]) => n !== 0)
+    .map(([type, n]) => `${n > 0 ? '+' : '−'}${Math.abs(n)} ${type}`)
+    .join(', ');
+}
+
 /** Every run of a workflow id, newest first, followed back through continue-as-new. */
 async function allRuns(client: Client, workflowId: string): Promise<HistoryEvent[][]> {
   const runs: HistoryEvent[][] = [];
@@ -219,11 +250,20 @@ function summarizeRun(
   const workHandoffs = paired.map((p) => p.next.workStarted - p.holder.workDone);
   const slowest = paired[workHandoffs.indexOf(Math.max(...workHandoffs))];
   const slow = paired.filter((_p, i) => workHandoffs[i] > SLOW_MS).map((p) => p.index);
+  // The start burst ends when the last job's request reached the limiter (raw: no burst, the run's
+  // first start).
+  const burstEnd =
+    side === 'stepwise' ? Math.max(...t.map((x) => x.enteredQueue)) : Math.min(...t.map((x) => x.started));
+  const steady = paired.filter((p) => p.next.workStarted > burstEnd);
+  const lastClose = Math.max(...t.map((x) => x.closed));
+  const closedAfter = t.filter((x) => x.closed > burstEnd).length;
   return {
     jobs,
     wallMs,
     jobsPerSecond: jobs / (wallMs / 1000),
     handoffs: paired.map((p) => p.next.workStarted - p.holder.closed),
+    steadyHandoffs: steady.map((p) => p.next.workStarted - p.holder.closed),
+    steadyJobsPerSecond: closedAfter / ((lastClose - burstEnd) / 1000),
     workHandoffs,
     legs: legs.map((l) => ({ name: l.name, p50: percentile(l.values, 50), p99: percentile(l.values, 99) })),
     slowest: {
@@ -322,8 +362,13 @@ async function stepwiseRun(env: BenchEnv, n: number, batch: string): Promise<Run
       return (await handle.describe()).historyLength;
     }),
   );
+  const [limitedHistory, unlimitedHistory] = await Promise.all([
+    fetchEvents(env.client, ids[ids.length - 1]),
+    fetchEvents(env.client, unlimited[0]),
+  ]);
   return {
     ...r,
+    extraEvents: eventTypeDiff(limitedHistory, unlimitedHistory),
     unlimitedEvents: median(unlimitedEvents),
     limiterEventsPerJob: limiterEvents / n,
     limiterRuns: runs.length,
@@ -353,6 +398,7 @@ export async function limitScenario(env: BenchEnv, reps: number): Promise<Scenar
     description: `${JOBS} jobs of one ${WORK_MS} ms simulateWork step, ${BENCH_LIMIT} at a time: benchLimited (concurrency limit ${BENCH_LIMIT}, all started at once, queued in the limiter) against baselineSteps (1 step) started ${BENCH_LIMIT} at a time by the client`,
     metrics: [
       metric('throughput', 'jobs/s', ...pick((r) => r.jobsPerSecond), goals.ratioAtLeast(0.9)),
+      metric('throughput after the start burst', 'jobs/s', ...pick((r) => r.steadyJobsPerSecond)),
       metric('wall (first start → last result)', 'ms', ...pick((r) => r.wallMs)),
       metric(
         'handoff p50 (closed → next work)',
@@ -361,6 +407,8 @@ export async function limitScenario(env: BenchEnv, reps: number): Promise<Scenar
         goals.plusAtMost(50, ' ms'),
       ),
       metric('handoff p99 (closed → next work)', 'ms', ...pick(p(99, (r) => r.handoffs))),
+      metric('handoff p50 after the burst', 'ms', ...pick(p(50, (r) => r.steadyHandoffs))),
+      metric('handoff p99 after the burst', 'ms', ...pick(p(99, (r) => r.steadyHandoffs))),
       metric('work done → next work p50', 'ms', ...pick(p(50, (r) => r.workHandoffs))),
       metric('work done → next work p99', 'ms', ...pick(p(99, (r) => r.workHandoffs))),
       metric(
@@ -377,6 +425,8 @@ export async function limitScenario(env: BenchEnv, reps: number): Promise<Scenar
       `Handoff: closes and first work starts (ActivityTaskStarted of simulateWork, server times) each sorted; the i-th close paired with the (i+${BENCH_LIMIT})-th start, for the ${JOBS - BENCH_LIMIT} jobs after the first ${BENCH_LIMIT}. "Work done" is the holder's simulateWork ActivityTaskCompleted instead of its close.`,
       `A Stepwise job gives its slot back (a signal to the limiter) in its last workflow task but one, so the next job can start before the holder's close: its handoff can be negative.`,
       `History: raw is baselineSteps with one step; benchUnlimited (the same job without the limit) has ${unlimited} events. The limiter (one per measurement: the batch is its key) ran ${med((r) => r.limiterRuns)} run(s) a measurement (median).`,
+      `The start burst (Stepwise): until the last job's request reached the limiter (its stepwiseEnterQueue ActivityTaskCompleted); "after the burst" rows count the handoffs whose next work started later (${runs.stepwise.map((r) => r.steadyHandoffs.length).join(', ')} of ${JOBS - BENCH_LIMIT} per rep) and the jobs that closed later. Raw has no burst: those rows are its whole run (throughput from its first WorkflowExecutionStarted to its last close).`,
+      `Events a benchLimited job has beyond benchUnlimited's: ${runs.stepwise[0]?.extraEvents ?? '—'}.`,
       ...(['baseline', 'stepwise'] as const).map((side) => {
         const rs = runs[side];
         const legs = rs[0].legs.map(
