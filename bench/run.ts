@@ -27,6 +27,7 @@ import { table, type ScenarioResult } from './lib';
 import { apiGetScenario, apiStartScenario } from './scenarios/api';
 import { cancelScenario, fanoutScenario } from './scenarios/fanout';
 import { handoffScenario } from './scenarios/handoff';
+import { limitScenario } from './scenarios/limit';
 import { pausedScenario } from './scenarios/paused';
 import { stepsScenario } from './scenarios/steps';
 import { listStreamScenario } from './scenarios/list';
@@ -47,6 +48,8 @@ const SCENARIOS: Record<
   // Cheap (a few seconds a pair), and its latency depends on where a job closes in the notifier's
   // poll interval, which only more repetitions sample.
   notify: { reps: 10, run: (env, reps) => notifyScenario(env, reps) },
+  // 200 jobs a side, 10 at a time: about 10–20 s a side here.
+  limit: { reps: 2, run: (env, reps) => limitScenario(env, reps) },
   'cancel-100': { reps: 3, run: (env, reps) => cancelScenario(env, 100, reps) },
   // The heavy ones run once each (plus a warm-up): on a 2-core machine 1,000 children take minutes.
   'cancel-1000': {

@@ -302,6 +302,54 @@ export async function baselineNotify(p: { urls: string[] }): Promise<void> {
   }
 }
 
+// ——— limit: the cost of a concurrency limit ———
+
+/** The `limit` scenario's concurrency limit (both sides keep this many jobs running at once). */
+export const BENCH_LIMIT = 10;
+
+const benchLimitInput = z
+  .object({
+    /**
+     * The concurrency key: each measurement runs under a limiter of its own, so one limiter's
+     * history is one measurement's (a limiter lives on for 5 minutes after its last job).
+     */
+    batch: z.string().min(1).max(100),
+    durationMs: simulatedDuration.default(200),
+  })
+  .strict();
+
+const limitWork = (durationMs: number) => ({ durationMs, items: 1 });
+
+/**
+ * Bench-only job type for `limit`: one `simulateWork` activity step, at most {@link BENCH_LIMIT}
+ * jobs of a `batch` at once; the others wait `queued` for a slot of their batch's limiter.
+ */
+export const benchLimitedDefinition = job({
+  name: 'benchLimited',
+  description: `Benchmark: one simulateWork activity step, at most ${BENCH_LIMIT} per batch at once.`,
+  input: benchLimitInput,
+  concurrency: { limit: BENCH_LIMIT, key: ({ input }) => input.batch },
+})
+  .activity('work', {
+    name: 'Work',
+    activity: 'simulateWork',
+    args: ({ input }) => limitWork(input.durationMs),
+  })
+  .build();
+
+/** `benchLimited` without its concurrency limit: what the limit adds to a job's history. */
+export const benchUnlimitedDefinition = job({
+  name: 'benchUnlimited',
+  description: 'Benchmark: one simulateWork activity step, no concurrency limit.',
+  input: benchLimitInput,
+})
+  .activity('work', {
+    name: 'Work',
+    activity: 'simulateWork',
+    args: ({ input }) => limitWork(input.durationMs),
+  })
+  .build();
+
 /** The bench's app: the example app's job types and the bench-only ones. */
 export default defineApp({
   jobs: [
@@ -310,5 +358,7 @@ export default defineApp({
     benchHandoffDefinition,
     benchFanoutDefinition,
     benchFailDefinition,
+    benchLimitedDefinition,
+    benchUnlimitedDefinition,
   ],
 });
