@@ -107,16 +107,20 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
   /** Jobs wait and every slot is held: only a holder that closed without saying so could free one. */
   const blocked = (): boolean => st.queued.length > 0 && st.running.length >= st.limit;
   /** Set by the reaper's timer: check the holders now. */
-  let reapDue = false;
-  // The reaper: one timer every REAP_EVERY_MS while blocked. Nothing here branches on clock
-  // arithmetic, only on the state and on which of a timer and a signal came first in the history.
+  // The reaper: while blocked, one timer every REAP_EVERY_MS, then one check of the holders — on
+  // the side, so grants never wait for it (the bench saw a grant wait for a check in flight).
+  // Nothing here branches on clock arithmetic, only on the state and on which of a timer and a
+  // signal came first in the history.
   void (async () => {
     for (;;) {
       await wf.condition(blocked);
       await wf.sleep(REAP_EVERY_MS);
       if (!blocked()) continue;
-      reapDue = true;
-      await wf.condition(() => !reapDue);
+      // Free the slots of holders that closed without giving them back (terminated, timed out).
+      const closed = await acts.stepwiseClosedRuns({
+        runs: st.running.map((h) => ({ jobId: h.jobId, runId: h.runId })),
+      });
+      if (closed.length > 0) st.running = st.running.filter((h) => !closed.some((c) => same(c, h)));
     }
   })();
 
@@ -151,14 +155,7 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
       if (idle() && outbox.length === 0) return;
       continue;
     }
-    await wf.condition(() => outbox.length > 0 || grantable() || reapDue || idle());
-    if (!reapDue) continue;
-    // Free the slots of holders that closed without giving them back (terminated, timed out).
-    const closed = await acts.stepwiseClosedRuns({
-      runs: st.running.map((h) => ({ jobId: h.jobId, runId: h.runId })),
-    });
-    reapDue = false;
-    if (closed.length > 0) st.running = st.running.filter((h) => !closed.some((c) => same(c, h)));
+    await wf.condition(() => outbox.length > 0 || grantable() || idle());
   }
 }
 
