@@ -51,7 +51,7 @@ async function start(h: TestApi, input: object, priority?: number): Promise<stri
   return jobId;
 }
 /** Holds a slot: started before the others and past `queued`. */
-const holding = (s: JobState): boolean => s.status !== 'queued' && s.closedAt === null;
+const holding = (s: JobState): boolean => s.queue === null && s.closedAt === null;
 /** When the job ran: its first step's start to its close. */
 const ranFrom = (s: JobState): number => Date.parse(s.steps[0].startedAt!);
 const ranTo = (s: JobState): number => Date.parse(s.closedAt!);

@@ -1,7 +1,7 @@
 /**
  * A concurrency limit holds through faults: its bookkeeping is a workflow, not a process's memory.
  * Ten `demoQueue` jobs of one tenant (at most 2 at once) are started; mid-way a worker process
- * holding running steps is killed with SIGKILL, and then the dev server (on its SQLite file), the
+ * holding running steps is killed (SIGKILL), or stops as in a deploy (SIGTERM), and then the dev server (on its SQLite file), the
  * other worker and the API are all stopped and started again as new objects. Every sample read
  * through the API shows at most 2 running and the rest `queued`; all ten complete; from the times
  * the jobs recorded, never more than 2 ran at once; a job cancelled while queued never ran.
@@ -111,7 +111,6 @@ beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   port = await freePort();
   stack = await startStack();
-  child = await startWorkerProcess(stack.server.address);
 }, 120_000);
 
 afterAll(async () => {
@@ -126,7 +125,8 @@ const read = async (jobId: string): Promise<JobState> => {
   expectJobStateInvariants(s);
   return s;
 };
-const holding = (s: JobState): boolean => s.status !== 'queued' && s.closedAt === null;
+/** Holds a slot: past `queued` and not closed (a queued job being cancelled holds none). */
+const holding = (s: JobState): boolean => s.queue === null && s.closedAt === null;
 
 /** Reads every job, checks the limit on this sample, until `done`. */
 async function sample(ids: string[], done: (states: JobState[]) => boolean, timeoutMs = 120_000) {
@@ -145,7 +145,9 @@ async function sample(ids: string[], done: (states: JobState[]) => boolean, time
   );
 }
 
-it('a limit of 2 holds while a worker is killed and the server, the other worker and the API restart; all complete; a cancelled queued job never runs', async () => {
+/** The scenario: `stop` ends the worker process mid-way (SIGKILL: killed; SIGTERM: a deploy). */
+async function limitThroughRestarts(stop: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  child = await startWorkerProcess(stack!.server.address);
   const tenant = uniqueId('t').replace(/[^A-Za-z0-9_-]/g, '');
   const ids: string[] = [];
   for (let i = 0; i < 10; i++) {
@@ -176,7 +178,7 @@ it('a limit of 2 holds while a worker is killed and the server, the other worker
 
   // Mid-way: two have completed and two hold slots.
   await sample(ids, (states) => states.filter((s) => s.status === 'completed').length >= 2);
-  child!.kill('SIGKILL');
+  child!.kill(stop);
   await new Promise((r) => child!.once('exit', r));
   await sample(ids, (states) => states.filter((s) => s.status === 'completed').length >= 4);
 
@@ -200,4 +202,10 @@ it('a limit of 2 holds while a worker is killed and the server, the other worker
   let most = 0;
   for (const [, d] of edges) most = Math.max(most, (now += d));
   expect(most).toBe(2);
-});
+}
+
+it('a limit of 2 holds while a worker stops (SIGTERM) and the server, the other worker and the API restart; all complete; a cancelled queued job never runs', () =>
+  limitThroughRestarts('SIGTERM'));
+
+it('a limit of 2 holds while a worker is killed (SIGKILL) and the server, the other worker and the API restart; all complete; a cancelled queued job never runs', () =>
+  limitThroughRestarts('SIGKILL'));

@@ -102,13 +102,15 @@ export const acquireSlotSignal = defineSignal<[SlotRequest]>('stepwiseAcquireSlo
 export const releaseSlotSignal = defineSignal<[SlotRelease]>('stepwiseReleaseSlot');
 /** Limiter → job: the answer to its request. */
 export const slotAnswerSignal = defineSignal<[SlotAnswer]>('stepwiseSlotAnswer');
+/** Watch → limiter: nobody has run or waited for the idle time; the limiter may end. */
+export const limiterIdleSignal = defineSignal('stepwiseLimiterIdle');
 /** The limiter's state: who runs, who waits in which order. */
 export const limiterStateQuery = defineQuery<LimiterState>('stepwiseLimiterState');
 
 /** Jobs a limiter lets wait at once; one more is refused (its job fails, saying so). */
 export const MAX_QUEUED_PER_LIMITER = 5_000;
 
-/** The engine's activities for concurrency limits (`src/activity/engine.ts`). */
+/** The engine's activities for concurrency limits (`src/activity/limiter.ts`). */
 export interface LimiterActivities {
   /** Sends the request to the type's limiter, starting the limiter if it does not run. */
   stepwiseEnterQueue(args: {
@@ -117,6 +119,11 @@ export interface LimiterActivities {
     key: string | null;
     request: SlotRequest;
   }): Promise<void>;
-  /** Which of these runs have closed (their slots are free). */
-  stepwiseClosedRuns(args: { runs: SlotRelease[] }): Promise<SlotRelease[]>;
+  /**
+   * The limiter's watch, run by the limiter it watches for as long as that run lives: every
+   * `everyMs`, when jobs wait and every slot is held, it finds the holders that have closed and
+   * sends the limiter their release signals; once nobody has run or waited for `idleMs`, it sends
+   * the idle signal. Ends once the run has closed or continued as new.
+   */
+  stepwiseLimiterWatch(args: { everyMs: number; idleMs: number }): Promise<void>;
 }

@@ -2,10 +2,10 @@
  * The limiter (`stepwiseLimiter`): one workflow per job type and concurrency key, the durable
  * bookkeeping of a concurrency limit. It holds who runs and who waits; it grants a slot to the
  * first waiter (by priority, then arrival) whenever one is free; it takes back the slot of a job
- * that closed without giving it back (terminated, timed out, or a signal that never came) by
- * asking Temporal which holders have closed, every {@link REAP_EVERY_MS} while a job waits for a
- * slot; it continues as new before its history grows long, and ends once it has been idle for
- * {@link IDLE_MS}.
+ * that closed without giving it back (terminated, timed out, or a signal that never came) through
+ * its watch activity, which asks Temporal which holders have closed every {@link REAP_EVERY_MS}
+ * while a job waits for a slot and sends their release signals; it continues as new before its
+ * history grows long, and ends once it has been idle for {@link IDLE_MS}.
  *
  * Workflow code: deterministic, imports only the workflow SDK and the engine's contracts.
  */
@@ -13,6 +13,7 @@ import * as wf from '@temporalio/workflow';
 import { MAX_CONCURRENCY_LIMIT } from './definition';
 import {
   acquireSlotSignal,
+  limiterIdleSignal,
   limiterStateQuery,
   MAX_QUEUED_PER_LIMITER,
   releaseSlotSignal,
@@ -27,7 +28,9 @@ import {
 
 /** How often the holders are checked while a job waits and no slot is free. */
 export const REAP_EVERY_MS = 5_000;
-/** How long a limiter with nobody running or waiting lives on before it ends. */
+/** The watch's heartbeat timeout: a watch on a worker that died is run again after this. */
+const WATCH_HEARTBEAT_MS = 30_000;
+/** How long a limiter with nobody running or waiting lives on before it ends (its watch says when). */
 export const IDLE_MS = 5 * 60_000;
 /** History length past which the limiter continues as new (far below Temporal's 51,200). */
 const CONTINUE_AFTER_EVENTS = 4_000;
@@ -82,15 +85,33 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
     const at = st.queued.findIndex((w) => before(waiter, w) < 0);
     st.queued.splice(at < 0 ? st.queued.length : at, 0, waiter);
   });
+  /** Set by the watch's idle signal: nobody has run or waited for {@link IDLE_MS}. */
+  let idleNoticed = false;
+  wf.setHandler(limiterIdleSignal, () => {
+    idleNoticed = true;
+  });
   wf.setHandler(releaseSlotSignal, (rel) => {
     st.running = st.running.filter((h) => !same(h, rel));
     st.queued = st.queued.filter((w) => !same(w, rel));
   });
 
-  const acts = wf.proxyActivities<LimiterActivities>({
-    startToCloseTimeout: 60_000,
+  // The watch (`stepwiseLimiterWatch`): one activity for the whole run, started here and never
+  // awaited. While jobs wait and every slot is held it asks Temporal every few seconds which
+  // holders have closed, and gives their slots back with the same release signal a job sends. So
+  // the limiter reacts to signals only: no timer of its own races them. (A timer here failed to
+  // replay after a worker was killed: the task after its sticky timeout carried a fired timer and
+  // release signals, applied in one order by the worker and in the other by a replay.) It outlives
+  // a worker that dies (heartbeats, retried for ever; retries add no events) and ends once this run
+  // has closed or continued as new.
+  const watch = wf.proxyActivities<LimiterActivities>({
+    startToCloseTimeout: '3650 days',
+    heartbeatTimeout: WATCH_HEARTBEAT_MS,
+    // No maximum: attempts until the run closes (a retry adds no event to the history).
     retry: { initialInterval: 1000, maximumInterval: 30_000 },
   });
+  watch
+    .stepwiseLimiterWatch({ everyMs: REAP_EVERY_MS, idleMs: IDLE_MS })
+    .catch((err: unknown) => wf.log.warn('The limiter watch ended with an error', { error: String(err) }));
 
   const send = (to: SlotRelease, answer: SlotAnswer): void => {
     sending++;
@@ -104,26 +125,6 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
   };
   const grantable = (): boolean => st.queued.length > 0 && st.running.length < st.limit;
   const idle = (): boolean => st.running.length === 0 && st.queued.length === 0;
-  /** Jobs wait and every slot is held: only a holder that closed without saying so could free one. */
-  const blocked = (): boolean => st.queued.length > 0 && st.running.length >= st.limit;
-  /** Set by the reaper's timer: check the holders now. */
-  // The reaper: while blocked, one timer every REAP_EVERY_MS, then one check of the holders — on
-  // the side, so grants never wait for it (the bench saw a grant wait for a check in flight).
-  // Nothing here branches on clock arithmetic, only on the state and on which of a timer and a
-  // signal came first in the history.
-  void (async () => {
-    for (;;) {
-      await wf.condition(blocked);
-      await wf.sleep(REAP_EVERY_MS);
-      if (!blocked()) continue;
-      // Free the slots of holders that closed without giving them back (terminated, timed out).
-      const closed = await acts.stepwiseClosedRuns({
-        runs: st.running.map((h) => ({ jobId: h.jobId, runId: h.runId })),
-      });
-      if (closed.length > 0) st.running = st.running.filter((h) => !closed.some((c) => same(c, h)));
-    }
-  })();
-
   for (;;) {
     while (outbox.length > 0) {
       const { to, answer } = outbox.shift()!;
@@ -148,9 +149,11 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
       continue;
     }
     if (idle()) {
-      // Nobody runs or waits: end after IDLE_MS unless someone comes.
-      const came = await wf.condition(() => !idle() || outbox.length > 0, IDLE_MS);
-      if (came) continue;
+      // Nobody runs or waits: end once the watch says it has been so for IDLE_MS (a signal, so
+      // it is ordered with the requests: one that came after it keeps the limiter going).
+      idleNoticed = false;
+      await wf.condition(() => !idle() || outbox.length > 0 || idleNoticed);
+      if (!idleNoticed || !idle() || outbox.length > 0) continue;
       await wf.condition(() => sending === 0 && wf.allHandlersFinished());
       if (idle() && outbox.length === 0) return;
       continue;
