@@ -28,6 +28,7 @@ import { apiGetScenario, apiStartScenario } from './scenarios/api';
 import { cancelScenario, fanoutScenario } from './scenarios/fanout';
 import { handoffScenario } from './scenarios/handoff';
 import { limitScenario } from './scenarios/limit';
+import { scheduleStartScenario } from './scenarios/schedule';
 import { pausedScenario } from './scenarios/paused';
 import { stepsScenario } from './scenarios/steps';
 import { listStreamScenario } from './scenarios/list';
@@ -50,6 +51,7 @@ const SCENARIOS: Record<
   notify: { reps: 10, run: (env, reps) => notifyScenario(env, reps) },
   // 200 jobs a side, 10 at a time: about 10–20 s a side here.
   limit: { reps: 2, run: (env, reps) => limitScenario(env, reps) },
+  'schedule-start': { reps: 3, run: (env, reps) => scheduleStartScenario(env, reps) },
   'cancel-100': { reps: 3, run: (env, reps) => cancelScenario(env, 100, reps) },
   // The heavy ones run once each (plus a warm-up): on a 2-core machine 1,000 children take minutes.
   'cancel-1000': {

@@ -56,7 +56,7 @@ interface Timeline {
   events: number;
   /** `WorkflowExecutionStarted`. */
   started: number;
-  /** Stepwise: its request for a slot reached the limiter (`stepwiseEnterQueue` completed). */
+  /** Stepwise: its request for a slot reached the limiter (`stepwiseEnterQueue`'s marker, or completion). */
   enteredQueue: number;
   /** Stepwise: the limiter's answer arrived (`WorkflowExecutionSignaled`, `stepwiseSlotAnswer`). */
   granted: number;
@@ -146,6 +146,8 @@ async function timeline(client: Client, workflowId: string): Promise<Timeline> {
     if (isWork(e.activityTaskStartedEventAttributes?.scheduledEventId)) first('workStarted', e);
     if (isWork(e.activityTaskCompletedEventAttributes?.scheduledEventId)) first('workDone', e);
     if (isRequest(e.activityTaskCompletedEventAttributes?.scheduledEventId)) first('enteredQueue', e);
+    // The request is a local activity now: its marker is recorded when the job's task completes.
+    if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') first('enteredQueue', e);
     if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) first('released', e);
     if (e.workflowExecutionCompletedEventAttributes) first('closed', e);
   }
@@ -429,7 +431,7 @@ export async function limitScenario(env: BenchEnv, reps: number): Promise<Scenar
       `Handoff: closes and first work starts (ActivityTaskStarted of simulateWork, server times) each sorted; the i-th close paired with the (i+${BENCH_LIMIT})-th start, for the ${JOBS - BENCH_LIMIT} jobs after the first ${BENCH_LIMIT}. "Work done" is the holder's simulateWork ActivityTaskCompleted instead of its close.`,
       `A Stepwise job gives its slot back (a signal to the limiter) in its last workflow task but one, so the next job can start before the holder's close: its handoff can be negative.`,
       `History: raw is baselineSteps with one step; benchUnlimited (the same job without the limit) has ${unlimited} events. The limiter (one per measurement: the batch is its key) ran ${med((r) => r.limiterRuns)} run(s) a measurement (median).`,
-      `The start burst (Stepwise): until the last job's request reached the limiter (its stepwiseEnterQueue ActivityTaskCompleted); "after the burst" rows count the handoffs whose next work started later (${runs.stepwise.map((r) => r.steadyHandoffs.length).join(', ')} of ${JOBS - BENCH_LIMIT} per rep) and the jobs that closed later. Raw has no burst: those rows are its whole run (throughput from its first WorkflowExecutionStarted to its last close).`,
+      `The start burst (Stepwise): until the last job's request reached the limiter (its stepwiseEnterQueue local activity's marker); "after the burst" rows count the handoffs whose next work started later (${runs.stepwise.map((r) => r.steadyHandoffs.length).join(', ')} of ${JOBS - BENCH_LIMIT} per rep) and the jobs that closed later. Raw has no burst: those rows are its whole run (throughput from its first WorkflowExecutionStarted to its last close).`,
       `Events a benchLimited job has beyond benchUnlimited's: ${runs.stepwise[0]?.extraEvents ?? '—'}.`,
       ...(['baseline', 'stepwise'] as const).map((side) => {
         const rs = runs[side];
