@@ -39,7 +39,9 @@ const same = (a: SlotRelease, b: SlotRelease): boolean => a.jobId === b.jobId &&
 
 /** Waiter order: priority (1 first), then when the job started, then who asked first. */
 function before(a: SlotWaiter, b: SlotWaiter): number {
-  return a.priority - b.priority || a.arrivedAt.localeCompare(b.arrivedAt) || a.seq - b.seq;
+  // ISO times compare as plain strings (never localeCompare: its order is the worker's ICU data's).
+  const at = a.arrivedAt < b.arrivedAt ? -1 : a.arrivedAt > b.arrivedAt ? 1 : 0;
+  return a.priority - b.priority || at || a.seq - b.seq;
 }
 
 const clampLimit = (n: unknown): number =>
