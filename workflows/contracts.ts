@@ -48,6 +48,11 @@ export const approvalDecisionPayloadSchema = z
     decision: z.enum(['approve', 'reject']),
     comment: z.string().max(MAX_APPROVAL_COMMENT).optional(),
     by: z.string().max(200).optional(),
+    /**
+     * The deciding caller's role, as the API checked it: the workflow refuses a role below the
+     * step's too, so a step that started waiting after the API's check is still guarded.
+     */
+    role: z.enum(['viewer', 'operator', 'admin']).optional(),
   })
   .strict();
 export type ApprovalDecisionPayload = z.infer<typeof approvalDecisionPayloadSchema>;

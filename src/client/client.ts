@@ -797,7 +797,12 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
     decision: 'approve' | 'reject',
     { role, ...options }: ApprovalOptions,
   ): Promise<ControlAck> {
-    const checked = approvalDecisionPayloadSchema.safeParse({ ...options, step, decision });
+    const checked = approvalDecisionPayloadSchema.safeParse({
+      ...options,
+      step,
+      decision,
+      ...(role !== undefined ? { role } : {}),
+    });
     if (!checked.success) throw new InvalidArgument(`Invalid ${decision} payload`, zodIssues(checked.error));
     const { desc, def } = await describeStepwiseJob(this.temporal, this.app, jobId);
     const stepDef = def.steps.find((s) => s.key === step);

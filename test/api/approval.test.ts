@@ -9,7 +9,7 @@
  * against the invariants; nothing sleeps to wait for state.
  */
 import type { AuditPage } from '../../src/api/contracts';
-import type { ControlAck, JobState } from '../../workflows/contracts';
+import { decideApprovalUpdate, type ControlAck, type JobState } from '../../workflows/contracts';
 import { startTestApi, type TestApi } from '../api-harness';
 import { expectJobStateInvariants, testApiKeys, uniqueId, waitFor } from '../helpers';
 import { Receiver, verifyStandardWebhook } from '../webhook-receiver';
@@ -222,6 +222,21 @@ describe('an approval step', () => {
     const refused = await decide('ops', jobId, 'approve');
     expect(refused.statusCode).toBe(403);
     expect(refused.json().message).toMatch(/needs an admin/);
+    expect((await read(jobId)).status).toBe('awaiting_approval');
+    // The workflow guards it too (a step that began waiting after the API's check): an operator's
+    // decision sent straight to Temporal is refused by the update's validator, changing nothing.
+    const direct = await h.env.client.workflow
+      .getHandle(jobId)
+      .executeUpdate(decideApprovalUpdate, {
+        args: [{ step: 'approve', decision: 'approve', by: 'ops', role: 'operator' }],
+      })
+      .then(
+        () => null,
+        (err: unknown) => err as { cause?: { message?: string } },
+      );
+    expect(direct?.cause?.message).toMatch(
+      /needs an admin to approve or reject it; the caller's role is operator/,
+    );
     expect((await read(jobId)).status).toBe('awaiting_approval');
 
     expect((await decide('root', jobId, 'reject', 'not this week')).statusCode).toBe(200);

@@ -18,6 +18,7 @@ export interface ControlRefusal {
     | 'NotPaused'
     | 'NotHeld'
     | 'NotAwaitingApproval'
+    | 'ApprovalForbidden'
     | 'JobPaused';
   message: string;
 }

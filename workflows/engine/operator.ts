@@ -179,6 +179,14 @@ export function checkApprovalDecision(job: Job, raw: unknown): ControlRefusal | 
       message: `Step "${key}" of job "${st.jobId}" does not await approval: ${what}`,
     };
   }
+  const rank = { viewer: 0, operator: 1, admin: 2 } as const;
+  const required = step.approval?.role;
+  if (parsed.data.role !== undefined && required !== undefined && rank[parsed.data.role] < rank[required]) {
+    return {
+      type: 'ApprovalForbidden',
+      message: `Step "${key}" of job "${st.jobId}" needs an ${required} to approve or reject it; the caller's role is ${parsed.data.role}`,
+    };
+  }
   return null;
 }
 
