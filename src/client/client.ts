@@ -522,9 +522,10 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
   }
 
   /**
-   * The workflow argument of a new job of `def` with its checked input: the budgets, the
-   * deployment's concurrency limit and (`learned`) the stall thresholds learned so far — left out
-   * of a schedule's runs, whose arguments are fixed when the schedule is created or updated.
+   * The workflow argument of a new job or run of `def` with its checked input (a start, a retry,
+   * a schedule's runs): the budgets, the deployment's concurrency limit and (`learned`) the stall
+   * thresholds learned so far — left out of a schedule's runs, whose arguments are fixed when the
+   * schedule is created or updated.
    */
   private jobParams(def: JobDefinition, input: unknown, learned = true): JobParams {
     const stallAfterMs = learned ? this.etas.stallThresholds(def.name) : undefined;
@@ -911,15 +912,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
         throw new InvalidArgument(plan.message, [{ path: ['fromStep'], message: plan.message }]);
       throw new JobConflict(jobId, plan.message);
     }
-    const stallAfterMs = this.etas.stallThresholds(def.name);
-    const concurrency = this.concurrencyLimits[def.name];
-    const params: JobParams = {
-      input: state.input,
-      recovery: plan.params,
-      limits: this.limits,
-      ...(stallAfterMs ? { stallAfterMs } : {}),
-      ...(concurrency ? { concurrency } : {}),
-    };
+    const params: JobParams = { ...this.jobParams(def, state.input), recovery: plan.params };
     const handle = await during({ kind: 'retry', jobId }, () =>
       temporalCall(this.temporal, 'rpc', () =>
         this.temporal.workflow.start(def.name, {

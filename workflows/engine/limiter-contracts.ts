@@ -32,6 +32,11 @@ export interface JobConcurrency {
   key: string | null;
 }
 
+/** What a limit counts, in messages: `job type "x"` or `job type "x", key "k"`. */
+export function describeLimit(jobType: string, key: string | null): string {
+  return key === null ? `job type "${jobType}"` : `job type "${jobType}", key "${key}"`;
+}
+
 /** A job asking for a slot (also its place in the queue). */
 export interface SlotRequest {
   jobId: string;

@@ -13,6 +13,7 @@ import * as wf from '@temporalio/workflow';
 import { MAX_CONCURRENCY_LIMIT } from './definition';
 import {
   acquireSlotSignal,
+  describeLimit,
   limiterIdleSignal,
   limiterStateQuery,
   MAX_QUEUED_PER_LIMITER,
@@ -74,7 +75,7 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
     }
     if (st.queued.some((w) => same(w, to))) return;
     if (st.queued.length >= MAX_QUEUED_PER_LIMITER) {
-      const reason = `${st.queued.length} jobs already wait for a slot of ${describe(st)} (at most ${MAX_QUEUED_PER_LIMITER})`;
+      const reason = `${st.queued.length} jobs already wait for a slot of ${describeLimit(st.jobType, st.key)} (at most ${MAX_QUEUED_PER_LIMITER})`;
       outbox.push({ to, answer: { outcome: 'refused', limiterId: id, reason } });
       return;
     }
@@ -162,8 +163,4 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
     }
     await wf.condition(() => outbox.length > 0 || grantable() || idle());
   }
-}
-
-function describe(st: LimiterState): string {
-  return st.key === null ? `job type "${st.jobType}"` : `job type "${st.jobType}", key "${st.key}"`;
 }

@@ -10,6 +10,7 @@ import {
   limiterId,
   releaseSlotSignal,
   slotAnswerSignal,
+  describeLimit,
   type JobConcurrency,
   type LimiterActivities,
   type SlotAnswer,
@@ -135,9 +136,4 @@ export async function leaveQueue(job: Job): Promise<void> {
       job.log('warn', null, `Could not give back the slot of ${c.limiterId}: ${toStepError(err).message}`);
     }
   });
-}
-
-/** "job type "x"" or "job type "x", key "k"". */
-export function describeLimit(jobType: string, key: string | null): string {
-  return key === null ? `job type "${jobType}"` : `job type "${jobType}", key "${key}"`;
 }
