@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PipelineConfig } from '../activities/pipeline-config';
@@ -273,6 +274,44 @@ export function expectJobStateInvariants(state: JobState): void {
   if (broken.length > 0) {
     throw new Error(`The state of job ${state.jobId} breaks its invariants: ${broken.join('; ')}`);
   }
+}
+
+/** What {@link readJob} needs of the API: Nest's Fastify application (its `inject`). */
+type InjectingApp = Pick<NestFastifyApplication, 'inject'>;
+
+/**
+ * A job's state as the API answers `GET /api/jobs/:jobId` (which must be a 200), checked against
+ * the `JobState` invariants and the transition from the last state read of the run.
+ */
+export async function readJob(
+  app: InjectingApp,
+  jobId: string,
+  headers: Record<string, string> = {},
+): Promise<JobState> {
+  const res = await app.inject({ method: 'GET', url: `/api/jobs/${encodeURIComponent(jobId)}`, headers });
+  expect(res.statusCode).toBe(200);
+  const s = res.json<JobState>();
+  expectJobStateInvariants(s);
+  return s;
+}
+
+/** Reads the job through the API ({@link readJob}) until `done` holds or it closed. */
+export function readJobUntil(
+  app: InjectingApp | (() => InjectingApp),
+  jobId: string,
+  done: (s: JobState) => boolean,
+  {
+    timeoutMs = 60_000,
+    everyMs = 50,
+    headers = {},
+  }: { timeoutMs?: number; everyMs?: number; headers?: Record<string, string> } = {},
+): Promise<JobState> {
+  return waitFor(
+    () => readJob(typeof app === 'function' ? app() : app, jobId, headers),
+    (s) => done(s) || s.closedAt !== null,
+    timeoutMs,
+    everyMs,
+  );
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

@@ -11,7 +11,7 @@
 import type { AuditPage } from '../../src/api/contracts';
 import { decideApprovalUpdate, type ControlAck, type JobState } from '../../workflows/contracts';
 import { startTestApi, type TestApi } from '../api-harness';
-import { expectJobStateInvariants, testApiKeys, uniqueId, waitFor } from '../helpers';
+import { readJob, readJobUntil, testApiKeys, uniqueId, waitFor } from '../helpers';
 import { Receiver, verifyStandardWebhook } from '../webhook-receiver';
 
 const { STEPWISE_API_KEYS, keys } = testApiKeys({ vera: 'viewer', ops: 'operator', root: 'admin' });
@@ -59,20 +59,10 @@ const decide = (
   step = 'approve',
 ) => call(who, 'POST', path(jobId, `/steps/${step}/${decision}`), comment === undefined ? {} : { comment });
 
-const read = async (jobId: string): Promise<JobState> => {
-  const res = await call('vera', 'GET', path(jobId));
-  expect(res.statusCode).toBe(200);
-  const s = res.json<JobState>();
-  expectJobStateInvariants(s);
-  return s;
-};
+const asVera = { authorization: `Bearer ${keys.vera}` };
+const read = (jobId: string): Promise<JobState> => readJob(h.app, jobId, asVera);
 const until = (jobId: string, done: (s: JobState) => boolean) =>
-  waitFor(
-    () => read(jobId),
-    (s) => done(s) || s.closedAt !== null,
-    60_000,
-    50,
-  );
+  readJobUntil(h.app, jobId, done, { headers: asVera });
 const awaiting = (s: JobState): boolean => s.status === 'awaiting_approval';
 
 async function start(input: object): Promise<string> {

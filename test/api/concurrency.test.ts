@@ -6,7 +6,7 @@
  */
 import type { JobState } from '../../workflows/contracts';
 import { limiterId, limiterStateQuery } from '../../workflows/engine/limiter-contracts';
-import { expectJobStateInvariants, uniqueId, waitFor } from '../helpers';
+import { readJob, readJobUntil, uniqueId, waitFor } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
 
 let declared: TestApi;
@@ -24,20 +24,9 @@ afterAll(async () => {
 const json = { 'content-type': 'application/json' };
 const post = (h: TestApi, url: string, payload: object = {}) =>
   h.app.inject({ method: 'POST', url, payload, headers: json });
-const read = async (h: TestApi, jobId: string): Promise<JobState> => {
-  const res = await h.app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
-  expect(res.statusCode).toBe(200);
-  const s = res.json<JobState>();
-  expectJobStateInvariants(s);
-  return s;
-};
+const read = (h: TestApi, jobId: string): Promise<JobState> => readJob(h.app, jobId);
 const until = (h: TestApi, jobId: string, done: (s: JobState) => boolean, timeoutMs = 60_000) =>
-  waitFor(
-    () => read(h, jobId),
-    (s) => done(s) || s.closedAt !== null,
-    timeoutMs,
-    50,
-  );
+  readJobUntil(h.app, jobId, done, { timeoutMs });
 async function start(h: TestApi, input: object, priority?: number): Promise<string> {
   const jobId = uniqueId('queue');
   const res = await post(h, '/api/jobs', {

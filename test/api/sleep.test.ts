@@ -5,7 +5,7 @@
  * is checked against the invariants.
  */
 import type { JobState } from '../../workflows/contracts';
-import { expectJobStateInvariants, uniqueId, waitFor } from '../helpers';
+import { readJob, readJobUntil, uniqueId, waitFor } from '../helpers';
 import { startTestApi, type TestApi } from '../api-harness';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 
@@ -18,20 +18,8 @@ afterAll(() => h?.close());
 const json = { 'content-type': 'application/json' };
 const post = (url: string, payload: object = {}) =>
   h.app.inject({ method: 'POST', url, payload, headers: json });
-const read = async (jobId: string): Promise<JobState> => {
-  const res = await h.app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
-  expect(res.statusCode).toBe(200);
-  const s = res.json<JobState>();
-  expectJobStateInvariants(s);
-  return s;
-};
-const until = (jobId: string, done: (s: JobState) => boolean) =>
-  waitFor(
-    () => read(jobId),
-    (s) => done(s) || s.closedAt !== null,
-    60_000,
-    50,
-  );
+const read = (jobId: string): Promise<JobState> => readJob(h.app, jobId);
+const until = (jobId: string, done: (s: JobState) => boolean) => readJobUntil(h.app, jobId, done);
 async function start(input: object): Promise<string> {
   const jobId = uniqueId('wait');
   expect((await post('/api/jobs', { type: 'demoWait', jobId, input })).statusCode).toBe(201);

@@ -20,7 +20,7 @@ import { createActivities } from '../../activities';
 import { createWorker } from '../../src/worker-factory';
 import type { AuditPage } from '../../src/api/contracts';
 import type { JobState } from '../../workflows/contracts';
-import { expectJobStateInvariants, testPipelineConfig, uniqueId, waitFor } from '../helpers';
+import { readJobUntil, testPipelineConfig, uniqueId, waitFor } from '../helpers';
 import { Receiver, verifyStandardWebhook } from '../webhook-receiver';
 import { FAULTS_TMP } from './fault-helpers';
 
@@ -95,20 +95,8 @@ afterAll(async () => {
   await receiver.close();
 }, 60_000);
 
-const state = async (jobId: string): Promise<JobState> => {
-  const res = await stack!.app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
-  expect(res.statusCode).toBe(200);
-  const s = res.json<JobState>();
-  expectJobStateInvariants(s);
-  return s;
-};
 const until = (jobId: string, done: (s: JobState) => boolean) =>
-  waitFor(
-    () => state(jobId),
-    (s) => done(s) || s.closedAt !== null,
-    60_000,
-    100,
-  );
+  readJobUntil(() => stack!.app, jobId, done, { everyMs: 100 });
 
 it('a held job and its job.held delivery survive the server, the worker and the API restarting; the retry completes the job', async () => {
   const path = `/${uniqueId('held-hook')}`;

@@ -20,7 +20,7 @@ import { connectTemporal } from '../../src/temporal';
 import { createActivities } from '../../activities';
 import { createWorker } from '../../src/worker-factory';
 import type { JobState } from '../../workflows/contracts';
-import { expectJobStateInvariants, testPipelineConfig, uniqueId, waitFor } from '../helpers';
+import { readJob, testPipelineConfig, uniqueId, waitFor } from '../helpers';
 import { FAULTS_TMP } from './fault-helpers';
 
 const taskQueue = uniqueId('faults-queue');
@@ -118,13 +118,7 @@ afterAll(async () => {
   if (stack) await stopStack(stack);
 }, 60_000);
 
-const read = async (jobId: string): Promise<JobState> => {
-  const res = await stack!.app.inject({ method: 'GET', url: `/api/jobs/${jobId}` });
-  expect(res.statusCode).toBe(200);
-  const s = res.json<JobState>();
-  expectJobStateInvariants(s);
-  return s;
-};
+const read = (jobId: string): Promise<JobState> => readJob(stack!.app, jobId);
 /** Holds a slot: past `queued` and not closed (a queued job being cancelled holds none). */
 const holding = (s: JobState): boolean => s.queue === null && s.closedAt === null;
 
