@@ -470,7 +470,10 @@ export const statsSourceSchema = named(
         .number()
         .int()
         .describe('Final states read (at most `STEPWISE_STATS_STATES_MAX`, the most recently closed first)'),
-      statesSkipped: z.number().int().describe('Closed runs left out by that bound'),
+      statesSkipped: z
+        .number()
+        .int()
+        .describe('Closed runs left out by that bound, or because reading states took past its 10 s budget'),
       statesUnreadable: z
         .number()
         .int()

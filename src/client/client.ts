@@ -78,7 +78,13 @@ import { JobStateReader } from './job-state';
 import { EtaLearner } from './job-eta';
 import { RootCauseFinder } from './root-cause';
 import type { JobRuns, RootCause, Stats } from '../api/contracts';
-import { JobStats, STATS_MAX_RUNS, STATS_MAX_STATES, type StatsOptions } from './job-stats';
+import {
+  JobStats,
+  STATS_MAX_RUNS,
+  STATS_MAX_STATES,
+  STATS_STATES_BUDGET_MS,
+  type StatsOptions,
+} from './job-stats';
 import { closedStatus, describeStepwiseJob } from './stepwise-job';
 import { during } from './temporal-errors';
 import { JobSchedules, type ScheduleOptions, type ScheduleUpdate } from './schedules';
@@ -137,6 +143,12 @@ export interface StepwiseClientOptions<App extends StepwiseApp = StepwiseApp> {
    * @default 500
    */
   statsStatesMax?: number;
+  /**
+   * How long {@link StepwiseClient.stats} starts final-state reads for; past it the rest are left
+   * out (`source.statesSkipped`), so runs no worker can answer for cannot hold a request for minutes.
+   * @default 10000
+   */
+  statsStatesBudgetMs?: number;
   /**
    * Concurrency limits of this deployment by job type (`STEPWISE_CONCURRENCY_LIMITS`), over the
    * types' own `concurrency`: passed to every job started or retried here (`JobParams.concurrency`).
@@ -377,6 +389,7 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
       this.states,
       options.statsMax ?? STATS_MAX_RUNS,
       options.statsStatesMax ?? STATS_MAX_STATES,
+      options.statsStatesBudgetMs ?? STATS_STATES_BUDGET_MS,
     );
     this.schedules = new JobSchedules(options.client, options.app, {
       startable: (type) => this.startable(type),

@@ -67,6 +67,12 @@ export const STATS_MAX_STATES = 500;
 const STATS_READ_PAGE = 1_000;
 /** State reads in flight at once. */
 const STATES_IN_FLIGHT = 8;
+/**
+ * How long one request starts state reads for: past it the rest are left out (`statesSkipped`), so
+ * failed runs whose workers are gone (each query waits its 15 s deadline) cannot hold a request for
+ * minutes. A read started before it still has its own deadline.
+ */
+export const STATS_STATES_BUDGET_MS = 10_000;
 
 const issue = (path: string, message: string): InvalidArgument =>
   new InvalidArgument(`Invalid ${path}: ${message}`, [{ path: [path], message }]);
@@ -87,6 +93,7 @@ export class JobStats {
     private readonly states: JobStateReader,
     private readonly maxRuns: number = STATS_MAX_RUNS,
     private readonly maxStates: number = STATS_MAX_STATES,
+    private readonly statesBudgetMs: number = STATS_STATES_BUDGET_MS,
   ) {
     this.namespace = client.options.namespace;
   }
@@ -188,7 +195,10 @@ export class JobStats {
     return runs;
   }
 
-  /** The final states of the runs closed in the range, the latest `maxStates` closes, keyed by run id. */
+  /**
+   * The final states of the runs closed in the range, the latest `maxStates` closes, keyed by run id;
+   * none started after `statesBudgetMs`.
+   */
   private async readStates(
     runs: readonly StatsRun[],
     fromMs: number,
@@ -203,9 +213,14 @@ export class JobStats {
     source.statesSkipped = closed.length - wanted.length;
     const limit = concurrencyLimit(STATES_IN_FLIGHT);
     const states = new Map<string, JobState>();
+    const until = Date.now() + this.statesBudgetMs;
     await Promise.all(
       wanted.map((r) =>
         limit(async () => {
+          if (Date.now() >= until) {
+            source.statesSkipped++;
+            return;
+          }
           try {
             const { state, via } = await this.states.readClosedRun(
               { workflowId: r.jobId, runId: r.runId },

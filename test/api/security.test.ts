@@ -161,7 +161,12 @@ const ROUTES: { method: Call['method']; path: string; url: string; payload?: unk
   { method: 'GET', path: '/api/me', url: '/api/me', min: 'viewer' },
   { method: 'GET', path: '/api/job-types', url: '/api/job-types', min: 'viewer' },
   { method: 'GET', path: '/api/jobs', url: '/api/jobs?pageSize=1', min: 'viewer' },
-  { method: 'GET', path: '/api/stats', url: '/api/stats?interval=1d', min: 'viewer' },
+  {
+    method: 'GET',
+    path: '/api/stats',
+    url: '/api/stats?interval=1d&jobIdPrefix=security-none-',
+    min: 'viewer',
+  },
   { method: 'GET', path: '/api/jobs/:jobId', url: `/api/jobs/${GHOST}`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/children', url: `/api/jobs/${GHOST}/children`, min: 'viewer' },
   { method: 'GET', path: '/api/jobs/:jobId/runs', url: `/api/jobs/${GHOST}/runs`, min: 'viewer' },

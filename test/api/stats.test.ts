@@ -308,6 +308,23 @@ describe('GET /api/stats', () => {
     expect(s.types[0]).toMatchObject({ closed: 4, statesRead: 2 });
   });
 
+  it('starts no state read past its time budget, and counts what it left out', async () => {
+    const hurried = new StepwiseClient({
+      app: exampleApp,
+      client: harness.env.client,
+      taskQueue: harness.taskQueue,
+      statsStatesBudgetMs: 0,
+    });
+    const s = await hurried.stats({
+      jobIdPrefix: prefix,
+      from: new Date(fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+      interval: '1m',
+    });
+    expect(s.source.statesWanted).toBeGreaterThan(0);
+    expect(s.source).toMatchObject({ statesRead: 0, statesSkipped: s.source.statesWanted, queries: 0 });
+  });
+
   it('filters by type and leaves other types out; an unknown type is a 400', async () => {
     const range = `jobIdPrefix=${encodeURIComponent(prefix)}&from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}`;
     const other = await stats(`${range}&type=example`);

@@ -81,7 +81,7 @@ abstract class Poller<S> {
 
   /** Starts polling (after construction: `read` uses the subclass's fields). */
   start(remembered: { version: number; json: string } | undefined): this {
-    this.ready = this.read().then((state) => {
+    this.ready = this.tracked().then((state) => {
       // Every subscriber left while the read was out: nothing to keep.
       if (this.stopped) return;
       const json = this.fingerprint(state);
@@ -97,10 +97,17 @@ abstract class Poller<S> {
   }
 
   protected abstract read(): Promise<S>;
+
+  /** {@link read}, known to the hub while it is out (see {@link EventHub.onModuleDestroy}). */
+  private tracked(): Promise<S> {
+    return this.hub.track(this.read());
+  }
+
   /** What a change is judged by: the state as JSON. */
   protected fingerprint(state: S): string {
     return JSON.stringify(state);
   }
+
   /** The events a change from `before` to `after` makes (the version is bumped already). */
   protected abstract changes(before: S, after: S): StreamEvent[];
   /** Whether polling is over for good (the job closed). */
@@ -125,7 +132,7 @@ abstract class Poller<S> {
     if (this.stopped) return;
     let state: S;
     try {
-      state = await this.read();
+      state = await this.tracked();
     } catch (err) {
       // The job vanished (or the filters no longer list): end the streams; anything else is retried.
       if (err instanceof StepwiseError || (err instanceof ApiError && err.statusCode < 500))
@@ -264,6 +271,8 @@ export class StreamAbortedError extends Error {
 export class EventHub implements OnModuleDestroy {
   private readonly jobs = new Map<string, JobPoller>();
   private readonly lists = new Map<string, ListPoller>();
+  /** Reads still out, by any poller, stopped or not: awaited at shutdown (each has a deadline). */
+  private readonly reads = new Set<Promise<void>>();
   private readonly versions = new Map<string, { version: number; json: string }>();
   private subscriberCount = 0;
   private readonly perCaller = new Map<string, number>();
@@ -463,8 +472,25 @@ export class EventHub implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Ends every stream and waits for the reads still out (each has its own deadline), so that none
+   * is retried against a connection the app closes next: a retry timer that fires after the
+   * connection closed throws where nobody can catch it.
+   */
+  async onModuleDestroy(): Promise<void> {
     for (const p of [...this.jobs.values(), ...this.lists.values()]) p.finish();
+    await Promise.all([...this.reads]);
+  }
+
+  /** A poller's read, kept in {@link reads} until it settles (a stopped poller's too). */
+  track<T>(read: Promise<T>): Promise<T> {
+    const settled = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.reads.add(settled);
+    void settled.then(() => this.reads.delete(settled));
+    return read;
   }
 }
 
