@@ -9,6 +9,7 @@ import { createEngineActivities } from './activity/engine';
 import { AuditStore } from './api/audit/audit.store';
 import { jobLogInterceptor } from './activity/log';
 import { TASK_QUEUE } from '../workflows/contracts';
+import { limiterWatchQueue } from '../workflows/engine/limiter-contracts';
 import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
 import { BULK_JOB_TYPE } from '../workflows/engine/bulk-contracts';
 import { bundledJobTypes, checkRegistration, findAppModule, loadApp } from './registration';
@@ -134,12 +135,13 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     );
     workflowSource = { workflowsPath };
   }
+  const { stepwiseLimiterWatch, ...jobActivities } = engine;
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue,
     ...workflowSource,
-    activities: { ...given, ...engine },
+    activities: { ...given, ...jobActivities },
     // Cancellation reaches an activity with the answer to a heartbeat: send them at least every
     // second, so a cancelled job's activities stop within about a second.
     defaultHeartbeatThrottleInterval: '1s',
@@ -151,12 +153,53 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     },
     ...opts.overrides,
   });
-  if (audit) {
-    const run = worker.run.bind(worker);
-    // Closed once the worker's tasks are done (run resolves or rejects after shutdown).
-    worker.run = () => run().finally(() => audit.close());
-  }
+  // The concurrency limiters' watches, on a queue of their own (limiterWatchQueue): mostly asleep,
+  // one per limiter with active jobs, so many slots. Run and shut down with the worker.
+  const watches = await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: limiterWatchQueue(taskQueue),
+    activities: { stepwiseLimiterWatch },
+    maxConcurrentActivityTaskExecutions: LIMITER_WATCH_SLOTS,
+    // Watches start once per limiter run: one poll at a time is plenty.
+    maxConcurrentActivityTaskPolls: 1,
+    defaultHeartbeatThrottleInterval: '1s',
+    maxHeartbeatThrottleInterval: '1s',
+    ...(opts.overrides?.identity ? { identity: opts.overrides.identity } : {}),
+    ...(opts.overrides?.shutdownGraceTime !== undefined
+      ? { shutdownGraceTime: opts.overrides.shutdownGraceTime }
+      : {}),
+  });
+  const run = worker.run.bind(worker);
+  const shutdown = worker.shutdown.bind(worker);
+  const stop = (w: Worker, halt: () => void) => () => {
+    if (w.getState() === 'RUNNING') halt();
+  };
+  worker.shutdown = () => {
+    stop(watches, () => watches.shutdown())();
+    shutdown();
+  };
+  // Resolves once both have stopped; either stopping (or failing) stops the other. The audit trail
+  // is closed once the worker's tasks are done.
+  worker.run = async () => {
+    const both = [
+      run().finally(stop(watches, () => watches.shutdown())),
+      watches.run().finally(stop(worker, shutdown)),
+    ];
+    try {
+      await Promise.all(both);
+    } finally {
+      await Promise.allSettled(both);
+      audit?.close();
+    }
+  };
   return worker;
 }
+
+/**
+ * Activity slots of a worker's limiter-watch worker: one per limiter (job type and key) with active
+ * jobs. Past it more watches wait, which only delays finding holders that died without a word.
+ */
+export const LIMITER_WATCH_SLOTS = 10_000;
 
 export { NativeConnection };

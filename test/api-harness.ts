@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import type { StepwiseClient } from '../src/client/client';
@@ -31,7 +32,11 @@ export interface TestApi {
 /** `config`: environment on top of an in-memory audit trail, the dev server and the worker's queue. */
 export async function startTestApi(
   config: NodeJS.ProcessEnv = {},
-  { listen = false, pipelines = testPipelineConfig() }: { listen?: boolean; pipelines?: PipelineConfig } = {},
+  {
+    listen = false,
+    pipelines = testPipelineConfig(),
+    workerOptions,
+  }: { listen?: boolean; pipelines?: PipelineConfig; workerOptions?: Partial<WorkerOptions> } = {},
 ): Promise<TestApi> {
   const address = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('STEPWISE_TEST_TEMPORAL_ADDRESS unset: run through jest');
@@ -44,6 +49,7 @@ export async function startTestApi(
     taskQueue: uniqueId('test-queue'),
     workflowsPath: EXAMPLE_APP_MODULE,
     workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
+    workerOptions,
     api: { env: config, logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')) },
   });
   const { server: app, url } = stepwise.api!;

@@ -125,6 +125,23 @@ it('limits count per key: another tenant does not wait for a full one', async ()
   await Promise.all(full.map((id) => post(declared, `/api/jobs/${id}/cancel`)));
 });
 
+it('limits per key never take the slots the steps run in: more tenants with jobs than the worker has activity slots all complete', async () => {
+  // Each key has a limiter, and each limiter a watch that runs for its life: on the jobs' queue,
+  // 4 watches would hold a worker's 2 slots and no step could run.
+  const small = await startTestApi({}, { workerOptions: { maxConcurrentActivityTaskExecutions: 2 } });
+  try {
+    const tenants = Array.from(
+      { length: 4 },
+      (_, i) => `${uniqueId('slot').replace(/[^A-Za-z0-9_-]/g, '')}-${i}`,
+    );
+    const ids = await Promise.all(tenants.map((tenant) => start(small, { tenant, durationMs: 200 })));
+    const final = await Promise.all(ids.map((id) => until(small, id, (s) => s.closedAt !== null)));
+    expect(final.map((s) => s.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+  } finally {
+    await small.close();
+  }
+});
+
 it('a cancelled queued job never runs and frees nothing; the next one starts after the holder', async () => {
   const holder = await start(single, { durationMs: 1500 });
   await until(single, holder, holding);

@@ -112,6 +112,16 @@ export const limiterIdleSignal = defineSignal('stepwiseLimiterIdle');
 /** The limiter's state: who runs, who waits in which order. */
 export const limiterStateQuery = defineQuery<LimiterState>('stepwiseLimiterState');
 
+/**
+ * The task queue the limiters of jobs on `taskQueue` run their watches on, polled by a worker of its
+ * own in every Stepwise worker process (`createWorker`). A watch runs for its limiter's whole life:
+ * on the jobs' queue, one per key with active jobs would take the activity slots the jobs' steps
+ * need, and enough keys would take them all.
+ */
+export const limiterWatchQueue = (taskQueue: string): string => `${taskQueue}${LIMITER_WATCH_QUEUE_SUFFIX}`;
+/** See {@link limiterWatchQueue}. */
+export const LIMITER_WATCH_QUEUE_SUFFIX = '-limiter-watch';
+
 /** Jobs a limiter lets wait at once; one more is refused (its job fails, saying so). */
 export const MAX_QUEUED_PER_LIMITER = 5_000;
 

@@ -16,6 +16,7 @@ import {
   describeLimit,
   limiterIdleSignal,
   limiterStateQuery,
+  limiterWatchQueue,
   MAX_QUEUED_PER_LIMITER,
   releaseSlotSignal,
   slotAnswerSignal,
@@ -105,8 +106,10 @@ export async function limiterWorkflow(params: LimiterParams): Promise<void> {
   // replay after a worker was killed: the task after its sticky timeout carried a fired timer and
   // release signals, applied in one order by the worker and in the other by a replay.) It outlives
   // a worker that dies (heartbeats, retried for ever; retries add no events) and ends once this run
-  // has closed or continued as new.
+  // has closed or continued as new. It runs on a queue of its own (see limiterWatchQueue), so the
+  // watches never take the slots the jobs' steps run in.
   const watch = wf.proxyActivities<LimiterActivities>({
+    taskQueue: limiterWatchQueue(wf.workflowInfo().taskQueue),
     startToCloseTimeout: '3650 days',
     heartbeatTimeout: WATCH_HEARTBEAT_MS,
     // No maximum: attempts until the run closes (a retry adds no event to the history).
