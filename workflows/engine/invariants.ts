@@ -239,6 +239,21 @@ function stepViolations(state: JobState, s: StepState): string[] {
   return out;
 }
 
+/** The top-level fields that differ, each before → after (cut at 300 characters), to find why. */
+function changedFields(prev: JobState, next: JobState): string {
+  const keys = new Set([...Object.keys(prev), ...Object.keys(next)]);
+  const cut = (v: unknown): string => {
+    const text = JSON.stringify(v) ?? 'undefined';
+    return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  };
+  const a = prev as unknown as Record<string, unknown>;
+  const b = next as unknown as Record<string, unknown>;
+  return [...keys]
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k}: ${cut(a[k])} → ${cut(b[k])}`)
+    .join('; ');
+}
+
 /**
  * Every rule the change from `prev` to `next` (two states of one run, in the order they were
  * seen) breaks: progress and the summary never go back, a settled step stays settled, and a closed
@@ -249,7 +264,7 @@ export function transitionViolations(prev: JobState, next: JobState): string[] {
   const out: string[] = [];
   if (next.progress < prev.progress) out.push(`progress went back from ${prev.progress} to ${next.progress}`);
   if (prev.closedAt !== null && JSON.stringify(prev) !== JSON.stringify(next)) {
-    out.push('a closed job changed');
+    out.push(`a closed job changed: ${changedFields(prev, next)}`);
   }
   for (const [k, v] of Object.entries(prev.summary) as [keyof JobState['summary'], number][]) {
     if (next.summary[k] < v) out.push(`summary.${k} went back from ${v} to ${next.summary[k]}`);

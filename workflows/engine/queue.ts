@@ -123,6 +123,7 @@ export async function waitForSlot(job: Job, c: JobConcurrency): Promise<Admissio
 /**
  * Gives the slot back (or leaves the queue) when the job closes, if it ever asked for one. Not
  * cancellable; a limiter that is gone is not an error (it ends only when nobody runs or waits).
+ * Runs after the job's state closed, so it writes nothing into it.
  */
 export async function leaveQueue(job: Job): Promise<void> {
   const c = job.queueEntered;
@@ -133,7 +134,12 @@ export async function leaveQueue(job: Job): Promise<void> {
     try {
       await wf.getExternalWorkflowHandle(c.limiterId).signal(releaseSlotSignal, { jobId: workflowId, runId });
     } catch (err) {
-      job.log('warn', null, `Could not give back the slot of ${c.limiterId}: ${toStepError(err).message}`);
+      // The job has closed: its state no longer changes (a query may have read it), so the
+      // worker's log says it. The limiter's watch finds the closed holder and frees the slot.
+      wf.log.warn(`Could not give back the slot of ${c.limiterId}: ${toStepError(err).message}`, {
+        jobId: job.jobId,
+        jobType: job.def.name,
+      });
     }
   });
 }
