@@ -8,7 +8,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Stats, StepStats } from '../../src/api/contracts';
 import { jobStateQuery, type JobState, type JobStatus } from '../../workflows/contracts';
-import { StepwiseClient } from '../../src/client/client';
+import { StepwiseClient, type StepwiseClientOptions } from '../../src/client/client';
 import exampleApp from '../../workflows/app';
 import { startTestApi, type TestApi } from '../api-harness';
 import { testApiKeys, uniqueId, waitFor } from '../helpers';
@@ -143,6 +143,23 @@ afterAll(async () => {
   await harness?.close();
 });
 
+/** A client of its own (an empty closed-state cache) on the harness's worker, with `options`. */
+const ownClient = (options: Partial<StepwiseClientOptions<typeof exampleApp>> = {}) =>
+  new StepwiseClient({
+    app: exampleApp,
+    client: harness.env.client,
+    taskQueue: harness.taskQueue,
+    ...options,
+  });
+/** `c`'s stats of this file's jobs, over their range, by minute. */
+const statsOfOurs = (c: StepwiseClient<typeof exampleApp>): Promise<Stats> =>
+  c.stats({
+    jobIdPrefix: prefix,
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    interval: '1m',
+  });
+
 describe('GET /api/stats', () => {
   it('counts starts and closes per interval by status, from the runs’ visibility times', async () => {
     const s = await ourStats();
@@ -259,17 +276,8 @@ describe('GET /api/stats', () => {
 
   it('reads a completed run’s state from its close event, and queries only failed and cancelled runs', async () => {
     // A client with an empty cache, on the same worker: what a first request costs.
-    const fresh = new StepwiseClient({
-      app: exampleApp,
-      client: harness.env.client,
-      taskQueue: harness.taskQueue,
-    });
-    const s = await fresh.stats({
-      jobIdPrefix: prefix,
-      from: new Date(fromMs).toISOString(),
-      to: new Date(toMs).toISOString(),
-      interval: '1m',
-    });
+    const fresh = ownClient();
+    const s = await statsOfOurs(fresh);
     expect(s.source).toMatchObject({
       statesRead: 6,
       fromCache: 0,
@@ -284,19 +292,7 @@ describe('GET /api/stats', () => {
   });
 
   it('stops at the bounds and says so: STEPWISE_STATS_MAX runs scanned, STEPWISE_STATS_STATES_MAX states read', async () => {
-    const bounded = new StepwiseClient({
-      app: exampleApp,
-      client: harness.env.client,
-      taskQueue: harness.taskQueue,
-      statsMax: 4,
-      statsStatesMax: 2,
-    });
-    const s = await bounded.stats({
-      jobIdPrefix: prefix,
-      from: new Date(fromMs).toISOString(),
-      to: new Date(toMs).toISOString(),
-      interval: '1m',
-    });
+    const s = await statsOfOurs(ownClient({ statsMax: 4, statsStatesMax: 2 }));
     expect(s.source).toMatchObject({
       executionsScanned: 4,
       truncated: true,
@@ -309,18 +305,7 @@ describe('GET /api/stats', () => {
   });
 
   it('starts no state read past its time budget, and counts what it left out', async () => {
-    const hurried = new StepwiseClient({
-      app: exampleApp,
-      client: harness.env.client,
-      taskQueue: harness.taskQueue,
-      statsStatesBudgetMs: 0,
-    });
-    const s = await hurried.stats({
-      jobIdPrefix: prefix,
-      from: new Date(fromMs).toISOString(),
-      to: new Date(toMs).toISOString(),
-      interval: '1m',
-    });
+    const s = await statsOfOurs(ownClient({ statsStatesBudgetMs: 0 }));
     expect(s.source.statesWanted).toBeGreaterThan(0);
     expect(s.source).toMatchObject({ statesRead: 0, statesSkipped: s.source.statesWanted, queries: 0 });
   });
