@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from '../src/child-env';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from '../src/config';
 import { Cluster } from '../src/cluster/cluster';
-import { TEMPORAL_CONNECTION_ENV } from '../src/temporal-env';
+import { isTemporalConnectionVar } from '../src/temporal-env';
 import { portInUse } from '../src/dev-server';
 import { temporalPorts } from '../src/cluster/temporal-server';
 import { LauncherConsole } from '../src/launcher-console';
@@ -24,6 +24,12 @@ const QUIET_WHEN_STOPPING = new Set(['postgres', 'temporal', 'temporal-ui']);
 
 async function main(): Promise<void> {
   const out = new LauncherConsole('cluster', 14);
+  // Its processes connect with the cluster's own temporal.toml profile (Cluster.temporalConfigFile):
+  // the launcher's Temporal connection settings (but TEMPORAL_NAMESPACE) are neither read nor passed on.
+  const ignored = Object.keys(process.env).filter(
+    (name) => name !== 'TEMPORAL_NAMESPACE' && process.env[name] && isTemporalConnectionVar(name),
+  );
+  for (const name of ignored) delete process.env[name];
   const config = loadConfigOrExit();
   const env = config.env;
   try {
@@ -33,12 +39,8 @@ async function main(): Promise<void> {
     out.say(`ERROR: ${err.message}`);
     process.exit(1);
   }
-  // Its processes connect with the cluster's own temporal.toml profile (Cluster.temporalConfigFile).
-  const ignored = TEMPORAL_CONNECTION_ENV.filter(
-    (name) => name !== 'TEMPORAL_NAMESPACE' && process.env[name],
-  );
   if (ignored.length > 0) {
-    out.say(`note: ${ignored.join(', ')} ignored; the cluster's server is used (profile "cluster")`);
+    out.say(`note: ${ignored.sort().join(', ')} ignored; the cluster's server is used (profile "cluster")`);
   }
   const ports = {
     postgres: env.CLUSTER_POSTGRES_PORT,

@@ -52,6 +52,11 @@ export const TEMPORAL_CONNECTION_ENV = [
   ...Object.keys(TEMPORAL_ENV_ALIASES),
 ] as const;
 
+/** Whether `name` is one of {@link TEMPORAL_CONNECTION_ENV} or a TEMPORAL_GRPC_META_* variable. */
+export function isTemporalConnectionVar(name: string): boolean {
+  return (TEMPORAL_CONNECTION_ENV as readonly string[]).includes(name) || name.startsWith(GRPC_META_PREFIX);
+}
+
 /** The connection, resolved from the variables and the profile. */
 export interface ResolvedTemporalConnection {
   /** `host:port`, or null when neither the variables nor the profile name one. */

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { clientConfigToToml } from '@temporalio/envconfig';
 import { API_KEYS_FD_PATH } from '../child-env';
-import { GRPC_META_PREFIX, TEMPORAL_CONNECTION_ENV } from '../temporal-env';
+import { isTemporalConnectionVar } from '../temporal-env';
 import type { ServiceSpec } from '../supervisor';
 import { GaveUp, ManagedProcess, waitUntil, type LineSink } from './process';
 import { Postgres } from './postgres';
@@ -161,10 +161,7 @@ export class Cluster {
    */
   private appEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...this.opts.appEnv };
-    const connection: readonly string[] = TEMPORAL_CONNECTION_ENV;
-    for (const name of Object.keys(env)) {
-      if (connection.includes(name) || name.startsWith(GRPC_META_PREFIX)) delete env[name];
-    }
+    for (const name of Object.keys(env)) if (isTemporalConnectionVar(name)) delete env[name];
     return {
       ...env,
       TEMPORAL_CONFIG_FILE: this.writeTemporalProfile(),
