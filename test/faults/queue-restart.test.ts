@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client, type Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createApp } from '../../src/app';
 import exampleApp from '../../workflows/app';
@@ -23,6 +24,7 @@ import type { JobState } from '../../workflows/contracts';
 import { readJob, testPipelineConfig, uniqueId, waitFor } from '../helpers';
 import { FAULTS_TMP } from './fault-helpers';
 
+const EventType = temporal.api.enums.v1.EventType;
 const taskQueue = uniqueId('faults-queue');
 const dir = join(FAULTS_TMP, uniqueId('queue'));
 const dbFile = join(dir, 'temporal.sqlite');
@@ -38,6 +40,44 @@ interface Stack {
 }
 let stack: Stack | null = null;
 let child: ChildProcess | null = null;
+/** The scenario's jobs, for {@link timelines}. */
+const ids: string[] = [];
+
+/**
+ * Each job's history as one line (a failure's evidence: the CI log is all there is): workflow
+ * tasks, the queue's local activity, slot answers, the steps' activities, the close.
+ */
+async function timelines(): Promise<string> {
+  if (!stack) return '(no stack)';
+  const client = new Client({ connection: stack.connection, namespace: 'default' });
+  const lines = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        const { events } = await client.workflow.getHandle(id).fetchHistory();
+        const marks = (events ?? []).flatMap((e) => {
+          const at = e.eventTime?.seconds
+            ? new Date(Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6))
+                .toISOString()
+                .slice(14, 23)
+            : '?';
+          const type = String(EventType[e.eventType ?? 0] ?? e.eventType).replace('EVENT_TYPE_', '');
+          if (type === 'WORKFLOW_EXECUTION_SIGNALED') {
+            const name = e.workflowExecutionSignaledEventAttributes?.signalName;
+            return name === 'stepProgress' ? [] : [`${name}@${at}`];
+          }
+          if (/^(UPSERT|WORKFLOW_TASK_SCHEDULED|WORKFLOW_TASK_COMPLETED)/.test(type)) return [];
+          return [`${type}@${at}`];
+        });
+        const state = await stack!.app.inject({ method: 'GET', url: `/api/jobs/${id}` });
+        const st = state.json<JobState>();
+        return `${id} ${st.status} step start ${st.steps[0]?.startedAt} closed ${st.closedAt}: ${marks.join(' ')}`;
+      } catch (err) {
+        return `${id}: ${String(err)}`;
+      }
+    }),
+  );
+  return lines.join('\n');
+}
 
 /** The dev server on its file, one in-process worker and the API, as new objects. */
 async function startStack(): Promise<Stack> {
@@ -143,7 +183,7 @@ async function sample(ids: string[], done: (states: JobState[]) => boolean, time
 async function limitThroughRestarts(stop: 'SIGKILL' | 'SIGTERM'): Promise<void> {
   child = await startWorkerProcess(stack!.server.address);
   const tenant = uniqueId('t').replace(/[^A-Za-z0-9_-]/g, '');
-  const ids: string[] = [];
+  ids.length = 0;
   for (let i = 0; i < 10; i++) {
     const jobId = uniqueId('queued');
     const res = await stack!.app.inject({
@@ -198,8 +238,18 @@ async function limitThroughRestarts(stop: 'SIGKILL' | 'SIGTERM'): Promise<void> 
   expect(most).toBe(2);
 }
 
+/** The scenario; when it fails, the jobs' timelines go to the log with the failure. */
+async function scenario(stop: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  try {
+    await limitThroughRestarts(stop);
+  } catch (err) {
+    console.error(`The jobs' histories:\n${await timelines()}`);
+    throw err;
+  }
+}
+
 it('a limit of 2 holds while a worker stops (SIGTERM) and the server, the other worker and the API restart; all complete; a cancelled queued job never runs', () =>
-  limitThroughRestarts('SIGTERM'));
+  scenario('SIGTERM'));
 
 it('a limit of 2 holds while a worker is killed (SIGKILL) and the server, the other worker and the API restart; all complete; a cancelled queued job never runs', () =>
-  limitThroughRestarts('SIGKILL'));
+  scenario('SIGKILL'));
