@@ -39,7 +39,7 @@ export interface DeploymentDescription {
 /** One version in detail: what `describe-version` shows. */
 export interface DeploymentVersionDescription extends DeploymentVersionSummary {
   deploymentName: string;
-  /** The task queues its workers poll, with their kind (`workflow`, `activity`). */
+  /** The task queues its workers poll, with their kind (`workflow`, `activity`), by name then kind. */
   taskQueues: { name: string; type: string }[];
   drainageCheckedAt: string | null;
 }
@@ -175,10 +175,10 @@ export async function describeDeploymentVersion(
     drainageCheckedAt: iso(info?.drainageInfo?.lastCheckedTime),
     createdAt: iso(info?.createTime),
     currentSince: iso(info?.currentSinceTime),
-    taskQueues: (info?.taskQueueInfos ?? []).map((q) => ({
-      name: q.name ?? '',
-      type: enumName(taskQueueType, q.type, 'TASK_QUEUE_TYPE_'),
-    })),
+    // Sorted: Temporal lists them in no stable order, and operators (and scripts) compare answers.
+    taskQueues: (info?.taskQueueInfos ?? [])
+      .map((q) => ({ name: q.name ?? '', type: enumName(taskQueueType, q.type, 'TASK_QUEUE_TYPE_') }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type)),
   };
 }
 

@@ -4,9 +4,13 @@
  * types have one step more, starts alongside and becomes current. Then the job of the pinned type
  * that started on A finishes on A, with A's steps (B's worker never sees it); the job of the
  * `auto_upgrade` type moves to B at its next workflow task and finishes with B's steps; a new job
- * runs on B. Each job's state names the build that ran it, and `describeDeployment` shows A
- * draining behind B. The builds are the two entries of `fixtures/versioning-build.ts`.
+ * runs on B. Each job's state names the build that ran it; the deploy is made with the compiled
+ * `stepwise deployment` command, which then shows A draining behind B. The builds are the two
+ * entries of `fixtures/versioning-build.ts`.
  */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import type { StepwiseClient } from '../../src/client/client';
 import {
@@ -30,6 +34,7 @@ import type { VersioningTestActivities } from './fixtures/versioning-build';
 import appA from './fixtures/versioning-a';
 import appB from './fixtures/versioning-b';
 
+const execFileAsync = promisify(execFile);
 let env: TestEnv;
 const deploymentName = uniqueId('stepwise-vt');
 const taskQueue = uniqueId('versioning-queue');
@@ -65,6 +70,27 @@ async function makeCurrent(build: string): Promise<void> {
     30_000,
     200,
   );
+}
+
+/**
+ * The compiled `stepwise` command (global setup builds dist/) against the test's server, its
+ * deployment the test's (as a worker's environment would name it); its `--json` answer.
+ */
+async function stepwiseCli(args: string[]): Promise<unknown> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [resolve(__dirname, '../../dist/src/bin/stepwise.js'), ...args],
+    {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        STEPWISE_WORKER_DEPLOYMENT: deploymentName,
+      },
+      timeout: 30_000,
+    },
+  );
+  return JSON.parse(stdout);
 }
 
 const results = (s: JobState): Record<string, unknown> =>
@@ -107,9 +133,21 @@ describe('a versioned deploy (build A, then build B with a changed definition)',
     });
     expect(waitingPinned.steps.map((s) => s.key)).toEqual(['gate', 'finish']);
 
-    // The deploy: B's workers start alongside A's, then B becomes current.
+    // The deploy: B's workers start alongside A's; once Temporal knows B (its workers polled), the
+    // operator makes it current with the `stepwise deployment` command.
     await startBuild(buildB, 'B');
-    await makeCurrent(buildB);
+    await waitFor(
+      () => describeDeployment(env.client, deploymentName),
+      (d) => d.versions.some((v) => v.buildId === buildB),
+      30_000,
+      200,
+    );
+    const setCurrent = await stepwiseCli(['deployment', 'set-current', '--build-id', buildB, '--json']);
+    expect(setCurrent).toEqual({
+      deployment: deploymentName,
+      currentBuildId: buildB,
+      previousBuildId: buildA,
+    });
     const deployment = await describeDeployment(env.client, deploymentName);
     expect(deployment.currentBuildId).toBe(buildB);
     expect(deployment.versions.map((v) => v.buildId).sort()).toEqual([buildA, buildB].sort());
@@ -152,9 +190,23 @@ describe('a versioned deploy (build A, then build B with a changed definition)',
     expect(doneFresh.deployment?.buildId).toBe(buildB);
 
     // A is no longer current: what an operator looks at before stopping its workers.
-    const versionA = await describeDeploymentVersion(env.client, deploymentName, buildA);
+    const versionA = (await stepwiseCli([
+      'deployment',
+      'describe-version',
+      '--build-id',
+      buildA,
+      '--json',
+    ])) as Awaited<ReturnType<typeof describeDeploymentVersion>>;
+    // Its drainage (and so its status) may move on between two describes; the rest is the library's answer.
+    const moving = { status: '', drainage: null, drainageCheckedAt: null };
+    const direct = await describeDeploymentVersion(env.client, deploymentName, buildA);
+    expect({ ...versionA, ...moving }).toEqual({ ...direct, ...moving });
     expect(versionA.status).toMatch(/^(draining|drained)$/);
-    expect(versionA.taskQueues.map((q) => q.name)).toContain(taskQueue);
+    expect(versionA.taskQueues).toEqual([
+      { name: taskQueue, type: 'activity' },
+      { name: taskQueue, type: 'workflow' },
+      { name: `${taskQueue}-limiter-watch`, type: 'activity' },
+    ]);
     const listed = await listDeployments(env.client);
     expect(listed.find((d) => d.name === deploymentName)?.currentBuildId).toBe(buildB);
   });
