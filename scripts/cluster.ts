@@ -7,7 +7,9 @@
  * (API and workers first, PostgreSQL last); all state stays under
  * STEPWISE_DATA_DIR (`cluster/postgres` holds the database), so the next start continues where
  * this one stopped. Ports: CLUSTER_POSTGRES_PORT, CLUSTER_TEMPORAL_PORT, CLUSTER_UI_PORT, PORT,
- * CLUSTER_WORKER_PORT_BASE; workers: CLUSTER_WORKERS (docs/production.md).
+ * CLUSTER_WORKER_PORT_BASE; workers: CLUSTER_WORKERS (docs/production.md). With
+ * STEPWISE_WORKER_VERSIONING=true the workers are one build of a worker deployment, and the banner
+ * says how to roll a new build out alongside them.
  */
 import { resolve } from 'node:path';
 import { apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from '../src/child-env';
@@ -18,6 +20,7 @@ import { portInUse } from '../src/dev-server';
 import { temporalPorts } from '../src/cluster/temporal-server';
 import { LauncherConsole } from '../src/launcher-console';
 import { Supervisor } from '../src/supervisor';
+import { workerVersioningFromEnv } from '../src/worker-versioning';
 
 /** The processes whose shutdown chatter is left out of the console once they are asked to stop. */
 const QUIET_WHEN_STOPPING = new Set(['postgres', 'temporal', 'temporal-ui']);
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     if (QUIET_WHEN_STOPPING.has(name) && supervisor?.stopRequested(name)) return;
     out.line(name, line);
   };
+  const appModule = launchEnv.STEPWISE_APP_MODULE ?? resolve(__dirname, '..', 'workflows', 'app.js');
   let cluster: Cluster;
   try {
     cluster = new Cluster({
@@ -91,7 +95,7 @@ async function main(): Promise<void> {
       appEnv: childEnv(launchEnv, {
         NODE_ENV: 'production',
         // The example app (what `npm run build:workflows` bundled), unless another one is given.
-        STEPWISE_APP_MODULE: launchEnv.STEPWISE_APP_MODULE ?? resolve(__dirname, '..', 'workflows', 'app.js'),
+        STEPWISE_APP_MODULE: appModule,
         STEPWISE_ACTIVITIES_MODULE:
           launchEnv.STEPWISE_ACTIVITIES_MODULE ?? resolve(__dirname, '..', 'activities', 'index.js'),
         ...childLogEnv(env.LOG_FORMAT, process.stdout.isTTY === true),
@@ -151,6 +155,24 @@ async function main(): Promise<void> {
       `  worker-${i + 1}      metrics ${cluster.workerMetricsUrl(i)}, health ${cluster.workerHealthUrl(i)}/readyz`,
     ),
   );
+  const versioning = workerVersioningFromEnv(env, config.temporal.taskQueue, appModule);
+  if (versioning) {
+    // A rolling deploy (docs/production.md, "Versioned deploys"), with this cluster as build A.
+    const cli = `node ${resolve(__dirname, '..', 'src', 'bin', 'stepwise.js')}`;
+    const at = `TEMPORAL_ADDRESS=${cluster.temporal.address}`;
+    out.say(
+      `  deployment    ${versioning.deploymentName}, build ${versioning.buildId} (STEPWISE_WORKER_VERSIONING)`,
+    );
+    out.say('  rolling deploy to a build B, with this cluster running:');
+    out.say(
+      `    1. start B's workers: ${at} STEPWISE_WORKER_VERSIONING=true STEPWISE_WORKER_BUILD_ID=<B> ${cli} worker --app <B's app> --activities <B's activities>`,
+    );
+    out.say(`    2. send new jobs to B: ${at} ${cli} deployment set-current --build-id <B>`);
+    out.say(
+      `    3. wait until A has no pinned job left: ${at} ${cli} deployment describe-version --build-id ${versioning.buildId} (drained)`,
+    );
+    out.say("    4. stop A: Ctrl-C here (then start the cluster again from B's build)");
+  }
   out.processes(sup.status());
   out.say('Press Ctrl-C to stop.');
 }

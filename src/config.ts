@@ -18,6 +18,7 @@ import { TASK_QUEUE } from '../workflows/contracts';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type JobLimits } from '../workflows/limits';
 import { MAX_CONCURRENCY_LIMIT } from '../workflows/engine/definition';
 import { BULK_MAX_ITEMS_LIMIT } from '../workflows/engine/bulk-contracts';
+import { buildIdProblem, deploymentNameProblem } from './worker-versioning';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -117,6 +118,23 @@ export const envSchema = z.object({
   STEPWISE_WORKER_METRICS_ADDRESS: hostPort.optional(),
   STEPWISE_WORKER_HEALTH_ADDRESS: hostPort.optional(),
   STEPWISE_WORKER_IDENTITY: z.string().min(1).max(200).optional(),
+  // Worker Deployment Versioning (src/worker-versioning.ts, docs/production.md "Versioned deploys").
+  STEPWISE_WORKER_VERSIONING: bool.default(false),
+  STEPWISE_WORKER_DEPLOYMENT: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = deploymentNameProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `not a deployment name: ${problem}` });
+    })
+    .optional(),
+  STEPWISE_WORKER_SET_CURRENT: z.enum(['always', 'if-none', 'never']).default('if-none'),
+  STEPWISE_WORKER_BUILD_ID: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = buildIdProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `not a build id: ${problem}` });
+    })
+    .optional(),
   // API observability (docs/production.md): who may read GET /metrics.
   STEPWISE_METRICS_PUBLIC: bool.default(false),
   // Browsers, greedy clients and the audit trail's growth (docs/security.md, "Browsers" and "Bounds").

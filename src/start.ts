@@ -132,7 +132,15 @@ async function main(): Promise<void> {
         name: 'worker',
         command: process.execPath,
         args: ['--enable-source-maps', join(dist, 'worker.js')],
-        env: { ...env, STEPWISE_WORKER_HEALTH_ADDRESS: health },
+        env: {
+          ...env,
+          STEPWISE_WORKER_HEALTH_ADDRESS: health,
+          // With versioning on, `npm start` runs one build: it makes itself current (a rebuild of a new
+          // commit is a new build, and new jobs should go to it), unless the environment says otherwise.
+          ...(config.env.STEPWISE_WORKER_VERSIONING && !env.STEPWISE_WORKER_SET_CURRENT
+            ? { STEPWISE_WORKER_SET_CURRENT: 'always' }
+            : {}),
+        },
         onLine: show,
       });
       worker = proc;

@@ -18,7 +18,9 @@ import { StepwiseClient } from './client/client';
 import { loadConfig } from './config';
 import { DevServer, freePort } from './dev-server';
 import { connectTemporal } from './temporal';
+import { settleWorkerVersion } from './deployments';
 import { createWorker, type WorkerDeps } from './worker-factory';
+import type { WorkerVersioning } from './worker-versioning';
 
 /** Options of {@link createStepwiseTestEnv}. */
 export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
@@ -45,6 +47,12 @@ export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
   api?: boolean | { env?: NodeJS.ProcessEnv; logger?: LoggerService };
   /** Any other Temporal worker option. */
   workerOptions?: Partial<WorkerOptions>;
+  /**
+   * A versioned worker (Worker Deployment Versioning): the deployment and build it is. The
+   * environment makes that build the deployment's current version before it returns, so jobs
+   * started then run on it, and their states name it (`JobState.deployment`).
+   */
+  versioning?: WorkerVersioning;
 }
 
 /** What {@link createStepwiseTestEnv} started; `close()` stops all of it, in order. */
@@ -111,12 +119,22 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       workflowsPath: opts.workflowsPath,
       workflowBundlePath: opts.workflowBundlePath,
       overrides: opts.workerOptions,
+      versioning: opts.versioning,
     });
     const running = worker.run();
     closers.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    if (opts.versioning) {
+      const outcome = await settleWorkerVersion(client, opts.versioning, {
+        setCurrent: 'always',
+        identity: 'stepwise-test-env',
+      });
+      if (outcome.kind === 'unknown') {
+        throw new Error(`createStepwiseTestEnv: could not make the build current: ${outcome.error}`);
+      }
+    }
     let api: StepwiseTestEnv<App>['api'] = null;
     if (opts.api) {
       const { env = {}, logger } = opts.api === true ? {} : opts.api;

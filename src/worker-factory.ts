@@ -13,6 +13,7 @@ import { limiterWatchQueue } from '../workflows/engine/limiter-contracts';
 import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
 import { BULK_JOB_TYPE } from '../workflows/engine/bulk-contracts';
 import { bundledJobTypes, checkRegistration, findAppModule, loadApp } from './registration';
+import { toDeploymentVersion, type WorkerVersioning } from './worker-versioning';
 
 /** Workflow interceptor module (job context on every workflow log line); goes into every bundle. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
@@ -76,6 +77,12 @@ export interface CreateWorkerOptions<App extends StepwiseApp> {
    * chunk, saying so. The worker opens the file and closes it when the worker stops.
    */
   auditDbPath?: string;
+  /**
+   * Worker Deployment Versioning: the deployment and build this worker is (its `workerDeploymentOptions`;
+   * see src/worker-versioning.ts). Each job type then runs with its `versioning` behaviour
+   * (`pinned` by default) and its state names the build that ran it. Unset: an unversioned worker.
+   */
+  versioning?: WorkerVersioning | null;
   /** Any other Temporal worker option (e.g. `shutdownGraceTime`, `identity`). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -136,11 +143,24 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     workflowSource = { workflowsPath };
   }
   const { stepwiseLimiterWatch, ...jobActivities } = engine;
+  // Both workers are the same version: a deployment version holds every task queue its workers
+  // poll, so the limiter watches move from build to build with the jobs. The default behaviour only
+  // applies to a workflow that sets none; every Stepwise workflow sets its own (workflows/engine/app.ts).
+  const deployment: Pick<WorkerOptions, 'workerDeploymentOptions'> = opts.versioning
+    ? {
+        workerDeploymentOptions: {
+          version: toDeploymentVersion(opts.versioning),
+          useWorkerVersioning: true,
+          defaultVersioningBehavior: 'PINNED',
+        },
+      }
+    : {};
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue,
     ...workflowSource,
+    ...deployment,
     activities: { ...given, ...jobActivities },
     // Cancellation reaches an activity with the answer to a heartbeat: send them at least every
     // second, so a cancelled job's activities stop within about a second.
@@ -159,6 +179,7 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: limiterWatchQueue(taskQueue),
+    ...deployment,
     activities: { stepwiseLimiterWatch },
     maxConcurrentActivityTaskExecutions: LIMITER_WATCH_SLOTS,
     // Watches start once per limiter run: one poll at a time is plenty.

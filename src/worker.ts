@@ -20,6 +20,8 @@ import { defaultBundlePath } from './bundle';
 import { createWorker } from './worker-factory';
 import { missingSearchAttributes } from './search-attributes';
 import { startWorkerHealthServer } from './worker-health';
+import { settleWorkerVersion, type WorkerVersionOutcome } from './deployments';
+import { workerVersioningFromEnv, type WorkerVersioning } from './worker-versioning';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -74,6 +76,8 @@ async function main(): Promise<void> {
       `the namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}: jobs that set them wait (their workflow tasks fail) until they are added; run "node dist/scripts/prepare-namespace.js" with the same Temporal settings (TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, or TEMPORAL_CONFIG_FILE and TEMPORAL_PROFILE; docs/configuration.md)`,
     );
   }
+  // Worker Deployment Versioning (STEPWISE_WORKER_VERSIONING): this build of the deployment.
+  const versioning = workerVersioningFromEnv(config.env, config.temporal.taskQueue, appModulePath(config));
   const worker = await createWorker({
     app,
     activities: await activitiesModule.create({ client }),
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
     workflowBundlePath: bundle,
     // Bulk jobs record each item in the API's audit trail: the same file (shared data folder).
     auditDbPath: config.api.auditDbPath === ':memory:' ? undefined : config.api.auditDbPath,
+    versioning,
     overrides: {
       shutdownGraceTime: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
       ...(config.env.STEPWISE_WORKER_IDENTITY
@@ -101,14 +106,60 @@ async function main(): Promise<void> {
     shutdownGraceMs: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     health: healthAddress ? `http://${healthAddress}/readyz` : 'off',
+    deployment: versioning ? `${versioning.deploymentName} build ${versioning.buildId}` : 'unversioned',
   });
+  const settling = new AbortController();
   try {
-    await worker.run(); // resolves after a shutdown signal, once in-flight work is done
+    const running = worker.run(); // resolves after a shutdown signal, once in-flight work is done
+    if (versioning) {
+      void settleWorkerVersion(client, versioning, {
+        setCurrent: config.env.STEPWISE_WORKER_SET_CURRENT,
+        identity: worker.options.identity,
+        signal: settling.signal,
+      }).then((outcome) => logVersionOutcome(logger, versioning, outcome));
+    }
+    await running;
   } finally {
+    settling.abort();
     health?.close();
     await client.connection.close();
     await connection.close();
     logger.info('worker stopped');
+  }
+}
+
+/** What a versioned worker tells once it has polled: whether new jobs reach it, and if not, what to run. */
+function logVersionOutcome(logger: JsonLogger, v: WorkerVersioning, outcome: WorkerVersionOutcome): void {
+  const fields = { deployment: v.deploymentName, buildId: v.buildId };
+  const setCurrent = `stepwise deployment set-current --deployment ${v.deploymentName} --build-id ${v.buildId}`;
+  switch (outcome.kind) {
+    case 'made-current':
+      logger.info(
+        'this build is now the current version of its deployment (STEPWISE_WORKER_SET_CURRENT): new jobs come here',
+        {
+          ...fields,
+          previousBuildId: outcome.previousBuildId,
+        },
+      );
+      return;
+    case 'current':
+      logger.info('this build is the current version of its deployment: new jobs come here', fields);
+      return;
+    case 'not-current':
+      if (outcome.currentBuildId === null) {
+        logger.warn(
+          `the deployment has no current version: jobs wait for an unversioned worker until you run "${setCurrent}"`,
+          fields,
+        );
+      } else {
+        logger.info(
+          `this build is not current (build ${outcome.currentBuildId} is): it runs only the jobs pinned to it until "${setCurrent}"`,
+          { ...fields, currentBuildId: outcome.currentBuildId },
+        );
+      }
+      return;
+    case 'unknown':
+      logger.warn('could not read the deployment of this build', { ...fields, error: outcome.error });
   }
 }
 

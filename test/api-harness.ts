@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { WorkerOptions } from '@temporalio/worker';
+import type { WorkerVersioning } from '../src/worker-versioning';
 import { createActivities } from '../activities';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import type { StepwiseClient } from '../src/client/client';
@@ -36,7 +37,14 @@ export async function startTestApi(
     listen = false,
     pipelines = testPipelineConfig(),
     workerOptions,
-  }: { listen?: boolean; pipelines?: PipelineConfig; workerOptions?: Partial<WorkerOptions> } = {},
+    versioning,
+  }: {
+    listen?: boolean;
+    pipelines?: PipelineConfig;
+    workerOptions?: Partial<WorkerOptions>;
+    /** A versioned worker, its build made current (see `createStepwiseTestEnv`). */
+    versioning?: WorkerVersioning;
+  } = {},
 ): Promise<TestApi> {
   const address = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('STEPWISE_TEST_TEMPORAL_ADDRESS unset: run through jest');
@@ -50,6 +58,7 @@ export async function startTestApi(
     workflowsPath: EXAMPLE_APP_MODULE,
     workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
     workerOptions,
+    versioning,
     api: { env: config, logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')) },
   });
   const { server: app, url } = stepwise.api!;

@@ -11,6 +11,7 @@ import { StepwiseClient } from '../src/client/client';
 import { JobOperationError } from '../src/client/errors';
 import { connectTemporal } from '../src/temporal';
 import { createWorker } from '../src/worker-factory';
+import type { WorkerVersioning } from '../src/worker-versioning';
 import type { StepwiseApp } from '../workflows/engine/app';
 import exampleApp from '../workflows/app';
 import type { ActivityJobRef } from '../workflows/engine/step-io';
@@ -87,6 +88,8 @@ export interface TestWorkerOptions {
   /** Default: the example app's prebuilt test bundle; `undefined` bundles from source. */
   workflowBundlePath?: string;
   overrides?: Partial<WorkerOptions>;
+  /** Worker Deployment Versioning: the deployment and build the worker is (default: unversioned). */
+  versioning?: WorkerVersioning;
 }
 
 /** A worker of the example app (or `opts.app`) on a task queue of its own, so tests never pick up each other's tasks. */
@@ -109,6 +112,7 @@ export async function createTestWorker(
     workflowBundlePath:
       'workflowBundlePath' in opts ? opts.workflowBundlePath : process.env.STEPWISE_TEST_BUNDLE,
     overrides: opts.overrides,
+    versioning: opts.versioning,
     taskQueue,
   });
   return { worker, taskQueue };

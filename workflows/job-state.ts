@@ -443,6 +443,28 @@ export const recoveryStateSchema = named(
 );
 export type RecoveryState = z.output<typeof recoveryStateSchema>;
 
+export const jobDeploymentSchema = named(
+  'JobDeployment',
+  z
+    .object({
+      name: z.string().describe('The worker deployment (`STEPWISE_WORKER_DEPLOYMENT`)'),
+      buildId: z
+        .string()
+        .describe(
+          'The build of the worker that ran the job’s latest workflow task (`STEPWISE_WORKER_BUILD_ID`)',
+        ),
+      behavior: z
+        .enum(['pinned', 'auto_upgrade'])
+        .describe(
+          'The job type’s `versioning`: `pinned` jobs finish on the build they started on; `auto_upgrade` jobs move to the current build at their next workflow task',
+        ),
+    })
+    .describe(
+      'The worker deployment version that ran the job, with Worker Deployment Versioning on (`STEPWISE_WORKER_VERSIONING=true`)',
+    ),
+);
+export type JobDeployment = z.output<typeof jobDeploymentSchema>;
+
 export const jobEtaSchema = named(
   'JobEta',
   z
@@ -579,6 +601,11 @@ export const jobStateSchema = named(
         .nullable()
         .describe(
           'When the job is expected to end, learned from its type’s completed runs; null once it closed, and in the `jobState` query’s own answer (the client and the API add it to what they read)',
+        ),
+      deployment: jobDeploymentSchema
+        .nullable()
+        .describe(
+          'The build (worker deployment version) that ran the job’s latest workflow task, and its versioning behaviour; null when its worker is not versioned (and in states recorded before Stepwise recorded it)',
         ),
       startedAt: isoTime.describe('Start of this run (ISO 8601, UTC)'),
       closedAt: isoTime

@@ -7,6 +7,7 @@
  *   stepwise api --app <module>
  *   stepwise bundle --app <module> [--out <file>]
  *   stepwise install-temporal
+ *   stepwise deployment list|describe|describe-version|set-current [...]
  *
  * `--app` names a module whose default export is `defineApp(...)`; `--activities` one whose
  * default export is `defineActivities(app, ...)`. Every other setting comes from the environment
@@ -14,6 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { isAbsolute, join, resolve } from 'node:path';
+import { DEPLOYMENT_ACTIONS, DEPLOYMENT_USAGE } from '../deployment-usage';
 
 const USAGE = `Usage:
   stepwise dev --app <module> --activities <module> [--watch]   the whole stack (dev server, worker, API, dashboard)
@@ -21,6 +23,9 @@ const USAGE = `Usage:
   stepwise api --app <module>                                   the HTTP API and dashboard
   stepwise bundle --app <module> [--out <file>]                 the prebuilt workflow bundle for production workers
   stepwise install-temporal                                     build the Temporal CLI (dev server) into the package
+
+Worker Deployment Versioning (STEPWISE_WORKER_VERSIONING=true; docs/production.md "Versioned deploys"):
+${DEPLOYMENT_USAGE}
 
 --app: a module whose default export is defineApp({ jobs: [...] })
 --activities: a module whose default export is defineActivities(app, (deps) => ({ ... }))`;
@@ -57,6 +62,24 @@ function main(): void {
   const [command, ...rest] = process.argv.slice(2);
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(USAGE);
+    return;
+  }
+  if (command === 'deployment') {
+    const [action, ...more] = rest;
+    if (!action || !(action in DEPLOYMENT_ACTIONS)) {
+      fail(action ? `unknown deployment action "${action}"` : 'deployment needs an action');
+    }
+    const opts = parse(more);
+    for (const name of opts.keys()) {
+      if (!DEPLOYMENT_ACTIONS[action].includes(name)) fail(`"deployment ${action}" takes no --${name}`);
+    }
+    // Loaded only here: it connects to Temporal.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const cli = require('../deployment-cli') as typeof import('../deployment-cli');
+    cli.runDeploymentCommand(action, opts).catch((err: unknown) => {
+      console.error(`stepwise deployment ${action}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
     return;
   }
   const opts = parse(rest);

@@ -7,7 +7,7 @@
  * engine), with Temporal's reason.
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { isTerminal, type JobParams, type JobState, type JobStatus } from '../../workflows/contracts';
 import type { JobDefinition } from '../../workflows/engine/definition';
 import { initialJobState } from '../../workflows/engine/state';
@@ -18,6 +18,8 @@ import {
   JobStatusKey,
   JobStepKey,
 } from '../../workflows/search-attributes';
+
+const { VersioningBehavior } = temporal.api.enums.v1;
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Duration = temporal.api.workflow.v1.IWorkflowExecutionConfig['workflowRunTimeout'];
@@ -177,8 +179,26 @@ export function stateFromDescription(
     currentStep: step,
     stepName: step > 0 ? (def.steps[step - 1]?.name ?? null) : null,
     parentJobId: desc.typedSearchAttributes.get(JobParentIdKey) ?? state.parentJobId,
+    deployment: describedDeployment(desc),
     startedAt: desc.startTime.toISOString(),
   };
+}
+
+/**
+ * The worker deployment version Temporal records for the run (with Worker Deployment Versioning),
+ * or null: for a run whose query cannot be read, it says which build's workers it waits for.
+ */
+export function describedDeployment(desc: WorkflowExecutionDescription): JobState['deployment'] {
+  const info = desc.raw.workflowExecutionInfo?.versioningInfo;
+  const version = info?.deploymentVersion;
+  const behavior =
+    info?.behavior === VersioningBehavior.VERSIONING_BEHAVIOR_PINNED
+      ? 'pinned'
+      : info?.behavior === VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE
+        ? 'auto_upgrade'
+        : null;
+  if (!version?.deploymentName || !version.buildId || !behavior) return null;
+  return { name: version.deploymentName, buildId: version.buildId, behavior };
 }
 
 /** Why a run's workflow cannot run: its workflow task keeps failing (see {@link failingWorkflowTask}). */

@@ -676,6 +676,25 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
       s.recovery.attempt > 0
         ? ` · recovery ${s.recovery.attempt}/${s.recovery.max} from step ${s.recovery.fromStep}`
         : null,
+      // Worker Deployment Versioning: the build that ran the job (states of older runs lack it).
+      s.deployment
+        ? [
+            ' · build ',
+            h(
+              'span',
+              {
+                class: 'build',
+                'data-testid': 'deployment',
+                title: `Worker deployment ${s.deployment.name}, build ${s.deployment.buildId}, ${
+                  s.deployment.behavior === 'pinned'
+                    ? 'pinned: the job finishes on this build'
+                    : 'auto-upgrade: the job moves to the current build at its next workflow task'
+                }`,
+              },
+              `${s.deployment.buildId} (${s.deployment.behavior === 'pinned' ? 'pinned' : 'auto-upgrade'})`,
+            ),
+          ]
+        : null,
       s.parentJobId
         ? [' · sub-job of ', h('a', { href: jobHref(s.parentJobId), 'data-link': 'parent' }, s.parentJobId)]
         : null,

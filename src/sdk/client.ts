@@ -60,5 +60,24 @@ export type {
   TerminateResponse,
 } from '../api/jobs/schemas';
 export type { Schedule, ScheduleList, ScheduleOverlap, ScheduleRun } from '../api/schedules/schemas';
-export type { ControlAck, ControlPayload, JobState, JobStatus } from '../../workflows/contracts';
+export type {
+  ControlAck,
+  ControlPayload,
+  JobDeployment,
+  JobState,
+  JobStatus,
+} from '../../workflows/contracts';
 export type { JobInputOf, JobNameOf } from '../../workflows/engine/app';
+export {
+  describeDeployment,
+  describeDeploymentVersion,
+  listDeployments,
+  setCurrentVersion,
+  settleWorkerVersion,
+  type DeploymentDescription,
+  type DeploymentVersionDescription,
+  type DeploymentVersionSummary,
+  type SetCurrentPolicy,
+  type SetCurrentVersionOptions,
+  type WorkerVersionOutcome,
+} from '../deployments';

@@ -34,3 +34,11 @@ export type {
   StepResultExtras,
   StepwiseApp,
 } from '../../workflows/sdk/index';
+export {
+  buildIdProblem,
+  defaultBuildId,
+  defaultDeploymentName,
+  deploymentNameProblem,
+  workerVersioningFromEnv,
+  type WorkerVersioning,
+} from '../worker-versioning';

@@ -35,6 +35,8 @@ describe('example job', () => {
           currentStep: 2,
           totalSteps: 2,
           stepName: 'Run sub-job',
+          // An unversioned worker: no deployment version ran it.
+          deployment: null,
         });
         expect(s.steps.map((x) => [x.key, x.status])).toEqual([
           ['prepare', 'completed'],

@@ -161,6 +161,14 @@ export function defineApp<const J extends readonly JobDefinition[]>(spec: AppSpe
     }
     return run(params as JobParams);
   };
+  // Worker Deployment Versioning: each workflow type's behaviour, read by the SDK once per run before
+  // the workflow starts (it then goes with every workflow task completion). Set only on a versioned
+  // worker (one with a deployment version): an unversioned one sends none, as before.
+  wf.setWorkflowOptions(() => {
+    const info = wf.workflowInfo();
+    if (!info.currentDeploymentVersion?.deploymentName) return {};
+    return { versioningBehavior: versioningBehaviorOf(info.workflowType, find) };
+  }, dispatch);
   Object.defineProperties(dispatch, {
     name: { value: 'stepwiseApp' },
     jobs: { value: Object.freeze([...byName.values()]), enumerable: true },
@@ -169,4 +177,20 @@ export function defineApp<const J extends readonly JobDefinition[]>(spec: AppSpe
     [APP_BRAND]: { value: true },
   });
   return dispatch as unknown as StepwiseApp<J>;
+}
+
+/**
+ * The versioning behaviour of a run of `type`: a job type's own (`versioning`, `pinned` by default);
+ * a batch coordinator is pinned (it inherits its pinned parent's build, and its step ends with it);
+ * a concurrency limiter auto-upgrades, because jobs of every build share it and a limiter pinned
+ * to an old build would stop granting slots once that build's workers are gone (its code is the
+ * framework's, which guards its changes with `patched()`).
+ */
+export function versioningBehaviorOf(
+  type: string,
+  find: (name: string) => JobDefinition | undefined,
+): 'PINNED' | 'AUTO_UPGRADE' {
+  if (type === LIMITER_TYPE) return 'AUTO_UPGRADE';
+  if (type === BATCH_COORDINATOR_TYPE) return 'PINNED';
+  return find(type)?.versioning === 'auto_upgrade' ? 'AUTO_UPGRADE' : 'PINNED';
 }

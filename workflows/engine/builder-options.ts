@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { JobStatus, JobSummaryStats, Json } from '../contracts';
-import type { ConcurrencySpec, JobDefinition, RetrySpec, StepContext } from './definition';
+import type { ConcurrencySpec, JobDefinition, JobVersioning, RetrySpec, StepContext } from './definition';
 import type { ActivityJobRef, BatchChunkArgs, StepActivityFn, StepResultOf } from './step-io';
 
 /** An activity interface: every member takes the job reference and one argument. */
@@ -188,6 +188,14 @@ export interface JobTypeOptions<S extends z.ZodType> {
    * @default no limit
    */
   concurrency?: ConcurrencySpec<z.infer<S>>;
+  /**
+   * Its behaviour across versioned worker deploys (`STEPWISE_WORKER_VERSIONING=true`): `pinned`
+   * jobs finish on the build they started on; `auto_upgrade` jobs move to the new build at their
+   * next workflow task, so it must replay them (changes guarded by `patched()`). See
+   * docs/defining-jobs.md, "Versioning".
+   * @default 'pinned'
+   */
+  versioning?: JobVersioning;
 }
 
 /**

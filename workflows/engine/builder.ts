@@ -238,6 +238,7 @@ export class JobBuilder<
       cancelWaitMs: typeof cancelWaitMs === 'function' ? (ctx) => cancelWaitMs(typed(ctx)) : cancelWaitMs,
       subJobs: this.subJobs,
       ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
+      ...(this.options.versioning ? { versioning: this.options.versioning } : {}),
       ...(this.cleanup ? { onCancel: this.cleanup } : {}),
     }) as JobDefinition<S, U>;
   }

@@ -231,6 +231,25 @@ export const MAX_CONCURRENCY_KEY_LENGTH = 200;
 /** What a step's failure (no attempt left) does to its job. */
 export type StepFailurePolicy = 'fail' | 'continue' | 'hold';
 
+/**
+ * How a job of a type behaves across worker deploys when Worker Deployment Versioning is on
+ * (`STEPWISE_WORKER_VERSIONING=true`; docs/production.md, "Versioned deploys"):
+ *
+ * - `pinned`: the job runs to its end on the build (worker deployment version) it started on, its
+ *   sub-jobs with it; a new build takes only new jobs. Safe whatever the new build changed.
+ * - `auto_upgrade`: at its next workflow task after a new build becomes current, the job moves to
+ *   it and replays its history there, so the new build must replay it (any change to the commands
+ *   the type's workflow issues guarded by `patched()`). For short job types that must not hold an
+ *   old build up, and for types whose definition changes only compatibly.
+ *
+ * Without versioning it changes nothing (every job runs on whatever worker polls its queue, and
+ * `patched()` is what keeps a changed definition safe).
+ */
+export type JobVersioning = 'pinned' | 'auto_upgrade';
+
+/** The versioning behaviours a job type may declare. */
+export const JOB_VERSIONINGS: readonly JobVersioning[] = ['pinned', 'auto_upgrade'];
+
 export interface JobTypeSpec<S extends z.ZodType> {
   name: string;
   description: string;
@@ -265,6 +284,12 @@ export interface JobTypeSpec<S extends z.ZodType> {
    * @default no limit
    */
   concurrency?: ConcurrencySpec<z.infer<S>>;
+  /**
+   * Its behaviour across versioned worker deploys (see {@link JobVersioning}); only used with
+   * `STEPWISE_WORKER_VERSIONING=true`.
+   * @default 'pinned'
+   */
+  versioning?: JobVersioning;
   /**
    * The definitions of the job types its steps run as sub-jobs (the typed builder fills it in), so
    * an app that lists this type knows them without listing them too.
@@ -310,6 +335,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, A extends object
   cancelWaitMs: number | ((ctx: StepContext<z.infer<S>>) => number);
   /** How many run at once; null: no limit (unless a deployment sets one). */
   concurrency: ConcurrencySpec<z.infer<S>> | null;
+  /** Its behaviour across versioned worker deploys (`pinned` unless the type said otherwise). */
+  versioning: JobVersioning;
   /** The job types its steps run as sub-jobs, when it was built with their definitions. */
   subJobs: readonly JobDefinition[];
   /**
@@ -403,6 +430,13 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
       `concurrency.limit must be an integer from 1 to ${MAX_CONCURRENCY_LIMIT}`,
     );
   }
+  const versioning = spec.versioning ?? 'pinned';
+  if (!JOB_VERSIONINGS.includes(versioning)) {
+    throw new JobDefinitionError(
+      spec.name,
+      `versioning must be ${JOB_VERSIONINGS.map((v) => `'${v}'`).join(' or ')}, not ${String(versioning)}`,
+    );
+  }
   return {
     name: spec.name,
     description: spec.description,
@@ -414,6 +448,7 @@ export function defineJob<S extends z.ZodType>(spec: JobTypeSpec<S>): JobDefinit
     onCancel: spec.onCancel ?? null,
     cancelWaitMs: spec.cancelWaitMs ?? 5 * 60_000,
     concurrency: spec.concurrency ?? null,
+    versioning,
     subJobs: [...new Set(spec.subJobs ?? [])],
   };
 }

@@ -4,7 +4,16 @@
  * to the state goes through {@link Job.changed}, which recomputes what is derived and publishes it.
  */
 import * as wf from '@temporalio/workflow';
-import type { JobParams, JobState, JobStatus, Json, LogLevel, StepError, StepState } from '../contracts';
+import type {
+  JobDeployment,
+  JobParams,
+  JobState,
+  JobStatus,
+  Json,
+  LogLevel,
+  StepError,
+  StepState,
+} from '../contracts';
 import type { JobDefinition, NormalizedStep } from './definition';
 import { JobMetrics } from './metrics';
 import { Publisher } from './publication';
@@ -77,6 +86,7 @@ export class Job {
     const priority =
       typeof priorityKey === 'number' && priorityKey >= 1 && priorityKey <= 5 ? priorityKey : 3;
     this.state = initialJobState(def, params, { ...info, startedBy, priority });
+    this.state.deployment = deploymentOf(def);
     this.publisher = new Publisher(def.name, params.parent);
     this.metrics = new JobMetrics(def.name);
   }
@@ -97,6 +107,7 @@ export class Job {
   changed(): void {
     if (this.isClosed()) return;
     const st = this.state;
+    st.deployment = deploymentOf(this.def);
     refreshDerived(st, this.def, { activitiesRunning: this.runningActivities.size > 0 });
     this.publisher.publish(st);
     this.publisher.reportToParent(st);
@@ -105,6 +116,7 @@ export class Job {
 
   /** Closes the state with its final status and message, logs it and publishes it. */
   finish(status: JobStatus, message: string): void {
+    this.state.deployment = deploymentOf(this.def);
     closeState(this.state, this.def, status, message, this.failure?.step ?? null);
     this.log(status === 'failed' ? 'error' : 'info', null, `Job ${status}: ${message}`);
     this.publisher.publish(this.state);
@@ -134,4 +146,15 @@ export class Job {
       reportProgress,
     };
   }
+}
+
+/**
+ * The worker deployment version that runs this workflow task, and the type's versioning behaviour;
+ * null on an unversioned worker. Read from the task's info: it adds nothing to the history, and it is
+ * the same on replay (the version is recorded with each completed workflow task).
+ */
+export function deploymentOf(def: JobDefinition): JobDeployment | null {
+  const version = wf.workflowInfo().currentDeploymentVersion;
+  if (!version?.deploymentName) return null;
+  return { name: version.deploymentName, buildId: version.buildId, behavior: def.versioning };
 }

@@ -94,6 +94,7 @@ export function initialJobState(
     parentJobId: params.parent?.jobId ?? null,
     startedBy: run.startedBy ?? null,
     eta: null,
+    deployment: null,
     startedAt: nowIso(),
     closedAt: null,
   };

@@ -42,12 +42,14 @@ export type {
 export { JobDefinitionError } from '../engine/dag';
 export {
   defineJob,
+  JOB_VERSIONINGS,
   type ActivityStepDef,
   type BatchStepDef,
   type CleanupDef,
   type JobDefinition,
   type JobStepDef,
   type JobTypeSpec,
+  type JobVersioning,
   type RetrySpec,
   type StepContext,
   type StepDef,
@@ -69,6 +71,7 @@ export {
   type CancellationInfo,
   type ControlAck,
   type ControlAction,
+  type JobDeployment,
   type JobLogLine,
   type JobParams,
   type JobState,
