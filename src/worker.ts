@@ -20,6 +20,7 @@ import { defaultBundlePath } from './bundle';
 import { createWorker } from './worker-factory';
 import { missingSearchAttributes } from './search-attributes';
 import { startWorkerHealthServer } from './worker-health';
+import { JOB_HISTOGRAM_BUCKETS } from '../workflows/engine/metric-buckets';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
                 bindAddress: metricsAddress,
                 countersTotalSuffix: true,
                 useSecondsForDurations: true,
+                // The jobs' duration histograms, in seconds (the SDK's own keep their buckets).
+                histogramBucketOverrides: Object.fromEntries(
+                  Object.entries(JOB_HISTOGRAM_BUCKETS).map(([name, buckets]) => [name, [...buckets]]),
+                ),
               },
             },
           }
