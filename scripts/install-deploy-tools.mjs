@@ -10,7 +10,16 @@
 // Plain ESM JavaScript on purpose: it runs before anything is compiled.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -115,6 +124,12 @@ async function main() {
         composeCheckSrc,
       );
       place(staged, 'compose-check', composeDir);
+      // Builds of earlier sources of the checker are of no more use.
+      for (const old of readdirSync(toolsDir)) {
+        if (old.startsWith('compose-check-') && join(toolsDir, old) !== composeDir) {
+          rmSync(join(toolsDir, old), { recursive: true, force: true });
+        }
+      }
     }
     if (!existsSync(promtool)) {
       log('the first promtool build downloads Prometheus and its dependencies: it takes minutes');
