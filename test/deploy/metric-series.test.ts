@@ -14,7 +14,7 @@ import type { JobState } from '../../workflows/contracts';
 import { initialJobAttributes } from '../../workflows/search-attributes';
 import { connectTestEnv, freePort, uniqueId, waitFor, type TestEnv } from '../helpers';
 import { Launcher, NPM_START } from '../launcher';
-import { exposedSeries, exposedTypes, referencedSeries, SCRAPE_SERIES } from './series';
+import { exposedSeries, exposedTypes, referencedSeries, sampleSum, SCRAPE_SERIES } from './series';
 
 let launcher: Launcher;
 let env: TestEnv;
@@ -120,18 +120,27 @@ it('every series the dashboard and the alert rules read is one a running Stepwis
   );
   expect((await stateOf(recovered)).status).toBe('completed');
 
-  // The worker's Runtime exports what it collected on its own schedule: polled, not assumed.
+  // The worker's Runtime exports what it collected on its own schedule: polled, not assumed. The
+  // job series by their labels: a run's duration by type and status (the failed run, its
+  // recovery, the cancelled one), the recovery by its outcome, the stall by its step.
+  const pipeline = (labels: Record<string, string>) => ({ job_type: 'demoPipeline', ...labels });
+  const expected: [string, Record<string, string>][] = [
+    ['stepwise_job_duration_seconds_count', pipeline({ status: 'failed' })],
+    ['stepwise_job_duration_seconds_count', pipeline({ status: 'completed' })],
+    ['stepwise_job_duration_seconds_count', pipeline({ status: 'cancelled' })],
+    ['stepwise_job_duration_seconds_count', { job_type: 'example', status: 'completed' }],
+    ['stepwise_job_recoveries_total', pipeline({ outcome: 'completed' })],
+    ['stepwise_job_stalls_total', pipeline({ step: 'extract' })],
+    ['stepwise_step_retries_total', { job_type: 'example' }],
+  ];
   const worker = await waitFor(
     async () => (await fetch(workerMetrics)).text(),
-    (t) =>
-      [
-        'stepwise_job_recoveries_total',
-        'stepwise_job_stalls_total',
-        'stepwise_job_duration_seconds_bucket',
-      ].every((n) => exposedSeries(t).has(n)),
+    (t) => expected.every(([name, labels]) => sampleSum(t, name, labels) >= 1),
     30_000,
     250,
   );
+  expect(sampleSum(worker, 'stepwise_job_recoveries_total', pipeline({ outcome: 'completed' }))).toBe(1);
+  expect(sampleSum(worker, 'stepwise_job_recoveries_total', pipeline({ outcome: 'failed' }))).toBe(0);
   const apiText = await (await fetch(`${api}/metrics`)).text();
   const served = new Set([...exposedSeries(worker), ...exposedSeries(apiText), ...SCRAPE_SERIES]);
   const missing = [...referencedSeries()].filter(([name]) => !served.has(name));
@@ -141,4 +150,10 @@ it('every series the dashboard and the alert rules read is one a running Stepwis
   expect(types.get('stepwise_step_duration_seconds')).toBe('histogram');
   expect(types.get('stepwise_job_duration_seconds')).toBe('histogram');
   expect(worker).not.toContain('stepwise_step_duration_milliseconds');
+  // Buckets in seconds: the smallest step bucket is 10 ms, and a job's run took well under a minute.
+  expect(worker).toMatch(/^stepwise_step_duration_seconds_bucket\{[^}]*le="0\.01"/m);
+  const sum = sampleSum(worker, 'stepwise_job_duration_seconds_sum', { job_type: 'example' });
+  const count = sampleSum(worker, 'stepwise_job_duration_seconds_count', { job_type: 'example' });
+  expect(sum / count).toBeGreaterThan(0);
+  expect(sum / count).toBeLessThan(60);
 });

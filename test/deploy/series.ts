@@ -91,6 +91,20 @@ export function exposedSeries(text: string): Set<string> {
   return names;
 }
 
+/**
+ * The sum of a series' samples in a text exposition over every line whose labels include all of
+ * `labels` (0 when none does).
+ */
+export function sampleSum(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
 /** The `# TYPE` of each metric family in a text exposition. */
 export function exposedTypes(text: string): Map<string, string> {
   const types = new Map<string, string>();

@@ -12,6 +12,7 @@ import {
   referencedSeries,
   ruleExpressions,
   RULES_PATH,
+  sampleSum,
 } from '../deploy/series';
 
 describe('metricNames', () => {
@@ -71,5 +72,20 @@ describe('exposedSeries', () => {
       'g 1',
     ].join('\n');
     expect([...exposedSeries(text)].sort()).toEqual(['a_total', 'g', 'h_bucket', 'h_sum']);
+  });
+});
+
+describe('sampleSum', () => {
+  it('sums the lines of a series whose labels include the given ones', () => {
+    const text = [
+      '# TYPE r_total counter',
+      'r_total{job_type="a",outcome="completed",taskQueue="q"} 2',
+      'r_total{job_type="a",outcome="failed",taskQueue="q"} 1',
+      'r_total{job_type="b",outcome="completed",taskQueue="q"} 5',
+      'r_total_other{job_type="a",outcome="completed"} 7',
+    ].join('\n');
+    expect(sampleSum(text, 'r_total', { job_type: 'a', outcome: 'completed' })).toBe(2);
+    expect(sampleSum(text, 'r_total', { job_type: 'a' })).toBe(3);
+    expect(sampleSum(text, 'r_total', { outcome: 'cancelled' })).toBe(0);
   });
 });
