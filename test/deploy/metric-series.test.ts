@@ -78,6 +78,12 @@ async function start(type: string, input: unknown): Promise<string> {
   return res.json.jobId as string;
 }
 
+/** A line of series `name` whose labels include `labels` (in any order). */
+function labelled(name: string, labels: Record<string, string>): RegExp {
+  const has = Object.entries(labels).map(([k, v]) => `(?=[^}]*\\b${k}="${v}")`);
+  return new RegExp(`^${name}\\{${has.join('')}`, 'm');
+}
+
 it('every series the dashboard and the alert rules read is one a running Stepwise exports', async () => {
   // A step retried once, then completed (and its sub-job).
   const retried = await start('example', { durationMs: 20, failAttempts: 1 });
@@ -141,6 +147,12 @@ it('every series the dashboard and the alert rules read is one a running Stepwis
   );
   expect(sampleSum(worker, 'stepwise_job_recoveries_total', pipeline({ outcome: 'completed' }))).toBe(1);
   expect(sampleSum(worker, 'stepwise_job_recoveries_total', pipeline({ outcome: 'failed' }))).toBe(0);
+  // The label values the worker rules select on (StepwiseNoWorkerPolling, StepwiseTaskSlotsExhausted).
+  const queue = { task_queue: taskQueue };
+  expect(worker).toMatch(labelled('temporal_num_pollers', { ...queue, poller_type: 'workflow_task' }));
+  for (const worker_type of ['WorkflowWorker', 'ActivityWorker']) {
+    expect(worker).toMatch(labelled('temporal_worker_task_slots_available', { ...queue, worker_type }));
+  }
   const apiText = await (await fetch(`${api}/metrics`)).text();
   const served = new Set([...exposedSeries(worker), ...exposedSeries(apiText), ...SCRAPE_SERIES]);
   const missing = [...referencedSeries()].filter(([name]) => !served.has(name));
