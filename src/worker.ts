@@ -22,6 +22,7 @@ import { missingSearchAttributes } from './search-attributes';
 import { startWorkerHealthServer } from './worker-health';
 import { settleWorkerVersion, type WorkerVersionOutcome } from './deployments';
 import { workerVersioningFromEnv, type WorkerVersioning } from './worker-versioning';
+import { JOB_HISTOGRAM_BUCKETS } from '../workflows/engine/metric-buckets';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -41,6 +42,10 @@ async function main(): Promise<void> {
                 bindAddress: metricsAddress,
                 countersTotalSuffix: true,
                 useSecondsForDurations: true,
+                // The jobs' duration histograms, in seconds (the SDK's own keep their buckets).
+                histogramBucketOverrides: Object.fromEntries(
+                  Object.entries(JOB_HISTOGRAM_BUCKETS).map(([name, buckets]) => [name, [...buckets]]),
+                ),
               },
             },
           }

@@ -118,9 +118,10 @@ it('metrics: the workers and the API serve the documented series, and a job move
     expect(sample(after, 'stepwise_jobs_started_total', { job_type: 'example' })).toBeGreaterThanOrEqual(
       sample(before, 'stepwise_jobs_started_total', { job_type: 'example' }) + 1,
     );
-    expect(
-      sample(after, 'stepwise_step_duration_milliseconds_count', { job_type: 'example' }),
-    ).toBeGreaterThan(0);
+    expect(sample(after, 'stepwise_step_duration_seconds_count', { job_type: 'example' })).toBeGreaterThan(0);
+    expect(sample(after, 'stepwise_job_duration_seconds_count', closed)).toBeGreaterThanOrEqual(
+      sample(before, 'stepwise_job_duration_seconds_count', closed) + 1,
+    );
     // The SDK's own series, on the same endpoint.
     expect(after).toMatch(/^temporal_workflow_completed_total\{/m);
     expect(after).toMatch(/^temporal_activity_execution_latency_bucket\{/m);

@@ -8,9 +8,17 @@
  * The series are derived from state changes the job already makes (Job.changed / Job.finish):
  * - `stepwise_jobs_started` {job_type} — a run began (a recovery is a new run);
  * - `stepwise_jobs_closed` {job_type, status} — it closed (completed, completed_with_errors, failed, cancelled);
+ * - `stepwise_job_duration_seconds` {job_type, status} — the closed run's time from start to close;
+ * - `stepwise_job_recoveries` {job_type, outcome} — a recovery run (a retry from a step) closed, the
+ *   outcome being its final status;
  * - `stepwise_job_cancel_requests` {job_type} — it began cancelling;
+ * - `stepwise_job_stalls` {job_type, step} — it became `stalled` (a running step reported nothing
+ *   for its stall threshold);
  * - `stepwise_step_retries` {job_type, step} — attempts after a step's first;
- * - `stepwise_step_duration_milliseconds` {job_type, step, status} — a step finished (completed or failed).
+ * - `stepwise_step_duration_seconds` {job_type, step, status} — a step finished (completed or failed).
+ *
+ * Durations are in seconds (the Prometheus base unit, like the SDK's own with
+ * `useSecondsForDurations`); their buckets are in workflows/engine/metric-buckets.ts.
  */
 import * as wf from '@temporalio/workflow';
 import type { JobState, JobStatus } from '../contracts';
@@ -38,10 +46,26 @@ export class JobMetrics {
     'attempts',
     'Step attempts after the first',
   );
+  private readonly stalls = wf.metricMeter.createCounter(
+    'stepwise_job_stalls',
+    'jobs',
+    'Job runs that became stalled (a running step reported no progress for its stall threshold), by step',
+  );
+  private readonly recoveries = wf.metricMeter.createCounter(
+    'stepwise_job_recoveries',
+    'runs',
+    'Recovery runs (retries from a step) closed, by outcome (the final status)',
+  );
+  private readonly jobDuration = wf.metricMeter.createHistogram(
+    'stepwise_job_duration_seconds',
+    'float',
+    's',
+    'Duration of closed job runs, from the run start to its close, by final status',
+  );
   private readonly duration = wf.metricMeter.createHistogram(
-    'stepwise_step_duration_milliseconds',
-    'int',
-    'ms',
+    'stepwise_step_duration_seconds',
+    'float',
+    's',
     'Duration of finished steps (all attempts), by final step status',
   );
   private status: JobStatus | null = null;
@@ -55,7 +79,13 @@ export class JobMetrics {
     if (this.status === null) this.started.add(1, { job_type });
     if (st.status !== this.status) {
       if (st.status === 'cancelling') this.cancels.add(1, { job_type });
-      if (CLOSED.has(st.status)) this.closed.add(1, { job_type, status: st.status });
+      if (st.status === 'stalled' && st.stalled) this.stalls.add(1, { job_type, step: st.stalled.step });
+      if (CLOSED.has(st.status)) {
+        this.closed.add(1, { job_type, status: st.status });
+        const seconds = secondsBetween(st.startedAt, st.closedAt);
+        if (seconds !== null) this.jobDuration.record(seconds, { job_type, status: st.status });
+        if (st.recovery.attempt > 0) this.recoveries.add(1, { job_type, outcome: st.status });
+      }
       this.status = st.status;
     }
     for (const s of st.steps) {
@@ -70,9 +100,16 @@ export class JobMetrics {
         (s.status === 'completed' || s.status === 'failed') &&
         s.durationMs !== null
       ) {
-        this.duration.record(Math.round(s.durationMs), { job_type, step: s.key, status: s.status });
+        this.duration.record(s.durationMs / 1000, { job_type, step: s.key, status: s.status });
       }
       this.steps.set(s.key, { status: s.status, attempt: s.attempt });
     }
   }
+}
+
+/** Seconds from `from` to `to` (ISO times), or null when either is missing or unreadable. */
+function secondsBetween(from: string | null, to: string | null): number | null {
+  if (!from || !to) return null;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? ms / 1000 : null;
 }
