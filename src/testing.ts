@@ -18,6 +18,7 @@ import { StepwiseClient } from './client/client';
 import { loadConfig } from './config';
 import { DevServer, freePort } from './dev-server';
 import { connectTemporal } from './temporal';
+import type { Tracing } from './tracing';
 import { createWorker, type WorkerDeps } from './worker-factory';
 
 /** Options of {@link createStepwiseTestEnv}. */
@@ -45,6 +46,11 @@ export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
   api?: boolean | { env?: NodeJS.ProcessEnv; logger?: LoggerService };
   /** Any other Temporal worker option. */
   workerOptions?: Partial<WorkerOptions>;
+  /**
+   * Traces (`startTracing`, stepwise/worker): the environment's client, worker and API use it. The
+   * caller owns it and shuts it down after `close()`. Default: none.
+   */
+  tracing?: Tracing | null;
 }
 
 /** What {@link createStepwiseTestEnv} started; `close()` stops all of it, in order. */
@@ -85,7 +91,12 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
     closers.push(() => connection.close());
     const nativeConnection = await NativeConnection.connect({ address });
     closers.push(() => nativeConnection.close());
-    const client = new Client({ connection, namespace: 'default' });
+    const tracing = opts.tracing ?? null;
+    const client = new Client({
+      connection,
+      namespace: 'default',
+      ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
+    });
     const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
     const activities =
       typeof opts.activities === 'function'
@@ -110,6 +121,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       taskQueue,
       workflowsPath: opts.workflowsPath,
       workflowBundlePath: opts.workflowBundlePath,
+      tracing,
       overrides: opts.workerOptions,
     });
     const running = worker.run();
@@ -128,7 +140,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
           ...env,
           STEPWISE_AUDIT_DB_PATH: auditDbPath,
         }),
-        { app: opts.app, client, logger },
+        { app: opts.app, client, logger, tracing },
       );
       closers.push(() => server.close());
       await server.listen(0, '127.0.0.1');

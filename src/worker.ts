@@ -20,6 +20,7 @@ import { defaultBundlePath } from './bundle';
 import { createWorker } from './worker-factory';
 import { missingSearchAttributes } from './search-attributes';
 import { startWorkerHealthServer } from './worker-health';
+import { startTracing, tracingTarget } from './tracing';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -56,9 +57,14 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
+  // Traces, when an OTLP endpoint is configured (OTEL_*; src/tracing.ts): off, nothing is installed.
+  const tracing = startTracing(config.tracing, {
+    defaultServiceName: 'stepwise-worker',
+    warn: (m) => logger.warn(`tracing: ${m}`),
+  });
   logger.info('connecting', { address: config.temporal.address, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect(workerConnectionOptions(config.temporal));
-  const client = await connectClient(config.temporal);
+  const client = await connectClient(config.temporal, tracing?.clientInterceptors());
   // A job upserting an attribute the namespace lacks fails its workflow task until it is added.
   const missing = await missingSearchAttributes(
     client.connection as Connection,
@@ -80,6 +86,8 @@ async function main(): Promise<void> {
     workflowBundlePath: bundle,
     // Bulk jobs record each item in the API's audit trail: the same file (shared data folder).
     auditDbPath: config.api.auditDbPath === ':memory:' ? undefined : config.api.auditDbPath,
+    tracing,
+    warn: (m) => logger.warn(m),
     overrides: {
       shutdownGraceTime: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
       ...(config.env.STEPWISE_WORKER_IDENTITY
@@ -96,6 +104,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     health: healthAddress ? `http://${healthAddress}/readyz` : 'off',
+    traces: tracingTarget(config.tracing),
   });
   try {
     await worker.run(); // resolves after a shutdown signal, once in-flight work is done
@@ -103,6 +112,8 @@ async function main(): Promise<void> {
     health?.close();
     await client.connection.close();
     await connection.close();
+    // The last spans (the activities that just finished) go out before the process exits.
+    await tracing?.shutdown();
     logger.info('worker stopped');
   }
 }
