@@ -1,5 +1,7 @@
 # Production image for the Stepwise API and worker (same image, different command).
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS at an exact release, the same as .nvmrc (test/unit/build-conventions.test.ts checks
+# both stages, .nvmrc and package.json engines agree; docs/dependencies.md says why this version).
+FROM node:22.23.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -14,7 +16,7 @@ COPY activities ./activities
 COPY scripts ./scripts
 RUN npm run build:workflows && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22.23.3-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -1,4 +1,7 @@
 /** @type {import('jest').Config} */
+// swc compiles each test file and what it imports one file at a time, with no type information (as
+// ts-jest's isolatedModules would); tsconfig.json's `isolatedModules` makes tsc refuse what such a
+// per-file compile cannot do (a type re-exported without `export type`, a const enum across files).
 const swc = [
   '@swc/jest',
   {

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { apiKeyLines, childEnv, childLogEnv, SECRET_ENV } from '../src/child-env';
 import { checkApiExposure, ConfigError, loadConfigOrExit } from '../src/config';
 import { Cluster } from '../src/cluster/cluster';
+import { isTemporalConnectionVar } from '../src/temporal-env';
 import { portInUse } from '../src/dev-server';
 import { temporalPorts } from '../src/cluster/temporal-server';
 import { LauncherConsole } from '../src/launcher-console';
@@ -23,6 +24,12 @@ const QUIET_WHEN_STOPPING = new Set(['postgres', 'temporal', 'temporal-ui']);
 
 async function main(): Promise<void> {
   const out = new LauncherConsole('cluster', 14);
+  // Its processes connect with the cluster's own temporal.toml profile (Cluster.temporalConfigFile):
+  // the launcher's Temporal connection settings (but TEMPORAL_NAMESPACE) are neither read nor passed on.
+  const ignored = Object.keys(process.env).filter(
+    (name) => name !== 'TEMPORAL_NAMESPACE' && process.env[name] && isTemporalConnectionVar(name),
+  );
+  for (const name of ignored) delete process.env[name];
   const config = loadConfigOrExit();
   const env = config.env;
   try {
@@ -32,10 +39,8 @@ async function main(): Promise<void> {
     out.say(`ERROR: ${err.message}`);
     process.exit(1);
   }
-  if (process.env.TEMPORAL_ADDRESS) {
-    out.say(
-      `note: TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS} is ignored; the cluster's server is used`,
-    );
+  if (ignored.length > 0) {
+    out.say(`note: ${ignored.sort().join(', ')} ignored; the cluster's server is used (profile "cluster")`);
   }
   const ports = {
     postgres: env.CLUSTER_POSTGRES_PORT,
@@ -79,7 +84,8 @@ async function main(): Promise<void> {
     cluster = new Cluster({
       dataDir: config.dataDir,
       ports,
-      namespace: config.temporal.namespace,
+      // TEMPORAL_NAMESPACE, else "default" (not a temporal.toml profile's: the cluster is its own server).
+      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
       workers: env.CLUSTER_WORKERS,
       ui: true,
       appEnv: childEnv(launchEnv, {
@@ -136,7 +142,9 @@ async function main(): Promise<void> {
   out.say('Stepwise cluster is up');
   out.say(`  API           ${cluster.apiUrl} (metrics ${cluster.apiUrl}/metrics)`);
   out.say(`  Temporal UI   ${cluster.ui?.url ?? '-'}`);
-  out.say(`  Temporal      ${cluster.temporal.address} (namespace ${config.temporal.namespace})`);
+  out.say(
+    `  Temporal      ${cluster.temporal.address} (namespace ${cluster.opts.namespace}; profile "cluster" of ${cluster.temporalConfigFile})`,
+  );
   out.say(`  PostgreSQL    127.0.0.1:${ports.postgres}`);
   cluster.workers.forEach((_, i) =>
     out.say(

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
 import {
   duplicateKeyErrors,
@@ -12,6 +13,7 @@ import {
   parseApiKeyList,
   type ApiKey,
 } from './api-keys';
+import { resolveTemporalEnv } from './temporal-env';
 import { TASK_QUEUE } from '../workflows/contracts';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type JobLimits } from '../workflows/limits';
 import { MAX_CONCURRENCY_LIMIT } from '../workflows/engine/definition';
@@ -85,18 +87,28 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   // JSON lines, or pino-pretty's readable lines; auto: pretty in a terminal.
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^[^\s:]+:\d+$/, 'must be host:port')
-    .optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE),
-  TEMPORAL_TLS: bool.default(false),
+  // The Temporal connection, as the SDK and the CLI name it (src/temporal-env.ts): these variables
+  // over a profile of a temporal.toml file; TEMPORAL_GRPC_META_* are read there too.
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: bool.optional(),
+  TEMPORAL_PROFILE: z.string().min(1).optional(),
+  TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
+  // Deprecated aliases (TEMPORAL_ENV_ALIASES): the standard names above, with a warning.
   TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_CA_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
-  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  // Stepwise's own (no standard name): the task queue of its jobs.
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE),
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_DEV_HEADLESS: bool.default(false),
@@ -270,23 +282,39 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * Where the worker and the API connect and how: the standard TEMPORAL_* variables over a profile of
+ * a temporal.toml file (docs/configuration.md#temporal-connection), read by `@temporalio/envconfig`.
+ */
 export interface TemporalConnectionConfig {
+  /** `host:port`; the embedded dev server's when neither the variables nor the profile name one. */
   address: string;
+  /** @default "default" */
   namespace: string;
+  /** Stepwise's own (TEMPORAL_TASK_QUEUE). */
   taskQueue: string;
-  tls: boolean;
-  tlsCertPath?: string;
-  tlsKeyPath?: string;
-  tlsCaPath?: string;
-  tlsServerName?: string;
+  /** False: plain text; true: TLS with the system's roots; else TLS with these (the files already read). */
+  tls: boolean | TLSConfig;
+  /** Sent as `authorization: Bearer …`; never logged. */
   apiKey?: string;
+  /** gRPC metadata sent with every call (TEMPORAL_GRPC_META_*, a profile's `grpc_meta`); never logged. */
+  metadata?: Record<string, string>;
+  /** The temporal.toml profile read, or null. */
+  profile: string | null;
+  /** The temporal.toml file read (TEMPORAL_CONFIG_FILE or the default location), or null. */
+  configFile: string | null;
 }
 
 export interface Config {
   env: Env;
-  /** Where the worker and API connect; the embedded dev server's address unless TEMPORAL_ADDRESS is set. */
+  /**
+   * What the process should warn about once at start (deprecated variable names, settings the SDK
+   * ignores): names and files only, never a value.
+   */
+  warnings: string[];
+  /** Where the worker and API connect; the embedded dev server's address unless the variables or a profile name one. */
   temporal: TemporalConnectionConfig;
-  /** True when no TEMPORAL_ADDRESS is set and `npm start` runs the embedded dev server. */
+  /** True when neither TEMPORAL_ADDRESS nor a profile names a server, and `npm start` runs the embedded dev server. */
   embeddedDevServer: boolean;
   dataDir: string;
   /** Job budgets the API checks and passes to every job it starts (`JobParams.limits`). */
@@ -390,15 +418,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
-  if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
-    throw new ConfigError(
-      'Invalid configuration:\n  TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together',
-    );
+  const resolved = resolveTemporalEnv(cleaned, source);
+  if (!resolved.ok) {
+    throw new ConfigError(`Invalid configuration:\n${resolved.errors.map((e) => `  ${e}`).join('\n')}`);
   }
-  const embeddedDevServer = env.TEMPORAL_ADDRESS === undefined;
+  const connection = resolved.connection;
+  const embeddedDevServer = connection.address === null;
   const dataDir = resolve(env.STEPWISE_DATA_DIR);
   return {
     env,
+    warnings: resolved.warnings,
     embeddedDevServer,
     dataDir,
     limits: {
@@ -449,15 +478,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rateLimit: { perMinute: env.STEPWISE_RATE_LIMIT_PER_MINUTE, burst: env.STEPWISE_RATE_LIMIT_BURST },
     },
     temporal: {
-      address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`,
-      namespace: env.TEMPORAL_NAMESPACE,
+      address: connection.address ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`,
+      namespace: connection.namespace ?? 'default',
       taskQueue: env.TEMPORAL_TASK_QUEUE,
-      tls: env.TEMPORAL_TLS || Boolean(env.TEMPORAL_TLS_CERT_PATH) || Boolean(env.TEMPORAL_API_KEY),
-      tlsCertPath: env.TEMPORAL_TLS_CERT_PATH,
-      tlsKeyPath: env.TEMPORAL_TLS_KEY_PATH,
-      tlsCaPath: env.TEMPORAL_TLS_CA_PATH,
-      tlsServerName: env.TEMPORAL_TLS_SERVER_NAME,
-      apiKey: env.TEMPORAL_API_KEY,
+      tls: connection.tls,
+      ...(connection.apiKey !== undefined ? { apiKey: connection.apiKey } : {}),
+      ...(connection.metadata !== undefined ? { metadata: connection.metadata } : {}),
+      profile: connection.profile,
+      configFile: connection.configFile,
     },
   };
 }
@@ -504,6 +532,21 @@ export function checkApiExposure(config: Config): void {
       '  Set STEPWISE_API_KEYS (name:role:key, comma-separated) or STEPWISE_API_KEYS_FILE, or bind to 127.0.0.1 ' +
       '(see docs/security.md).',
   );
+}
+
+/**
+ * Where the Temporal settings came from, for a start-up log line: the temporal.toml profile and
+ * file when one was read, and whether TLS, an API key or gRPC metadata are in use (never their values).
+ */
+export function temporalSource(config: Config): Record<string, string | boolean> {
+  const t = config.temporal;
+  return {
+    ...(t.profile !== null ? { profile: t.profile } : {}),
+    ...(t.configFile !== null ? { configFile: t.configFile } : {}),
+    tls: t.tls !== false,
+    ...(t.apiKey !== undefined ? { apiKeySet: true } : {}),
+    ...(t.metadata !== undefined ? { grpcMetadata: Object.keys(t.metadata).join(',') } : {}),
+  };
 }
 
 /** For process entry points: parse or print the problem and exit 1. */

@@ -1,5 +1,5 @@
 /** The API process (`stepwise api --app <module>`): NestJS on Fastify in front of the Temporal client (which the app connects itself). */
-import { checkApiExposure, ConfigError, loadConfigOrExit } from './config';
+import { checkApiExposure, ConfigError, loadConfigOrExit, temporalSource } from './config';
 import { JsonLogger, nestLogger } from './logger';
 import { createApp } from './app';
 import { loadConfiguredApp } from './app-modules';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   // src/child-env.ts, and STEPWISE_API_KEYS_FILE does the same for a deployment).
   delete process.env.STEPWISE_API_KEYS;
   const log = new JsonLogger('api', config.env.LOG_LEVEL, undefined, config.env.LOG_FORMAT);
+  for (const warning of config.warnings) log.warn(warning);
   if (config.api.keys.length === 0) {
     log.warn(
       `No API keys configured (STEPWISE_API_KEYS): the API is open on ${config.env.HOST} — every request acts as admin "local". See docs/security.md.`,
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   log.info(`API listening on http://${config.env.HOST}:${config.env.PORT}`, {
     temporal: config.temporal.address,
     namespace: config.temporal.namespace,
+    ...temporalSource(config),
     traces: tracingTarget(config.tracing),
   });
 }

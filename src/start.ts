@@ -1,7 +1,7 @@
 /**
  * `stepwise dev --app <module> --activities <module>` (`npm start` here, for the example app): the
  * whole system in one command — the Temporal dev server with its Web UI (unless
- * TEMPORAL_ADDRESS points elsewhere), the worker and the API, in one log stream labelled per
+ * TEMPORAL_ADDRESS or a temporal.toml profile points elsewhere), the worker and the API, in one log stream labelled per
  * process, under the supervisor (src/supervisor.ts): a process that exits unexpectedly is
  * restarted after a backoff while the others keep running; only Ctrl-C/SIGTERM or a crash loop
  * stops everything — the API and the worker first (the worker drains), then the dev server.
@@ -112,7 +112,10 @@ async function main(): Promise<void> {
       stop: async () => devServer?.stop(),
     });
   } else {
-    out.say(`using Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS set; no dev server started)`);
+    const from = config.temporal.profile
+      ? `profile "${config.temporal.profile}" of ${config.temporal.configFile}`
+      : 'TEMPORAL_ADDRESS';
+    out.say(`using Temporal at ${config.temporal.address} (from ${from}; no dev server started)`);
   }
   const temporalDeps = config.embeddedDevServer ? ['temporal'] : [];
   const buildDeps = watchMode ? ['build'] : [];

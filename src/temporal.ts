@@ -1,5 +1,4 @@
 /** Connection options for the client and the worker, from configuration. */
-import { readFileSync } from 'node:fs';
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import {
   Client,
@@ -12,24 +11,28 @@ import {
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { TemporalConnectionConfig } from './config';
 
-function tlsOptions(cfg: TemporalConnectionConfig): ConnectionOptions['tls'] {
-  if (!cfg.tls) return undefined;
+/**
+ * The client's connection options from the configuration (the address, TLS with the files already
+ * read, the API key and gRPC metadata that `@temporalio/envconfig` resolved).
+ */
+export function clientConnectionOptions(cfg: TemporalConnectionConfig): ConnectionOptions {
   return {
-    serverNameOverride: cfg.tlsServerName,
-    serverRootCACertificate: cfg.tlsCaPath ? readFileSync(cfg.tlsCaPath) : undefined,
-    clientCertPair:
-      cfg.tlsCertPath && cfg.tlsKeyPath
-        ? { crt: readFileSync(cfg.tlsCertPath), key: readFileSync(cfg.tlsKeyPath) }
-        : undefined,
+    address: cfg.address,
+    tls: cfg.tls,
+    apiKey: cfg.apiKey,
+    ...(cfg.metadata ? { metadata: { ...cfg.metadata } } : {}),
+    connectTimeout: 10_000,
   };
 }
 
-export function clientConnectionOptions(cfg: TemporalConnectionConfig): ConnectionOptions {
-  return { address: cfg.address, tls: tlsOptions(cfg), apiKey: cfg.apiKey, connectTimeout: 10_000 };
-}
-
+/** As {@link clientConnectionOptions}, for a worker's `NativeConnection`. */
 export function workerConnectionOptions(cfg: TemporalConnectionConfig): NativeConnectionOptions {
-  return { address: cfg.address, tls: tlsOptions(cfg), apiKey: cfg.apiKey };
+  return {
+    address: cfg.address,
+    tls: cfg.tls,
+    apiKey: cfg.apiKey,
+    ...(cfg.metadata ? { metadata: { ...cfg.metadata } } : {}),
+  };
 }
 
 /** A client on `cfg`'s namespace; `interceptors`: e.g. the tracing ones (`Tracing.clientInterceptors`). */

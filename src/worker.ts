@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { loadConfigOrExit } from './config';
+import { loadConfigOrExit, temporalSource } from './config';
 import { JsonLogger } from './logger';
 import { connectClient, workerConnectionOptions } from './temporal';
 import { appModulePath, loadConfiguredActivities, loadConfiguredApp } from './app-modules';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const level = config.env.LOG_LEVEL;
   const logger = new JsonLogger('worker', level, undefined, config.env.LOG_FORMAT);
+  for (const warning of config.warnings) logger.warn(warning);
   const metricsAddress = config.env.STEPWISE_WORKER_METRICS_ADDRESS;
   Runtime.install({
     logger,
@@ -62,7 +63,11 @@ async function main(): Promise<void> {
     defaultServiceName: 'stepwise-worker',
     warn: (m) => logger.warn(`tracing: ${m}`),
   });
-  logger.info('connecting', { address: config.temporal.address, namespace: config.temporal.namespace });
+  logger.info('connecting', {
+    address: config.temporal.address,
+    namespace: config.temporal.namespace,
+    ...temporalSource(config),
+  });
   const connection = await NativeConnection.connect(workerConnectionOptions(config.temporal));
   const client = await connectClient(config.temporal, tracing?.clientInterceptors());
   // A job upserting an attribute the namespace lacks fails its workflow task until it is added.
@@ -72,7 +77,7 @@ async function main(): Promise<void> {
   ).catch(() => []);
   if (missing.length > 0) {
     logger.error(
-      `the namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}: jobs that set them wait (their workflow tasks fail) until they are added; run "node dist/scripts/prepare-namespace.js" with the same TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE (docs/configuration.md)`,
+      `the namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}: jobs that set them wait (their workflow tasks fail) until they are added; run "node dist/scripts/prepare-namespace.js" with the same Temporal settings (TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, or TEMPORAL_CONFIG_FILE and TEMPORAL_PROFILE; docs/configuration.md)`,
     );
   }
   const worker = await createWorker({

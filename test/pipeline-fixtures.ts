@@ -185,8 +185,20 @@ export async function serveFixtures(routes: Record<string, Route>): Promise<Fixt
     if (route.reason) res.writeHead(route.status ?? 200, route.reason, headers);
     else res.writeHead(route.status ?? 200, headers);
     if (route.chunked) {
-      for (let i = 0; i < body.length; i += 16 * 1024) res.write(body.subarray(i, i + 16 * 1024));
-      res.end();
+      // One 16 KiB piece at a time, the next once the last was handed to the socket: the client
+      // sees a stream of pieces (Node 22 and later read 64 KiB at a time and would take pieces
+      // written at once in one or two reads).
+      let at = 0;
+      const next = (): void => {
+        if (at >= body.length) {
+          res.end();
+          return;
+        }
+        const piece = body.subarray(at, at + 16 * 1024);
+        at += piece.length;
+        res.write(piece, () => setImmediate(next));
+      };
+      next();
     } else {
       res.end(body);
     }

@@ -4,9 +4,11 @@
  * {@link Cluster.services}) and what the harness fault tests (test/faults/cluster.test.ts) break
  * and restart piece by piece. All state lives under `dataDir`, so a restart keeps every job.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { clientConfigToToml } from '@temporalio/envconfig';
 import { API_KEYS_FD_PATH } from '../child-env';
+import { isTemporalConnectionVar } from '../temporal-env';
 import type { ServiceSpec } from '../supervisor';
 import { GaveUp, ManagedProcess, waitUntil, type LineSink } from './process';
 import { Postgres } from './postgres';
@@ -37,8 +39,9 @@ export interface ClusterOptions {
   /** Start the Web UI (the fault tests do not). */
   ui: boolean;
   /**
-   * Environment of the API and worker processes (TEMPORAL_ADDRESS, ports and data dir are set on
-   * top). It should hold no API keys (src/child-env.ts): give them with `apiKeys`.
+   * Environment of the API and worker processes (the Temporal profile, ports and data dir are set
+   * on top; its own Temporal connection variables are left out). It should hold no API keys
+   * (src/child-env.ts): give them with `apiKeys`.
    */
   appEnv: NodeJS.ProcessEnv;
   /** The API's keys for its descriptor 3 (`apiKeyLines`), read at each start; null: open mode. */
@@ -55,6 +58,9 @@ export interface ClusterOptions {
   workerStopGraceMs: number;
   onLine: LineSink;
 }
+
+/** The profile of the cluster's temporal.toml that its workers and API connect with. */
+export const CLUSTER_PROFILE = 'cluster';
 
 export class Cluster {
   readonly tools: ClusterTools;
@@ -98,6 +104,27 @@ export class Cluster {
     this.workers = Array.from({ length: opts.workers }, () => null);
   }
 
+  /**
+   * The cluster's Temporal client configuration (`<dataDir>/cluster/config/temporal.toml`, 0600):
+   * profile {@link CLUSTER_PROFILE}, the standard file the SDKs and the CLI read
+   * (`temporal --config-file <it> --profile cluster workflow list` works too).
+   */
+  get temporalConfigFile(): string {
+    return join(resolve(this.opts.dataDir), 'cluster', 'config', 'temporal.toml');
+  }
+
+  /** Writes {@link temporalConfigFile} (again at each process start: it is cheap and stays current). */
+  private writeTemporalProfile(): string {
+    const file = this.temporalConfigFile;
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const toml = clientConfigToToml({
+      profiles: { [CLUSTER_PROFILE]: { address: this.temporal.address, namespace: this.opts.namespace } },
+    });
+    writeFileSync(file, toml, { mode: 0o600 });
+    chmodSync(file, 0o600); // a file that existed keeps its mode through writeFileSync
+    return file;
+  }
+
   get apiUrl(): string {
     return `http://127.0.0.1:${this.opts.ports.api}`;
   }
@@ -127,11 +154,18 @@ export class Cluster {
     await this.startApi();
   }
 
+  /**
+   * The processes reach Temporal through the cluster's profile only: the launcher's own connection
+   * variables (TEMPORAL_ADDRESS, TLS, API key, another profile, …) would override it, so they are
+   * left out.
+   */
   private appEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...this.opts.appEnv };
+    for (const name of Object.keys(env)) if (isTemporalConnectionVar(name)) delete env[name];
     return {
-      ...this.opts.appEnv,
-      TEMPORAL_ADDRESS: this.temporal.address,
-      TEMPORAL_NAMESPACE: this.opts.namespace,
+      ...env,
+      TEMPORAL_CONFIG_FILE: this.writeTemporalProfile(),
+      TEMPORAL_PROFILE: CLUSTER_PROFILE,
       STEPWISE_DATA_DIR: resolve(this.opts.dataDir),
       ...extra,
     };

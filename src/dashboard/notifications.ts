@@ -6,10 +6,14 @@
  * count; which statuses and job types to hear about is kept in this browser (localStorage), as are
  * the recent notifications.
  *
- * Source: `GET /api/jobs?topLevel=true&closedAfter=<a minute before the page opened>` every
- * {@link NOTIFY_POLL_MS}, in Temporal's order, so the newest closes are on its first page. Polled,
- * not streamed: a stream would hold one of the browser's six connections to the host on every tab.
- * Closes from before this page opened are not announced.
+ * Source: `GET /api/jobs?topLevel=true&status=<s>&closedAfter=<t>` for each status one hears
+ * about, every {@link NOTIFY_POLL_MS}, every page of it up to {@link MAX_PAGES}: `t` trails the
+ * newest close seen by {@link LAG_MS} (a visibility record can appear a little after the close it
+ * records), so a busy fleet's other closes — completed jobs, or more failures than a page holds —
+ * never push a close off the page that is read (they did: one page of every close, newest first,
+ * missed failures on a busy dev server). Polled, not streamed: a stream would hold one of the
+ * browser's six connections to the host on every tab. Closes from before this page opened, or
+ * before a status was chosen, are not announced.
  */
 import { api, ApiError } from './api.js';
 import { canOperate, type PageContext } from './context.js';
@@ -24,6 +28,11 @@ type NotifyStatus = (typeof NOTIFY_STATUSES)[number];
 const NOTIFY_POLL_MS = 2_000;
 /** Closes this long before the page opened are read too (and not announced): room for clock skew. */
 const SINCE_SLACK_MS = 60_000;
+/** Each read goes back this far from the newest close seen: visibility records can lag their close. */
+const LAG_MS = 60_000;
+/** Jobs per page read, and pages per status and tick at most (a larger burst: its newest closes). */
+const PAGE_SIZE = 100;
+const MAX_PAGES = 5;
 /** How long a toast stays on screen (the centre keeps it). */
 const TOAST_MS = 20_000;
 /** Recent notifications kept. */
@@ -89,8 +98,6 @@ export function causeOf(state: JobState): { step: string | null; error: string |
 /** Starts the notifications: the header button and panel go into `slot`, toasts into `toasts`. */
 export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: HTMLElement): void {
   const openedAt = Date.now();
-  /** Until the first read, which lists what closed before this page opened. */
-  let first = true;
   let notes = load<Note[]>(STORE, []);
   const prefs = load<Prefs>(PREFS, { statuses: [...NOTIFY_STATUSES], types: [] });
   const seen = new Set(notes.map((n) => n.key));
@@ -309,20 +316,44 @@ export function startNotifications(ctx: PageContext, slot: HTMLElement, toasts: 
 
   // Polled, not streamed: a stream holds one of the browser's few connections to this host (six
   // over HTTP/1.1) on every open tab, beside the page's own stream.
-  const since = new Date(openedAt - SINCE_SLACK_MS).toISOString();
-  const q = new URLSearchParams({ topLevel: 'true', closedAfter: since, pageSize: '20' });
+  const since = openedAt - SINCE_SLACK_MS;
+  /** The newest close seen (the server's clock): each read starts {@link LAG_MS} before it. */
+  let newest = since;
+  /** Statuses read once since they were chosen: their first read is known, not announced. */
+  const primed = new Set<NotifyStatus>();
+  const closesOf = async (status: NotifyStatus): Promise<JobSummary[]> => {
+    const q = new URLSearchParams({
+      topLevel: 'true',
+      status,
+      closedAfter: new Date(Math.max(since, newest - LAG_MS)).toISOString(),
+      pageSize: String(PAGE_SIZE),
+    });
+    const jobs: JobSummary[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await api<{ jobs: JobSummary[]; nextPageToken: string | null }>('GET', `/api/jobs?${q}`);
+      jobs.push(...res.jobs);
+      if (!res.nextPageToken) break;
+      q.set('pageToken', res.nextPageToken);
+    }
+    return jobs;
+  };
   const poll = async (): Promise<void> => {
-    try {
-      const { jobs } = await api<{ jobs: JobSummary[] }>('GET', `/api/jobs?${q}`);
-      for (const j of jobs) {
-        if (j.closedAt === null) continue;
-        // The first read is what closed before this page opened: known, not announced.
-        if (first) seen.add(`${j.jobId} ${j.runId}`);
-        else if (wanted(j)) void announce(j);
+    for (const status of NOTIFY_STATUSES) {
+      if (!prefs.statuses.includes(status)) {
+        primed.delete(status);
+        continue;
       }
-      first = false;
-    } catch {
-      // Refused or unreachable: the page itself says so; try again at the next tick.
+      try {
+        for (const j of await closesOf(status)) {
+          if (j.closedAt === null) continue;
+          newest = Math.max(newest, Date.parse(j.closedAt));
+          if (!primed.has(status)) seen.add(`${j.jobId} ${j.runId}`);
+          else if (wanted(j)) void announce(j);
+        }
+        primed.add(status);
+      } catch {
+        // Refused or unreachable: the page itself says so; try again at the next tick.
+      }
     }
     setTimeout(() => void poll(), NOTIFY_POLL_MS);
   };

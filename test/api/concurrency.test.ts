@@ -100,9 +100,12 @@ it('10 jobs started at once under a limit of 2: never more than 2 run, the rest 
   expect(final.some((s) => s.logs.some((l) => /^Queued: waits for one of the 2 slots/.test(l.message)))).toBe(
     true,
   );
-  // The limiter let every job go: nobody runs or waits.
+  // The limiter let every job go: nobody runs or waits. A job's state reads closed before its
+  // run sends the release signal (the run's last command), so wait for the runs to complete: by
+  // then every release is in the limiter's history, and a query answers after it is applied.
   const limiter = limiterId(declared.taskQueue, 'demoQueue', tenant);
   expect(final[0].queue).toBeNull();
+  await Promise.all(ids.map((id) => declared.env.client.workflow.getHandle(id).result()));
   const st = await declared.env.client.workflow.getHandle(limiter).query(limiterStateQuery);
   expect(st).toMatchObject({ running: [], queued: [], limit: 2, key: tenant });
 });

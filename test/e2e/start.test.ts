@@ -134,7 +134,7 @@ describe('npm start', () => {
     const s = await startSystem(env);
     try {
       expect(s.output.join('')).toContain(
-        `using Temporal at ${external} (TEMPORAL_ADDRESS set; no dev server started)`,
+        `using Temporal at ${external} (from TEMPORAL_ADDRESS; no dev server started)`,
       );
       expect(await portInUse(Number(env.TEMPORAL_DEV_PORT))).toBe(false);
       const created = await postJson(`${s.api}/api/jobs`, { type: 'example', input: { durationMs: 20 } });

@@ -13,6 +13,7 @@ import { Cluster, type ClusterPorts } from '../../src/cluster/cluster';
 import { tmpdir } from 'node:os';
 import { temporalPorts } from '../../src/cluster/temporal-server';
 import { connectTemporal } from '../../src/temporal';
+import { isTemporalConnectionVar } from '../../src/temporal-env';
 import { freePort, portInUse } from '../../src/dev-server';
 import { StepwiseClient } from '../../src/client/client';
 import { loadConfig } from '../../src/config';
@@ -172,7 +173,10 @@ export interface FaultJobs {
 export async function connectJobs(address: string, env: NodeJS.ProcessEnv): Promise<FaultJobs> {
   const connection = await connectTemporal({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const jobs = new StepwiseClient({ app: exampleApp, client, taskQueue: loadConfig(env).temporal.taskQueue });
+  // Only the task queue is read from `env`: its Temporal settings (a launcher's, which its
+  // processes do not use) are left out.
+  const own = Object.fromEntries(Object.entries(env).filter(([name]) => !isTemporalConnectionVar(name)));
+  const jobs = new StepwiseClient({ app: exampleApp, client, taskQueue: loadConfig(own).temporal.taskQueue });
   return { connection, client, jobs };
 }
 

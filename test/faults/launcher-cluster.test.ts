@@ -11,11 +11,12 @@
  * No sleeps: every wait polls a condition with a deadline.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { StepwiseClient } from '../../src/client/client';
 import type { ClusterPorts } from '../../src/cluster/cluster';
+import { loadConfig } from '../../src/config';
 import type exampleApp from '../../workflows/app';
 import { uniqueId, waitFor, waitForState } from '../helpers';
 import {
@@ -64,9 +65,12 @@ function launchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     STEPWISE_API_KEYS: `ops:admin:${KEY}`,
     STEPWISE_WORKER_SHUTDOWN_GRACE_MS: '10000',
     LOG_LEVEL: 'info',
+    // The launcher's own Temporal settings are not its processes' (they use the cluster's
+    // profile): an address where nothing answers and a deprecated name must change nothing.
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+    TEMPORAL_PROFILE: 'not-the-cluster',
     ...extra,
   };
-  delete env.TEMPORAL_ADDRESS;
   return env;
 }
 
@@ -192,6 +196,35 @@ it('started with keys: no child has a key in /proc/<pid>/environ; the API takes 
       status: 200,
       body: { name: 'ops', role: 'admin' },
     });
+  });
+});
+
+it("its workers and API reach Temporal only through the cluster's 0600 temporal.toml profile, not the launcher's variables", async () => {
+  await withLog(async () => {
+    const file = join(dataDir, 'cluster', 'config', 'temporal.toml');
+    expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
+    // The file is the standard one: the SDK's loader reads the cluster's server from it.
+    expect(loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cluster' }).temporal).toMatchObject({
+      address: `127.0.0.1:${ports.temporal}`,
+      namespace: 'default',
+      profile: 'cluster',
+    });
+    expect(launcher.lines.join('\n')).toContain(
+      'note: TEMPORAL_ADDRESS, TEMPORAL_PROFILE ignored; the cluster\'s server is used (profile "cluster")',
+    );
+    const now = pids();
+    for (const role of ['worker-1', 'worker-2', 'api']) {
+      const environ = environOf(now[role]).split('\0');
+      expect([
+        role,
+        environ.filter((e) => /^TEMPORAL_(ADDRESS|NAMESPACE|PROFILE|CONFIG_FILE)=/.test(e)).sort(),
+      ]).toEqual([role, [`TEMPORAL_CONFIG_FILE=${file}`, 'TEMPORAL_PROFILE=cluster']]);
+    }
+    // Each worker and the API said so at start (their `connecting` / `API listening` lines).
+    const named = launcher.lines.filter((l) => l.includes('"profile":"cluster"') && l.includes(file));
+    for (const role of ['worker-1', 'worker-2', 'api']) {
+      expect([role, named.some((l) => l.startsWith(`[${role}]`))]).toEqual([role, true]);
+    }
   });
 });
 
