@@ -172,8 +172,22 @@ describe('traces on (OTEL_EXPORTER_OTLP_ENDPOINT, http/json)', () => {
       expect((await stateOf(base, subJobId)).traceId).toBe(traceId);
     }
 
-    // Every span names the service; no span carries the query string's value.
+    // One trace: every span of the job's run or of its sub-jobs' received is in it (later requests
+    // that read the job, such as the polls above, are traces of their own).
     const everything = receiver.spans();
+    const aboutJob = everything.filter(
+      (s) =>
+        s.attributes['http.route'] === undefined &&
+        [s.attributes['stepwise.job.id'], s.attributes['stepwise.parent_job.id']].some(
+          (id) => typeof id === 'string' && (id === jobId || id.startsWith(`${jobId}/`)),
+        ),
+    );
+    // At least the spans checked one by one above: the workflow, 3 steps' StartActivity and
+    // RunActivity, the coordinator, 2 sub-jobs and their 2 RunActivity.
+    expect(aboutJob.length).toBeGreaterThanOrEqual(12);
+    expect(aboutJob.filter((s) => s.traceId !== traceId)).toEqual([]);
+
+    // Every span names the service; no span carries the query string's value.
     expect(new Set(spans.map((s) => s.resource['service.name']))).toEqual(new Set(['stepwise-traces-test']));
     expect(JSON.stringify(everything.map((s) => s.attributes))).not.toContain(SECRET);
     const list = everything.find((s) => s.name === 'GET /api/jobs');
@@ -202,34 +216,49 @@ describe('traces off', () => {
     for (const off of [{ OTEL_SDK_DISABLED: 'true' }, { OTEL_TRACES_EXPORTER: 'none' }]) {
       expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...off }).tracing.endpoint).toBeNull();
     }
-    // The production path: an API that connects and starts tracing from its configuration.
-    const server = await createApp(
-      loadConfig({
-        TEMPORAL_ADDRESS: api.env.address,
-        TEMPORAL_TASK_QUEUE: api.taskQueue,
-        STEPWISE_AUDIT_DB_PATH: ':memory:',
-        STEPWISE_NOTIFICATIONS_DB_PATH: ':memory:',
+    // The worker has only its own log interceptor, and the sink that drops spans.
+    expect(api.worker.options.interceptors.activity).toHaveLength(1);
+    // The production path: an API that connects and starts tracing from its configuration — with no
+    // OTEL_* variable at all, then with the receiver's endpoint but disabled.
+    const envs: NodeJS.ProcessEnv[] = [
+      {},
+      {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_SDK_DISABLED: 'true',
-      }),
-      { app: exampleApp },
-    );
-    try {
-      await server.listen(0, '127.0.0.1');
-      const base = `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}`;
-      // No provider, exporter or propagator was registered: the global tracer records nothing.
-      expect(activeTracing()).toBeNull();
-      expect(otel.trace.getTracer('probe').startSpan('probe').isRecording()).toBe(false);
-      // The worker has only its own log interceptor, and the sink that drops spans.
-      expect(api.worker.options.interceptors.activity).toHaveLength(1);
+      },
+    ];
+    for (const otelEnv of envs) {
+      const server = await createApp(
+        loadConfig({
+          TEMPORAL_ADDRESS: api.env.address,
+          TEMPORAL_TASK_QUEUE: api.taskQueue,
+          STEPWISE_AUDIT_DB_PATH: ':memory:',
+          STEPWISE_NOTIFICATIONS_DB_PATH: ':memory:',
+          ...otelEnv,
+        }),
+        { app: exampleApp },
+      );
+      try {
+        await server.listen(0, '127.0.0.1');
+        const base = `http://127.0.0.1:${(server.getHttpServer().address() as AddressInfo).port}`;
+        // No provider, exporter or propagator was registered: the global tracer records nothing.
+        expect(activeTracing()).toBeNull();
+        expect(otel.trace.getTracer('probe').startSpan('probe').isRecording()).toBe(false);
 
-      const jobId = await startImport(base, 2);
-      const state = await completed(base, jobId);
-      expect(state.status).toBe('completed');
-      expect(state.traceId).toBeNull();
-    } finally {
-      await server.close();
+        const jobId = await startImport(base, 2);
+        const state = await completed(base, jobId);
+        expect(state.status).toBe('completed');
+        expect(state.traceId).toBeNull();
+        // Its sub-jobs are untraced too.
+        const subJobs = (await (
+          await fetch(`${base}/api/jobs/${encodeURIComponent(jobId)}/children`)
+        ).json()) as { jobId: string }[];
+        expect(subJobs.length).toBeGreaterThan(0);
+        for (const sub of subJobs) expect((await stateOf(base, sub.jobId)).traceId).toBeNull();
+      } finally {
+        await server.close();
+      }
     }
     expect(receiver.bodies).toEqual([]);
     expect(receiver.others).toEqual([]);

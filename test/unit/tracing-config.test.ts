@@ -1,7 +1,7 @@
 /**
  * Traces' pure parts: the `OTEL_*` variables and `STEPWISE_TRACE_URL` as the configuration reads
  * them, the trace context a workflow reads from its start headers, and the span attributes. The
- * traces themselves are in test/api/traces.test.ts, the dashboard's link in test/browser/traces.test.ts.
+ * traces themselves are in test/api/traces.test.ts, the dashboard’s link in test/browser/trace-link.test.ts.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { loadConfig } from '../../src/config';
