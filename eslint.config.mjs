@@ -75,6 +75,7 @@ export default tseslint.config(
       'workflows/contracts.ts',
       'workflows/limits.ts',
       'workflows/interceptors.ts',
+      'workflows/tracing.ts',
       'workflows/search-attributes.ts',
       'workflows/job-state.ts',
       'workflows/schema-registry.ts',

@@ -13,13 +13,22 @@ module.exports = function rules(root) {
    * (@temporalio/workflow is built on it) and holds pure helpers the workflow SDK does not re-export,
    * such as `defineSearchAttributeKey`. Its `lib/` internals stay out.
    */
-  const ALLOWED_EXACT = ['@temporalio/common'];
+  const ALLOWED_EXACT = [
+    '@temporalio/common',
+    // Traces (workflows/tracing.ts): the Temporal OpenTelemetry interceptors' workflow-side entry,
+    // made for the sandbox (the bundler swaps in its workflow imports), and the OpenTelemetry API
+    // those interceptors register their tracer with. Loaded only for executions whose start
+    // carries a trace context.
+    '@temporalio/interceptors-opentelemetry/lib/workflow',
+    '@opentelemetry/api',
+  ];
   const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
   /**
    * Workflow code is replayed deterministically inside the Temporal sandbox: it may import only
-   * @temporalio/workflow, zod, the root of @temporalio/common and files inside workflows/ (no Node
-   * built-ins, no Nest, no src/).
+   * @temporalio/workflow, zod, the root of @temporalio/common, the OpenTelemetry interceptors'
+   * workflow entry and API (for traces) and files inside workflows/ (no Node built-ins, no Nest,
+   * no src/).
    */
   const workflowImports = {
     meta: { type: 'problem', schema: [], messages: { bad: '{{why}}' } },

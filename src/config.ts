@@ -37,6 +37,50 @@ const csvList = (map: (v: string) => string = (v) => v) =>
         .filter(Boolean),
     );
 
+/** The OTLP protocols (`OTEL_EXPORTER_OTLP_PROTOCOL`): `http/protobuf` is the specification's default. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** The samplers `OTEL_TRACES_SAMPLER` may name (the specification's, without Jaeger's and X-Ray's). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type TraceSamplerName = (typeof TRACE_SAMPLERS)[number];
+
+/** The placeholder of `STEPWISE_TRACE_URL` that the dashboard replaces with a job's trace id. */
+export const TRACE_ID_PLACEHOLDER = '{traceId}';
+
+/**
+ * `STEPWISE_TRACE_URL`: an http(s) URL template holding `{traceId}`, such as
+ * `http://localhost:16686/trace/{traceId}` (Jaeger) — checked with a trace id in its place.
+ */
+const traceUrlTemplate = z
+  .string()
+  .max(2000)
+  .superRefine((v, ctx) => {
+    if (!v.includes(TRACE_ID_PLACEHOLDER)) {
+      ctx.addIssue({ code: 'custom', message: `must contain ${TRACE_ID_PLACEHOLDER}` });
+      return;
+    }
+    let url: URL | null = null;
+    try {
+      url = new URL(v.replaceAll(TRACE_ID_PLACEHOLDER, '0af7651916cd43dd8448eb211c80319c'));
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an http:// or https:// URL with ${TRACE_ID_PLACEHOLDER}, e.g. http://localhost:16686/trace/${TRACE_ID_PLACEHOLDER}`,
+      });
+    }
+  });
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -113,6 +157,23 @@ export const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
+  // The dashboard's link from a job to its trace (src/tracing.ts): a URL template with {traceId};
+  // unset: no link.
+  STEPWISE_TRACE_URL: traceUrlTemplate.optional(),
+  // Traces: the standard OpenTelemetry variables (src/tracing.ts, docs/production.md "Traces").
+  // Off unless an OTLP endpoint is set.
+  OTEL_SDK_DISABLED: z
+    .string()
+    .default('false')
+    .transform((v) => v.trim().toLowerCase() === 'true'),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(255).optional(),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   // Worker process (src/worker.ts): graceful shutdown, Prometheus metrics and health probes.
   STEPWISE_WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   STEPWISE_WORKER_METRICS_ADDRESS: hostPort.optional(),
@@ -280,8 +341,13 @@ export interface Config {
   api: ApiSecurityConfig;
   /** Live streams (SSE): poll interval, idle heartbeat interval, open streams per process. */
   streams: { pollMs: number; heartbeatMs: number; maxSubscribers: number };
-  /** The dashboard: where the Temporal Web UI is (for its links to workflows), or null. */
-  dashboard: { temporalUiUrl: string | null };
+  /**
+   * The dashboard: where the Temporal Web UI is (for its links to workflows), and the template of
+   * its links to traces (`STEPWISE_TRACE_URL`, with `{traceId}`); null: no such links.
+   */
+  dashboard: { temporalUiUrl: string | null; traceUrl: string | null };
+  /** Traces (`OTEL_*`, src/tracing.ts): `endpoint` null means off. */
+  tracing: TracingConfig;
   /** Bounds against hostile browsers and greedy clients, and on the audit trail's growth. */
   edge: EdgeConfig;
 }
@@ -322,6 +388,41 @@ export interface ApiSecurityConfig {
   rateLimit: { perMinute: number; burst: number };
 }
 
+/** Tracing as the `OTEL_*` variables say (src/tracing.ts); `endpoint` null means off. */
+export interface TracingConfig {
+  /**
+   * Where spans go: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * with `/v1/traces` appended for the HTTP protocols (as given for gRPC). Null — tracing off — when
+   * neither is set, when `OTEL_SDK_DISABLED=true` or when `OTEL_TRACES_EXPORTER=none`.
+   */
+  endpoint: string | null;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. @default 'http/protobuf' */
+  protocol: OtlpProtocol;
+  /** `OTEL_SERVICE_NAME`; null: the process's own (`stepwise-api`, `stepwise-worker`). */
+  serviceName: string | null;
+  /** `OTEL_TRACES_SAMPLER`. @default 'parentbased_always_on' */
+  sampler: TraceSamplerName;
+  /** `OTEL_TRACES_SAMPLER_ARG`: the ratio of the `*traceidratio` samplers, 0…1. @default 1 */
+  samplerRatio: number;
+}
+
+function tracingConfig(env: Env): TracingConfig {
+  const protocol =
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (base === undefined ? null : protocol === 'grpc' ? base : `${base.replace(/\/+$/, '')}/v1/traces`);
+  const off = env.OTEL_SDK_DISABLED || env.OTEL_TRACES_EXPORTER === 'none';
+  return {
+    endpoint: off ? null : endpoint,
+    protocol,
+    serviceName: env.OTEL_SERVICE_NAME ?? null,
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG,
+  };
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -357,7 +458,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: env.STEPWISE_STREAM_HEARTBEAT_MS,
       maxSubscribers: env.STEPWISE_STREAM_MAX_SUBSCRIBERS,
     },
-    dashboard: { temporalUiUrl: env.STEPWISE_TEMPORAL_UI_URL ?? null },
+    dashboard: {
+      temporalUiUrl: env.STEPWISE_TEMPORAL_UI_URL ?? null,
+      traceUrl: env.STEPWISE_TRACE_URL ?? null,
+    },
+    tracing: tracingConfig(env),
     edge: {
       allowedHosts: env.STEPWISE_ALLOWED_HOSTS,
       allowedOrigins: env.STEPWISE_ALLOWED_ORIGINS,

@@ -4,6 +4,7 @@ import { JsonLogger, nestLogger } from './logger';
 import { createApp } from './app';
 import { loadConfiguredApp } from './app-modules';
 import { listenForStackStatus } from './stack-status';
+import { tracingTarget } from './tracing';
 
 async function main(): Promise<void> {
   // Under a launcher: the status of its processes, for the readiness answer (src/stack-status.ts).
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     temporal: config.temporal.address,
     namespace: config.temporal.namespace,
     ...temporalSource(config),
+    traces: tracingTarget(config.tracing),
   });
 }
 

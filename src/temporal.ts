@@ -5,6 +5,7 @@ import {
   Connection,
   defaultGrpcRetryOptions,
   makeGrpcRetryInterceptor,
+  type ClientInterceptors,
   type ConnectionOptions,
 } from '@temporalio/client';
 import type { NativeConnectionOptions } from '@temporalio/worker';
@@ -34,9 +35,13 @@ export function workerConnectionOptions(cfg: TemporalConnectionConfig): NativeCo
   };
 }
 
-export async function connectClient(cfg: TemporalConnectionConfig): Promise<Client> {
+/** A client on `cfg`'s namespace; `interceptors`: e.g. the tracing ones (`Tracing.clientInterceptors`). */
+export async function connectClient(
+  cfg: TemporalConnectionConfig,
+  interceptors?: ClientInterceptors,
+): Promise<Client> {
   const connection = await connectTemporal(clientConnectionOptions(cfg));
-  return new Client({ connection, namespace: cfg.namespace });
+  return new Client({ connection, namespace: cfg.namespace, ...(interceptors ? { interceptors } : {}) });
 }
 
 /**

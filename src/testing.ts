@@ -19,6 +19,7 @@ import { loadConfig } from './config';
 import { DevServer, freePort } from './dev-server';
 import { connectTemporal } from './temporal';
 import { settleWorkerVersion } from './deployments';
+import type { Tracing } from './tracing';
 import { createWorker, type WorkerDeps } from './worker-factory';
 import type { WorkerVersioning } from './worker-versioning';
 
@@ -53,6 +54,11 @@ export interface StepwiseTestEnvOptions<App extends StepwiseApp> {
    * started then run on it, and their states name it (`JobState.deployment`).
    */
   versioning?: WorkerVersioning;
+  /**
+   * Traces (`startTracing`, stepwise/worker): the environment's client, worker and API use it. The
+   * caller owns it and shuts it down after `close()`. Default: none.
+   */
+  tracing?: Tracing | null;
 }
 
 /** What {@link createStepwiseTestEnv} started; `close()` stops all of it, in order. */
@@ -93,7 +99,12 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
     closers.push(() => connection.close());
     const nativeConnection = await NativeConnection.connect({ address });
     closers.push(() => nativeConnection.close());
-    const client = new Client({ connection, namespace: 'default' });
+    const tracing = opts.tracing ?? null;
+    const client = new Client({
+      connection,
+      namespace: 'default',
+      ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
+    });
     const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
     const activities =
       typeof opts.activities === 'function'
@@ -118,6 +129,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
       taskQueue,
       workflowsPath: opts.workflowsPath,
       workflowBundlePath: opts.workflowBundlePath,
+      tracing,
       overrides: opts.workerOptions,
       versioning: opts.versioning,
     });
@@ -146,7 +158,7 @@ export async function createStepwiseTestEnv<App extends StepwiseApp>(
           ...env,
           STEPWISE_AUDIT_DB_PATH: auditDbPath,
         }),
-        { app: opts.app, client, logger },
+        { app: opts.app, client, logger, tracing },
       );
       closers.push(() => server.close());
       await server.listen(0, '127.0.0.1');

@@ -14,9 +14,16 @@ import type { ActivitiesOf, StepwiseApp } from '../workflows/engine/app';
 import { BULK_JOB_TYPE } from '../workflows/engine/bulk-contracts';
 import { bundledJobTypes, checkRegistration, findAppModule, loadApp } from './registration';
 import { toDeploymentVersion, type WorkerVersioning } from './worker-versioning';
+import { untracedSinks, type Tracing } from './tracing';
 
-/** Workflow interceptor module (job context on every workflow log line); goes into every bundle. */
-export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
+/**
+ * Workflow interceptor modules, in every bundle: the job context on every workflow log line, and
+ * traces for executions whose start carries a trace context (a no-op for the others).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  require.resolve('../workflows/interceptors'),
+  require.resolve('../workflows/tracing'),
+];
 
 /** What a worker needs besides the app and its activities. */
 export interface WorkerDeps {
@@ -83,6 +90,18 @@ export interface CreateWorkerOptions<App extends StepwiseApp> {
    * (`pinned` by default) and its state names the build that ran it. Unset: an unversioned worker.
    */
   versioning?: WorkerVersioning | null;
+  /**
+   * Traces (`startTracing` from the `OTEL_*` variables, `src/tracing.ts`): activities run in spans, and the
+   * workflows' spans are exported. The caller owns it (shut it down after the worker stopped) and
+   * should give `client` its {@link Tracing.clientInterceptors}. Null or absent: tracing is off,
+   * and nothing is installed.
+   */
+  tracing?: Tracing | null;
+  /**
+   * Where the worker says, once, that a workflow made spans while its own tracing is off (its start
+   * came from a traced API, but this worker has no `OTEL_*` endpoint).
+   */
+  warn?: (message: string) => void;
   /** Any other Temporal worker option (e.g. `shutdownGraceTime`, `identity`). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -166,8 +185,17 @@ export async function createWorker<App extends StepwiseApp>(opts: CreateWorkerOp
     // second, so a cancelled job's activities stop within about a second.
     defaultHeartbeatThrottleInterval: '1s',
     maxHeartbeatThrottleInterval: '1s',
+    // With tracing off, the `exporter` sink drops what a workflow started by a traced client sends.
+    sinks: opts.tracing
+      ? opts.tracing.sinks()
+      : untracedSinks(() =>
+          opts.warn?.(
+            'a workflow sent trace spans, but tracing is off in this worker: they are dropped (set OTEL_EXPORTER_OTLP_ENDPOINT on the workers as on the API)',
+          ),
+        ),
     interceptors: {
-      activity: [jobLogInterceptor],
+      // Traces first: the activity runs inside its span, which the log lines then name.
+      activity: [...(opts.tracing?.activityInterceptors() ?? []), jobLogInterceptor],
       // A prebuilt bundle already holds the workflow interceptors (src/bundle.ts).
       ...(opts.workflowBundlePath ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
     },

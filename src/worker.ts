@@ -23,6 +23,7 @@ import { startWorkerHealthServer } from './worker-health';
 import { settleWorkerVersion, type WorkerVersionOutcome } from './deployments';
 import { workerVersioningFromEnv, type WorkerVersioning } from './worker-versioning';
 import { JOB_HISTOGRAM_BUCKETS } from '../workflows/engine/metric-buckets';
+import { startTracing, tracingTarget } from './tracing';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -64,13 +65,18 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
+  // Traces, when an OTLP endpoint is configured (OTEL_*; src/tracing.ts): off, nothing is installed.
+  const tracing = startTracing(config.tracing, {
+    defaultServiceName: 'stepwise-worker',
+    warn: (m) => logger.warn(`tracing: ${m}`),
+  });
   logger.info('connecting', {
     address: config.temporal.address,
     namespace: config.temporal.namespace,
     ...temporalSource(config),
   });
   const connection = await NativeConnection.connect(workerConnectionOptions(config.temporal));
-  const client = await connectClient(config.temporal);
+  const client = await connectClient(config.temporal, tracing?.clientInterceptors());
   // A job upserting an attribute the namespace lacks fails its workflow task until it is added.
   const missing = await missingSearchAttributes(
     client.connection as Connection,
@@ -95,6 +101,8 @@ async function main(): Promise<void> {
     // Bulk jobs record each item in the API's audit trail: the same file (shared data folder).
     auditDbPath: config.api.auditDbPath === ':memory:' ? undefined : config.api.auditDbPath,
     versioning,
+    tracing,
+    warn: (m) => logger.warn(m),
     overrides: {
       shutdownGraceTime: config.env.STEPWISE_WORKER_SHUTDOWN_GRACE_MS,
       ...(config.env.STEPWISE_WORKER_IDENTITY
@@ -112,6 +120,7 @@ async function main(): Promise<void> {
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     health: healthAddress ? `http://${healthAddress}/readyz` : 'off',
     deployment: versioning ? `${versioning.deploymentName} build ${versioning.buildId}` : 'unversioned',
+    traces: tracingTarget(config.tracing),
   });
   const settling = new AbortController();
   try {
@@ -129,6 +138,8 @@ async function main(): Promise<void> {
     health?.close();
     await client.connection.close();
     await connection.close();
+    // The last spans (the activities that just finished) go out before the process exits.
+    await tracing?.shutdown();
     logger.info('worker stopped');
   }
 }

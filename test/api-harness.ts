@@ -7,13 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { WorkerOptions } from '@temporalio/worker';
 import type { WorkerVersioning } from '../src/worker-versioning';
+import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { PipelineConfig } from '../activities/pipeline-config';
 import type { StepwiseClient } from '../src/client/client';
 import { JsonLogger, nestLogger } from '../src/logger';
 import { createStepwiseTestEnv } from '../src/testing';
+import type { Tracing } from '../src/tracing';
 import exampleApp from '../workflows/app';
 import { EXAMPLE_APP_MODULE, testPipelineConfig, uniqueId, type TestEnv } from './helpers';
 
@@ -24,6 +25,8 @@ export interface TestApi {
   /** The worker's pipeline folders (import root, index, work, datasets). */
   pipelines: PipelineConfig;
   app: NestFastifyApplication;
+  /** The worker, as `createWorker` made it. */
+  worker: Worker;
   taskQueue: string;
   /** `http://127.0.0.1:<port>` when started with `listen`, else null (use `app.inject`). */
   base: string | null;
@@ -38,12 +41,15 @@ export async function startTestApi(
     pipelines = testPipelineConfig(),
     workerOptions,
     versioning,
+    tracing,
   }: {
     listen?: boolean;
     pipelines?: PipelineConfig;
     workerOptions?: Partial<WorkerOptions>;
     /** A versioned worker, its build made current (see `createStepwiseTestEnv`). */
     versioning?: WorkerVersioning;
+    /** Traces for the client, the worker and the API; the caller shuts it down after `close()`. */
+    tracing?: Tracing | null;
   } = {},
 ): Promise<TestApi> {
   const address = process.env.STEPWISE_TEST_TEMPORAL_ADDRESS;
@@ -59,6 +65,7 @@ export async function startTestApi(
     workflowBundlePath: process.env.STEPWISE_TEST_BUNDLE,
     workerOptions,
     versioning,
+    tracing,
     api: { env: config, logger: nestLogger(new JsonLogger('api', 'debug', (l) => lines.push(l), 'json')) },
   });
   const { server: app, url } = stepwise.api!;
@@ -73,6 +80,7 @@ export async function startTestApi(
     jobs: stepwise.jobs,
     pipelines,
     app,
+    worker: stepwise.worker,
     taskQueue: stepwise.taskQueue,
     base: listen ? url : null,
     async close() {

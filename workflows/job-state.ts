@@ -597,6 +597,13 @@ export const jobStateSchema = named(
         .describe(
           'Who started the job: the API key’s name (`local` in open mode), or what a `StepwiseClient` caller passed as `startedBy` (the `JobStartedBy` search attribute); null for sub-jobs and jobs started without one',
         ),
+      traceId: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/)
+        .nullable()
+        .describe(
+          'The OpenTelemetry trace the job belongs to (32 hex digits): the one of the API request that started it, which also holds its steps and sub-jobs (docs/production.md, "Traces"). Null when tracing is off, or the start carried no recorded trace',
+        ),
       eta: jobEtaSchema
         .nullable()
         .describe(

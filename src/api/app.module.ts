@@ -21,6 +21,8 @@ import { StatsModule } from './stats/stats.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { SchedulesModule } from './schedules/schedules.module';
 import { TemporalModule } from './temporal/temporal.module';
+import { TracingModule } from './tracing/tracing.module';
+import type { Tracing } from '../tracing';
 
 /**
  * The API: infrastructure (configuration, the Temporal client), the auth guard and the audit trail,
@@ -32,14 +34,22 @@ export class AppModule {
    * @param app The app whose job types the API serves.
    * @param client A client the caller owns (tests); without one, the application connects from
    * `config` and closes the connection when it shuts down.
+   * @param tracing Traces of requests and of the jobs they start (src/tracing.ts), or null (off);
+   * `own`: the application shuts it down when it closes.
    */
-  static forRoot(config: Config, app: StepwiseApp, client?: Client): DynamicModule {
+  static forRoot(
+    config: Config,
+    app: StepwiseApp,
+    client?: Client,
+    tracing: { tracing: Tracing; own: boolean } | null = null,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         CatalogModule.forRoot(app),
-        client ? TemporalModule.forClient(client) : TemporalModule.forRoot(),
+        client ? TemporalModule.forClient(client) : TemporalModule.forRoot(tracing?.tracing ?? null),
+        ...(tracing ? [TracingModule.forRoot(tracing.tracing, tracing.own)] : []),
         // The global auth guard (keys, roles, rate limits), then the audit trail of mutating routes.
         AuthModule,
         AuditModule,

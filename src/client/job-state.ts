@@ -138,7 +138,7 @@ export class JobStateReader {
       const state = await temporalCall(this.client, 'worker', () =>
         this.openRunsOnly.workflow.getHandle(jobId).query(jobStateQuery),
       );
-      return { state };
+      return { state: state && withTraceId(state) };
     } catch (error) {
       return { error };
     }
@@ -156,10 +156,12 @@ export class JobStateReader {
     { exact = false } = {},
   ): Promise<JobState> {
     const run = { workflowId: desc.workflowId, runId: desc.runId };
-    const query = (): Promise<JobState> =>
-      during({ kind: 'query', jobId: desc.workflowId, deadlineMs: WORKER_DEADLINE_MS }, () =>
-        temporalCall(this.client, 'worker', () =>
-          this.client.workflow.getHandle(run.workflowId, run.runId).query(jobStateQuery),
+    const query = async (): Promise<JobState> =>
+      withTraceId(
+        await during({ kind: 'query', jobId: desc.workflowId, deadlineMs: WORKER_DEADLINE_MS }, () =>
+          temporalCall(this.client, 'worker', () =>
+            this.client.workflow.getHandle(run.workflowId, run.runId).query(jobStateQuery),
+          ),
         ),
       );
     if (isOpenStatus(desc.status.name)) return (await this.unrunnable(desc, def)) ?? query();
@@ -213,8 +215,9 @@ export class JobStateReader {
         runResult<JobState>(this.client, this.namespace, run),
       );
       if (result && isTerminal(result.status)) {
-        this.closed.set(run, result);
-        return { state: result, via: 'closeEvent' };
+        const state = withTraceId(result);
+        this.closed.set(run, state);
+        return { state, via: 'closeEvent' };
       }
     }
     const desc = await temporalCall(this.client, 'rpc', () =>
@@ -224,6 +227,14 @@ export class JobStateReader {
     if (!def) throw new Error(`Run ${run.runId} of "${run.workflowId}" is not a job of this app`);
     return { state: await this.read(desc, def), via: 'query' };
   }
+}
+
+/**
+ * A state with `traceId`: the states of runs recorded before it existed (a job that completed
+ * earlier, one still running on an older worker) have none, and read as untraced.
+ */
+function withTraceId(state: JobState): JobState {
+  return (state as Partial<JobState>).traceId === undefined ? { ...state, traceId: null } : state;
 }
 
 /** How {@link JobStateReader.readClosedRun} got a state: what it cost. */

@@ -5,7 +5,7 @@
  * field keeps what was typed); each state event refills the sections.
  */
 import { api, ApiError, stream } from './api.js';
-import { canOperate, ROLE_RANK, webUiHref, type PageContext } from './context.js';
+import { canOperate, ROLE_RANK, traceHref, webUiHref, type PageContext } from './context.js';
 import {
   badge,
   duration,
@@ -654,6 +654,7 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
         : views.get(`${s.runId} output`, 'output', s.output),
     );
     const ui = webUiHref(ctx, s.jobId, s.runId);
+    const trace = traceHref(ctx, s.traceId);
     replace(
       links,
       shownRun ? h('strong', {}, `Run ${s.runId} · `) : null,
@@ -706,6 +707,12 @@ export function renderCard(page: HTMLElement, ctx: PageContext, jobId: string): 
               { href: ui, target: '_blank', rel: 'noopener', 'data-link': 'temporal-ui' },
               'Open in Temporal UI',
             ),
+          ]
+        : null,
+      trace
+        ? [
+            ' · ',
+            h('a', { href: trace, target: '_blank', rel: 'noopener', 'data-link': 'trace' }, 'Open trace'),
           ]
         : null,
       s.closedAt ? null : [' · ', etaText(s)],

@@ -1,4 +1,4 @@
-/** The page context: the caller and the Temporal Web UI, with what follows from them. */
+/** The page context: the caller, the Temporal Web UI and the trace UI, with what follows from them. */
 import type { Me, Role } from './types.js';
 
 /** What every page gets: the caller, and where the Temporal Web UI is. */
@@ -6,6 +6,8 @@ export interface PageContext {
   me: Me;
   temporalUi: string | null;
   namespace: string;
+  /** `STEPWISE_TRACE_URL`: a trace UI's URL template with `{traceId}`, or null (no trace links). */
+  traceUrl: string | null;
 }
 
 /** The roles, lowest first, as numbers to compare. */
@@ -19,6 +21,12 @@ export function webUiHref(ctx: PageContext, jobId: string, runId?: string): stri
   if (!ctx.temporalUi) return null;
   const base = `${ctx.temporalUi}/namespaces/${encodeURIComponent(ctx.namespace)}/workflows/${encodeURIComponent(jobId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}
+
+/** A job's trace in the trace UI (`STEPWISE_TRACE_URL`), or null without one or without a trace. */
+export function traceHref(ctx: PageContext, traceId: string | null | undefined): string | null {
+  if (!ctx.traceUrl || !traceId || !/^[0-9a-f]{32}$/.test(traceId)) return null;
+  return ctx.traceUrl.replaceAll('{traceId}', traceId);
 }
 
 /** A `<meta name=…>` the API put in the page, or null when empty. */

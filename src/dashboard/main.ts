@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     me: caller,
     temporalUi: meta('stepwise-temporal-ui'),
     namespace: meta('stepwise-namespace') ?? 'default',
+    traceUrl: meta('stepwise-trace-url'),
   };
   const page = h('main', { id: 'main' });
   const notifications = h('div', { class: 'notify' });

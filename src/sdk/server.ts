@@ -13,4 +13,5 @@
 export { createApp as createApiServer, maxBodyBytes, type CreateAppOptions } from '../app';
 export { AppModule as StepwiseModule } from '../api/app.module';
 export { STEPWISE_APP } from '../api/catalog/catalog.module';
-export { checkApiExposure, ConfigError, loadConfig, type Config } from '../config';
+export { checkApiExposure, ConfigError, loadConfig, type Config, type TracingConfig } from '../config';
+export { startTracing, Tracing, type StartTracingOptions } from '../tracing';

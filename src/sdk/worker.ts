@@ -27,6 +27,15 @@ export { buildWorkflowBundle, defaultBundlePath } from '../bundle';
 export { bundledJobTypes, loadApp, RegistrationError, type BundleManifest } from '../registration';
 export { ProgressReporter, MIN_REPORT_INTERVAL_MS } from '../activity/progress';
 export { jobLog, jobLogAttributes } from '../activity/log';
+export {
+  activeTracing,
+  startTracing,
+  Tracing,
+  tracingTarget,
+  untracedSinks,
+  type StartTracingOptions,
+} from '../tracing';
+export type { TracingConfig } from '../config';
 export type {
   ActivitiesOf,
   ActivityJobRef,

@@ -49,4 +49,20 @@ describe('workflow-imports', () => {
       problems("import { readFileSync } from 'node:fs';\n", 'workflows/engine/probe.ts').join('\n'),
     ).toMatch(/t\/workflow-imports: workflows\/ must not import the Node built-in/);
   });
+
+  it("lets the tracing module load the OpenTelemetry interceptors' workflow entry and the API", () => {
+    const text =
+      "const m = require('@temporalio/interceptors-opentelemetry/lib/workflow');\n" +
+      "const api = require('@opentelemetry/api');\n";
+    expect(problems(text, 'workflows/tracing.ts')).toEqual([]);
+  });
+
+  it.each([
+    "import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';\n",
+    "const m = require('@opentelemetry/sdk-trace-base');\n",
+  ])('refuses the rest of OpenTelemetry in workflow code (%s)', (text) => {
+    expect(problems(text, 'workflows/tracing.ts').join('\n')).toMatch(
+      /t\/workflow-imports: workflows\/ may import only/,
+    );
+  });
 });

@@ -22,6 +22,7 @@ import type { ActivityJobRef } from './step-io';
 import { clampLimits, type JobLimits } from '../limits';
 import type { JobConcurrency } from './limiter-contracts';
 import { JobStartedByKey } from '../search-attributes';
+import { jobTraceId } from './trace-context';
 
 /** What an operator decided for a held step. */
 export interface HoldDecision {
@@ -85,7 +86,9 @@ export class Job {
     const priorityKey = info.priority?.priorityKey;
     const priority =
       typeof priorityKey === 'number' && priorityKey >= 1 && priorityKey <= 5 ? priorityKey : 3;
-    this.state = initialJobState(def, params, { ...info, startedBy, priority });
+    // Read from the start headers by the tracing interceptor (workflows/tracing.ts): no command.
+    const traceId = jobTraceId();
+    this.state = initialJobState(def, params, { ...info, startedBy, priority, traceId });
     this.state.deployment = deploymentOf(def);
     this.publisher = new Publisher(def.name, params.parent);
     this.metrics = new JobMetrics(def.name);

@@ -35,7 +35,13 @@ export const nowIso = (): string => new Date().toISOString();
 export function initialJobState(
   def: JobDefinition,
   params: JobParams,
-  run: { workflowId: string; runId: string; startedBy?: string | null; priority?: number },
+  run: {
+    workflowId: string;
+    runId: string;
+    startedBy?: string | null;
+    priority?: number;
+    traceId?: string | null;
+  },
 ): JobState {
   return {
     jobId: run.workflowId,
@@ -93,6 +99,7 @@ export function initialJobState(
     error: null,
     parentJobId: params.parent?.jobId ?? null,
     startedBy: run.startedBy ?? null,
+    traceId: run.traceId ?? null,
     eta: null,
     deployment: null,
     startedAt: nowIso(),

@@ -84,6 +84,7 @@ export class DashboardController {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="stepwise-temporal-ui" content="${escapeAttr(ui)}">
 <meta name="stepwise-namespace" content="${escapeAttr(config.temporal.namespace)}">
+<meta name="stepwise-trace-url" content="${escapeAttr(config.dashboard.traceUrl ?? '')}">
 <title>Stepwise</title>
 <link rel="icon" href="/app/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/app/styles.css">

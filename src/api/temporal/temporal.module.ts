@@ -6,6 +6,7 @@ import {
   temporalClientFactory,
   temporalClientValue,
 } from './temporal.providers';
+import type { Tracing } from '../../tracing';
 
 /**
  * The Temporal client for every feature module (inject it with `@Inject(TEMPORAL_CLIENT)`).
@@ -14,11 +15,14 @@ import {
 @Global()
 @Module({})
 export class TemporalModule {
-  /** Production: the module connects from `Config.temporal` and closes the connection on shutdown. */
-  static forRoot(): DynamicModule {
+  /**
+   * Production: the module connects from `Config.temporal` and closes the connection on shutdown;
+   * with `tracing`, the client's starts carry the request's trace into the job's workflow.
+   */
+  static forRoot(tracing: Tracing | null = null): DynamicModule {
     return {
       module: TemporalModule,
-      providers: [temporalClientFactory, TemporalConnectionCloser],
+      providers: [temporalClientFactory(tracing), TemporalConnectionCloser],
       exports: [TEMPORAL_CLIENT],
     };
   }
