@@ -167,6 +167,20 @@ export class JobStateReader {
     if (isOpenStatus(desc.status.name)) return (await this.unrunnable(desc, def)) ?? query();
     const kept = this.closed.get(run);
     if (kept) return kept;
+    // A run that completed returned its final state: that result, the state the run itself closed
+    // with, never a replay's. A replay can disagree with it about times: the workflow clock of a
+    // task that follows one timed out on a dead worker's sticky queue is not always the same live
+    // and on replay (a fault test read a step's completion 11 s apart), so a closed job would read
+    // differently once the API restarted and its cache was gone.
+    if (desc.status.name === 'COMPLETED') {
+      const result = await temporalCall(this.client, 'rpc', () =>
+        runResult<JobState>(this.client, this.namespace, run),
+      );
+      if (result && isTerminal(result.status)) {
+        this.closed.set(run, result);
+        return result;
+      }
+    }
     let state: JobState | null = null;
     try {
       state = await query();

@@ -146,7 +146,10 @@ it('limits per key never take the slots the steps run in: more tenants with jobs
 });
 
 it('a cancelled queued job never runs and frees nothing; the next one starts after the holder', async () => {
-  const holder = await start(single, { durationMs: 1500 });
+  // The holder runs until the test ends it (cancelled): on a loaded machine any fixed duration
+  // can end before the queue behind it is set up (CI: a 1.5 s holder had closed, and the next job
+  // completed, before the test saw it queued).
+  const holder = await start(single, { durationMs: 120_000 });
   await until(single, holder, holding);
   const cancelled = await start(single, { durationMs: 10 });
   const next = await start(single, { durationMs: 10 });
@@ -163,16 +166,18 @@ it('a cancelled queued job never runs and frees nothing; the next one starts aft
   const moved = await until(single, next, (s) => s.queue?.position === 1);
   expect(moved.status).toBe('queued');
   expect((await read(single, holder)).closedAt).toBeNull();
+  expect((await post(single, `/api/jobs/${holder}/cancel`, { reason: 'done holding' })).statusCode).toBe(202);
   const [h, n] = await Promise.all([
     until(single, holder, (s) => s.closedAt !== null),
     until(single, next, (s) => s.closedAt !== null),
   ]);
-  expect([h.status, n.status]).toEqual(['completed', 'completed']);
+  expect([h.status, n.status]).toEqual(['cancelled', 'completed']);
   expect(ranFrom(n)).toBeGreaterThanOrEqual(ranTo(h));
 });
 
 it('a higher-priority queued job starts before lower-priority ones queued earlier', async () => {
-  const holder = await start(single, { durationMs: 1500 });
+  // The holder runs until every job is in line, then is cancelled (no fixed duration to race).
+  const holder = await start(single, { durationMs: 120_000 });
   await until(single, holder, holding);
   const low = [];
   for (let i = 0; i < 3; i++) low.push(await start(single, { durationMs: 10 }, 5));
@@ -183,6 +188,8 @@ it('a higher-priority queued job starts before lower-priority ones queued earlie
   const waiting = await until(single, high, (s) => s.queue?.position === 1);
   expect(waiting.priority).toBe(1);
   expect(waiting.queue?.priority).toBe(1);
+  expect((await read(single, holder)).closedAt).toBeNull();
+  expect((await post(single, `/api/jobs/${holder}/cancel`, { reason: 'done holding' })).statusCode).toBe(202);
   const done = await Promise.all([high, ...low].map((id) => until(single, id, (s) => s.closedAt !== null)));
   expect(done.map((s) => s.status)).toEqual(Array(4).fill('completed'));
   const [first, ...rest] = done.map(ranFrom);

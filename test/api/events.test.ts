@@ -155,13 +155,14 @@ describe('GET /api/jobs/:jobId/events', () => {
     expect(hub().stats()).toMatchObject({ jobPollers: 1, subscribers: 50 });
     const withFifty = await polls();
 
-    // One poller's tick bounds both windows (a poll that runs long under load only lowers a count);
-    // fifty pollers would make about fifty times as many polls.
+    // One poller's tick bounds both windows; fifty pollers would make about fifty times as many
+    // polls. Below, only "it still polls": a poll that runs long under load lowers a count (a
+    // loaded CI run made 2 in a window of 10 ticks).
     const ticks = windowMs / POLL_MS;
-    expect(withOne).toBeGreaterThanOrEqual(3);
+    expect(withOne).toBeGreaterThanOrEqual(1);
     expect(withOne).toBeLessThanOrEqual(ticks + 1);
     expect(withFifty).toBeLessThanOrEqual(ticks + 1);
-    expect(withFifty).toBeGreaterThanOrEqual(3);
+    expect(withFifty).toBeGreaterThanOrEqual(1);
 
     // Heartbeats while idle, and polling stops once the last client leaves.
     await one.until(() => one.comments.includes('heartbeat'), 10_000, 'a heartbeat');

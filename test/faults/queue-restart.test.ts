@@ -226,16 +226,38 @@ async function limitThroughRestarts(stop: 'SIGKILL' | 'SIGTERM'): Promise<void> 
   expect(gone.steps.every((s) => s.startedAt === null)).toBe(true);
   const done = final.slice(0, 9);
   expect(done.map((s) => s.status)).toEqual(Array(9).fill('completed'));
-  // From the times the jobs recorded (first step start → close): never more than 2 at once.
-  const edges = done.flatMap((s): [number, number][] => [
-    [Date.parse(s.steps[0].startedAt!), 1],
-    [Date.parse(s.closedAt!), -1],
+  // From the jobs' histories (the server's clock): each held its slot from the limiter's answer to
+  // the release it sent; never more than 2 at once. Not from the states' times: those are the
+  // workflow clock, which on a worker that took a job over after a workflow task timed out on the
+  // killed worker's sticky queue can read the previous task's time (seen: a step completed 2 s
+  // before its activity did), so recorded intervals can overlap that never ran together.
+  const held = await Promise.all(done.map((s) => slotHeld(s.jobId)));
+  const edges = held.flatMap(([from, to]): [number, number][] => [
+    [from, 1],
+    [to, -1],
   ]);
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0;
   let most = 0;
   for (const [, d] of edges) most = Math.max(most, (now += d));
   expect(most).toBe(2);
+}
+
+/** When a job held its slot, by its history's event times: the (first) slot answer → its release. */
+async function slotHeld(jobId: string): Promise<[number, number]> {
+  const client = new Client({ connection: stack!.connection, namespace: 'default' });
+  const { events } = await client.workflow.getHandle(jobId).fetchHistory();
+  const at = (e: (typeof events & object)[number]): number =>
+    Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+  const list = events ?? [];
+  const answer = list.find(
+    (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'stepwiseSlotAnswer',
+  );
+  const release = list.find(
+    (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'stepwiseReleaseSlot',
+  );
+  if (!answer || !release) throw new Error(`${jobId}: no slot answer or no release in its history`);
+  return [at(answer), at(release)];
 }
 
 /** The scenario; when it fails, the jobs' timelines go to the log with the failure. */

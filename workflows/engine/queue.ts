@@ -91,14 +91,8 @@ export async function waitForSlot(job: Job, c: JobConcurrency): Promise<Admissio
     startToCloseTimeout: 30_000,
     retry: { initialInterval: 1000, maximumInterval: 10_000 },
   });
-  // The answer (a signal) admits the job, not the local activity's end: the task that resolves a
-  // local activity is not always the same one live and on replay (its marker is recorded by the
-  // task that completes it, which a slow or lost task, or a retry after a restart, moves), and the
-  // first step's start time is that task's time. The activity's failure counts only while no
-  // answer has come: once one came, the request reached the limiter.
-  let entryFailure: { error: unknown } | null = null;
-  void acts
-    .stepwiseEnterQueue({
+  try {
+    await acts.stepwiseEnterQueue({
       limiterId: c.limiterId,
       jobType: job.def.name,
       key: c.key,
@@ -111,26 +105,16 @@ export async function waitForSlot(job: Job, c: JobConcurrency): Promise<Admissio
         arrivedAt: info.startTime.toISOString(),
         limit: c.limit,
       },
-    })
-    .catch((error: unknown) => {
-      entryFailure = { error };
     });
-  try {
-    await wf.condition(() => answer !== null || entryFailure !== null);
+    await wf.condition(() => answer !== null);
   } catch (err) {
     if (wf.isCancellation(err)) return { outcome: 'cancelled' };
     throw err;
   }
-  // Set by the handler: the compiler's narrowing of `answer` to null does not see it.
-  const got = answer as SlotAnswer | null;
-  if (got === null) {
-    const { error } = entryFailure!;
-    if (wf.isCancellation(error)) return { outcome: 'cancelled' };
-    throw error;
-  }
   const since = Date.parse(job.state.queue.since);
   job.state.queue = null;
-  if (got.outcome === 'refused') return { outcome: 'refused', reason: got.reason ?? 'the queue is full' };
+  if (answer!.outcome === 'refused')
+    return { outcome: 'refused', reason: answer!.reason ?? 'the queue is full' };
   job.log('info', null, `Slot granted after ${Math.max(0, Date.now() - since)} ms in the queue`);
   job.changed();
   return { outcome: 'granted' };
