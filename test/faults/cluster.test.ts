@@ -15,6 +15,7 @@ import type { StepwiseClient } from '../../src/client/client';
 import { run } from '../../src/cluster/process';
 import type exampleApp from '../../workflows/app';
 import type { JobState } from '../../workflows/contracts';
+import { sampleSum } from '../deploy/series';
 import { closedJobState, waitFor, waitForState } from '../helpers';
 import type { ImportFolder } from '../pipeline-fixtures';
 import {
@@ -74,17 +75,6 @@ const demo = (durationMs: number, parts: number) => ({
   steps: { transform: { durationMs } },
 });
 
-/** Sum of a Prometheus series over every line whose labels include all of `labels`. */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 async function workerMetrics(): Promise<string> {
   const texts = await Promise.all(
     fc.cluster.workers.map(async (_, i) => (await fetch(fc.cluster.workerMetricsUrl(i))).text()),
@@ -110,25 +100,27 @@ it('metrics: the workers and the API serve the documented series, and a job move
     const after = await waitFor(
       workerMetrics,
       (t) =>
-        sample(t, 'stepwise_jobs_closed_total', closed) >=
-        sample(before, 'stepwise_jobs_closed_total', closed) + 1,
+        sampleSum(t, 'stepwise_jobs_closed_total', closed) >=
+        sampleSum(before, 'stepwise_jobs_closed_total', closed) + 1,
       30_000,
       250,
     );
-    expect(sample(after, 'stepwise_jobs_started_total', { job_type: 'example' })).toBeGreaterThanOrEqual(
-      sample(before, 'stepwise_jobs_started_total', { job_type: 'example' }) + 1,
+    expect(sampleSum(after, 'stepwise_jobs_started_total', { job_type: 'example' })).toBeGreaterThanOrEqual(
+      sampleSum(before, 'stepwise_jobs_started_total', { job_type: 'example' }) + 1,
     );
-    expect(sample(after, 'stepwise_step_duration_seconds_count', { job_type: 'example' })).toBeGreaterThan(0);
-    expect(sample(after, 'stepwise_job_duration_seconds_count', closed)).toBeGreaterThanOrEqual(
-      sample(before, 'stepwise_job_duration_seconds_count', closed) + 1,
+    expect(sampleSum(after, 'stepwise_step_duration_seconds_count', { job_type: 'example' })).toBeGreaterThan(
+      0,
+    );
+    expect(sampleSum(after, 'stepwise_job_duration_seconds_count', closed)).toBeGreaterThanOrEqual(
+      sampleSum(before, 'stepwise_job_duration_seconds_count', closed) + 1,
     );
     // The SDK's own series, on the same endpoint.
     expect(after).toMatch(/^temporal_workflow_completed_total\{/m);
     expect(after).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
     const apiAfter = (await http<string>(api(), 'GET', '/metrics')).body;
     const started = { method: 'POST', route: '/api/jobs', status: '201' };
-    expect(sample(apiAfter, 'stepwise_api_http_requests_total', started)).toBe(
-      sample(apiBefore, 'stepwise_api_http_requests_total', started) + 1,
+    expect(sampleSum(apiAfter, 'stepwise_api_http_requests_total', started)).toBe(
+      sampleSum(apiBefore, 'stepwise_api_http_requests_total', started) + 1,
     );
     expect(apiAfter).toMatch(
       /^stepwise_api_http_request_duration_seconds_bucket\{.*route="\/api\/jobs\/:jobId"/m,
