@@ -173,13 +173,8 @@ export class JobStateReader {
     // and on replay (a fault test read a step's completion 11 s apart), so a closed job would read
     // differently once the API restarted and its cache was gone.
     if (desc.status.name === 'COMPLETED') {
-      const result = await temporalCall(this.client, 'rpc', () =>
-        runResult<JobState>(this.client, this.namespace, run),
-      );
-      if (result && isTerminal(result.status)) {
-        this.closed.set(run, result);
-        return result;
-      }
+      const completed = await this.completedState(run);
+      if (completed) return completed;
     }
     let state: JobState | null = null;
     try {
@@ -212,6 +207,20 @@ export class JobStateReader {
   }
 
   /**
+   * A completed run's final state, from its close event (the workflow's result is its state: no
+   * worker replays anything), kept in the cache; null when the run returned no job state.
+   */
+  private async completedState(run: { workflowId: string; runId: string }): Promise<JobState | null> {
+    const result = await temporalCall(this.client, 'rpc', () =>
+      runResult<JobState>(this.client, this.namespace, run),
+    );
+    if (!result || !isTerminal(result.status)) return null;
+    const state = withTraceId(result);
+    this.closed.set(run, state);
+    return state;
+  }
+
+  /**
    * The final state of a closed run, as cheaply as it can be had: from the closed-state cache; for a
    * run that ended `completed` or `completed_with_errors` (its visibility status) from its close
    * event — the workflow's result is its state, so no worker replays anything; otherwise (failed,
@@ -225,14 +234,8 @@ export class JobStateReader {
     const kept = this.closed.get(run);
     if (kept) return { state: kept, via: 'cache' };
     if (status === 'completed' || status === 'completed_with_errors') {
-      const result = await temporalCall(this.client, 'rpc', () =>
-        runResult<JobState>(this.client, this.namespace, run),
-      );
-      if (result && isTerminal(result.status)) {
-        const state = withTraceId(result);
-        this.closed.set(run, state);
-        return { state, via: 'closeEvent' };
-      }
+      const state = await this.completedState(run);
+      if (state) return { state, via: 'closeEvent' };
     }
     const desc = await temporalCall(this.client, 'rpc', () =>
       this.client.workflow.getHandle(run.workflowId, run.runId).describe(),
