@@ -7,12 +7,11 @@
 //
 // The versions are those the pinned Temporal CLI (scripts/install-temporal-cli.mjs) embeds, and
 // those of docker-compose.yml's images (test/unit/cluster-versions.test.ts compares them).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   realpathSync,
   renameSync,
@@ -21,6 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goBuild, goVersion, which } from './go-build.mjs';
 
 export const SERVER_VERSION = '1.29.1';
 export const UI_VERSION = '2.42.1';
@@ -38,11 +38,6 @@ const log = (msg) => console.log(`[cluster-tools] ${msg}`);
 function fail(msg) {
   console.error(`[cluster-tools] ERROR: ${msg}`);
   process.exit(1);
-}
-
-function which(cmd) {
-  const out = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return out.status === 0 ? out.stdout.trim() : null;
 }
 
 /** The folder holding initdb/postgres/pg_ctl: POSTGRES_BIN_DIR, PATH, or the newest Debian install. */
@@ -65,27 +60,8 @@ export function findPostgresBin() {
   return null;
 }
 
-async function goInstall(go, pkgs) {
-  const staging = mkdtempSync(join(toolsDir, '.build-'));
-  const started = Date.now();
-  log(`go install ${pkgs.join(' ')}`);
-  const child = spawn(go, ['install', ...pkgs], {
-    env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '-buildvcs=false' },
-    stdio: 'inherit',
-  });
-  const ticker = setInterval(
-    () => log(`still building… ${Math.round((Date.now() - started) / 1000)}s elapsed`),
-    30_000,
-  );
-  const code = await new Promise((res) => child.on('close', res));
-  clearInterval(ticker);
-  if (code !== 0) {
-    rmSync(staging, { recursive: true, force: true });
-    fail(`go install exited with code ${code} (network access to the Go module proxy is required)`);
-  }
-  log(`built in ${Math.round((Date.now() - started) / 1000)}s`);
-  return staging;
-}
+/** `go install` of `pkgs` into a staging folder (see scripts/go-build.mjs); returns the folder. */
+const goInstall = (go, pkgs) => goBuild({ go, args: () => ['install', ...pkgs], toolsDir, log, fail });
 
 async function main() {
   const pgBin = findPostgresBin();
@@ -112,23 +88,17 @@ async function main() {
           '  Install Go (https://go.dev/doc/install, or your package manager\'s "golang" package) and run "npm run cluster" again.',
       );
     }
-    log(
-      `building with ${spawnSync(go, ['version'], { encoding: 'utf8' }).stdout.trim()}; the first build takes minutes`,
-    );
+    log(`building with ${goVersion(go)}; the first build takes minutes`);
     mkdirSync(toolsDir, { recursive: true });
     if (
       !existsSync(server) ||
       !existsSync(sqlTool) ||
       !existsSync(join(schemaDir, 'temporal', 'versioned'))
     ) {
-      const staged = await goInstall(
-        go,
-        [
-          `${SERVER_MODULE}/cmd/server@v${SERVER_VERSION}`,
-          `${SERVER_MODULE}/cmd/tools/sql@v${SERVER_VERSION}`,
-        ],
-        serverDir,
-      );
+      const staged = await goInstall(go, [
+        `${SERVER_MODULE}/cmd/server@v${SERVER_VERSION}`,
+        `${SERVER_MODULE}/cmd/tools/sql@v${SERVER_VERSION}`,
+      ]);
       // The schema files ship inside the module that was just downloaded.
       const gomodcache = spawnSync(go, ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout.trim();
       const moduleSchema = join(

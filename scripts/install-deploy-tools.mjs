@@ -8,20 +8,11 @@
 //     and unit-tests the alert rules under deploy/prometheus/.
 // Writes .tools/deploy-tools.json, which scripts/check-deploy.mjs and the tests read.
 // Plain ESM JavaScript on purpose: it runs before anything is compiled.
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goBuild, goVersion, which } from './go-build.mjs';
 
 export const PROMTOOL_VERSION = '0.316.0';
 const PROMTOOL_MODULE = 'github.com/prometheus/prometheus';
@@ -37,11 +28,6 @@ const log = (msg) => console.log(`[deploy-tools] ${msg}`);
 function fail(msg) {
   console.error(`[deploy-tools] ERROR: ${msg}`);
   process.exit(1);
-}
-
-function which(cmd) {
-  const out = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return out.status === 0 ? out.stdout.trim() : null;
 }
 
 /** The compose-go version scripts/compose-check/go.mod requires. */
@@ -60,32 +46,6 @@ function composeCheckHash() {
   const h = createHash('sha256');
   for (const f of ['main.go', 'go.mod', 'go.sum']) h.update(f).update(readFileSync(join(composeCheckSrc, f)));
   return h.digest('hex').slice(0, 12);
-}
-
-/** Runs `go <args>` in `cwd` with GOBIN or output into a staging folder; returns the folder. */
-async function goBuild(go, args, cwd) {
-  mkdirSync(toolsDir, { recursive: true });
-  const staging = mkdtempSync(join(toolsDir, '.build-'));
-  const started = Date.now();
-  const full = args(staging);
-  log(`go ${full.join(' ')}`);
-  const child = spawn(go, full, {
-    cwd,
-    env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '-buildvcs=false' },
-    stdio: 'inherit',
-  });
-  const ticker = setInterval(
-    () => log(`still building… ${Math.round((Date.now() - started) / 1000)}s elapsed`),
-    30_000,
-  );
-  const code = await new Promise((res) => child.on('close', res));
-  clearInterval(ticker);
-  if (code !== 0) {
-    rmSync(staging, { recursive: true, force: true });
-    fail(`go exited with code ${code} (network access to the Go module proxy is required)`);
-  }
-  log(`built in ${Math.round((Date.now() - started) / 1000)}s`);
-  return staging;
 }
 
 /** Moves `staging/name` to `dir/name` (replacing `dir`) and drops the staging folder. */
@@ -115,14 +75,17 @@ async function main() {
           '  Install Go (https://go.dev/doc/install, or your package manager\'s "golang" package) and run "npm run deploy:install" again.',
       );
     }
-    log(`building with ${spawnSync(go, ['version'], { encoding: 'utf8' }).stdout.trim()}`);
+    log(`building with ${goVersion(go)}`);
     if (!existsSync(composeCheck)) {
       // A module of its own, with go.sum: the loader's version and checksums are pinned there.
-      const staged = await goBuild(
+      const staged = await goBuild({
         go,
-        (out) => ['build', '-o', join(out, 'compose-check'), '.'],
-        composeCheckSrc,
-      );
+        args: (out) => ['build', '-o', join(out, 'compose-check'), '.'],
+        cwd: composeCheckSrc,
+        toolsDir,
+        log,
+        fail,
+      });
       place(staged, 'compose-check', composeDir);
       // Builds of earlier sources of the checker are of no more use.
       for (const old of readdirSync(toolsDir)) {
@@ -133,16 +96,19 @@ async function main() {
     }
     if (!existsSync(promtool)) {
       log('the first promtool build downloads Prometheus and its dependencies: it takes minutes');
-      const staged = await goBuild(
+      const staged = await goBuild({
         go,
-        () => [
+        args: () => [
           'install',
           '-ldflags',
           `-X github.com/prometheus/common/version.Version=${PROMTOOL_VERSION}`,
           `${PROMTOOL_MODULE}/cmd/promtool@v${PROMTOOL_VERSION}`,
         ],
-        root,
-      );
+        cwd: root,
+        toolsDir,
+        log,
+        fail,
+      });
       place(staged, 'promtool', promtoolDir);
     }
   }

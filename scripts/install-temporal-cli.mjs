@@ -9,10 +9,11 @@
 //   2. the project-local build in .tools/temporal-<version>/temporal
 //   3. a `temporal` on PATH
 //   4. a fresh `go install github.com/temporalio/cli/cmd/temporal@v<version>`
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goBuild, goVersion, which } from './go-build.mjs';
 
 export const CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -52,11 +53,6 @@ function record(path, version, source) {
   log(`using ${path} (version ${version.text}, ${source})`);
 }
 
-function which(cmd) {
-  const out = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return out.status === 0 ? out.stdout.trim() : null;
-}
-
 async function goInstall() {
   const go = which('go');
   if (!go) {
@@ -66,40 +62,26 @@ async function goInstall() {
         `  "npm run temporal:install" again, or set TEMPORAL_CLI_PATH to an existing temporal >= ${CLI_VERSION}.`,
     );
   }
-  const goVersion = spawnSync(go, ['version'], { encoding: 'utf8' }).stdout.trim();
-  log(`building Temporal CLI v${CLI_VERSION} with ${goVersion}`);
+  log(`building Temporal CLI v${CLI_VERSION} with ${goVersion(go)}`);
   log(`go install ${MODULE}@v${CLI_VERSION} -> ${localDir}`);
   log('the first build downloads modules from the Go module proxy and compiles the server: it takes minutes');
-  mkdirSync(toolsDir, { recursive: true });
-  const staging = mkdtempSync(join(toolsDir, '.build-'));
-  const started = Date.now();
-  const child = spawn(
+  const staging = await goBuild({
     go,
-    [
+    args: () => [
       'install',
       '-ldflags',
       `-X github.com/temporalio/cli/temporalcli.Version=${CLI_VERSION}`,
       `${MODULE}@v${CLI_VERSION}`,
     ],
-    { env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '' }, stdio: 'inherit' },
-  );
-  const ticker = setInterval(
-    () => log(`still building… ${Math.round((Date.now() - started) / 1000)}s elapsed`),
-    30_000,
-  );
-  const code = await new Promise((res) => child.on('close', res));
-  clearInterval(ticker);
-  if (code !== 0) {
-    rmSync(staging, { recursive: true, force: true });
-    fail(
-      `go install exited with code ${code}; see the Go output above (network access to the Go module proxy is required)`,
-    );
-  }
+    toolsDir,
+    log,
+    fail,
+    goflags: '',
+  });
   rmSync(localDir, { recursive: true, force: true });
   mkdirSync(localDir, { recursive: true });
   renameSync(join(staging, 'temporal'), localBin);
   rmSync(staging, { recursive: true, force: true });
-  log(`built in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
 async function main() {
