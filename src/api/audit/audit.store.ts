@@ -90,16 +90,22 @@ export class AuditStore {
   constructor(path: string) {
     this.db = openPrivateSqlite(path);
     this.db.exec(SCHEMA);
-    this.db.transaction(() => {
-      const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('audit_log') as {
-        name: string;
-      }[];
-      // Files written before aggregated rows existed.
-      if (!columns.some((c) => c.name === 'count')) {
-        this.db.exec('ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1');
-      }
-      this.db.exec(DELETE_TRIGGER);
-    })();
+    // IMMEDIATE: it reads, then writes. A deferred transaction that must turn its read into a write
+    // while another process (the API, a second worker) writes the same file is refused at once,
+    // without the busy handler; one that takes the write lock first waits for it like any write
+    // (a cluster worker died here with "database is locked" at start).
+    this.db
+      .transaction(() => {
+        const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('audit_log') as {
+          name: string;
+        }[];
+        // Files written before aggregated rows existed.
+        if (!columns.some((c) => c.name === 'count')) {
+          this.db.exec('ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1');
+        }
+        this.db.exec(DELETE_TRIGGER);
+      })
+      .immediate();
     this.insert = this.db.prepare(
       `INSERT INTO audit_log (at, request_id, actor, role, action, job_id, reason, outcome, status_code, message, ip, count)
        VALUES (@at, @requestId, @actor, @role, @action, @jobId, @reason, @outcome, @statusCode, @message, @ip, @count)`,
