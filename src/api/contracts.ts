@@ -477,7 +477,15 @@ export const statsSourceSchema = named(
       statesUnreadable: z
         .number()
         .int()
-        .describe('States that could not be read (no worker answered in time)'),
+        .describe(
+          'States that could not be read (no worker answered in time, or the budget ended while waiting)',
+        ),
+      statesRemembered: z
+        .number()
+        .int()
+        .describe(
+          'Of `statesUnreadable`, runs not asked again: no worker answered for them in the last 2 minutes',
+        ),
       fromCache: z
         .number()
         .int()

@@ -7,6 +7,7 @@
  * close event, or the `jobState` query of a failed or cancelled one), bounded and cached per run.
  * The arithmetic is in `stats-aggregate.ts`.
  */
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Client } from '@temporalio/client';
 import type { JobState } from '../../workflows/contracts';
 import type { StepwiseApp } from '../../workflows/engine/app';
@@ -16,6 +17,7 @@ import { concurrencyLimit, temporalCall } from './deadlines';
 import { InvalidArgument } from './errors';
 import { lit, toSummary, tsMs } from './job-list';
 import type { JobStateReader } from './job-state';
+import { grpcCode } from './temporal-errors';
 import {
   defaultInterval,
   mostFailingSteps,
@@ -68,11 +70,19 @@ const STATS_READ_PAGE = 1_000;
 /** State reads in flight at once. */
 const STATES_IN_FLIGHT = 8;
 /**
- * How long one request starts state reads for: past it the rest are left out (`statesSkipped`), so
- * failed runs whose workers are gone (each query waits its 15 s deadline) cannot hold a request for
- * minutes. A read started before it still has its own deadline.
+ * How long one request reads states for: past it the reads not begun are left out
+ * (`statesSkipped`) and those still waiting are given up (`statesUnreadable`), so failed runs whose
+ * workers are gone (each query waits its 15 s deadline) cannot hold a request for longer.
  */
 export const STATS_STATES_BUDGET_MS = 10_000;
+/**
+ * How long a run whose state could not be read is not asked again: its query waited for a worker
+ * that did not answer, and each later request would wait as long again (a fleet with failed runs
+ * of a task queue no worker polls any more made every `GET /api/stats` take its whole budget).
+ */
+export const STATS_UNREADABLE_TTL_MS = 120_000;
+/** Runs remembered as unreadable at most (the oldest are forgotten first). */
+const UNREADABLE_MAX = 10_000;
 
 const issue = (path: string, message: string): InvalidArgument =>
   new InvalidArgument(`Invalid ${path}: ${message}`, [{ path: [path], message }]);
@@ -84,8 +94,19 @@ function parseTime(path: string, text: string | undefined, fallback: number): nu
   return ms;
 }
 
+/** A call that missed its deadline (gRPC `DEADLINE_EXCEEDED`), however wrapped. */
+function timedOut(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    if (grpcCode(e) === GrpcStatus.DEADLINE_EXCEEDED) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export class JobStats {
   private readonly namespace: string;
+  /** Run id → until when its state is not asked again ({@link STATS_UNREADABLE_TTL_MS}); insertion order is age. */
+  private readonly unreadable = new Map<string, number>();
 
   constructor(
     private readonly client: Client,
@@ -138,6 +159,7 @@ export class JobStats {
       statesRead: 0,
       statesSkipped: 0,
       statesUnreadable: 0,
+      statesRemembered: 0,
       fromCache: 0,
       closeEvents: 0,
       queries: 0,
@@ -214,28 +236,64 @@ export class JobStats {
     const limit = concurrencyLimit(STATES_IN_FLIGHT);
     const states = new Map<string, JobState>();
     const until = Date.now() + this.statesBudgetMs;
-    await Promise.all(
-      wanted.map((r) =>
-        limit(async () => {
-          if (Date.now() >= until) {
-            source.statesSkipped++;
-            return;
-          }
-          try {
-            const { state, via } = await this.states.readClosedRun(
-              { workflowId: r.jobId, runId: r.runId },
-              r.status,
-            );
-            states.set(r.runId, state);
-            source.statesRead++;
-            source[via === 'cache' ? 'fromCache' : via === 'closeEvent' ? 'closeEvents' : 'queries']++;
-          } catch {
-            // No worker answered the query in time, or the run is gone: its figures are left out, and counted.
-            source.statesUnreadable++;
-          }
-        }),
-      ),
+    const budgetOver = new AbortController();
+    const timer = setTimeout(() => budgetOver.abort(), this.statesBudgetMs);
+    const outOfTime = new Promise<'outOfTime'>((resolve) =>
+      budgetOver.signal.addEventListener('abort', () => resolve('outOfTime'), { once: true }),
     );
+    try {
+      await Promise.all(
+        wanted.map((r) =>
+          limit(async () => {
+            if (Date.now() >= until || budgetOver.signal.aborted) {
+              source.statesSkipped++;
+              return;
+            }
+            if (this.stillUnreadable(r.runId)) {
+              source.statesUnreadable++;
+              source.statesRemembered++;
+              return;
+            }
+            const read = this.states
+              .readClosedRun({ workflowId: r.jobId, runId: r.runId }, r.status)
+              .catch((error: unknown) => ({ error }));
+            // A read still waiting when the budget ends is given up here; it ends by its own deadline.
+            const got = await Promise.race([read, outOfTime]);
+            if (got === 'outOfTime' || 'error' in got) {
+              // No worker answered in time, or the run is gone: its figures are left out, and counted.
+              // One no worker answered is not asked again for a while: each request would wait as long.
+              source.statesUnreadable++;
+              if (got === 'outOfTime' || timedOut(got.error)) this.markUnreadable(r.runId);
+              return;
+            }
+            states.set(r.runId, got.state);
+            source.statesRead++;
+            source[
+              got.via === 'cache' ? 'fromCache' : got.via === 'closeEvent' ? 'closeEvents' : 'queries'
+            ]++;
+          }),
+        ),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
     return states;
+  }
+
+  private stillUnreadable(runId: string): boolean {
+    const until = this.unreadable.get(runId);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.unreadable.delete(runId);
+    return false;
+  }
+
+  private markUnreadable(runId: string): void {
+    this.unreadable.delete(runId);
+    this.unreadable.set(runId, Date.now() + STATS_UNREADABLE_TTL_MS);
+    if (this.unreadable.size > UNREADABLE_MAX) {
+      const oldest = this.unreadable.keys().next();
+      if (!oldest.done) this.unreadable.delete(oldest.value);
+    }
   }
 }

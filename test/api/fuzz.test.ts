@@ -9,7 +9,9 @@
  *   of `POST /api/jobs` or `…/retry`, and job ids used only by refused requests do not exist;
  * - with API keys configured (when the config has them), a request without a valid key gets 401 on
  *   every route that is not public.
- * Bounded: about 560 requests in all (a sweep of every route, then 220 and 100 generated ones),
+ * - every request is answered within 30 s (the API bounds each Temporal call; a request that waited
+ *   longer would have nothing bounding it), and the slowest are printed with the seed.
+ * Bounded: about 1,300 requests in all (a sweep of 12 per route, then 220 and 100 generated ones),
  * a few seconds.
  */
 import type { LoggerService } from '@nestjs/common';
@@ -458,15 +460,47 @@ interface Answer {
   json: () => unknown;
 }
 
+/**
+ * How long one request may take: the API bounds every Temporal call (15 s for one a worker answers,
+ * 5 s for the server's own), so an answer later than this is a request that nothing bounds.
+ */
+const ANSWER_WITHIN_MS = 30_000;
+/** The slowest requests so far (ms and a description), for the summary and a failure. */
+const slowest: { ms: number; what: string }[] = [];
+const noteDuration = (ms: number, what: string): void => {
+  slowest.push({ ms, what });
+  slowest.sort((a, b) => b.ms - a.ms);
+  slowest.length = Math.min(slowest.length, 5);
+};
+const slowestText = (): string => slowest.map((s) => `${s.ms} ms ${s.what}`).join('\n');
+
 async function send(app: NestFastifyApplication, req: Req): Promise<Answer> {
   const headers = { ...req.headers };
   if (req.body.contentType !== undefined) headers['content-type'] = req.body.contentType;
-  const res = await app.inject({
-    method: req.method as 'GET',
-    url: req.url,
-    headers,
-    ...(req.body.payload !== undefined ? { payload: req.body.payload } : {}),
-  });
+  const what = `${req.method} ${req.url.slice(0, 200)} body=${(req.body.payload ?? '').slice(0, 200)}`;
+  const began = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const res = await Promise.race([
+    app.inject({
+      method: req.method as 'GET',
+      url: req.url,
+      headers,
+      ...(req.body.payload !== undefined ? { payload: req.body.payload } : {}),
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no answer within ${ANSWER_WITHIN_MS} ms: ${what}\nslowest before it:\n${slowestText()}`,
+            ),
+          ),
+        ANSWER_WITHIN_MS,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  noteDuration(Date.now() - began, what);
+  if (Date.now() - began > 2000) console.log(`slow: ${Date.now() - began} ms ${what}`);
   requests++;
   statusCounts.set(res.statusCode, (statusCounts.get(res.statusCode) ?? 0) + 1);
   const routeKey = `${req.route.method} ${req.route.path}`;
@@ -597,6 +631,9 @@ describe('fuzzing every route', () => {
     }
     const page = await app.inject({ method: 'GET', url: '/api/jobs?pageSize=1' });
     realToken = (page.json() as { nextPageToken: string | null }).nextPageToken;
+    // Where the time went, printed as it goes (a test that runs out of time prints what it logged).
+    const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`fuzz (open): sweep of ${requests} requests in ${Date.now() - started} ms; seed ${seed}`);
 
     await fc.assert(
       fc.asyncProperty(
@@ -609,7 +646,10 @@ describe('fuzzing every route', () => {
           }
         },
       ),
-      { numRuns: OPEN_RUNS, endOnFailure: true },
+      { numRuns: OPEN_RUNS, endOnFailure: true, seed },
+    );
+    console.log(
+      `fuzz (open): ${requests} requests after ${Date.now() - started} ms; slowest:\n${slowestText()}`,
     );
     await checkNothingStartedByRefusals();
     for (const r of routes)

@@ -11,7 +11,8 @@ import { jobStateQuery, type JobState, type JobStatus } from '../../workflows/co
 import { StepwiseClient, type StepwiseClientOptions } from '../../src/client/client';
 import exampleApp from '../../workflows/app';
 import { startTestApi, type TestApi } from '../api-harness';
-import { testApiKeys, uniqueId, waitFor } from '../helpers';
+import { WORKER_DEADLINE_MS } from '../../src/client/deadlines';
+import { closedJobState, createTestWorker, testApiKeys, testClient, uniqueId, waitFor } from '../helpers';
 
 const { STEPWISE_API_KEYS, keys } = testApiKeys({ vera: 'viewer', ops: 'operator' });
 const as = (who: 'vera' | 'ops') => ({ authorization: `Bearer ${keys[who]}` });
@@ -308,6 +309,53 @@ describe('GET /api/stats', () => {
     const s = await statsOfOurs(ownClient({ statsStatesBudgetMs: 0 }));
     expect(s.source.statesWanted).toBeGreaterThan(0);
     expect(s.source).toMatchObject({ statesRead: 0, statesSkipped: s.source.statesWanted, queries: 0 });
+  });
+
+  it('gives up a state no worker answers for when its budget ends, and does not wait for it again', async () => {
+    // A failed run on a task queue whose only worker then stops: its `jobState` query waits for a
+    // worker that never comes (as for the runs of a queue a deploy retired).
+    const gonePrefix = uniqueId('stats-gone');
+    const { worker, taskQueue } = await createTestWorker(harness.env);
+    const running = worker.run();
+    const jobs = testClient(harness.env, taskQueue);
+    try {
+      const { jobId } = await jobs.start(
+        'demoPipeline',
+        { durationMs: 20, parts: 1, steps: { load: { failPermanently: true } } },
+        { jobId: `${gonePrefix}-failed` },
+      );
+      expect((await closedJobState(jobs, jobId)).status).toBe('failed');
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+    const range = { jobIdPrefix: gonePrefix, from: new Date(fromMs).toISOString(), interval: '1m' };
+    // Listed closed first (the visibility store is eventually consistent), so the first stats call wants it.
+    await waitFor(
+      () => jobs.list({ jobIdPrefix: gonePrefix, status: 'failed' }),
+      (l) => l.jobs.length === 1,
+      30_000,
+      100,
+    );
+    const c = ownClient({ statsStatesBudgetMs: 1_000 });
+    const first = await c.stats(range);
+    expect(first.source).toMatchObject({
+      statesWanted: 1,
+      statesRead: 0,
+      statesUnreadable: 1,
+      statesRemembered: 0,
+    });
+    // The request ended with its budget, not with the query's 15 s deadline.
+    expect(first.source.elapsedMs).toBeLessThan(WORKER_DEADLINE_MS / 2);
+    const again = await c.stats(range);
+    expect(again.source).toMatchObject({
+      statesWanted: 1,
+      statesRead: 0,
+      statesUnreadable: 1,
+      statesRemembered: 1,
+      queries: 0,
+    });
+    expect(again.types[0]).toMatchObject({ type: 'demoPipeline', closed: 1, failed: 1, statesRead: 0 });
   });
 
   it('filters by type and leaves other types out; an unknown type is a 400', async () => {
