@@ -261,7 +261,12 @@ function draw(page: HTMLElement, stats: Stats, range: Range, q: string | undefin
     `Step, retry and recovery figures come from the closed runs' own final states: ${src.statesRead} of ${src.statesWanted} read `,
     `(${src.fromCache} from the API's cache, ${src.closeEvents} from completed runs' close events, ${src.queries} by a query a worker answers by replaying the run)`,
     src.statesSkipped > 0 ? `, ${src.statesSkipped} left out by the bound` : '',
-    src.statesUnreadable > 0 ? `, ${src.statesUnreadable} unreadable` : '',
+    src.statesUnreadable > 0
+      ? `, ${src.statesUnreadable} unreadable` +
+        (src.statesRemembered > 0
+          ? ` (${src.statesRemembered} of them not asked again: no worker answered for them in the last 2 minutes)`
+          : '')
+      : '',
     `. Computed in ${duration(src.elapsedMs)}; no service but Temporal is asked.`,
   ];
   replace(
