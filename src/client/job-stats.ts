@@ -264,6 +264,12 @@ export class JobStats {
               // One no worker answered is not asked again for a while: each request would wait as long.
               source.statesUnreadable++;
               if (got === 'outOfTime' || timedOut(got.error)) this.markUnreadable(r.runId);
+              // A read given up that answers after all is in the closed-state cache: ask again next time.
+              if (got === 'outOfTime') {
+                void read.then((late) => {
+                  if (!('error' in late)) this.unreadable.delete(r.runId);
+                });
+              }
               return;
             }
             states.set(r.runId, got.state);
