@@ -50,7 +50,7 @@ import {
   type StartJobResponse,
   type TerminateResponse,
 } from '../api/jobs/schemas';
-import { temporalCall, WORKER_DEADLINE_MS } from './deadlines';
+import { ABORTED, temporalCall, untilAborted, WORKER_DEADLINE_MS } from './deadlines';
 import { limiterStateQuery } from '../../workflows/engine/limiter-contracts';
 import {
   ApprovalForbidden,
@@ -1106,30 +1106,5 @@ export class StepwiseClient<App extends StepwiseApp = StepwiseApp> {
    */
   async close(): Promise<void> {
     await this.etas.close();
-  }
-}
-
-const ABORTED = Symbol('aborted');
-
-/** `promise`'s value, or {@link ABORTED} as soon as `signal` aborts (the promise is left to settle alone). */
-async function untilAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-): Promise<T | typeof ABORTED> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return ABORTED;
-  }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<typeof ABORTED>((resolve) => {
-    onAbort = () => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort!);
-    promise.catch(() => undefined);
   }
 }

@@ -49,3 +49,29 @@ export function concurrencyLimit(max: number): <T>(fn: () => Promise<T>) => Prom
     }
   };
 }
+
+/** What {@link untilAborted} returns when its signal aborts first. */
+export const ABORTED = Symbol('aborted');
+
+/** `promise`'s value, or {@link ABORTED} as soon as `signal` aborts (the promise is left to settle alone). */
+export async function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T | typeof ABORTED> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return ABORTED;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    promise.catch(() => undefined);
+  }
+}

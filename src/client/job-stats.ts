@@ -13,7 +13,7 @@ import type { JobState } from '../../workflows/contracts';
 import type { StepwiseApp } from '../../workflows/engine/app';
 import { JobParentIdKey, JobTypeKey } from '../../workflows/search-attributes';
 import type { Stats, StatsSource } from '../api/contracts';
-import { concurrencyLimit, temporalCall } from './deadlines';
+import { ABORTED, concurrencyLimit, temporalCall, untilAborted } from './deadlines';
 import { InvalidArgument } from './errors';
 import { lit, toSummary, tsMs } from './job-list';
 import type { JobStateReader } from './job-state';
@@ -236,53 +236,43 @@ export class JobStats {
     const limit = concurrencyLimit(STATES_IN_FLIGHT);
     const states = new Map<string, JobState>();
     const until = Date.now() + this.statesBudgetMs;
-    const budgetOver = new AbortController();
-    const timer = setTimeout(() => budgetOver.abort(), this.statesBudgetMs);
-    const outOfTime = new Promise<'outOfTime'>((resolve) =>
-      budgetOver.signal.addEventListener('abort', () => resolve('outOfTime'), { once: true }),
+    const budget = AbortSignal.timeout(this.statesBudgetMs);
+    await Promise.all(
+      wanted.map((r) =>
+        limit(async () => {
+          if (Date.now() >= until) {
+            source.statesSkipped++;
+            return;
+          }
+          if (this.stillUnreadable(r.runId)) {
+            source.statesUnreadable++;
+            source.statesRemembered++;
+            return;
+          }
+          const read = this.states
+            .readClosedRun({ workflowId: r.jobId, runId: r.runId }, r.status)
+            .catch((error: unknown) => ({ error }));
+          // A read still waiting when the budget ends is given up here; it ends by its own deadline.
+          const got = await untilAborted(read, budget);
+          if (got === ABORTED || 'error' in got) {
+            // No worker answered in time, or the run is gone: its figures are left out, and counted.
+            // One no worker answered is not asked again for a while: each request would wait as long.
+            source.statesUnreadable++;
+            if (got === ABORTED || timedOut(got.error)) this.markUnreadable(r.runId);
+            // A read given up that answers after all is in the closed-state cache: ask again next time.
+            if (got === ABORTED) {
+              void read.then((late) => {
+                if (!('error' in late)) this.unreadable.delete(r.runId);
+              });
+            }
+            return;
+          }
+          states.set(r.runId, got.state);
+          source.statesRead++;
+          source[got.via === 'cache' ? 'fromCache' : got.via === 'closeEvent' ? 'closeEvents' : 'queries']++;
+        }),
+      ),
     );
-    try {
-      await Promise.all(
-        wanted.map((r) =>
-          limit(async () => {
-            if (Date.now() >= until || budgetOver.signal.aborted) {
-              source.statesSkipped++;
-              return;
-            }
-            if (this.stillUnreadable(r.runId)) {
-              source.statesUnreadable++;
-              source.statesRemembered++;
-              return;
-            }
-            const read = this.states
-              .readClosedRun({ workflowId: r.jobId, runId: r.runId }, r.status)
-              .catch((error: unknown) => ({ error }));
-            // A read still waiting when the budget ends is given up here; it ends by its own deadline.
-            const got = await Promise.race([read, outOfTime]);
-            if (got === 'outOfTime' || 'error' in got) {
-              // No worker answered in time, or the run is gone: its figures are left out, and counted.
-              // One no worker answered is not asked again for a while: each request would wait as long.
-              source.statesUnreadable++;
-              if (got === 'outOfTime' || timedOut(got.error)) this.markUnreadable(r.runId);
-              // A read given up that answers after all is in the closed-state cache: ask again next time.
-              if (got === 'outOfTime') {
-                void read.then((late) => {
-                  if (!('error' in late)) this.unreadable.delete(r.runId);
-                });
-              }
-              return;
-            }
-            states.set(r.runId, got.state);
-            source.statesRead++;
-            source[
-              got.via === 'cache' ? 'fromCache' : got.via === 'closeEvent' ? 'closeEvents' : 'queries'
-            ]++;
-          }),
-        ),
-      );
-    } finally {
-      clearTimeout(timer);
-    }
     return states;
   }
 

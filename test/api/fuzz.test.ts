@@ -499,8 +499,9 @@ async function send(app: NestFastifyApplication, req: Req): Promise<Answer> {
       );
     }),
   ]).finally(() => clearTimeout(timer));
-  noteDuration(Date.now() - began, what);
-  if (Date.now() - began > 2000) console.log(`slow: ${Date.now() - began} ms ${what}`);
+  const ms = Date.now() - began;
+  noteDuration(ms, what);
+  if (ms > 2000) console.log(`slow: ${ms} ms ${what}`);
   requests++;
   statusCounts.set(res.statusCode, (statusCounts.get(res.statusCode) ?? 0) + 1);
   const routeKey = `${req.route.method} ${req.route.path}`;
